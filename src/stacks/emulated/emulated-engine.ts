@@ -1,0 +1,241 @@
+import { randomBytes } from 'node:crypto';
+import { openSync, closeSync, chownSync, writeFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { PgBinaries } from '../../postgres/pg-binaries.ts';
+import { freePort } from '../../postgres/free-port.ts';
+import type { ComposeProject, ComposeService } from '../compose-file/compose-project.ts';
+import { PathMapper } from './path-mapper.ts';
+import { PGDATA, PostgresRuntime } from './postgres-runtime.ts';
+import { isAlive, terminate } from './process-liveness.ts';
+import type { ContainerRecord, MountRecord, ShimState, VolumeRecord } from './shim-state.ts';
+
+/** A Docker daemon error: `docker` prints it and exits with `exitCode`. */
+export class EngineError extends Error {
+  override readonly name = 'EngineError';
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+  }
+}
+
+const ROOTFS_DIRS = ['tmp', 'root', 'etc', 'var/run/postgresql', 'var/lib/postgresql'];
+
+/**
+ * The emulated Docker engine: volumes, containers and their lifecycles, kept in ShimState.
+ * Postgres images run the machine's PostgreSQL; services with `x-emulated` run as local processes.
+ */
+export class EmulatedEngine {
+  private readonly postgres: PostgresRuntime;
+
+  constructor(
+    readonly state: ShimState,
+    binaries: PgBinaries,
+  ) {
+    const identity = state.pg.uid === undefined ? undefined : { uid: state.pg.uid, gid: state.pg.gid ?? state.pg.uid, user: 'postgres' };
+    this.postgres = new PostgresRuntime(binaries, identity);
+  }
+
+  // ── volumes ──────────────────────────────────────────────────────────────
+
+  async ensureVolume(name: string, labels: Record<string, string> = {}): Promise<VolumeRecord> {
+    const existing = this.state.volumes[name];
+    if (existing) return existing;
+    if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/.test(name)) {
+      throw new EngineError(`Error response from daemon: create ${name}: "${name}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed.`);
+    }
+    const dir = join(this.state.root, 'volumes', name, '_data');
+    await mkdir(dir, { recursive: true });
+    const volume = { name, dir, createdAt: new Date().toISOString(), labels };
+    this.state.volumes[name] = volume;
+    return volume;
+  }
+
+  async removeVolume(name: string, force = false): Promise<void> {
+    const volume = this.state.volumes[name];
+    if (!volume) {
+      if (force) return;
+      throw new EngineError(`Error response from daemon: get ${name}: no such volume`);
+    }
+    const users = Object.values(this.state.containers).filter((container) => container.mounts.some((mount) => mount.type === 'volume' && mount.source === name));
+    if (users.length > 0) {
+      throw new EngineError(`Error response from daemon: remove ${name}: volume is in use - [${users.map((container) => container.id).join(', ')}]`);
+    }
+    await rm(join(this.state.root, 'volumes', name), { recursive: true, force: true });
+    delete this.state.volumes[name];
+  }
+
+  volumeDir(name: string): string {
+    const volume = this.state.volumes[name];
+    if (!volume) throw new EngineError(`Error response from daemon: get ${name}: no such volume`);
+    return volume.dir;
+  }
+
+  // ── containers ───────────────────────────────────────────────────────────
+
+  containerFor(project: ComposeProject, service: string): ContainerRecord | undefined {
+    return this.state.containers[project.containerName(service)];
+  }
+
+  async createServiceContainer(project: ComposeProject, service: ComposeService): Promise<ContainerRecord> {
+    const mounts: MountRecord[] = [];
+    for (const volume of service.volumes) {
+      if (volume.kind === 'volume') {
+        const name = project.volumeName(volume.source);
+        await this.ensureVolume(name, { 'com.docker.compose.project': project.name, 'com.docker.compose.volume': volume.source });
+        mounts.push({ type: 'volume', source: name, target: volume.target });
+      } else {
+        mounts.push({ type: 'bind', source: volume.source, target: volume.target });
+      }
+    }
+    const ports: Record<string, number> = {};
+    for (const port of this.servicePorts(service)) ports[String(port.containerPort)] = await this.stablePort(project, service.name, port.containerPort);
+    const record = await this.newContainer(project.containerName(service.name), service.image, mounts, ports, { project: project.name, service: service.name });
+    this.state.containers[record.name] = record;
+    return record;
+  }
+
+  async newContainer(name: string, image: string, mounts: MountRecord[], ports: Record<string, number>, labels: { project?: string; service?: string } = {}): Promise<ContainerRecord> {
+    if (this.state.containers[name]) throw new EngineError(`Error response from daemon: Conflict. The container name "/${name}" is already in use.`);
+    const id = randomBytes(32).toString('hex');
+    const rootfs = join(this.state.root, 'containers', id.slice(0, 12), 'rootfs');
+    for (const dir of ROOTFS_DIRS) await mkdir(join(rootfs, dir), { recursive: true });
+    const logFile = join(this.state.root, 'containers', id.slice(0, 12), 'container.log');
+    writeFileSync(logFile, '');
+    if (this.state.pg.uid !== undefined) chownSync(logFile, this.state.pg.uid, this.state.pg.gid ?? this.state.pg.uid);
+    return { id, name, ...labels, image, status: 'created', mounts, rootfs, ports, logFile, createdAt: new Date().toISOString() };
+  }
+
+  isPostgres(container: ContainerRecord): boolean {
+    return isPostgresImage(container.image);
+  }
+
+  /** Status as Docker would report it now: a server that died is an exited container. */
+  refresh(container: ContainerRecord): ContainerRecord {
+    if (container.status !== 'running') return container;
+    const alive = this.isPostgres(container) ? this.postgres.isRunning(this.pgDataDir(container)) : isAlive(container.pid);
+    if (!alive) {
+      container.status = 'exited';
+      container.exitCode = container.exitCode ?? 1;
+    }
+    return container;
+  }
+
+  async start(container: ContainerRecord, project: ComposeProject, service: ComposeService): Promise<void> {
+    if (this.refresh(container).status === 'running') return;
+    if (this.isPostgres(container)) {
+      container.socketDir ??= await mkdtemp(join(tmpdir(), 'nmia-shim-sock-'));
+      const result = await this.postgres.start({
+        dataDir: this.pgDataDir(container),
+        socketDir: container.socketDir,
+        port: container.ports['5432'] ?? (await freePort()),
+        logFile: container.logFile,
+        environment: service.environment,
+      });
+      // As with Docker, `start` succeeds when the process starts; a crashing entrypoint leaves an exited container.
+      container.status = result.ok ? 'running' : 'exited';
+      container.exitCode = result.ok ? undefined : 1;
+      delete container.pid;
+      return;
+    }
+    if (!service.emulated) {
+      throw new EngineError(`nmia-drill docker shim: service "${service.name}" (image ${service.image}) has no x-emulated command, so it cannot run without Docker; use --stack compose`, 125);
+    }
+    const [command, ...args] = service.emulated.command;
+    const env = this.serviceEnvironment(project, service, container);
+    const log = openSync(container.logFile, 'a');
+    try {
+      const child = spawn(command!, args, { cwd: container.rootfs, env, detached: true, stdio: ['ignore', log, log] });
+      child.unref();
+      container.pid = child.pid;
+    } finally {
+      closeSync(log);
+    }
+    container.status = 'running';
+    delete container.exitCode;
+  }
+
+  async stop(container: ContainerRecord): Promise<void> {
+    if (this.refresh(container).status !== 'running') return;
+    if (this.isPostgres(container)) await this.postgres.stop(this.pgDataDir(container));
+    else if (container.pid) await terminate(container.pid);
+    container.status = 'exited';
+    container.exitCode = 0;
+    delete container.pid;
+  }
+
+  async remove(container: ContainerRecord): Promise<void> {
+    await this.stop(container);
+    await rm(join(container.rootfs, '..'), { recursive: true, force: true });
+    if (container.socketDir) await rm(container.socketDir, { recursive: true, force: true });
+    delete this.state.containers[container.name];
+  }
+
+  pathMapper(container: ContainerRecord): PathMapper {
+    return PathMapper.forMounts(container.rootfs, container.mounts, (name) => this.volumeDir(name));
+  }
+
+  pgDataDir(container: ContainerRecord): string {
+    return this.pathMapper(container).toHost(PGDATA);
+  }
+
+  /** libpq settings that make a client inside the db container reach its server over the socket. */
+  pgClientEnv(container: ContainerRecord): Record<string, string> {
+    return { PGHOST: container.socketDir ?? '', PGPORT: String(container.ports['5432'] ?? 5432) };
+  }
+
+  /** The stable host port of every published service port, as `service:containerPort` → `127.0.0.1:hostPort`. */
+  async serviceHosts(project: ComposeProject): Promise<Record<string, string>> {
+    const hosts: Record<string, string> = {};
+    for (const service of project.services.values()) {
+      for (const port of this.servicePorts(service)) {
+        hosts[`${service.name}:${port.containerPort}`] = `127.0.0.1:${await this.stablePort(project, service.name, port.containerPort)}`;
+      }
+    }
+    return hosts;
+  }
+
+  /** Kills every process the engine started; used by cleanup on any exit path. */
+  async shutdownAll(): Promise<void> {
+    for (const container of Object.values(this.state.containers)) await this.stop(container).catch(() => undefined);
+  }
+
+  private servicePorts(service: ComposeService): Array<{ containerPort: number }> {
+    const ports = service.ports.map((port) => ({ containerPort: port.containerPort }));
+    // The harness reaches the db over its socket port even when nothing is published.
+    if (ports.length === 0 && isPostgresImage(service.image)) ports.push({ containerPort: 5432 });
+    return ports;
+  }
+
+  private async stablePort(project: ComposeProject, service: string, containerPort: number): Promise<number> {
+    const key = `${project.name}/${service}/${containerPort}`;
+    this.state.ports[key] ??= await freePort();
+    return this.state.ports[key];
+  }
+
+  private serviceEnvironment(project: ComposeProject, service: ComposeService, container: ContainerRecord): NodeJS.ProcessEnv {
+    const hosts = Object.fromEntries(
+      Object.entries(this.state.ports)
+        .filter(([key]) => key.startsWith(`${project.name}/`))
+        .map(([key, port]) => {
+          const [, name, containerPort] = key.split('/');
+          return [`${name}:${containerPort}`, `127.0.0.1:${port}`];
+        }),
+    );
+    const rewrite = (value: string) => Object.entries(hosts).reduce((text, [from, to]) => text.split(`@${from}`).join(`@${to}`).split(`//${from}`).join(`//${to}`), value);
+    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: container.rootfs, ...this.state.serviceEnv };
+    for (const [key, value] of Object.entries(service.environment)) env[key] = rewrite(value);
+    env.NMIA_SERVICE_HOSTS = JSON.stringify(hosts);
+    const firstPort = Object.values(container.ports)[0];
+    if (service.emulated?.portEnv && firstPort) env[service.emulated.portEnv] = String(firstPort);
+    return env;
+  }
+}
+
+function isPostgresImage(image: string): boolean {
+  return /(^|\/)postgres(:|$)/.test(image);
+}

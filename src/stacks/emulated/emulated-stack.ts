@@ -1,0 +1,162 @@
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import type pg from 'pg';
+import { cleanupRegistry, type CleanupHandle } from '../../lifecycle/cleanup-registry.ts';
+import { binaryVersion, findPgBinaries, type PgBinaries } from '../../postgres/pg-binaries.ts';
+import { serverIdentity } from '../../postgres/server-identity.ts';
+import { ComposeProject } from '../compose-file/compose-project.ts';
+import type { DockerResult, StackKind, StartedStack } from '../stack.ts';
+import type { Workspace } from '../workspace.ts';
+import { EmulatedEngine } from './emulated-engine.ts';
+import { isAlive } from './process-liveness.ts';
+import { PGDATA } from './postgres-runtime.ts';
+import { readShimState, writeShimState, type ShimState } from './shim-state.ts';
+import { bundleShim } from './shim-bundle.ts';
+
+export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+export interface EmulatedStackOptions {
+  workspace: Workspace;
+  /** The compose file to drill; the project gets a copy. */
+  composeFile: string;
+  /** Values for the project's .env. */
+  dotEnv: Record<string, string>;
+  reason: string;
+  binaries?: PgBinaries;
+}
+
+/**
+ * The no-Docker stack: a `docker` shim first on PATH, a local Postgres cluster for the db service
+ * and local processes for the app services, all inside the drill workspace.
+ */
+export class EmulatedStack implements StartedStack {
+  readonly kind: StackKind = 'emulated';
+
+  private constructor(
+    readonly workspace: Workspace,
+    readonly binaries: PgBinaries,
+    readonly reason: string,
+    private readonly engineRoot: string,
+    private readonly cleanup: CleanupHandle,
+  ) {}
+
+  /** Prepares the workspace and engine; services are started by the caller through `docker compose up -d`. */
+  static async create(options: EmulatedStackOptions): Promise<EmulatedStack> {
+    const binaries = options.binaries ?? findPgBinaries();
+    const { workspace } = options;
+    const engineRoot = join(workspace.harnessDir, 'engine');
+    const binDir = join(engineRoot, 'bin');
+    await mkdir(binDir, { recursive: true });
+    const identity = serverIdentity();
+    const state: ShimState = {
+      stateVersion: 1,
+      owner: workspace.drillId,
+      createdAt: new Date().toISOString(),
+      root: engineRoot,
+      pg: { binDir: binaries.binDir, ...(identity ? { uid: identity.uid, gid: identity.gid } : {}) },
+      serviceEnv: { NMIA_DRILL_REPO: REPO_ROOT.replace(/\/$/, '') },
+      volumes: {},
+      containers: {},
+      ports: {},
+    };
+    writeShimState(state);
+    const bundle = join(engineRoot, 'docker-shim.mjs');
+    await bundleShim(bundle);
+    await writeFile(
+      join(binDir, 'docker'),
+      `#!/bin/sh\n# nmia-drill emulated docker: see src/stacks/emulated/docker-shim.ts\nexec "${process.execPath}" "${bundle}" "$@"\n`,
+      { mode: 0o755 },
+    );
+    await copyFile(options.composeFile, join(workspace.projectDir, 'docker-compose.yml'));
+    await writeFile(join(workspace.projectDir, '.env'), Object.entries(options.dotEnv).map(([key, value]) => `${key}=${value}\n`).join(''), { mode: 0o600 });
+    const cleanup = cleanupRegistry.register(
+      `emulated stack ${workspace.root}`,
+      () => EmulatedStack.teardown(engineRoot, binaries, workspace),
+      () => EmulatedStack.emergencyTeardown(engineRoot, workspace),
+    );
+    return new EmulatedStack(workspace, binaries, options.reason, engineRoot, cleanup);
+  }
+
+  blockEnv(): Record<string, string> {
+    return {
+      PATH: `${join(this.engineRoot, 'bin')}:${process.env.PATH ?? '/usr/bin:/bin'}`,
+      HOME: process.env.HOME ?? '/root',
+      LANG: 'C.UTF-8',
+      TZ: process.env.TZ ?? 'UTC',
+      NMIA_DRILL_ENGINE: this.engineRoot,
+      NMIA_DRILL_REPO: REPO_ROOT.replace(/\/$/, ''),
+    };
+  }
+
+  project(): ComposeProject {
+    return ComposeProject.locate(this.workspace.projectDir, undefined, this.blockEnv());
+  }
+
+  dbClientConfig(database = 'nmia'): pg.ClientConfig {
+    const state = readShimState(this.engineRoot);
+    const project = this.project();
+    const container = state.containers[project.containerName('db')];
+    if (!container?.socketDir) throw new Error('the db service has no container yet');
+    return { host: container.socketDir, port: container.ports['5432'] ?? 5432, user: 'nmia', database };
+  }
+
+  async docker(args: string[], options: { cwd?: string } = {}): Promise<DockerResult> {
+    const started = Date.now();
+    const result = await execa('docker', args, { cwd: options.cwd ?? this.workspace.projectDir, env: this.blockEnv(), extendEnv: false, reject: false, stdin: 'ignore' });
+    return {
+      command: `docker ${args.join(' ')}`,
+      exitCode: result.exitCode ?? 1,
+      stdout: String(result.stdout),
+      stderr: String(result.stderr),
+      durationMs: Date.now() - started,
+    };
+  }
+
+  async versions(): Promise<Record<string, string>> {
+    return {
+      stack: 'emulated (docker shim)',
+      postgres: binaryVersion(this.binaries, 'postgres'),
+      pg_dump: binaryVersion(this.binaries, 'pg_dump'),
+      pg_restore: binaryVersion(this.binaries, 'pg_restore'),
+      psql: binaryVersion(this.binaries, 'psql'),
+    };
+  }
+
+  async stop(): Promise<void> {
+    await this.cleanup.run();
+  }
+
+  private static async teardown(engineRoot: string, binaries: PgBinaries, workspace: Workspace): Promise<void> {
+    if (existsSync(join(engineRoot, 'engine.json'))) {
+      const engine = new EmulatedEngine(readShimState(engineRoot), binaries);
+      await engine.shutdownAll();
+      for (const container of Object.values(engine.state.containers)) {
+        if (container.socketDir) rmSync(container.socketDir, { recursive: true, force: true });
+      }
+    }
+    await workspace.remove();
+  }
+
+  /** Process exit: no awaiting possible, so signal what is alive and delete the directories. */
+  private static emergencyTeardown(engineRoot: string, workspace: Workspace): void {
+    try {
+      const state = readShimState(engineRoot);
+      for (const container of Object.values(state.containers)) {
+        if (container.pid && isAlive(container.pid)) process.kill(-container.pid, 'SIGKILL');
+        const dataMount = container.mounts.find((mount) => mount.target === PGDATA && mount.type === 'volume');
+        const pidFile = dataMount ? join(state.volumes[dataMount.source]?.dir ?? '/nonexistent', 'postmaster.pid') : undefined;
+        if (pidFile && existsSync(pidFile)) {
+          const pid = Number.parseInt(readFileSync(pidFile, 'utf8').split('\n')[0] ?? '', 10);
+          if (isAlive(pid)) process.kill(pid, 'SIGQUIT');
+        }
+        if (container.socketDir) rmSync(container.socketDir, { recursive: true, force: true });
+      }
+    } catch {
+      // Best effort while exiting.
+    }
+    workspace.removeSync();
+  }
+}
