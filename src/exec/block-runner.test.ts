@@ -56,4 +56,21 @@ describe('BlockRunner', () => {
       expect(await readFile(join(dir, file), 'utf8')).not.toContain('CANARY-secret-42');
     }
   });
+
+  it('carries the working directory out of the block, as an operator shell would', async () => {
+    const result = await run('mkdir -p sub/dir\ncd sub/dir\n');
+    expect(result.finalCwd).toBe(join(dir, 'sub/dir'));
+    expect(result.commands.map((c) => c.text)).toEqual(['mkdir -p sub/dir', 'cd sub/dir']);
+    expect(result.commands.at(-1)?.exitCode).toBe(0);
+  });
+
+  it('pauses before a checkpointed command until the harness has looked', async () => {
+    const seen: string[] = [];
+    const result = await run('echo one > state\necho two > state\n', {
+      checkpoints: [{ beforeCommand: 'echo two', run: async () => void seen.push(await readFile(join(dir, 'state'), 'utf8')) }],
+    });
+    expect(result.exitCode).toBe(0);
+    expect(seen).toEqual(['one\n']);
+    expect(await readFile(join(dir, 'state'), 'utf8')).toBe('two\n');
+  });
 });

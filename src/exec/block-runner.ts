@@ -1,10 +1,11 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import type { Redactor } from '../evidence/redactor.ts';
 import type { Block } from '../runbook/runbook.ts';
 import { applyBindings, type AppliedBinding, type Binding } from './binding.ts';
-import { BASH_TRACER, parseTrace, OUTPUT_SEPARATOR } from './bash-tracer.ts';
+import { BASH_TRACER, END_OF_BLOCK, parseTrace, OUTPUT_SEPARATOR, type TraceLine } from './bash-tracer.ts';
 import type { CommandRecord } from './command-record.ts';
 
 export interface BlockRunRequest {
@@ -19,6 +20,8 @@ export interface BlockRunRequest {
   env: Record<string, string>;
   redactor: Redactor;
   timeoutMs?: number;
+  /** Pause before the first command containing `beforeCommand` and run `run` (e.g. to inspect a scratch database). */
+  checkpoints?: ReadonlyArray<{ beforeCommand: string; run: () => Promise<void> }>;
 }
 
 export interface BlockRun {
@@ -38,6 +41,10 @@ export interface BlockRun {
   failedCommand?: CommandRecord;
   stdoutTail: string;
   stderrTail: string;
+  /** The shell's working directory after the block (an operator's `cd` carries over). */
+  finalCwd?: string;
+  /** Failures of harness checkpoints during the block. */
+  checkpointErrors?: string[];
 }
 
 const TAIL_LINES = 12;
@@ -60,14 +67,19 @@ export class BlockRunner {
     const tracerFile = join(request.evidenceDir, '.bash-tracer.sh');
     const stdoutFile = `${base}.stdout`;
     const stderrFile = `${base}.stderr`;
-    await writeFile(scriptFile, text, { mode: 0o700 });
+    await writeFile(scriptFile, `${text.endsWith('\n') ? text : `${text}\n`}${END_OF_BLOCK}\n`, { mode: 0o700 });
     await writeFile(tracerFile, BASH_TRACER);
     await writeFile(traceFile, '');
 
+    const checkpoints = request.checkpoints ?? [];
+    const checkpointDir = `${base}.checkpoints`;
+    if (checkpoints.length > 0) await mkdir(checkpointDir, { recursive: true });
+    const checkpointEnv = checkpoints.length > 0 ? { NMIA_DRILL_CHECKPOINTS: checkpoints.map((checkpoint) => checkpoint.beforeCommand).join('\n'), NMIA_DRILL_CHECKPOINT_DIR: checkpointDir } : {};
+
     const startedAt = new Date();
-    const result = await execa('bash', ['--noprofile', '--norc', '-e', '-o', 'pipefail', scriptFile], {
+    const child = execa('bash', ['--noprofile', '--norc', '-e', '-o', 'pipefail', scriptFile], {
       cwd: request.cwd,
-      env: { ...request.env, BASH_ENV: tracerFile, NMIA_DRILL_TRACE: traceFile },
+      env: { ...request.env, ...checkpointEnv, BASH_ENV: tracerFile, NMIA_DRILL_TRACE: traceFile },
       extendEnv: false,
       stdin: 'ignore',
       stdout: { file: stdoutFile },
@@ -75,6 +87,8 @@ export class BlockRunner {
       reject: false,
       ...(request.timeoutMs ? { timeout: request.timeoutMs } : {}),
     });
+    const checkpointErrors = checkpoints.length > 0 ? await serveCheckpoints(checkpointDir, checkpoints, child) : [];
+    const result = await child;
     const finishedAtMs = Date.now();
 
     const [trace, stderr, stdout] = await Promise.all([
@@ -90,7 +104,9 @@ export class BlockRunner {
     ]);
 
     const exitCode = result.exitCode ?? null;
-    const commands = this.commandsFromTrace(trace, stdout, stderr, exitCode, finishedAtMs, redactor);
+    const traceLines = parseTrace(trace);
+    const endMarker = traceLines.at(-1)?.command === END_OF_BLOCK ? traceLines.pop() : undefined;
+    const commands = this.commandsFromTrace(traceLines, stdout, stderr, endMarker ? { exitCode: endMarker.previousExitCode, atMs: endMarker.startedAtMs } : { exitCode, atMs: finishedAtMs }, redactor);
     const failedCommand = exitCode === 0 ? undefined : commands.at(-1);
     return {
       section: block.sectionTitle,
@@ -107,22 +123,23 @@ export class BlockRunner {
       ...(failedCommand ? { failedCommand } : {}),
       stdoutTail: redactor.redact(tail(stdout.split(OUTPUT_SEPARATOR).join(''))),
       stderrTail: redactor.redact(tail(stderr.split(OUTPUT_SEPARATOR).join(''))),
+      ...(endMarker ? { finalCwd: endMarker.cwd } : {}),
+      ...(checkpointErrors.length > 0 ? { checkpointErrors: checkpointErrors.map((message) => redactor.redact(message)) } : {}),
     };
   }
 
-  private commandsFromTrace(trace: string, stdout: string, stderr: string, exitCode: number | null, finishedAtMs: number, redactor: Redactor): CommandRecord[] {
-    const lines = parseTrace(trace);
+  private commandsFromTrace(lines: TraceLine[], stdout: string, stderr: string, end: { exitCode: number | null; atMs: number }, redactor: Redactor): CommandRecord[] {
     // Segment 0 precedes the first command; segment i+1 belongs to command i.
     const stderrSegments = stderr.split(OUTPUT_SEPARATOR);
     const stdoutSegments = stdout.split(OUTPUT_SEPARATOR);
     return lines.map((line, index) => {
       const next = lines[index + 1];
       const isLast = next === undefined;
-      const endMs = isLast ? finishedAtMs : next.startedAtMs;
+      const endMs = isLast ? end.atMs : next.startedAtMs;
       return {
         index,
         text: redactor.redact(line.command),
-        exitCode: isLast ? exitCode : next.previousExitCode,
+        exitCode: isLast ? end.exitCode : next.previousExitCode,
         startedAt: new Date(line.startedAtMs).toISOString(),
         durationMs: Math.max(0, Math.round(endMs - line.startedAtMs)),
         stderrTail: redactor.redact(tail(stderrSegments[index + 1] ?? '', 6)),
@@ -130,4 +147,29 @@ export class BlockRunner {
       };
     });
   }
+}
+
+/** Answers checkpoint requests from the running block until it exits; returns the failures. */
+async function serveCheckpoints(dir: string, checkpoints: ReadonlyArray<{ beforeCommand: string; run: () => Promise<void> }>, child: Promise<unknown>): Promise<string[]> {
+  const errors: string[] = [];
+  let exited = false;
+  void child.then(
+    () => (exited = true),
+    () => (exited = true),
+  );
+  const served = new Set<number>();
+  while (!exited) {
+    for (const [index, checkpoint] of checkpoints.entries()) {
+      if (served.has(index) || !existsSync(join(dir, `cp-${index}.req`))) continue;
+      served.add(index);
+      try {
+        await checkpoint.run();
+      } catch (error) {
+        errors.push(`checkpoint before "${checkpoint.beforeCommand}": ${(error as Error).message}`);
+      }
+      await writeFile(join(dir, `cp-${index}.ok`), '');
+    }
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  return errors;
 }

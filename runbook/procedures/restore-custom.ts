@@ -1,0 +1,31 @@
+import { basename } from 'node:path';
+import { corruptDatabase, harnessCustomDump } from '../../src/drill/disasters.ts';
+import type { Procedure } from '../../src/drill/procedure.ts';
+
+const RUNBOOK_DUMP_NAME = 'nmia_backup_20250201_020000.dump';
+
+/** Database Restore › Restore from Custom Format Dump: stop writers, drop, recreate, pg_restore, restart. */
+export const restoreCustom: Procedure = {
+  id: 'restore-custom',
+  title: 'Restore from a custom-format dump',
+  kind: 'restore',
+  section: 'Database Restore › Restore from Custom Format Dump',
+  blocks: [0],
+
+  async prepare(context) {
+    if (!context.artifact('custom-dump')) await harnessCustomDump(context);
+  },
+
+  bindings(context) {
+    const dump = context.artifact('custom-dump');
+    if (!dump) throw new Error('no custom-format dump to restore');
+    return [{ placeholder: RUNBOOK_DUMP_NAME, value: basename(dump.path), reason: `the dump the backup produced (sha256 ${dump.sha256.slice(0, 12)}…)` }];
+  },
+
+  disaster: corruptDatabase,
+
+  async verify(context) {
+    const dump = context.artifact('custom-dump')!;
+    await context.verifyRestoredDatabase('nmia', dump.window!, { privilegesDroppedByDesign: true });
+  },
+};

@@ -1,0 +1,71 @@
+import { outcomeSymbol, type DrillReporter } from '../drill/drill-reporter.ts';
+import type { Journal } from '../evidence/journal.ts';
+
+/** Plain, timestamped progress lines: readable in a terminal and in CI logs alike. */
+export class ConsoleReporter implements DrillReporter {
+  private readonly started = Date.now();
+  private lastSeedReport = 0;
+
+  constructor(
+    private readonly write: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
+    private readonly quiet = false,
+  ) {}
+
+  private line(text: string): void {
+    if (this.quiet) return;
+    const elapsed = ((Date.now() - this.started) / 1000).toFixed(1).padStart(6);
+    this.write(`[${new Date().toISOString().slice(11, 19)} +${elapsed}s] ${text}`);
+  }
+
+  onDrillStart(info: { drillId: string; runbook: string; reportDir: string }): void {
+    this.line(`drill ${info.drillId}: ${info.runbook}`);
+  }
+
+  onStep(message: string): void {
+    this.line(message);
+  }
+
+  onSeedProgress(progress: { table: string; rows: number; totalRows: number }): void {
+    const now = Date.now();
+    if (progress.rows < progress.totalRows && now - this.lastSeedReport < 1000) return;
+    this.lastSeedReport = now;
+    this.line(`  seeding ${progress.table}: ${progress.rows}/${progress.totalRows}`);
+  }
+
+  onProcedureStart(procedure: { id: string; title: string; mode: 'order' | 'alone' }): void {
+    this.line(`▶ ${procedure.id} (${procedure.mode}): ${procedure.title}`);
+  }
+
+  onCommand(_procedure: string, command: { text: string; exitCode: number | null; durationMs: number }): void {
+    const text = command.text.length > 110 ? `${command.text.slice(0, 107)}…` : command.text;
+    this.line(`    $ ${text}  → exit ${command.exitCode ?? '?'} (${command.durationMs} ms)`);
+  }
+
+  onRung(_procedure: string, rung: { rung: string; outcome: 'passed' | 'failed' | 'error' | 'skipped' | 'not-run'; check: string; summary: string }): void {
+    this.line(`    ${outcomeSymbol(rung.outcome).padEnd(4)} ${rung.rung}: ${rung.check} — ${rung.summary.length > 140 ? `${rung.summary.slice(0, 137)}…` : rung.summary}`);
+  }
+
+  onProcedureEnd(record: { id: string; outcome: 'passed' | 'failed' | 'error' | 'skipped' | 'not-run'; durationMs?: number; reason?: string }): void {
+    this.line(`◀ ${record.id}: ${outcomeSymbol(record.outcome)} in ${((record.durationMs ?? 0) / 1000).toFixed(1)} s${record.reason ? ` (${record.reason})` : ''}`);
+  }
+
+  onDrillEnd(journal: Journal, files: { reportDir: string; journal: string; summary: string }): void {
+    this.write(renderSummaryTable(journal));
+    this.write(`journal: ${files.journal}\nsummary: ${files.summary}`);
+  }
+}
+
+export function renderSummaryTable(journal: Journal): string {
+  const rows = journal.procedures.map((procedure) => [outcomeSymbol(procedure.outcome), procedure.mode, procedure.id, procedure.durationMs === undefined ? '' : `${(procedure.durationMs / 1000).toFixed(1)}s`, procedure.findings.join(',')]);
+  const header = ['OUTCOME', 'MODE', 'PROCEDURE', 'TIME', 'FINDINGS'];
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
+  const format = (row: string[]) => row.map((value, column) => value.padEnd(widths[column]!)).join('  ').trimEnd();
+  const lines = ['', format(header), ...rows.map(format)];
+  if (journal.findings.length > 0) {
+    lines.push('', 'Findings:');
+    for (const finding of journal.findings) lines.push(`  ${finding.id} [${finding.severity}] ${finding.procedure}: ${finding.title}\n       fix: ${finding.suggestedFix}`);
+  }
+  const t = journal.totals;
+  lines.push('', `drill ${journal.drillId}: ${outcomeSymbol(journal.outcome)} — ${t.passed} passed, ${t.failed} failed, ${t.error} error, ${t.skipped} skipped, ${t.notRun} not run${journal.error ? ` — ${journal.error}` : ''}`);
+  return lines.join('\n');
+}

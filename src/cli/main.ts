@@ -1,0 +1,150 @@
+import { resolve } from 'node:path';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { PROCEDURES } from '../../runbook/registry.ts';
+import { ConsoleReporter } from './console-reporter.ts';
+import { cleanupRegistry } from '../lifecycle/cleanup-registry.ts';
+import { DrillError, ExitCode } from '../errors/drill-error.ts';
+import { DEFAULT_SCALE, DEFAULT_SEED, type DrillOptions, type Isolation, type StackChoice } from '../drill/drill-options.ts';
+import { coverageOf, DEFAULT_RUNBOOK, DrillRunner, lockFor } from '../drill/drill-runner.ts';
+import { detectDrift, pinLock } from '../runbook/drift.ts';
+import { lockPathFor, readLock, writeLock } from '../runbook/runbook-lock.ts';
+import { loadRunbook } from '../runbook/runbook.ts';
+
+function integer(name: string, min: number) {
+  return (value: string): number => {
+    const parsed = Number(value);
+    if (!Number.isInteger(parsed) || parsed < min) throw new InvalidArgumentError(`${name} must be an integer ≥ ${min}`);
+    return parsed;
+  };
+}
+
+function list(value: string, previous: string[] = []): string[] {
+  return [...previous, ...value.split(',').map((item) => item.trim()).filter(Boolean)];
+}
+
+interface RunFlags {
+  runbook: string;
+  allowDrift: boolean;
+  seed: number;
+  scale: number;
+  isolation: Isolation;
+  only: string[];
+  skip: string[];
+  reportDir: string;
+  stack: StackChoice;
+  quiet: boolean;
+  json: boolean;
+}
+
+async function runDrill(flags: RunFlags): Promise<number> {
+  const reporter = new ConsoleReporter((line) => process.stderr.write(`${line}\n`), flags.quiet);
+  const options: DrillOptions = {
+    runbookPath: flags.runbook,
+    allowDrift: flags.allowDrift,
+    seed: flags.seed,
+    scale: flags.scale,
+    isolation: flags.isolation,
+    only: flags.only,
+    skip: flags.skip,
+    reportRoot: flags.reportDir,
+    stack: flags.stack,
+    reporter,
+  };
+  const runner = new DrillRunner(options);
+  let interrupted = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (interrupted) return;
+    interrupted = true;
+    process.stderr.write(`\n${signal}: stopping the drill, cleaning up and writing the journal…\n`);
+    void runner
+      .interrupt(signal)
+      .then((files) => {
+        if (files) process.stderr.write(`journal: ${files.journal}\n`);
+      })
+      .catch((error: unknown) => process.stderr.write(`cleanup error: ${(error as Error).message}\n`))
+      .finally(() => void cleanupRegistry.runAll().finally(() => process.exit(ExitCode.interrupted)));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const { journal, files } = await runner.run();
+  if (flags.json) process.stdout.write(`${JSON.stringify({ drillId: journal.drillId, outcome: journal.outcome, totals: journal.totals, findings: journal.findings.map(({ id, severity, procedure, title }) => ({ id, severity, procedure, title })), journal: files.journal })}\n`);
+  return journal.outcome === 'passed' ? ExitCode.ok : ExitCode.failed;
+}
+
+function addRunOptions(command: Command): Command {
+  return command
+    .option('--runbook <path>', 'the runbook to drill', DEFAULT_RUNBOOK)
+    .option('--allow-drift', 'run blocks that changed since they were pinned, recording the drift as a finding', false)
+    .option('--seed <n>', 'seed for deterministic data', integer('--seed', 0), DEFAULT_SEED)
+    .option('--scale <n>', 'number of identities to seed (other tables in proportion)', integer('--scale', 10), DEFAULT_SCALE)
+    .addOption(new Option('--isolation <mode>', 'run procedures in runbook order in one environment, each alone in a fresh one, or both').choices(['order', 'alone', 'both']).default('both'))
+    .option('--only <ids>', 'run only these procedure ids (comma-separated)', list, [])
+    .option('--skip <ids>', 'skip these procedure ids (comma-separated)', list, [])
+    .option('--report-dir <dir>', 'where drill reports are written', 'reports')
+    .addOption(new Option('--stack <kind>', 'where the runbook commands run').choices(['auto', 'emulated', 'compose']).default('auto'))
+    .option('--quiet', 'no progress output', false)
+    .option('--json', 'print a machine-readable result on stdout', false);
+}
+
+export function buildProgram(): Command {
+  const program = new Command('nmia-drill')
+    .description('Runbook-as-code disaster-recovery drills for NMIA: runs the runbook\'s own shell blocks, causes the disaster, restores, and proves the result.')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+
+  addRunOptions(program.command('run', { isDefault: true }).description('run a drill (the default command)')).action(async (flags: RunFlags) => {
+    process.exitCode = await runDrill(flags);
+  });
+
+  program
+    .command('list')
+    .description('list the procedures with their ids and runbook sections')
+    .option('--runbook <path>', 'the runbook to read', DEFAULT_RUNBOOK)
+    .action(async (flags: { runbook: string }) => {
+      const runbook = await loadRunbook(resolve(flags.runbook));
+      const width = Math.max(...PROCEDURES.map((procedure) => procedure.id.length));
+      for (const procedure of PROCEDURES) {
+        const line = runbook.blocks.find((block) => block.sectionTitle === procedure.section)?.line;
+        process.stdout.write(`${procedure.id.padEnd(width)}  ${procedure.section}${line ? ` (line ${line})` : ' (section missing!)'}\n`);
+      }
+    });
+
+  program
+    .command('pin')
+    .description('rewrite the lock after a person has reviewed the runbook change')
+    .option('--runbook <path>', 'the runbook to pin', DEFAULT_RUNBOOK)
+    .action(async (flags: { runbook: string }) => {
+      const runbook = await loadRunbook(resolve(flags.runbook));
+      const lockPath = lockPathFor(runbook.path);
+      const previous = await readLock(lockFor(runbook.path));
+      const nonExecutable = PROCEDURES.flatMap((procedure) => (procedure.checksWithoutRunning ?? []).map((check) => ({ section: procedure.section, index: check.index, reason: check.reason })));
+      const before = detectDrift(runbook, previous, coverageOf(PROCEDURES));
+      await writeLock(lockPath, pinLock(runbook, coverageOf(PROCEDURES), previous, nonExecutable));
+      process.stdout.write(`${before.length === 0 ? 'no drift; lock refreshed' : `pinned ${before.length} change(s)`}: ${lockPath}\n`);
+      for (const drift of before) process.stdout.write(`  ${drift.message}\n`);
+    });
+
+  return program;
+}
+
+async function main(argv: string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      process.exitCode = error.exitCode === 0 ? 0 : ExitCode.usage;
+      return;
+    }
+    if (error instanceof DrillError) {
+      process.stderr.write(`${error.toOperatorText()}\n`);
+      process.exitCode = error.exitCode;
+      return;
+    }
+    process.stderr.write(`internal error: ${(error as Error).stack ?? String(error)}\n`);
+    process.exitCode = ExitCode.failed;
+  } finally {
+    await cleanupRegistry.runAll();
+  }
+}
+
+await main(process.argv);

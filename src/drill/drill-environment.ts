@@ -1,0 +1,77 @@
+import pg from 'pg';
+import { applySchema } from '../../fixtures/nmia/nmia-schema.ts';
+import { seedDatabase, type SeedSummary } from '../../fixtures/nmia/seed-database.ts';
+import { takeManifest, type Manifest } from '../verify/manifest.ts';
+import type { StartedStack } from '../stacks/stack.ts';
+import type { DrillReporter } from './drill-reporter.ts';
+import type { EnvironmentState } from './drill-state.ts';
+
+/** Polls until the db service accepts connections: readiness, never a fixed sleep. */
+export async function waitForDatabase(stack: StartedStack, database = 'nmia', timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const client = new pg.Client({ ...stack.dbClientConfig(database), connectionTimeoutMillis: 2_000 });
+      await client.connect();
+      await client.end();
+      return;
+    } catch (error) {
+      lastError = error;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  throw new Error(`the db service did not accept connections within ${timeoutMs / 1000}s: ${(lastError as Error)?.message ?? 'unknown'}`);
+}
+
+/**
+ * One NMIA environment on a stack: the db up and seeded, the app services started, and the
+ * baseline manifest taken. Procedures in runbook order share one; a procedure alone gets its own.
+ */
+export class DrillEnvironment {
+  private constructor(
+    readonly stack: StartedStack,
+    readonly state: EnvironmentState,
+    readonly seeding: SeedSummary,
+  ) {}
+
+  static async start(stack: StartedStack, options: { seed: number; scale: number; reporter?: DrillReporter }): Promise<DrillEnvironment> {
+    const { reporter } = options;
+    reporter?.onStep?.('starting the db service');
+    await mustSucceed(stack, ['compose', 'up', '-d', 'db']);
+    await waitForDatabase(stack);
+    reporter?.onStep?.(`seeding ${options.scale} identities (seed ${options.seed})`);
+    const client = new pg.Client(stack.dbClientConfig('nmia'));
+    await client.connect();
+    let seeding: SeedSummary;
+    try {
+      await applySchema(client);
+      seeding = await seedDatabase(client, { seed: options.seed, scale: options.scale, ...(reporter?.onSeedProgress ? { onProgress: (progress) => reporter.onSeedProgress!(progress) } : {}) });
+    } finally {
+      await client.end();
+    }
+    reporter?.onStep?.('starting the application services');
+    await mustSucceed(stack, ['compose', 'up', '-d']);
+    const baseline = await DrillEnvironment.manifestOf(stack);
+    return new DrillEnvironment(stack, { artifacts: new Map(), baseline }, seeding);
+  }
+
+  static async manifestOf(stack: StartedStack, database = 'nmia'): Promise<Manifest> {
+    const client = new pg.Client(stack.dbClientConfig(database));
+    await client.connect();
+    try {
+      return await takeManifest(client);
+    } finally {
+      await client.end();
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.stack.stop();
+  }
+}
+
+async function mustSucceed(stack: StartedStack, args: string[]): Promise<void> {
+  const result = await stack.docker(args);
+  if (result.exitCode !== 0) throw new Error(`${result.command} failed (exit ${result.exitCode}): ${result.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+}

@@ -1,0 +1,249 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { canariesFor } from '../../fixtures/nmia/canaries.ts';
+import { PROCEDURES } from '../../runbook/registry.ts';
+import { UsageError } from '../errors/drill-error.ts';
+import { JOURNAL_VERSION, overallOutcome, totalsOf, type Journal, type ProcedureRecord } from '../evidence/journal.ts';
+import { writeEvidence, type EvidenceFiles } from '../evidence/evidence-writer.ts';
+import { Redactor } from '../evidence/redactor.ts';
+import { detectDrift, type Drift } from '../runbook/drift.ts';
+import { lockPathFor, readLock } from '../runbook/runbook-lock.ts';
+import { loadRunbook, type Runbook } from '../runbook/runbook.ts';
+import { EmulatedStack } from '../stacks/emulated/emulated-stack.ts';
+import { selectStack, type StackSelection } from '../stacks/stack-selector.ts';
+import type { StartedStack } from '../stacks/stack.ts';
+import { Workspace } from '../stacks/workspace.ts';
+import { DrillEnvironment } from './drill-environment.ts';
+import type { DrillOptions } from './drill-options.ts';
+import type { DrillState } from './drill-state.ts';
+import type { Procedure } from './procedure.ts';
+import { ProcedureRunner } from './procedure-runner.ts';
+import { harnessIdentity, runnerIdentity } from './run-identity.ts';
+
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const DEFAULT_RUNBOOK = join(REPO_ROOT, 'runbook', 'backup-restore.md');
+export const COMPOSE_FILE = join(REPO_ROOT, 'fixtures', 'stack', 'docker-compose.yml');
+
+export interface DrillResult {
+  journal: Journal;
+  files: EvidenceFiles;
+}
+
+/** Selects procedures by id; an unknown id is a usage error naming the valid ones. */
+export function selectProcedures(only: string[], skip: string[], procedures: readonly Procedure[] = PROCEDURES): Procedure[] {
+  const ids = procedures.map((procedure) => procedure.id);
+  for (const id of [...only, ...skip]) {
+    if (!ids.includes(id)) throw new UsageError(`unknown procedure "${id}"`, { fix: `use one of: ${ids.join(', ')} (see: npm run drill -- list)` });
+  }
+  return procedures.filter((procedure) => (only.length === 0 || only.includes(procedure.id)) && !skip.includes(procedure.id));
+}
+
+/** The lock next to the runbook, else the project's own (a copy of the runbook is checked against the reviewed pins). */
+export function lockFor(runbookPath: string): string {
+  const beside = lockPathFor(runbookPath);
+  return existsSync(beside) ? beside : lockPathFor(DEFAULT_RUNBOOK);
+}
+
+export function coverageOf(procedures: readonly Procedure[]) {
+  return procedures.flatMap((procedure) => procedure.blocks.map((index) => ({ procedure: procedure.id, section: procedure.section, index })));
+}
+
+/**
+ * One drill: drift check, then each selected procedure in runbook order in one environment and/or
+ * alone in a fresh one, then the evidence bundle. Cleanup of every environment always runs.
+ */
+export class DrillRunner {
+  readonly drillId = randomBytes(4).toString('hex');
+  private state: DrillState | undefined;
+  private readonly stacks = new Set<StartedStack>();
+
+  constructor(private readonly options: DrillOptions) {}
+
+  async run(): Promise<DrillResult> {
+    const { options } = this;
+    const runbook = await loadRunbook(resolve(options.runbookPath));
+    const selected = selectProcedures(options.only, options.skip);
+    const lockPath = lockFor(runbook.path);
+    const drift = detectDrift(runbook, await readLock(lockPath), coverageOf(PROCEDURES));
+    const canaries = canariesFor(options.seed);
+    const redactor = new Redactor()
+      .add('secret_key', canaries.secretKey)
+      .add('admin_password', canaries.adminPassword)
+      .add('db_password', canaries.dbPassword);
+    canaries.bindPasswords.forEach((password, index) => redactor.add(`bind_password_${index}`, password));
+    const startedAt = new Date();
+    const reportDir = join(resolve(options.reportRoot), `${startedAt.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)}-${this.drillId}`);
+    await mkdir(reportDir, { recursive: true });
+    const journal: Journal = {
+      journalVersion: JOURNAL_VERSION,
+      drillId: this.drillId,
+      startedAt: startedAt.toISOString(),
+      outcome: 'not-run',
+      runner: runnerIdentity(),
+      harness: harnessIdentity(),
+      runbook: {
+        path: runbook.path,
+        sha256: runbook.sha256,
+        lockPath,
+        lockState: drift.length === 0 ? 'clean' : 'drift',
+        drift: drift.map(({ kind, section, index, line, message }) => ({ kind, section, index, line, message })),
+        allowDrift: options.allowDrift,
+      },
+      options: { seed: options.seed, scale: options.scale, isolation: options.isolation, only: options.only, skip: options.skip },
+      procedures: [],
+      findings: [],
+      manifests: {},
+      timing: {},
+      totals: totalsOf([]),
+    };
+    this.state = { drillId: this.drillId, runbook, redactor, canaries, seed: options.seed, scale: options.scale, reportDir, journal, findings: journal.findings };
+    options.reporter?.onDrillStart?.({ drillId: this.drillId, runbook: runbook.path, reportDir });
+    try {
+      this.recordDrift(drift, runbook);
+      if (drift.length > 0 && !options.allowDrift) {
+        journal.procedures = selected.map((procedure) => this.notRun(procedure, 'runbook drift: review the change, then pin (or run with --allow-drift)'));
+      } else {
+        await this.runProcedures(selected);
+      }
+      journal.procedures.push(...this.pendingSections(runbook));
+    } catch (error) {
+      journal.error = redactor.redact((error as Error).message);
+      throw error;
+    } finally {
+      await this.stopStacks();
+      this.finish(drift.length > 0);
+    }
+    const files = await writeEvidence(journal, reportDir, redactor);
+    options.reporter?.onDrillEnd?.(journal, files);
+    return { journal, files };
+  }
+
+  /** Called on SIGINT/SIGTERM: stops every environment and writes the journal marked interrupted. */
+  async interrupt(signal: string): Promise<EvidenceFiles | undefined> {
+    await this.stopStacks();
+    if (!this.state) return undefined;
+    const { journal, reportDir, redactor } = this.state;
+    journal.interrupted = true;
+    journal.error = `interrupted by ${signal}`;
+    this.finish(false);
+    journal.outcome = 'error';
+    return writeEvidence(journal, reportDir, redactor);
+  }
+
+  private finish(drift: boolean): void {
+    const journal = this.state!.journal;
+    journal.finishedAt = new Date().toISOString();
+    const real = journal.procedures.filter((procedure) => !procedure.reason?.startsWith('pending in the lock'));
+    journal.totals = totalsOf(journal.procedures);
+    journal.outcome = journal.error ? 'error' : overallOutcome(real, drift && !journal.runbook.allowDrift);
+  }
+
+  private async runProcedures(selected: Procedure[]): Promise<void> {
+    const { options } = this;
+    const state = this.state!;
+    const runner = new ProcedureRunner(state, options.reporter);
+    if (options.isolation !== 'alone') {
+      const environment = await this.environment('order');
+      try {
+        for (const procedure of selected) state.journal.procedures.push(await runner.run(procedure, environment, 'order'));
+      } finally {
+        await this.release(environment);
+      }
+    }
+    if (options.isolation !== 'order') {
+      for (const procedure of selected) {
+        const environment = await this.environment(`alone: ${procedure.id}`);
+        try {
+          state.journal.procedures.push(await runner.run(procedure, environment, 'alone'));
+        } finally {
+          await this.release(environment);
+        }
+      }
+    }
+  }
+
+  private async environment(label: string): Promise<DrillEnvironment> {
+    const state = this.state!;
+    const selection = await this.selection();
+    state.journal.stack ??= { kind: selection.kind, reason: selection.reason, versions: {} };
+    this.options.reporter?.onStep?.(`environment (${label}): ${selection.kind} stack`);
+    const workspace = await Workspace.create(this.drillId);
+    const stack = await EmulatedStack.create({
+      workspace,
+      composeFile: COMPOSE_FILE,
+      reason: selection.reason,
+      dotEnv: { DATABASE_URL: 'postgresql://nmia:nmia@db:5432/nmia', SECRET_KEY: state.canaries.secretKey },
+    });
+    this.stacks.add(stack);
+    if (Object.keys(state.journal.stack.versions).length === 0) state.journal.stack.versions = { ...(await stack.versions()), node: process.version };
+    const environment = await DrillEnvironment.start(stack, { seed: state.seed, scale: state.scale, ...(this.options.reporter ? { reporter: this.options.reporter } : {}) });
+    state.journal.seeding ??= { rows: environment.seeding.rows, durationMs: environment.seeding.durationMs };
+    return environment;
+  }
+
+  private selectionCache: StackSelection | undefined;
+  private async selection(): Promise<StackSelection> {
+    this.selectionCache ??= await selectStack(this.options.stack, false);
+    return this.selectionCache;
+  }
+
+  private async release(environment: DrillEnvironment): Promise<void> {
+    this.stacks.delete(environment.stack);
+    await environment.stop();
+  }
+
+  private async stopStacks(): Promise<void> {
+    const stacks = [...this.stacks];
+    this.stacks.clear();
+    await Promise.allSettled(stacks.map((stack) => stack.stop()));
+  }
+
+  private recordDrift(drift: Drift[], runbook: Runbook): void {
+    const state = this.state!;
+    for (const item of drift) {
+      state.findings.push({
+        id: `F${String(state.findings.length + 1).padStart(2, '0')}`,
+        procedure: ('procedure' in item && item.procedure) || 'runbook',
+        section: item.section,
+        line: item.line,
+        severity: this.options.allowDrift ? 'medium' : 'high',
+        title: `runbook drift (${item.kind}): ${item.section} block ${item.index}`,
+        evidence: { kind: item.kind, message: item.message, runbook: runbook.path },
+        whyItMatters: 'The drill proves the runbook text that was reviewed and pinned; changed or unreviewed blocks are not what was proven.',
+        suggestedFix: this.options.allowDrift ? 'Ran anyway with --allow-drift. Review the change, then run: npm run drill -- pin' : 'Review the change, then run: npm run drill -- pin',
+      });
+    }
+  }
+
+  private notRun(procedure: Procedure, reason: string): ProcedureRecord {
+    return { id: procedure.id, title: procedure.title, section: procedure.section, mode: 'order', outcome: 'not-run', reason, blocks: [], harnessActions: [], artifacts: [], rungs: [], findings: [] };
+  }
+
+  /** Sections whose blocks no procedure covers yet appear as not-run, never silently absent. */
+  private pendingSections(runbook: Runbook): ProcedureRecord[] {
+    const covered = new Set(PROCEDURES.map((procedure) => procedure.section));
+    const checked = new Set(PROCEDURES.flatMap((procedure) => (procedure.checksWithoutRunning ?? []).map((check) => `${procedure.section}#${check.index}`)));
+    const pending = new Map<string, number>();
+    for (const block of runbook.blocks) {
+      if (covered.has(block.sectionTitle) || checked.has(`${block.sectionTitle}#${block.index}`)) continue;
+      pending.set(block.sectionTitle, block.line);
+    }
+    return [...pending].map(([section, line]) => ({
+      id: `pending:${section}`,
+      title: section,
+      section,
+      line,
+      mode: 'order',
+      outcome: 'not-run',
+      reason: 'pending in the lock: no procedure drills this section yet',
+      blocks: [],
+      harnessActions: [],
+      artifacts: [],
+      rungs: [],
+      findings: [],
+    }));
+  }
+}

@@ -1,0 +1,36 @@
+import type { Canaries } from '../../fixtures/nmia/canaries.ts';
+import type { Finding, Journal } from '../evidence/journal.ts';
+import type { Redactor } from '../evidence/redactor.ts';
+import type { Runbook } from '../runbook/runbook.ts';
+import type { Manifest } from '../verify/manifest.ts';
+
+/** An artifact a procedure produced, available to later procedures of the same environment. */
+export interface ProducedArtifact {
+  name: string;
+  /** Absolute path on the host. */
+  path: string;
+  sha256: string;
+  producedBy: string;
+  /** Manifests just before and just after the backup: the window its snapshot lies in. */
+  window?: { before: Manifest; after: Manifest };
+}
+
+/** What one drill shares across its procedures. */
+export interface DrillState {
+  drillId: string;
+  runbook: Runbook;
+  redactor: Redactor;
+  canaries: Canaries;
+  seed: number;
+  scale: number;
+  reportDir: string;
+  journal: Journal;
+  findings: Finding[];
+}
+
+/** What one environment (a stack, in order or alone) accumulates across the procedures run in it. */
+export interface EnvironmentState {
+  artifacts: Map<string, ProducedArtifact>;
+  /** The seeded state, before any procedure ran. */
+  baseline: Manifest;
+}

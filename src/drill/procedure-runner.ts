@@ -1,0 +1,133 @@
+import { readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { BlockRun } from '../exec/block-runner.ts';
+import type { ProcedureRecord } from '../evidence/journal.ts';
+import type { DrillEnvironment } from './drill-environment.ts';
+import type { DrillReporter } from './drill-reporter.ts';
+import type { DrillState } from './drill-state.ts';
+import type { Procedure } from './procedure.ts';
+import { ProcedureContext } from './procedure-context.ts';
+
+/** Lines in a command's output that mean something went wrong even when the exit code says 0. */
+const ERROR_LINE = /(^|\s)(ERROR|FATAL|PANIC):|\berror:|\bcould not\b/;
+
+export function errorLines(stderr: string): string[] {
+  return stderr.split('\n').filter((line) => ERROR_LINE.test(line));
+}
+
+/** Runs one procedure: prepare → bindings → disaster → blocks → intent checks, recording everything. */
+export class ProcedureRunner {
+  constructor(
+    private readonly drill: DrillState,
+    private readonly reporter: DrillReporter | undefined,
+  ) {}
+
+  async run(procedure: Procedure, environment: DrillEnvironment, mode: 'order' | 'alone'): Promise<ProcedureRecord> {
+    const evidenceDir = join(this.drill.reportDir, 'procedures', `${mode}-${procedure.id}`);
+    await mkdir(evidenceDir, { recursive: true });
+    const record: ProcedureRecord = {
+      id: procedure.id,
+      title: procedure.title,
+      section: procedure.section,
+      line: this.drill.runbook.blocks.find((block) => block.sectionTitle === procedure.section)?.line,
+      mode,
+      outcome: 'not-run',
+      startedAt: new Date().toISOString(),
+      blocks: [],
+      harnessActions: [],
+      artifacts: [],
+      rungs: [],
+      findings: [],
+    };
+    const context = new ProcedureContext(procedure, record, environment.stack, this.drill, environment.state, evidenceDir);
+    const started = Date.now();
+    this.reporter?.onProcedureStart?.({ id: procedure.id, title: procedure.title, mode });
+    try {
+      await procedure.prepare?.(context);
+      const bindings = (await procedure.bindings?.(context)) ?? [];
+      await procedure.disaster?.(context);
+      await procedure.beforeBlocks?.(context);
+      const before = procedure.captureWindow ? await context.manifest('just before the blocks') : undefined;
+      const checkpoints = procedure.checkpoints?.(context) ?? [];
+      let failedRun: BlockRun | undefined;
+      for (const index of procedure.blocks) {
+        const run = await context.runBlock(index, bindings, checkpoints);
+        for (const command of run.commands) this.reporter?.onCommand?.(procedure.id, command);
+        if (run.exitCode !== 0) {
+          failedRun = run;
+          break;
+        }
+      }
+      if (before && !failedRun) context.window = { before, after: await context.manifest('just after the blocks') };
+      await this.checkCommands(procedure, context, failedRun);
+      if (!failedRun) await procedure.verify(context);
+      record.outcome = record.rungs.some((rung) => rung.outcome === 'failed') ? 'failed' : record.rungs.some((rung) => rung.outcome === 'passed') ? 'passed' : 'error';
+      if (record.outcome === 'error') record.reason = 'no check ran: nothing to call passed';
+      this.addMissingFindings(context);
+    } catch (error) {
+      record.outcome = 'error';
+      record.reason = this.drill.redactor.redact((error as Error).message);
+    }
+    record.durationMs = Date.now() - started;
+    for (const rung of record.rungs) this.reporter?.onRung?.(procedure.id, rung);
+    for (const id of record.findings) {
+      const finding = this.drill.findings.find((candidate) => candidate.id === id);
+      if (finding) this.reporter?.onFinding?.(finding);
+    }
+    this.reporter?.onProcedureEnd?.(record);
+    return record;
+  }
+
+  /** Exit codes, and a scan of each command's output: a command that exits 0 after errors is still caught. */
+  private async checkCommands(procedure: Procedure, context: ProcedureContext, failedRun: BlockRun | undefined): Promise<void> {
+    const rung = procedure.kind === 'restore' ? 'restorability' : 'intent';
+    const check = 'every command exits 0 with no errors in its output';
+    if (failedRun) {
+      const command = failedRun.failedCommand;
+      const summary = `${command?.text ?? 'the block'} exited ${failedRun.exitCode ?? failedRun.signal}: ${command?.stderrTail.split('\n').at(-1) ?? ''}`;
+      context.fail(rung, check, summary, { line: failedRun.line, exitCode: failedRun.exitCode, stderrTail: command?.stderrTail ?? failedRun.stderrTail });
+      const diagnosis = procedure.diagnose?.(context, { command: command?.text ?? '', exitCode: failedRun.exitCode, stderr: command?.stderrTail ?? failedRun.stderrTail });
+      context.finding({
+        line: failedRun.line,
+        severity: diagnosis?.severity ?? 'high',
+        title: diagnosis?.title ?? `"${command?.text ?? 'block'}" fails as written (exit ${failedRun.exitCode ?? failedRun.signal})`,
+        command: command?.text ?? '',
+        evidence: { exitCode: failedRun.exitCode, stderrTail: command?.stderrTail ?? failedRun.stderrTail, blockLine: failedRun.line },
+        whyItMatters: diagnosis?.whyItMatters ?? 'An operator following this section hits the same error and cannot complete the procedure.',
+        suggestedFix: diagnosis?.suggestedFix ?? 'Review the command against the environment the runbook assumes; see the stderr tail.',
+      });
+      return;
+    }
+    const problems: string[] = [];
+    for (const run of context.record.blocks) {
+      const stderr = await readFile(join(context.evidenceDir, `block-${run.blockIndex}.stderr`), 'utf8').catch(() => run.stderrTail);
+      problems.push(...errorLines(stderr));
+    }
+    if (problems.length === 0) context.pass(rung, check, `${context.record.blocks.reduce((sum, run) => sum + run.commands.length, 0)} commands, all exit 0, no error lines`);
+    else {
+      context.fail(rung, check, `exit codes were 0 but the output has ${problems.length} error line(s): ${problems[0]}`, { errorLines: problems.slice(0, 20) });
+      context.finding({
+        severity: 'high',
+        title: 'commands exit 0 while printing errors',
+        evidence: { errorLines: problems.slice(0, 20) },
+        whyItMatters: 'The operator sees success while part of the work failed; a silent partial restore is worse than a loud failure.',
+        suggestedFix: 'Make the command fail on errors (for psql: -v ON_ERROR_STOP=1 --single-transaction) and check its exit code.',
+      });
+    }
+  }
+
+  /** Every failed check carries a finding; the procedure's own checks add precise ones, this adds the rest. */
+  private addMissingFindings(context: ProcedureContext): void {
+    if (context.record.findings.length > 0) return;
+    for (const rung of context.record.rungs.filter((candidate) => candidate.outcome === 'failed')) {
+      context.finding({
+        severity: rung.rung === 'content' || rung.rung === 'structure' || rung.rung === 'artifact' ? 'critical' : 'high',
+        title: `${rung.check}: failed`,
+        evidence: { rung: rung.rung, summary: rung.summary, ...(rung.evidence ?? {}) },
+        whyItMatters: 'The procedure completes as written but does not achieve what it is for; in a real incident this is lost data or a failed recovery.',
+        suggestedFix: 'See the evidence; the corrected runbook in fixtures/runbooks/ shows a working version of this section.',
+      });
+    }
+  }
+}
