@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import { corruptDatabase, harnessCustomDump } from '../../src/drill/disasters.ts';
+import { corruptDatabase, harnessDump } from '../../src/drill/disasters.ts';
 import type { Procedure } from '../../src/drill/procedure.ts';
 
 const RUNBOOK_DUMP_NAME = 'nmia_backup_20250201_020000.dump';
@@ -13,7 +13,7 @@ export const restoreCustom: Procedure = {
   blocks: [0],
 
   async prepare(context) {
-    if (!context.artifact('custom-dump')) await harnessCustomDump(context);
+    if (!context.artifact('custom-dump')) await harnessDump(context, 'custom');
   },
 
   bindings(context) {

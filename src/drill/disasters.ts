@@ -13,14 +13,19 @@ export async function corruptDatabase(context: ProcedureContext): Promise<void> 
   );
 }
 
-/** The harness's own dump, made only when a procedure runs without the section that produces one. */
-export async function harnessCustomDump(context: ProcedureContext): Promise<void> {
-  const before = await context.manifest('before harness dump');
-  const name = `harness_backup_${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}.dump`;
-  await context.harnessDocker('input: a custom-format dump, since no earlier section produced one here', ['compose', 'exec', '-T', 'db', 'pg_dump', '-U', 'nmia', '-d', 'nmia', '-Fc', `--file=/tmp/${name}`]);
+/**
+ * The harness's own dump, made only when a procedure runs without the section that produces one
+ * (a procedure alone, in a fresh workspace). It uses the same pg_dump inside the db service.
+ */
+export async function harnessDump(context: ProcedureContext, format: 'custom' | 'plain'): Promise<void> {
+  const before = await context.manifest(`before harness ${format} dump`);
+  const name = `harness_backup_${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}.${format === 'custom' ? 'dump' : 'sql'}`;
+  const formatFlag = format === 'custom' ? '-Fc' : '--format=plain';
+  await context.harnessDocker(`input: a ${format} dump, since no earlier section produced one here`, ['compose', 'exec', '-T', 'db', 'pg_dump', '-U', 'nmia', '-d', 'nmia', formatFlag, `--file=/tmp/${name}`]);
   await context.harnessDocker('input: copy the dump to ./backups', ['compose', 'cp', `db:/tmp/${name}`, `./backups/${name}`]);
-  const after = await context.manifest('after harness dump');
+  const after = await context.manifest(`after harness ${format} dump`);
   const path = `${context.backupsDir}/${name}`;
-  const evidence = await context.checkArtifact('custom-dump (harness-made input)', path, 'custom');
-  context.produce({ name: 'custom-dump', path, sha256: evidence.sha256, window: { before, after } });
+  const artifact = format === 'custom' ? 'custom-dump' : 'plain-dump';
+  const evidence = await context.checkArtifact(`${artifact} (harness-made input)`, path, format);
+  context.produce({ name: artifact, path, sha256: evidence.sha256, window: { before, after } });
 }

@@ -6,6 +6,9 @@ import type { StartedStack } from '../stacks/stack.ts';
 import type { DrillReporter } from './drill-reporter.ts';
 import type { EnvironmentState } from './drill-state.ts';
 
+/** Tables whose content the application never changes by itself: the health of an environment. */
+const CORE_TABLES = ['public.identities', 'public.connectors', 'public.users', 'public.enclaves'];
+
 /** Polls until the db service accepts connections: readiness, never a fixed sleep. */
 export async function waitForDatabase(stack: StartedStack, database = 'nmia', timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -33,9 +36,38 @@ export class DrillEnvironment {
     readonly stack: StartedStack,
     readonly state: EnvironmentState,
     readonly seeding: SeedSummary,
+    private readonly options: { seed: number; scale: number; reporter?: DrillReporter },
   ) {}
 
   static async start(stack: StartedStack, options: { seed: number; scale: number; reporter?: DrillReporter }): Promise<DrillEnvironment> {
+    const { seeding, baseline } = await DrillEnvironment.bringUp(stack, options);
+    return new DrillEnvironment(stack, { artifacts: new Map(), baseline }, seeding, options);
+  }
+
+  /** Why this environment no longer holds the seeded data (db down, core tables changed), or undefined when healthy. */
+  async damage(): Promise<string | undefined> {
+    let current: Manifest;
+    try {
+      current = await DrillEnvironment.manifestOf(this.stack);
+    } catch (error) {
+      return `the database is unreachable: ${(error as Error).message}`;
+    }
+    const changed = CORE_TABLES.filter((table) => {
+      const before = this.state.baseline.tables[table];
+      const now = current.tables[table];
+      return !now || !before || now.rows !== before.rows || now.hash !== before.hash;
+    });
+    return changed.length > 0 ? `core tables differ from the seeded baseline: ${changed.join(', ')}` : undefined;
+  }
+
+  /** Removes the project's containers and volumes and seeds again; artifacts on disk stay available. */
+  async rebuild(): Promise<void> {
+    await mustSucceed(this.stack, ['compose', 'down', '-v']);
+    const { baseline } = await DrillEnvironment.bringUp(this.stack, this.options);
+    this.state.baseline = baseline;
+  }
+
+  private static async bringUp(stack: StartedStack, options: { seed: number; scale: number; reporter?: DrillReporter }): Promise<{ seeding: SeedSummary; baseline: Manifest }> {
     const { reporter } = options;
     reporter?.onStep?.('starting the db service');
     await mustSucceed(stack, ['compose', 'up', '-d', 'db']);
@@ -52,8 +84,7 @@ export class DrillEnvironment {
     }
     reporter?.onStep?.('starting the application services');
     await mustSucceed(stack, ['compose', 'up', '-d']);
-    const baseline = await DrillEnvironment.manifestOf(stack);
-    return new DrillEnvironment(stack, { artifacts: new Map(), baseline }, seeding);
+    return { seeding, baseline: await DrillEnvironment.manifestOf(stack) };
   }
 
   static async manifestOf(stack: StartedStack, database = 'nmia'): Promise<Manifest> {

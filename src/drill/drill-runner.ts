@@ -94,6 +94,7 @@ export class DrillRunner {
       },
       options: { seed: options.seed, scale: options.scale, isolation: options.isolation, only: options.only, skip: options.skip },
       procedures: [],
+      environmentResets: [],
       findings: [],
       manifests: {},
       timing: {},
@@ -148,7 +149,17 @@ export class DrillRunner {
     if (options.isolation !== 'alone') {
       const environment = await this.environment('order');
       try {
-        for (const procedure of selected) state.journal.procedures.push(await runner.run(procedure, environment, 'order'));
+        for (const [position, procedure] of selected.entries()) {
+          if (position > 0) {
+            const damage = await environment.damage();
+            if (damage) {
+              options.reporter?.onStep?.(`environment damaged (${damage}); rebuilding it before ${procedure.id}`);
+              state.journal.environmentResets.push({ before: procedure.id, reason: damage });
+              await environment.rebuild();
+            }
+          }
+          state.journal.procedures.push(await runner.run(procedure, environment, 'order'));
+        }
       } finally {
         await this.release(environment);
       }

@@ -46,6 +46,11 @@ export class ProcedureContext {
     return this.cwd;
   }
 
+  /** Where the next block starts (e.g. the recovery host's home before `git clone`). */
+  setWorkingDirectory(dir: string): void {
+    this.cwd = dir;
+  }
+
   block(index: number): Block {
     const block = findBlock(this.drill.runbook, this.procedure.section, index);
     if (!block) throw new Error(`${this.procedure.id}: the runbook has no block ${index} in "${this.procedure.section}"`);
@@ -53,16 +58,16 @@ export class ProcedureContext {
   }
 
   /** Runs one block as written (plus declared bindings); the result is kept as evidence. */
-  async runBlock(index: number, bindings: Binding[], checkpoints: Array<{ beforeCommand: string; run: () => Promise<void> }> = []): Promise<BlockRun> {
+  async runBlock(index: number, bindings: Binding[], options: { checkpoints?: Array<{ beforeCommand: string; run: () => Promise<void> }>; label?: string } = {}): Promise<BlockRun> {
     const run = await new BlockRunner().run({
       block: this.block(index),
       bindings: bindings.filter((binding) => this.block(index).text.includes(binding.placeholder)),
       cwd: this.cwd,
       evidenceDir: this.evidenceDir,
-      label: `block-${index}`,
+      label: options.label ?? `block-${index}`,
+      checkpoints: options.checkpoints ?? [],
       env: this.stack.blockEnv(),
       redactor: this.drill.redactor,
-      checkpoints,
     });
     this.record.blocks.push(run);
     if (run.finalCwd) this.cwd = run.finalCwd;
@@ -174,8 +179,12 @@ export class ProcedureContext {
    * Rungs 3 and 4: the restored database against the state the backup captured. With a backup window
    * (manifests before and after the backup) tables written during it are held to bounds, and said so.
    */
-  async verifyRestoredDatabase(database: string, expected: { before: Manifest; after?: Manifest }, options: { privilegesDroppedByDesign?: boolean } = {}): Promise<boolean> {
-    const restored = await this.manifest(`restored ${database}`, database);
+  async verifyRestoredDatabase(
+    database: string,
+    expected: { before: Manifest; after?: Manifest },
+    options: { privilegesDroppedByDesign?: boolean; restored?: Manifest } = {},
+  ): Promise<boolean> {
+    const restored = options.restored ?? (await this.manifest(`restored ${database}`, database));
     const differences = diffManifests(expected.before, restored);
     const structural = differences.filter((difference) => difference.kind.startsWith('schema-object') && 'category' in difference && difference.category === 'structure');
     const privileges = differences.filter((difference) => difference.kind.startsWith('schema-object') && 'category' in difference && difference.category === 'privilege');
@@ -204,6 +213,24 @@ export class ProcedureContext {
       this.fail('content', 'row counts, content hashes and sequences match the backup', window.problems.slice(0, 6).map((problem) => problem.message).join('; '), { problems: window.problems, differences: contentDifferences });
     }
     return ok;
+  }
+
+  /**
+   * A database the harness creates for its own checks. Its name carries the drill's prefix, and it is
+   * the only kind of database the harness ever drops.
+   */
+  async createScratchDatabase(purpose: string): Promise<string> {
+    const name = `nmia_drill_${purpose}_${this.drill.drillId}`;
+    await this.harnessSql(`scratch database for ${purpose.replace(/_/g, ' ')}`, `CREATE DATABASE ${pg.escapeIdentifier(name)}`, 'postgres');
+    await this.harnessSql('mark the scratch database as owned by this drill', `COMMENT ON DATABASE ${pg.escapeIdentifier(name)} IS ${pg.escapeLiteral(`nmia-drill:${this.drill.drillId}`)}`, 'postgres');
+    return name;
+  }
+
+  async dropScratchDatabase(name: string): Promise<void> {
+    const [row] = (await this.harnessSql('check ownership before dropping', `SELECT shobj_description(oid, 'pg_database') AS marker FROM pg_database WHERE datname = ${pg.escapeLiteral(name)}`, 'postgres')).rows as Array<{ marker: string | null }>;
+    if (!row) return;
+    if (row.marker !== `nmia-drill:${this.drill.drillId}`) throw new Error(`refusing to drop database ${name}: it does not carry this drill's ownership marker`);
+    await this.harnessSql('drop the scratch database', `DROP DATABASE ${pg.escapeIdentifier(name)} WITH (FORCE)`, 'postgres');
   }
 
   async writeEvidence(name: string, content: string): Promise<string> {

@@ -52,7 +52,7 @@ export class ProcedureRunner {
       const checkpoints = procedure.checkpoints?.(context) ?? [];
       let failedRun: BlockRun | undefined;
       for (const index of procedure.blocks) {
-        const run = await context.runBlock(index, bindings, checkpoints);
+        const run = await context.runBlock(index, bindings, { checkpoints });
         for (const command of run.commands) this.reporter?.onCommand?.(procedure.id, command);
         if (run.exitCode !== 0) {
           failedRun = run;

@@ -154,6 +154,8 @@ export const JournalSchema = z.object({
   stack: z.object({ kind: z.string(), reason: z.string(), versions: z.record(z.string(), z.string()) }).optional(),
   seeding: z.object({ rows: z.record(z.string(), z.number()), durationMs: z.number() }).optional(),
   procedures: z.array(ProcedureRecordSchema),
+  /** In runbook order, a procedure that leaves the database damaged gets the environment rebuilt before the next one. */
+  environmentResets: z.array(z.object({ before: z.string(), reason: z.string() })),
   findings: z.array(FindingSchema),
   /** Manifests that verification compared, by label (e.g. "full-backup: at backup"). */
   manifests: z.record(z.string(), z.unknown()),

@@ -1,0 +1,38 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parse } from 'csv-parse/sync';
+import type { Procedure } from '../../src/drill/procedure.ts';
+
+/** The columns the section's SELECT names, in order. */
+export const EXPORTED_COLUMNS = ['id', 'name', 'connector_type_code', 'enclave_id', 'cron_expression', 'is_enabled', 'created_at'];
+
+/** Configuration Backup. Intent: a CSV with exactly the listed columns, one row per connector, and no secret in it. */
+export const configExport: Procedure = {
+  id: 'config-export',
+  title: 'Export connector configurations to CSV',
+  kind: 'export',
+  section: 'Configuration Backup',
+  blocks: [0],
+
+  async verify(context) {
+    const path = join(context.backupsDir, 'connectors_export.csv');
+    const evidence = await context.checkArtifact('connectors-export', path, 'csv');
+    if (!evidence.readable) return;
+    const text = await readFile(path, 'utf8');
+    const rows = parse(text, { relax_column_count: true }) as string[][];
+    const [header = [], ...records] = rows;
+    if (JSON.stringify(header) === JSON.stringify(EXPORTED_COLUMNS)) context.pass('intent', 'the CSV has exactly the columns the runbook lists', header.join(', '));
+    else context.fail('intent', 'the CSV has exactly the columns the runbook lists', `got ${header.join(', ')}; expected ${EXPORTED_COLUMNS.join(', ')}`);
+
+    const ids = await context.withDb(async (client) => (await client.query<{ id: string }>('SELECT id::text AS id FROM connectors ORDER BY id')).rows.map((row) => row.id));
+    const exported = records.map((record) => record[0] ?? '').sort();
+    if (JSON.stringify(exported) === JSON.stringify([...ids].sort())) context.pass('intent', 'one row per connector', `${records.length} rows for ${ids.length} connectors`);
+    else context.fail('intent', 'one row per connector', `${records.length} rows for ${ids.length} connectors`, { exported: exported.slice(0, 10), expected: ids.slice(0, 10) });
+
+    const canaries = context.drill.canaries;
+    const leaked = [...canaries.bindPasswords, canaries.secretKey, canaries.adminPassword].filter((secret) => text.includes(secret));
+    const secretWords = /bind_password|"config"|\bconfig\b/i.test(header.join(','));
+    if (leaked.length === 0 && !secretWords) context.pass('intent', 'no connector secret in the export', `searched for ${canaries.bindPasswords.length + 2} canary secrets: none found`);
+    else context.fail('intent', 'no connector secret in the export', `${leaked.length} canary secret(s) found in the CSV${secretWords ? '; a config column is exported' : ''}`);
+  },
+};

@@ -1,0 +1,45 @@
+import { basename } from 'node:path';
+import { corruptDatabase, harnessDump } from '../../src/drill/disasters.ts';
+import type { Procedure } from '../../src/drill/procedure.ts';
+
+const RUNBOOK_DUMP_NAME = 'nmia_backup_20250201_020000.sql';
+
+/**
+ * Database Restore › Restore from SQL Text Dump. psql -f exits 0 even after SQL errors, so the
+ * restorability rung reads its output too, and the content rung compares with the manifest.
+ */
+export const restoreSql: Procedure = {
+  id: 'restore-sql',
+  title: 'Restore from a plain SQL dump',
+  kind: 'restore',
+  section: 'Database Restore › Restore from SQL Text Dump',
+  blocks: [0],
+
+  async prepare(context) {
+    if (!context.artifact('plain-dump')) await harnessDump(context, 'plain');
+  },
+
+  bindings(context) {
+    const dump = context.artifact('plain-dump');
+    if (!dump) throw new Error('no plain SQL dump to restore');
+    return [{ placeholder: RUNBOOK_DUMP_NAME, value: basename(dump.path), reason: `the SQL dump the backup produced (sha256 ${dump.sha256.slice(0, 12)}…)` }];
+  },
+
+  disaster: corruptDatabase,
+
+  async verify(context) {
+    await context.verifyRestoredDatabase('nmia', context.artifact('plain-dump')!.window!);
+  },
+
+  diagnose(_context, failed) {
+    if (/ERROR:/.test(failed.stderr)) {
+      return {
+        severity: 'high',
+        title: 'the SQL restore hit errors',
+        whyItMatters: 'Without ON_ERROR_STOP psql continues past failed statements and exits 0, leaving a partial restore.',
+        suggestedFix: 'Replay with: psql -v ON_ERROR_STOP=1 --single-transaction -U nmia -d nmia -f /tmp/nmia_restore.sql',
+      };
+    }
+    return undefined;
+  },
+};

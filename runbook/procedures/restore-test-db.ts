@@ -1,0 +1,74 @@
+import type { Procedure } from '../../src/drill/procedure.ts';
+import type { Manifest } from '../../src/verify/manifest.ts';
+
+const TEST_DATABASE = 'nmia_restore_test';
+
+/**
+ * Database Restore › Restore to a Different Database (for Testing). The block drops its test database
+ * at the end, so the harness looks at it from a checkpoint right before that `dropdb`.
+ */
+export const restoreTestDb: Procedure = {
+  id: 'restore-test-db',
+  title: 'Restore into a separate test database',
+  kind: 'restore',
+  section: 'Database Restore › Restore to a Different Database (for Testing)',
+  blocks: [0],
+
+  async beforeBlocks(context) {
+    context.scratch.nmiaBefore = await context.manifest('nmia before the section');
+  },
+
+  checkpoints(context) {
+    return [
+      {
+        beforeCommand: `dropdb -U nmia ${TEST_DATABASE}`,
+        run: async () => {
+          context.scratch.testDatabase = await context.manifest(`${TEST_DATABASE} before cleanup`, TEST_DATABASE);
+        },
+      },
+    ];
+  },
+
+  async verify(context) {
+    const restored = context.scratch.testDatabase as Manifest | undefined;
+    if (!restored) {
+      context.fail('content', `${TEST_DATABASE} matches the backup`, 'the harness never saw the test database before its cleanup');
+      return;
+    }
+    // The block restores whatever dump sits at /tmp/nmia_restore.dump; in runbook order that is the custom restore's input.
+    const dump = context.artifact('custom-dump');
+    if (!dump?.window) {
+      context.fail('content', `${TEST_DATABASE} matches the backup`, 'no known dump to compare with: /tmp/nmia_restore.dump came from outside this section');
+      return;
+    }
+    await context.verifyRestoredDatabase(TEST_DATABASE, dump.window, { privilegesDroppedByDesign: true, restored });
+
+    const countCommand = context.record.blocks[0]?.commands.find((command) => command.text.includes('SELECT count(*) FROM identities'));
+    const printed = Number(/(\d+)\s*\n?\s*\(1 row\)/.exec(countCommand?.stdoutTail ?? '')?.[1]);
+    const expected = restored.tables['public.identities']?.rows;
+    if (printed === expected) context.pass('intent', 'the verification query prints the restored identity count', `count(*) = ${printed}`);
+    else context.fail('intent', 'the verification query prints the restored identity count', `printed ${Number.isNaN(printed) ? 'nothing' : printed}, the test database holds ${expected}`);
+
+    const databases = await context.withDb(async (client) => (await client.query<{ datname: string }>('SELECT datname FROM pg_database')).rows.map((row) => row.datname), 'postgres');
+    const after = await context.manifest('nmia after the section');
+    const before = context.scratch.nmiaBefore as Manifest;
+    const nmiaUntouched = before.schema.fingerprint === after.schema.fingerprint && Object.keys(before.tables).every((table) => before.tables[table]!.rows === after.tables[table]?.rows || table.includes('heartbeat'));
+    if (!databases.includes(TEST_DATABASE) && databases.includes('nmia') && nmiaUntouched) {
+      context.pass('intent', 'cleanup drops only the test database', `${TEST_DATABASE} gone; nmia still present with its schema and row counts unchanged`);
+    } else {
+      context.fail('intent', 'cleanup drops only the test database', `databases now: ${databases.join(', ')}; nmia unchanged: ${nmiaUntouched}`);
+    }
+  },
+
+  diagnose(_context, failed) {
+    if (/nmia_restore\.dump/.test(failed.stderr) && /(could not open|No such file)/i.test(failed.stderr)) {
+      return {
+        severity: 'high',
+        title: 'the section restores /tmp/nmia_restore.dump, which only "Restore from Custom Format Dump" copies into the container',
+        whyItMatters: 'Run on its own, as a test restore usually is, the section fails; it only works after a production restore has just been done.',
+        suggestedFix: 'Start the section with: docker compose cp ./backups/<dump file> db:/tmp/nmia_restore.dump',
+      };
+    }
+    return undefined;
+  },
+};

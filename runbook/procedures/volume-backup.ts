@@ -1,0 +1,52 @@
+import { rememberBackups } from '../../src/drill/backup-checks.ts';
+import { newFiles } from '../../src/drill/backup-files.ts';
+import type { Procedure } from '../../src/drill/procedure.ts';
+import { reportVolumeMismatch } from '../../src/drill/volume-checks.ts';
+import { compareWithBackupWindow } from '../../src/verify/backup-window.ts';
+import { listArchive, manifestOfDataArchive, missingDataFiles } from '../../src/verify/data-directory-check.ts';
+
+/** Docker Volume Backup. Intent: the archive holds a complete, restorable copy of the db service's data volume. */
+export const volumeBackup: Procedure = {
+  id: 'volume-backup',
+  title: 'Back up the raw PostgreSQL data volume',
+  kind: 'backup',
+  section: 'Docker Volume Backup',
+  blocks: [0],
+  captureWindow: true,
+
+  async beforeBlocks(context) {
+    rememberBackups(context);
+  },
+
+  async verify(context) {
+    const created = newFiles(context.backupsDir, context.scratch.backupsBefore as Set<string>, /^pgdata_\d{8}_\d{6}\.tar\.gz$/);
+    if (created.length !== 1) {
+      context.fail('artifact', 'the block leaves one new pgdata_*.tar.gz', `found ${created.length}`);
+      return;
+    }
+    const archive = created[0]!;
+    const evidence = await context.checkArtifact('volume-archive', archive, 'tar.gz');
+    if (!evidence.readable) return;
+    const entries = await listArchive(archive);
+    const missing = missingDataFiles(entries);
+    if (missing.length > 0) {
+      context.fail('intent', 'the archive holds a complete PostgreSQL data directory', `${entries.length} entries; missing ${missing.join(', ')}`, { entries: entries.slice(0, 20) });
+      reportVolumeMismatch(context, 0);
+      return;
+    }
+    context.pass('intent', 'the archive holds a complete PostgreSQL data directory', `${entries.length} entries including ${missing.length === 0 ? 'PG_VERSION, global/pg_control, base/' : ''}`);
+    const restored = await manifestOfDataArchive(archive, context.stack.binaries);
+    if (!restored.ok) {
+      context.fail('restorability', 'a server starts on the extracted archive', restored.reason);
+      return;
+    }
+    context.pass('restorability', 'a server starts on the extracted archive', 'throwaway server started on the extracted data directory');
+    const comparison = compareWithBackupWindow(context.window!.before, context.window!.after, restored.manifest);
+    if (comparison.problems.length === 0) {
+      context.pass('content', "the archived data matches the db service's state", `${comparison.exactTables.length} tables exact${comparison.liveTables.length ? `; written meanwhile (bounds): ${comparison.liveTables.join(', ')}` : ''}`);
+      context.produce({ name: 'volume-archive', path: archive, sha256: evidence.sha256, window: context.window! });
+    } else {
+      context.fail('content', "the archived data matches the db service's state", comparison.problems.slice(0, 5).map((problem) => problem.message).join('; '));
+    }
+  },
+};

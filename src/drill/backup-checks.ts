@@ -1,0 +1,37 @@
+import { basename } from 'node:path';
+import type { ArtifactEvidence } from '../verify/artifact-check.ts';
+import { listFiles, newFiles } from './backup-files.ts';
+import type { ProcedureContext } from './procedure-context.ts';
+
+/** Remembers the backups directory before the blocks, so the file a block wrote can be found after. */
+export function rememberBackups(context: ProcedureContext, dir = context.backupsDir): void {
+  context.scratch.backupsBefore = listFiles(dir);
+}
+
+/**
+ * Rung 1 for a backup section: exactly one new dated file, readable in its format. Registers it (with the
+ * backup window) as `artifactName` for the sections that restore it.
+ */
+export async function checkNewBackup(
+  context: ProcedureContext,
+  options: { pattern: RegExp; artifactName: string; format: ArtifactEvidence['format']; dir?: string },
+): Promise<{ path: string; evidence: ArtifactEvidence } | undefined> {
+  const created = newFiles(options.dir ?? context.backupsDir, context.scratch.backupsBefore as Set<string>, options.pattern);
+  if (created.length !== 1) {
+    context.fail('artifact', `the block leaves one new ${options.pattern.source} file`, `found ${created.length}`, { files: created.map((file) => basename(file)) });
+    return undefined;
+  }
+  const path = created[0]!;
+  const evidence = await context.checkArtifact(options.artifactName, path, options.format);
+  if (evidence.readable && context.window) context.produce({ name: options.artifactName, path, sha256: evidence.sha256, window: context.window });
+  return { path, evidence };
+}
+
+/** Restores a dump into a scratch database the harness owns, with errors made fatal; returns its name. */
+export async function restoreIntoScratch(context: ProcedureContext, dumpPath: string, format: 'custom' | 'plain', purpose: string): Promise<{ database: string; ok: boolean; stderr: string }> {
+  const database = await context.createScratchDatabase(purpose);
+  const args = format === 'custom' ? ['--no-owner', '--exit-on-error', '-d', database, dumpPath] : ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', database, '-f', dumpPath];
+  const binary = format === 'custom' ? 'pg_restore' : 'psql';
+  const result = await context.harnessAction(`check: restore ${basename(dumpPath)} into a scratch database`, `${binary} ${args.join(' ')}`, () => context.pgClient(binary, args, database));
+  return { database, ok: result.exitCode === 0, stderr: result.stderr };
+}
