@@ -1,3 +1,5 @@
+import { basename } from 'node:path';
+import { harnessDump } from '../../src/drill/disasters.ts';
 import type { Procedure } from '../../src/drill/procedure.ts';
 import type { Manifest } from '../../src/verify/manifest.ts';
 
@@ -13,6 +15,16 @@ export const restoreTestDb: Procedure = {
   kind: 'restore',
   section: 'Database Restore › Restore to a Different Database (for Testing)',
   blocks: [0],
+
+  async prepare(context) {
+    // Only used when the section copies a dump itself (the corrected runbook does; the given one relies on /tmp).
+    if (!context.artifact('custom-dump') && context.block(0).text.includes('./backups/')) await harnessDump(context, 'custom');
+  },
+
+  bindings(context) {
+    const dump = context.artifact('custom-dump');
+    return dump ? [{ placeholder: 'nmia_backup_20250201_020000.dump', value: basename(dump.path), reason: `the dump the backup produced (sha256 ${dump.sha256.slice(0, 12)}…)` }] : [];
+  },
 
   async beforeBlocks(context) {
     context.scratch.nmiaBefore = await context.manifest('nmia before the section');

@@ -105,7 +105,9 @@ export class BlockRunner {
 
     const exitCode = result.exitCode ?? null;
     const traceLines = parseTrace(trace);
-    const endMarker = traceLines.at(-1)?.command === END_OF_BLOCK ? traceLines.pop() : undefined;
+    // Anything after the end marker ran in the block's own EXIT trap: part of its last moments, not a command.
+    const endAt = traceLines.findIndex((line) => line.command === END_OF_BLOCK);
+    const endMarker = endAt >= 0 ? traceLines.splice(endAt)[0] : undefined;
     const commands = this.commandsFromTrace(traceLines, stdout, stderr, endMarker ? { exitCode: endMarker.previousExitCode, atMs: endMarker.startedAtMs } : { exitCode, atMs: finishedAtMs }, redactor);
     const failedCommand = exitCode === 0 ? undefined : commands.at(-1);
     return {
