@@ -174,6 +174,29 @@ export class DrillRunner {
         }
       }
     }
+    if (options.isolation === 'both') this.reportOrderDependence();
+  }
+
+  /** A section that passes only after the sections before it depends on something they left behind. */
+  private reportOrderDependence(): void {
+    const state = this.state!;
+    for (const alone of state.journal.procedures.filter((record) => record.mode === 'alone' && record.outcome === 'failed')) {
+      const inOrder = state.journal.procedures.find((record) => record.mode === 'order' && record.id === alone.id);
+      if (inOrder?.outcome !== 'passed') continue;
+      const id = `F${String(state.findings.length + 1).padStart(2, '0')}`;
+      state.findings.push({
+        id,
+        procedure: alone.id,
+        section: alone.section,
+        ...(alone.line ? { line: alone.line } : {}),
+        severity: 'high',
+        title: `"${alone.section}" passes only after the sections before it: on its own it fails`,
+        evidence: { inOrder: 'passed', alone: 'failed', aloneFindings: alone.findings },
+        whyItMatters: 'In an incident an operator jumps straight to this section; whatever an earlier section left behind will not be there.',
+        suggestedFix: 'Make the section bring everything it needs; see the findings of its run alone for what was missing.',
+      });
+      alone.findings.push(id);
+    }
   }
 
   private async environment(label: string): Promise<DrillEnvironment> {
