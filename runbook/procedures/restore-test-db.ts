@@ -42,9 +42,11 @@ export const restoreTestDb: Procedure = {
   },
 
   async verify(context) {
-    const restored = context.scratch.testDatabase as Manifest | undefined;
+    // Without a cleanup command the checkpoint never fires; the test database is then still there to look at.
+    const leftOver = await context.withDb(async (client) => (await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [TEST_DATABASE])).rowCount === 1, 'postgres');
+    const restored = (context.scratch.testDatabase as Manifest | undefined) ?? (leftOver ? await context.manifest(`${TEST_DATABASE} after the section`, TEST_DATABASE) : undefined);
     if (!restored) {
-      context.fail('content', `${TEST_DATABASE} matches the backup`, 'the harness never saw the test database before its cleanup');
+      context.fail('content', `${TEST_DATABASE} matches the backup`, 'the harness never saw the test database');
       return;
     }
     // The block restores whatever dump sits at /tmp/nmia_restore.dump; in runbook order that is the custom restore's input.

@@ -1,4 +1,5 @@
 import type { DrillReporter } from './drill-reporter.ts';
+import type { Procedure } from './procedure.ts';
 
 export type Isolation = 'order' | 'alone' | 'both';
 export type StackChoice = 'auto' | 'emulated' | 'compose';
@@ -15,6 +16,8 @@ export interface DrillOptions {
   reportRoot: string;
   stack: StackChoice;
   reporter?: DrillReporter;
+  /** The procedure modules to use; defaults to the registry (tests pass wrapped ones to seed defects). */
+  procedures?: readonly Procedure[];
 }
 
 export const DEFAULT_SEED = 42;

@@ -60,14 +60,18 @@ export class DrillRunner {
   private state: DrillState | undefined;
   private readonly stacks = new Set<StartedStack>();
 
-  constructor(private readonly options: DrillOptions) {}
+  private readonly procedures: readonly Procedure[];
+
+  constructor(private readonly options: DrillOptions) {
+    this.procedures = options.procedures ?? PROCEDURES;
+  }
 
   async run(): Promise<DrillResult> {
     const { options } = this;
     const runbook = await loadRunbook(resolve(options.runbookPath));
-    const selected = selectProcedures(options.only, options.skip);
+    const selected = selectProcedures(options.only, options.skip, this.procedures);
     const lockPath = lockFor(runbook.path);
-    const drift = detectDrift(runbook, await readLock(lockPath), coverageOf(PROCEDURES));
+    const drift = detectDrift(runbook, await readLock(lockPath), coverageOf(this.procedures));
     const canaries = canariesFor(options.seed);
     const redactor = new Redactor()
       .add('secret_key', canaries.secretKey)
@@ -258,8 +262,8 @@ export class DrillRunner {
 
   /** Sections whose blocks no procedure covers yet appear as not-run, never silently absent. */
   private pendingSections(runbook: Runbook): ProcedureRecord[] {
-    const covered = new Set(PROCEDURES.map((procedure) => procedure.section));
-    const checked = new Set(PROCEDURES.flatMap((procedure) => (procedure.checksWithoutRunning ?? []).map((check) => `${procedure.section}#${check.index}`)));
+    const covered = new Set(this.procedures.map((procedure) => procedure.section));
+    const checked = new Set(this.procedures.flatMap((procedure) => (procedure.checksWithoutRunning ?? []).map((check) => `${procedure.section}#${check.index}`)));
     const pending = new Map<string, number>();
     for (const block of runbook.blocks) {
       if (covered.has(block.sectionTitle) || checked.has(`${block.sectionTitle}#${block.index}`)) continue;
