@@ -208,6 +208,9 @@ export class EmulatedEngine {
     const ports = service.ports.map((port) => ({ containerPort: port.containerPort }));
     // The harness reaches the db over its socket port even when nothing is published.
     if (ports.length === 0 && isPostgresImage(service.image)) ports.push({ containerPort: 5432 });
+    // An unpublished service still listens: its port variable names the container port others dial.
+    const declared = service.emulated?.portEnv ? Number(service.environment[service.emulated.portEnv]) : Number.NaN;
+    if (ports.length === 0 && Number.isInteger(declared) && declared > 0) ports.push({ containerPort: declared });
     return ports;
   }
 
@@ -229,7 +232,9 @@ export class EmulatedEngine {
     const rewrite = (value: string) => Object.entries(hosts).reduce((text, [from, to]) => text.split(`@${from}`).join(`@${to}`).split(`//${from}`).join(`//${to}`), value);
     const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: container.rootfs, ...this.state.serviceEnv };
     for (const [key, value] of Object.entries(service.environment)) env[key] = rewrite(value);
-    env.NMIA_SERVICE_HOSTS = JSON.stringify(hosts);
+    // The service's own map (e.g. "*:389" → "directory:389") chains into the emulated addresses.
+    const own = service.environment.NMIA_SERVICE_HOSTS ? (JSON.parse(service.environment.NMIA_SERVICE_HOSTS) as Record<string, string>) : {};
+    env.NMIA_SERVICE_HOSTS = JSON.stringify({ ...own, ...hosts });
     const firstPort = Object.values(container.ports)[0];
     if (service.emulated?.portEnv && firstPort) env[service.emulated.portEnv] = String(firstPort);
     return env;
