@@ -116,11 +116,14 @@ export class DrillRunner {
       journal.procedures.push(...this.pendingSections(runbook));
     } catch (error) {
       journal.error = redactor.redact((error as Error).message);
-      throw error;
-    } finally {
       await this.stopStacks();
       this.finish(drift.length > 0);
+      // The evidence of a drill that could not finish is still evidence.
+      await writeEvidence(journal, reportDir, redactor).catch(() => undefined);
+      throw error;
     }
+    await this.stopStacks();
+    this.finish(drift.length > 0);
     const files = await writeEvidence(journal, reportDir, redactor);
     options.reporter?.onDrillEnd?.(journal, files);
     return { journal, files };
