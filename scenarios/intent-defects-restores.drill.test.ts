@@ -1,0 +1,66 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { afterEach, describe, expect, it } from 'vitest';
+import { harnessDump } from '../src/drill/disasters.ts';
+import { CORRECTED_RUNBOOK, GIVEN_RUNBOOK, drill, editedRunbook, failedChecks, procedure, withProcedure } from './support/drill-harness.ts';
+
+/** Restore, export and recovery intent checks, shown to fail on seeded defects. */
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()!();
+});
+
+describe('restore and recovery intent checks fail on seeded defects', () => {
+  it('restore-sql: a dump with an SQL error part-way is caught although psql exits 0', async () => {
+    const procedures = withProcedure('restore-sql', (original) => ({
+      ...original,
+      async prepare(context) {
+        await harnessDump(context, 'plain');
+        const path = context.artifact('plain-dump')!.path;
+        const text = await readFile(path, 'utf8');
+        const at = text.indexOf('\n\\.\n') + 4;
+        await writeFile(path, `${text.slice(0, at)}\nSELECT no_such_function_nmia_drill();\n${text.slice(at)}`);
+      },
+    }));
+    const result = await drill({ runbookPath: GIVEN_RUNBOOK, only: ['restore-sql'], procedures });
+    cleanups.push(result.cleanup);
+    const record = procedure(result.journal, 'restore-sql');
+    const psql = record.blocks[0]!.commands.find((command) => command.text.includes('psql -U nmia -d nmia -f'));
+    expect(psql?.exitCode).toBe(0);
+    expect(record.outcome).toBe('failed');
+    expect(failedChecks(record).join('\n')).toMatch(/restorability: .*exit codes were 0 but the output has 1 error line\(s\): .*no_such_function_nmia_drill/);
+    expect(result.journal.findings.map((finding) => finding.title)).toContain('commands exit 0 while printing errors');
+  });
+
+  it('restore-test-db: a section that never drops its test database fails the cleanup check', async () => {
+    const copy = await editedRunbook(CORRECTED_RUNBOOK, '# Clean up when done\ndocker compose exec db dropdb -U nmia nmia_restore_test\n', '');
+    cleanups.push(copy.cleanup);
+    const result = await drill({ runbookPath: copy.path, only: ['restore-test-db'], allowDrift: true });
+    cleanups.push(result.cleanup);
+    const record = procedure(result.journal, 'restore-test-db');
+    expect(record.outcome).toBe('failed');
+    expect(failedChecks(record)).toEqual([expect.stringMatching(/^intent: cleanup drops only the test database — databases now: .*nmia_restore_test/)]);
+  });
+
+  it('config-export: exporting the config column fails the column and the secret checks', async () => {
+    const copy = await editedRunbook(GIVEN_RUNBOOK, '"SELECT id, name, connector_type_code,', '"SELECT id, name, config, connector_type_code,');
+    cleanups.push(copy.cleanup);
+    const result = await drill({ runbookPath: copy.path, only: ['config-export'], allowDrift: true });
+    cleanups.push(result.cleanup);
+    const record = procedure(result.journal, 'config-export');
+    const failed = failedChecks(record).join('\n');
+    expect(failed).toMatch(/the CSV has exactly the columns the runbook lists — got id, name, config,/);
+    expect(failed).toMatch(/no connector secret in the export — \d+ canary secret\(s\) found/);
+    // The evidence says a secret leaked without repeating it.
+    expect(JSON.stringify(result.journal)).not.toMatch(/CANARY-bindpw/);
+  });
+
+  it('dr-recovery: a recovery that restores only the schema fails the content check', async () => {
+    const copy = await editedRunbook(GIVEN_RUNBOOK, '     -U nmia -d nmia --no-owner --no-privileges \\', '     -U nmia -d nmia --no-owner --no-privileges --schema-only \\');
+    cleanups.push(copy.cleanup);
+    const result = await drill({ runbookPath: copy.path, only: ['dr-recovery'], allowDrift: true });
+    cleanups.push(result.cleanup);
+    const record = procedure(result.journal, 'dr-recovery');
+    expect(record.outcome).toBe('failed');
+    expect(failedChecks(record).join('\n')).toMatch(/content: .*identities: 0 rows after restore/);
+  });
+});
