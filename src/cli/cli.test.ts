@@ -23,6 +23,7 @@ describe('nmia-drill CLI (spawned for real)', () => {
     expect(result.stdout).toMatch(/^full-backup\s+Database Backup › Full Backup \(Recommended\) \(line 33\)$/m);
     expect(result.stdout).toMatch(/^dr-recovery\s+Disaster Recovery Checklist › Recovery Steps/m);
     expect(result.stdout.trim().split('\n')).toHaveLength(11);
+    expect((await cli(['--list'])).stdout).toBe(result.stdout);
   });
 
   it('rejects an unknown procedure id with one line naming the valid ids, exit 2, writing nothing', async () => {

@@ -71,6 +71,16 @@ async function runDrill(flags: RunFlags): Promise<number> {
   return journal.outcome === 'passed' ? ExitCode.ok : ExitCode.failed;
 }
 
+async function listProcedures(runbookPath: string): Promise<number> {
+  const runbook = await loadRunbook(resolve(runbookPath));
+  const width = Math.max(...PROCEDURES.map((procedure) => procedure.id.length));
+  for (const procedure of PROCEDURES) {
+    const line = runbook.blocks.find((block) => block.sectionTitle === procedure.section)?.line;
+    process.stdout.write(`${procedure.id.padEnd(width)}  ${procedure.section}${line ? ` (line ${line})` : ' (section missing!)'}\n`);
+  }
+  return ExitCode.ok;
+}
+
 function addRunOptions(command: Command): Command {
   return command
     .option('--runbook <path>', 'the runbook to drill', DEFAULT_RUNBOOK)
@@ -92,21 +102,18 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
 
-  addRunOptions(program.command('run', { isDefault: true }).description('run a drill (the default command)')).action(async (flags: RunFlags) => {
-    process.exitCode = await runDrill(flags);
-  });
+  addRunOptions(program.command('run', { isDefault: true }).description('run a drill (the default command)'))
+    .option('--list', 'list the procedures and exit (same as the list command)', false)
+    .action(async (flags: RunFlags & { list: boolean }) => {
+      process.exitCode = flags.list ? await listProcedures(flags.runbook) : await runDrill(flags);
+    });
 
   program
     .command('list')
     .description('list the procedures with their ids and runbook sections')
     .option('--runbook <path>', 'the runbook to read', DEFAULT_RUNBOOK)
     .action(async (flags: { runbook: string }) => {
-      const runbook = await loadRunbook(resolve(flags.runbook));
-      const width = Math.max(...PROCEDURES.map((procedure) => procedure.id.length));
-      for (const procedure of PROCEDURES) {
-        const line = runbook.blocks.find((block) => block.sectionTitle === procedure.section)?.line;
-        process.stdout.write(`${procedure.id.padEnd(width)}  ${procedure.section}${line ? ` (line ${line})` : ' (section missing!)'}\n`);
-      }
+      process.exitCode = await listProcedures(flags.runbook);
     });
 
   program

@@ -59,6 +59,7 @@ export class DrillRunner {
   readonly drillId = randomBytes(4).toString('hex');
   private state: DrillState | undefined;
   private readonly stacks = new Set<StartedStack>();
+  private interrupted = false;
 
   private readonly procedures: readonly Procedure[];
 
@@ -115,6 +116,7 @@ export class DrillRunner {
       }
       journal.procedures.push(...this.pendingSections(runbook));
     } catch (error) {
+      if (this.interrupted) throw error;
       journal.error = redactor.redact((error as Error).message);
       await this.stopStacks();
       this.finish(drift.length > 0);
@@ -131,6 +133,7 @@ export class DrillRunner {
 
   /** Called on SIGINT/SIGTERM: stops every environment and writes the journal marked interrupted. */
   async interrupt(signal: string): Promise<EvidenceFiles | undefined> {
+    this.interrupted = true;
     await this.stopStacks();
     if (!this.state) return undefined;
     const { journal, reportDir, redactor } = this.state;

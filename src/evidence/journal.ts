@@ -122,6 +122,26 @@ export const TotalsSchema = z.object({
   notRun: z.number().int(),
 });
 
+/** Who vouched for a checklist item, and how: an automated probe, or a person for what no probe can see. */
+export const AttestationSchema = z.object({
+  by: z.string(),
+  at: z.string(),
+  method: z.enum(['probe', 'human']),
+  statement: z.string(),
+});
+
+/** One `- [ ]` item of the runbook's checklists, checked against the recovered stack or attested by a person. */
+export const ChecklistRecordSchema = z.object({
+  section: z.string(),
+  line: z.number().int().optional(),
+  item: z.string(),
+  outcome: OutcomeSchema,
+  summary: z.string().optional(),
+  evidence: z.record(z.string(), z.unknown()).optional(),
+  attestation: AttestationSchema.optional(),
+});
+export type ChecklistRecord = z.infer<typeof ChecklistRecordSchema>;
+
 export const JournalSchema = z.object({
   journalVersion: z.literal(JOURNAL_VERSION),
   drillId: z.string(),
@@ -161,6 +181,8 @@ export const JournalSchema = z.object({
   manifests: z.record(z.string(), z.unknown()),
   timing: z.record(z.string(), z.unknown()),
   totals: TotalsSchema,
+  /** The runbook's checklist items with their outcomes and attestations, when the drill checked any. */
+  checklist: z.array(ChecklistRecordSchema).optional(),
 });
 export type Journal = z.infer<typeof JournalSchema>;
 

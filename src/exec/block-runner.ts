@@ -3,6 +3,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import type { Redactor } from '../evidence/redactor.ts';
+import { cleanupRegistry } from '../lifecycle/cleanup-registry.ts';
 import type { Block } from '../runbook/runbook.ts';
 import { applyBindings, type AppliedBinding, type Binding } from './binding.ts';
 import { BASH_TRACER, END_OF_BLOCK, parseTrace, OUTPUT_SEPARATOR, type TraceLine } from './bash-tracer.ts';
@@ -85,10 +86,30 @@ export class BlockRunner {
       stdout: { file: stdoutFile },
       stderr: { file: stderrFile },
       reject: false,
+      // Its own process group, so an interrupted drill can stop the block and everything it started.
+      detached: true,
       ...(request.timeoutMs ? { timeout: request.timeoutMs } : {}),
     });
+    const pid = child.pid;
+    const stopGroup = (signal: NodeJS.Signals) => {
+      try {
+        if (pid) process.kill(-pid, signal);
+      } catch {
+        // Already gone.
+      }
+    };
+    const running = cleanupRegistry.register(
+      `block ${block.sectionTitle} #${block.index}`,
+      async () => {
+        stopGroup('SIGTERM');
+        await Promise.race([child.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 3000))]);
+        stopGroup('SIGKILL');
+      },
+      () => stopGroup('SIGKILL'),
+    );
     const checkpointErrors = checkpoints.length > 0 ? await serveCheckpoints(checkpointDir, checkpoints, child) : [];
     const result = await child;
+    running.release();
     const finishedAtMs = Date.now();
 
     const [trace, stderr, stdout] = await Promise.all([

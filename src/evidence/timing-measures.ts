@@ -1,0 +1,59 @@
+import { z } from 'zod';
+import type { Journal } from './journal.ts';
+
+/**
+ * The shape of `journal.timing.rto` and `journal.timing.rpo` that the reports read. `timing` is an open
+ * record in the journal, so this is the contract between whoever measures and every renderer:
+ * a number is a measurement in milliseconds with no target.
+ */
+export const TimingMeasureSchema = z.union([
+  z.number().nonnegative(),
+  z.object({
+    /** Absent when the drill could not measure it (the reports then say so). */
+    measuredMs: z.number().nonnegative().optional(),
+    targetMs: z.number().positive().optional(),
+    /** From when to when it was measured, e.g. "disaster → all checks green". */
+    detail: z.string().optional(),
+  }),
+]);
+
+export interface TimingMeasure {
+  name: 'rto' | 'rpo';
+  measuredMs?: number;
+  targetMs?: number;
+  detail?: string;
+  /** Set when timing has the key but not in a shape the reports understand. */
+  unreadable?: string;
+}
+
+export type MeasureVerdict = 'met' | 'missed' | 'no-target' | 'not-measured';
+
+function readOne(timing: Journal['timing'], name: 'rto' | 'rpo'): TimingMeasure | undefined {
+  if (!(name in timing)) return undefined;
+  const parsed = TimingMeasureSchema.safeParse(timing[name]);
+  if (!parsed.success) return { name, unreadable: `timing.${name} is not {measuredMs?, targetMs?, detail?} or a number of ms` };
+  if (typeof parsed.data === 'number') return { name, measuredMs: parsed.data };
+  return { name, ...parsed.data };
+}
+
+/** RTO and RPO as recorded in `journal.timing`; a key the drill did not record stays undefined. */
+export function timingMeasures(journal: Pick<Journal, 'timing'>): { rto?: TimingMeasure; rpo?: TimingMeasure } {
+  const rto = readOne(journal.timing, 'rto');
+  const rpo = readOne(journal.timing, 'rpo');
+  return { ...(rto ? { rto } : {}), ...(rpo ? { rpo } : {}) };
+}
+
+export function verdictOf(measure: TimingMeasure | undefined): MeasureVerdict {
+  if (measure?.measuredMs === undefined) return 'not-measured';
+  if (measure.targetMs === undefined) return 'no-target';
+  return measure.measuredMs <= measure.targetMs ? 'met' : 'missed';
+}
+
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  const seconds = Math.round(ms / 1000);
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
+  const minutes = Math.round(ms / 60_000);
+  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+}
