@@ -12,7 +12,7 @@ import { Redactor } from '../evidence/redactor.ts';
 import { detectDrift, type Drift } from '../runbook/drift.ts';
 import { lockPathFor, readLock } from '../runbook/runbook-lock.ts';
 import { loadRunbook, type Runbook } from '../runbook/runbook.ts';
-import { EmulatedStack } from '../stacks/emulated/emulated-stack.ts';
+import { COMPOSE_SUPPORTED, createStack } from '../stacks/stack-factory.ts';
 import { selectStack, type StackSelection } from '../stacks/stack-selector.ts';
 import type { StartedStack } from '../stacks/stack.ts';
 import { Workspace } from '../stacks/workspace.ts';
@@ -215,10 +215,9 @@ export class DrillRunner {
     state.journal.stack ??= { kind: selection.kind, reason: selection.reason, versions: {} };
     this.options.reporter?.onStep?.(`environment (${label}): ${selection.kind} stack`);
     const workspace = await Workspace.create(this.drillId);
-    const stack = await EmulatedStack.create({
+    const stack = await createStack(selection, {
       workspace,
       composeFile: COMPOSE_FILE,
-      reason: selection.reason,
       dotEnv: { DATABASE_URL: 'postgresql://nmia:nmia@db:5432/nmia', SECRET_KEY: state.canaries.secretKey },
     });
     this.stacks.add(stack);
@@ -230,7 +229,7 @@ export class DrillRunner {
 
   private selectionCache: StackSelection | undefined;
   private async selection(): Promise<StackSelection> {
-    this.selectionCache ??= await selectStack(this.options.stack, false);
+    this.selectionCache ??= await selectStack(this.options.stack, COMPOSE_SUPPORTED);
     return this.selectionCache;
   }
 

@@ -32,7 +32,7 @@ code, pre, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, "
 pre { background: var(--bg-soft); border: 1px solid var(--line); border-radius: 4px; padding: 8px; margin: 4px 0; white-space: pre-wrap; overflow-wrap: anywhere; max-height: 320px; overflow: auto; }
 table { border-collapse: collapse; width: 100%; margin: 4px 0 8px; }
 th, td { border: 1px solid var(--line); padding: 4px 6px; text-align: left; vertical-align: top; overflow-wrap: anywhere; }
-th { background: var(--bg-soft); font-weight: 600; }
+th { background: var(--bg-soft); font-weight: 600; white-space: nowrap; }
 td.num { text-align: right; white-space: nowrap; }
 .badge { display: inline-block; border-radius: 3px; padding: 1px 7px; color: #fff; font-weight: 700; font-size: 12px; letter-spacing: .03em; white-space: nowrap; }
 h1 .badge { font-size: 16px; padding: 3px 10px; }
@@ -122,10 +122,11 @@ ${journal.environmentResets.length > 0 ? html`<dt>Environment resets</dt><dd><ul
 </header>`;
 }
 
-function renderFinding(finding: Finding): SafeHtml {
+function renderFinding(finding: Finding, journal: Journal): SafeHtml {
+  const record = journal.procedures.find((procedure) => procedure.id === finding.procedure && procedure.findings.includes(finding.id)) ?? journal.procedures.find((procedure) => procedure.id === finding.procedure);
   return html`<article class="card sev-${finding.severity}" id="${anchor('finding', finding.id)}">
 <h3>${severityBadge(finding.severity)} <span class="mono">${finding.id}</span> ${finding.title}</h3>
-<p><span class="label">procedure</span> <a href="#${procedureAnchor({ mode: 'order', id: finding.procedure })}" class="mono">${finding.procedure}</a> · <span class="label">where</span> <span class="mono">${where(finding.section, finding.line)}</span></p>
+<p><span class="label">procedure</span> ${record ? html`<a href="#${procedureAnchor(record)}" class="mono">${finding.procedure}</a>` : html`<span class="mono">${finding.procedure}</span>`} · <span class="label">where</span> <span class="mono">${where(finding.section, finding.line)}</span></p>
 ${finding.command ? html`<p class="label">failing command</p><pre>${finding.command}</pre>` : ''}
 <p class="label">evidence</p>${json(finding.evidence, Number.POSITIVE_INFINITY)}
 <p><span class="label">why it matters:</span> ${finding.whyItMatters}</p>
@@ -152,7 +153,7 @@ function renderFindingsAndFailures(journal: Journal): SafeHtml {
 <h2>Findings and failures</h2>
 ${journal.error ? html`<article class="card o-line-error"><h3>${badge('error')} the drill did not finish</h3><pre>${journal.error}</pre></article>` : ''}
 <h4>Findings (${findings.length})</h4>
-${findings.length > 0 ? findings.map(renderFinding) : html`<p class="none">No findings.</p>`}
+${findings.length > 0 ? findings.map((finding) => renderFinding(finding, journal)) : html`<p class="none">No findings.</p>`}
 <h4>Failed procedures (${failures.length})</h4>
 ${failures.length > 0 ? failures.map(renderFailure) : html`<p class="none">No procedure failed.</p>`}
 </section>`;

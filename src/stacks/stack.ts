@@ -26,6 +26,8 @@ export interface StartedStack {
   project(): ComposeProject;
   /** A harness-side connection to the db service (for manifests, seeding, disasters). */
   dbClientConfig(database?: string): pg.ClientConfig;
+  /** Where the harness reaches a service's published port from this machine, e.g. http://127.0.0.1:41234. */
+  serviceUrl(service: string, containerPort: number, scheme?: string): string;
   /** The harness's own docker commands (setup, disasters), run through the same engine. */
   docker(args: string[], options?: { cwd?: string }): Promise<DockerResult>;
   /** Versions of the parts in play, for evidence. */

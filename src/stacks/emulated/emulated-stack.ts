@@ -103,6 +103,12 @@ export class EmulatedStack implements StartedStack {
     return { host: container.socketDir, port: container.ports['5432'] ?? 5432, user: 'nmia', database };
   }
 
+  serviceUrl(service: string, containerPort: number, scheme = 'http'): string {
+    const port = readShimState(this.engineRoot).ports[`${this.project().name}/${service}/${containerPort}`];
+    if (!port) throw new Error(`service ${service} publishes no port ${containerPort} in this stack`);
+    return `${scheme}://127.0.0.1:${port}`;
+  }
+
   async docker(args: string[], options: { cwd?: string } = {}): Promise<DockerResult> {
     const started = Date.now();
     const result = await execa('docker', args, { cwd: options.cwd ?? this.workspace.projectDir, env: this.blockEnv(), extendEnv: false, reject: false, stdin: 'ignore' });

@@ -1,0 +1,80 @@
+import type { Redactor } from '../evidence/redactor.ts';
+import { AdminLoginProbe } from './admin-login-probe.ts';
+import { ApiDocsProbe } from './api-docs-probe.ts';
+import { ConnectorScanProbe } from './connector-scan-probe.ts';
+import { EnclavesConnectorsProbe } from './enclaves-connectors-probe.ts';
+import { IdentityCountsProbe } from './identity-counts-probe.ts';
+import { JwtContinuityProbe } from './jwt-continuity-probe.ts';
+import { ProbeFailure } from './probe-failure.ts';
+import { ProbeSession } from './probe-session.ts';
+import type { ChecklistExpectations, ChecklistProbe, ProbeId, ProbeResult, ProbeTarget, ProbeVerdict } from './probe.ts';
+import { UiLoadsProbe } from './ui-loads-probe.ts';
+import { WorkerRunningProbe } from './worker-running-probe.ts';
+
+export interface ChecklistRunOptions extends ChecklistExpectations {
+  /** Run only these items (still in checklist order). */
+  only?: readonly ProbeId[];
+  /** Each result as it is decided (for progress output). */
+  onResult?: (result: ProbeResult) => void;
+}
+
+/**
+ * The "Verify recovery" checklist of the runbook's Disaster Recovery section, as probes run in
+ * checklist order against one deployment. Every result is decided by a probe (never passed by
+ * default) and scrubbed of the admin password, tokens and the caller's secrets.
+ */
+export class ChecklistProbes {
+  static readonly probes: readonly ChecklistProbe[] = [
+    new ApiDocsProbe(),
+    new UiLoadsProbe(),
+    new AdminLoginProbe(),
+    new EnclavesConnectorsProbe(),
+    new IdentityCountsProbe(),
+    new WorkerRunningProbe(),
+    new ConnectorScanProbe(),
+    new JwtContinuityProbe(),
+  ];
+
+  /** `redactor`: the drill's own (SECRET_KEY, bind passwords …), applied after the probes' own secrets. */
+  constructor(
+    readonly target: ProbeTarget,
+    private readonly options: { redactor?: Redactor } = {},
+  ) {}
+
+  async run(options: ChecklistRunOptions = {}): Promise<ProbeResult[]> {
+    const session = new ProbeSession(this.target, options);
+    const results: ProbeResult[] = [];
+    for (const probe of ChecklistProbes.probes) {
+      if (options.only && !options.only.includes(probe.id)) continue;
+      const result = await this.runProbe(probe, session);
+      results.push(result);
+      options.onResult?.(result);
+    }
+    return results;
+  }
+
+  private async runProbe(probe: ChecklistProbe, session: ProbeSession): Promise<ProbeResult> {
+    const started = performance.now();
+    let verdict: ProbeVerdict;
+    try {
+      verdict = await probe.check(session);
+    } catch (error) {
+      verdict =
+        error instanceof ProbeFailure
+          ? { outcome: error.outcome, summary: error.message, evidence: error.evidence }
+          : { outcome: 'error', summary: `probe ${probe.id} crashed: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`, evidence: {} };
+    }
+    const redact = <T>(value: T): T => {
+      const own = session.redactor.redactDeep(value);
+      return this.options.redactor ? this.options.redactor.redactDeep(own) : own;
+    };
+    return {
+      id: probe.id,
+      item: redact(probe.item(session)),
+      outcome: verdict.outcome,
+      summary: redact(verdict.summary),
+      evidence: redact(verdict.evidence),
+      durationMs: Math.round(performance.now() - started),
+    };
+  }
+}

@@ -1,0 +1,66 @@
+import { rmSync } from 'node:fs';
+import { access, constants, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import { EnvironmentError } from '../errors/drill-error.ts';
+import { cleanupRegistry } from '../lifecycle/cleanup-registry.ts';
+import { StartedHeadlessChromium } from './started-headless-chromium.ts';
+
+export const CHROMIUM_ARGS: readonly string[] = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const INSTALL_FIX = 'apt-get install -y --no-install-recommends chromium, or set NMIA_DRILL_CHROMIUM to a Chromium binary';
+
+/**
+ * The machine's own Chromium, driven by playwright-core. Nothing here ever downloads a browser:
+ * the binary is `NMIA_DRILL_CHROMIUM` or /usr/bin/chromium, and a missing one is an EnvironmentError.
+ */
+export class HeadlessChromium {
+  static executablePath(): string {
+    return process.env.NMIA_DRILL_CHROMIUM || '/usr/bin/chromium';
+  }
+
+  /** A fresh profile in a temp dir (removed by close(), also on Ctrl-C and exit). */
+  static async launch(options: { executablePath?: string; timeoutMs?: number } = {}): Promise<StartedHeadlessChromium> {
+    const executablePath = options.executablePath ?? HeadlessChromium.executablePath();
+    try {
+      await access(executablePath, constants.X_OK);
+    } catch {
+      throw new EnvironmentError(`Chromium not found at ${executablePath}`, { fix: INSTALL_FIX });
+    }
+    const profileDir = await mkdtemp(join(tmpdir(), 'nmia-drill-chromium-'));
+    let started: StartedHeadlessChromium | undefined;
+    const cleanup = cleanupRegistry.register(
+      `chromium profile ${profileDir}`,
+      async () => {
+        await started?.context.close().catch(() => undefined);
+        await rm(profileDir, { recursive: true, force: true });
+      },
+      () => rmSync(profileDir, { recursive: true, force: true }),
+    );
+    try {
+      const context = await chromium.launchPersistentContext(profileDir, {
+        executablePath,
+        headless: true,
+        args: [...CHROMIUM_ARGS],
+        timeout: options.timeoutMs ?? 30_000,
+        // No downloads, no service workers: nothing leaves the page we point it at.
+        acceptDownloads: false,
+        serviceWorkers: 'block',
+      });
+      started = new StartedHeadlessChromium(context, profileDir, executablePath, cleanup);
+      return started;
+    } catch (error) {
+      await cleanup.run().catch(() => undefined);
+      throw new EnvironmentError(`Chromium at ${executablePath} did not start: ${(error as Error).message.split('\n')[0]}`, { fix: INSTALL_FIX, cause: error });
+    }
+  }
+}

@@ -1,0 +1,171 @@
+import { ProbeHttp } from './probe-http.ts';
+import { joinUrl } from './probe-session.ts';
+import type { AcknowledgedSentinel } from './sentinel-writer.ts';
+
+export interface SentinelWriterOptions {
+  apiUrl: string;
+  /** A bearer token; or `admin`, to log in (and to log in again when the api refuses the token). */
+  token?: string;
+  admin?: { username: string; password: string };
+  /** Default 200. */
+  intervalMs?: number;
+  /** Per request. Default 2 000. */
+  timeoutMs?: number;
+  /** Stored in sentinels.note. Default "nmia-drill rpo sentinel". */
+  note?: string;
+}
+
+export interface SentinelWriterStats {
+  attempted: number;
+  acknowledged: number;
+  failed: number;
+  /** The newest write the api acknowledged. */
+  newest?: AcknowledgedSentinel;
+  /** One-line causes (never a token or password). */
+  firstFailure?: string;
+  lastFailure?: string;
+  /** The longest time between two acknowledged writes, or from the last one to stop(). */
+  longestGapMs: number;
+  startedAt: string;
+  stoppedAt?: string;
+}
+
+const HISTORY_LIMIT = 100_000;
+
+/** A running SentinelWriter; it survives the api going away (failures are counted, writing goes on). */
+export class StartedSentinelWriter {
+  private readonly intervalMs: number;
+  private readonly history: AcknowledgedSentinel[] = [];
+  private readonly counters = { attempted: 0, acknowledged: 0, failed: 0 };
+  private firstFailure: string | undefined;
+  private lastFailure: string | undefined;
+  private longestGapMs = 0;
+  private lastAckMs: number;
+  private readonly startedAt = new Date();
+  private stoppedAt: Date | undefined;
+  private stopping = false;
+  private loop: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+  private readonly stoppedListeners: Array<() => void> = [];
+
+  constructor(
+    private readonly options: SentinelWriterOptions,
+    private readonly http: ProbeHttp,
+    private token: string,
+    private readonly relogin: (admin: { username: string; password: string }) => Promise<string>,
+  ) {
+    this.intervalMs = options.intervalMs ?? 200;
+    this.lastAckMs = this.startedAt.getTime();
+  }
+
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  onStopped(listener: () => void): void {
+    this.stoppedListeners.push(listener);
+  }
+
+  /** The newest write the api acknowledged so far. */
+  newest(): AcknowledgedSentinel | undefined {
+    return this.history.at(-1);
+  }
+
+  /** The newest write acknowledged at or before `at` (e.g. the moment the disaster began). */
+  newestAcknowledgedBy(at: Date): AcknowledgedSentinel | undefined {
+    const limit = at.getTime();
+    for (let i = this.history.length - 1; i >= 0; i--) {
+      const entry = this.history[i] as AcknowledgedSentinel;
+      if (new Date(entry.acknowledgedAt).getTime() <= limit) return entry;
+    }
+    return undefined;
+  }
+
+  stats(): SentinelWriterStats {
+    const newest = this.newest();
+    const end = this.stoppedAt?.getTime() ?? Date.now();
+    return {
+      ...this.counters,
+      ...(newest ? { newest } : {}),
+      ...(this.firstFailure ? { firstFailure: this.firstFailure } : {}),
+      ...(this.lastFailure ? { lastFailure: this.lastFailure } : {}),
+      longestGapMs: Math.max(this.longestGapMs, end - this.lastAckMs),
+      startedAt: this.startedAt.toISOString(),
+      ...(this.stoppedAt ? { stoppedAt: this.stoppedAt.toISOString() } : {}),
+    };
+  }
+
+  /** Stops after the write in flight (bounded by the request timeout); returns the final stats. */
+  async stop(): Promise<SentinelWriterStats> {
+    if (!this.stopping) {
+      this.stopping = true;
+      this.wake?.();
+      await this.loop;
+      this.stoppedAt = new Date();
+      for (const listener of this.stoppedListeners) listener();
+    } else {
+      await this.loop;
+    }
+    return this.stats();
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopping) {
+      const started = performance.now();
+      await this.writeOnce();
+      const wait = this.intervalMs - (performance.now() - started);
+      if (wait > 0 && !this.stopping) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, wait);
+          this.wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.wake = undefined;
+      }
+    }
+  }
+
+  private async writeOnce(): Promise<void> {
+    this.counters.attempted++;
+    try {
+      const reply = await this.http.request('POST', joinUrl(this.options.apiUrl, '/api/sentinels'), {
+        token: this.token,
+        json: { note: this.options.note ?? 'nmia-drill rpo sentinel' },
+        service: 'api',
+      });
+      if (reply.status === 401 && this.options.admin) {
+        this.fail(`POST ${reply.displayUrl}: HTTP 401${ProbeHttp.errorText(reply)}; logging in again`);
+        this.token = await this.relogin(this.options.admin).catch((error: unknown) => {
+          this.lastFailure = (error as Error).message;
+          return this.token;
+        });
+        return;
+      }
+      if (reply.status !== 201 && reply.status !== 200) {
+        this.fail(`POST ${reply.displayUrl}: HTTP ${reply.status}${ProbeHttp.errorText(reply)}`);
+        return;
+      }
+      const body = JSON.parse(reply.text) as { id?: unknown; written_at?: unknown };
+      if (body.id === undefined || typeof body.written_at !== 'string') {
+        this.fail(`POST ${reply.displayUrl}: HTTP ${reply.status} without id and written_at`);
+        return;
+      }
+      const now = Date.now();
+      this.longestGapMs = Math.max(this.longestGapMs, now - this.lastAckMs);
+      this.lastAckMs = now;
+      this.counters.acknowledged++;
+      if (this.history.length >= HISTORY_LIMIT) this.history.splice(0, HISTORY_LIMIT / 2);
+      this.history.push({ id: Number(body.id), writtenAt: new Date(body.written_at).toISOString(), acknowledgedAt: new Date(now).toISOString() });
+    } catch (error) {
+      this.fail((error as Error).message.split('\n')[0] as string);
+    }
+  }
+
+  private fail(cause: string): void {
+    this.counters.failed++;
+    this.firstFailure ??= cause;
+    this.lastFailure = cause;
+  }
+}

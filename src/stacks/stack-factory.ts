@@ -1,0 +1,24 @@
+import { EnvironmentError } from '../errors/drill-error.ts';
+import { EmulatedStack } from './emulated/emulated-stack.ts';
+import type { StackSelection } from './stack-selector.ts';
+import type { StartedStack } from './stack.ts';
+import type { Workspace } from './workspace.ts';
+
+export interface StackRequest {
+  workspace: Workspace;
+  composeFile: string;
+  dotEnv: Record<string, string>;
+}
+
+/** Whether this build can run the runbook against a real Docker Compose project. */
+export const COMPOSE_SUPPORTED = false;
+
+/** Prepares the selected stack in the workspace; services are started by the caller. */
+export async function createStack(selection: StackSelection, request: StackRequest): Promise<StartedStack> {
+  switch (selection.kind) {
+    case 'emulated':
+      return EmulatedStack.create({ ...request, reason: selection.reason });
+    case 'compose':
+      throw new EnvironmentError('the compose stack is not available in this build', { fix: 'run with --stack emulated' });
+  }
+}
