@@ -55,18 +55,28 @@ async function runDrill(flags: RunFlags): Promise<number> {
   const onSignal = (signal: NodeJS.Signals) => {
     if (interrupted) return;
     interrupted = true;
+    runner.halt();
+    // The drill unwinds while its stack is torn down under it; those errors are expected now.
+    process.on('uncaughtException', () => undefined);
+    process.on('unhandledRejection', () => undefined);
     process.stderr.write(`\n${signal}: stopping the drill, cleaning up and writing the journal…\n`);
-    void runner
-      .interrupt(signal)
+    // Newest first: the running block's processes, then the stacks, then clusters and temp dirs.
+    void cleanupRegistry
+      .runAll()
+      .then(() => runner.interrupt(signal))
       .then((files) => {
         if (files) process.stderr.write(`journal: ${files.journal}\n`);
       })
       .catch((error: unknown) => process.stderr.write(`cleanup error: ${(error as Error).message}\n`))
-      .finally(() => void cleanupRegistry.runAll().finally(() => process.exit(ExitCode.interrupted)));
+      .finally(() => process.exit(ExitCode.interrupted));
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const { journal, files } = await runner.run();
+  const { journal, files } = await runner.run().catch((error: unknown) => {
+    // After Ctrl-C the signal handler owns the exit; the unwinding drill's errors are expected.
+    if (interrupted) return new Promise<never>(() => undefined);
+    throw error;
+  });
   if (flags.json) process.stdout.write(`${JSON.stringify({ drillId: journal.drillId, outcome: journal.outcome, totals: journal.totals, findings: journal.findings.map(({ id, severity, procedure, title }) => ({ id, severity, procedure, title })), journal: files.journal })}\n`);
   return journal.outcome === 'passed' ? ExitCode.ok : ExitCode.failed;
 }

@@ -1,4 +1,4 @@
-import pg from 'pg';
+import { connectPg } from '../postgres/pg-connect.ts';
 import { applySchema } from '../../fixtures/nmia/nmia-schema.ts';
 import { seedDatabase, type SeedSummary } from '../../fixtures/nmia/seed-database.ts';
 import { takeManifest, type Manifest } from '../verify/manifest.ts';
@@ -15,8 +15,7 @@ export async function waitForDatabase(stack: StartedStack, database = 'nmia', ti
   let lastError: unknown;
   while (Date.now() < deadline) {
     try {
-      const client = new pg.Client({ ...stack.dbClientConfig(database), connectionTimeoutMillis: 2_000 });
-      await client.connect();
+      const client = await connectPg({ ...stack.dbClientConfig(database), connectionTimeoutMillis: 2_000 });
       await client.end();
       return;
     } catch (error) {
@@ -73,8 +72,7 @@ export class DrillEnvironment {
     await mustSucceed(stack, ['compose', 'up', '-d', 'db']);
     await waitForDatabase(stack);
     reporter?.onStep?.(`seeding ${options.scale} identities (seed ${options.seed})`);
-    const client = new pg.Client(stack.dbClientConfig('nmia'));
-    await client.connect();
+    const client = await connectPg(stack.dbClientConfig('nmia'));
     let seeding: SeedSummary;
     try {
       await applySchema(client);
@@ -88,8 +86,7 @@ export class DrillEnvironment {
   }
 
   static async manifestOf(stack: StartedStack, database = 'nmia'): Promise<Manifest> {
-    const client = new pg.Client(stack.dbClientConfig(database));
-    await client.connect();
+    const client = await connectPg(stack.dbClientConfig(database));
     try {
       return await takeManifest(client);
     } finally {

@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { canariesFor } from '../../fixtures/nmia/canaries.ts';
 import { PROCEDURES } from '../../runbook/registry.ts';
-import { UsageError } from '../errors/drill-error.ts';
+import { DrillError, ExitCode, UsageError } from '../errors/drill-error.ts';
 import { JOURNAL_VERSION, overallOutcome, totalsOf, type Journal, type ProcedureRecord } from '../evidence/journal.ts';
 import { writeEvidence, type EvidenceFiles } from '../evidence/evidence-writer.ts';
 import { Redactor } from '../evidence/redactor.ts';
@@ -132,6 +132,11 @@ export class DrillRunner {
   }
 
   /** Called on SIGINT/SIGTERM: stops every environment and writes the journal marked interrupted. */
+  /** Stops the drill from starting anything new; call first on a signal. */
+  halt(): void {
+    this.interrupted = true;
+  }
+
   async interrupt(signal: string): Promise<EvidenceFiles | undefined> {
     this.interrupted = true;
     await this.stopStacks();
@@ -160,6 +165,7 @@ export class DrillRunner {
       const environment = await this.environment('order');
       try {
         for (const [position, procedure] of selected.entries()) {
+          this.stopIfInterrupted();
           if (position > 0) {
             const damage = await environment.damage();
             if (damage) {
@@ -176,6 +182,7 @@ export class DrillRunner {
     }
     if (options.isolation !== 'order') {
       for (const procedure of selected) {
+        this.stopIfInterrupted();
         const environment = await this.environment(`alone: ${procedure.id}`);
         try {
           state.journal.procedures.push(await runner.run(procedure, environment, 'alone'));
@@ -209,7 +216,13 @@ export class DrillRunner {
     }
   }
 
+  /** After Ctrl-C nothing new may start: the stacks are being torn down under the drill. */
+  private stopIfInterrupted(): void {
+    if (this.interrupted) throw new DrillError('the drill was interrupted', { fix: 'run it again', exitCode: ExitCode.interrupted });
+  }
+
   private async environment(label: string): Promise<DrillEnvironment> {
+    this.stopIfInterrupted();
     const state = this.state!;
     const selection = await this.selection();
     state.journal.stack ??= { kind: selection.kind, reason: selection.reason, versions: {} };

@@ -3,6 +3,7 @@ import { join, relative } from 'node:path';
 import { execa } from 'execa';
 import pg from 'pg';
 import { BlockRunner, type BlockRun } from '../exec/block-runner.ts';
+import { connectPg } from '../postgres/pg-connect.ts';
 import type { Binding } from '../exec/binding.ts';
 import type { Finding, ProcedureRecord, Rung } from '../evidence/journal.ts';
 import { findBlock, type Block } from '../runbook/runbook.ts';
@@ -109,8 +110,7 @@ export class ProcedureContext {
   }
 
   async withDb<T>(use: (client: pg.Client) => Promise<T>, database = 'nmia'): Promise<T> {
-    const client = new pg.Client({ ...this.stack.dbClientConfig(database), connectionTimeoutMillis: 10_000 });
-    await client.connect();
+    const client = await connectPg({ ...this.stack.dbClientConfig(database), connectionTimeoutMillis: 10_000 });
     try {
       return await use(client);
     } finally {

@@ -332,6 +332,22 @@ ${tables.length > 0 ? html`<table><thead><tr><th>table</th><th class="num">rows<
 </section>`;
 }
 
+/**
+ * Every reference in the page's own tags that would make a browser fetch something (src, href, srcset…
+ * not pointing at an in-page anchor), and any CSS url() or @import. Escaped journal text is not a tag.
+ */
+export function externalReferences(page: string): string[] {
+  const found: string[] = [];
+  for (const tag of page.matchAll(/<[a-zA-Z][^>]*>/g)) {
+    for (const match of tag[0].matchAll(/\s(?:src|href|xlink:href|srcset|poster|data|action|formaction|background)\s*=\s*("[^"]*"|'[^']*'|[^\s>]+)/gi)) {
+      const value = match[1]!.replace(/^["']|["']$/g, '');
+      if (!value.startsWith('#')) found.push(match[0].trim());
+    }
+  }
+  for (const match of page.matchAll(/url\(|@import/gi)) found.push(page.slice(match.index, match.index + 60));
+  return found;
+}
+
 /** The audit report: findings and failures first, then the timeline, each procedure, RTO/RPO and the checklist. */
 export function renderHtmlReport(journal: Journal): string {
   const page = html`<!doctype html>

@@ -1,6 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import { z } from 'zod';
 import { JOURNAL_VERSION, JournalSchema } from './journal.ts';
 
@@ -35,6 +36,15 @@ export async function writeJournalJsonSchema(path: string = JOURNAL_SCHEMA_PATH)
 export async function journalJsonSchemaIsCurrent(path: string = JOURNAL_SCHEMA_PATH): Promise<boolean> {
   const committed = await readFile(path, 'utf8').catch(() => undefined);
   return committed === renderJournalJsonSchema();
+}
+
+/**
+ * A JSON-Schema validator (ajv, draft 2020-12, strict) compiled from the committed file, as a tool outside
+ * this project would use it: `validate(JSON.parse(journalText))`, errors in `validate.errors`.
+ */
+export async function journalValidator(path: string = JOURNAL_SCHEMA_PATH): Promise<ValidateFunction> {
+  const schema = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
+  return new Ajv2020({ strict: true, allErrors: true }).compile(schema);
 }
 
 // `tsx src/evidence/journal-json-schema.ts --write` regenerates the committed file; without --write it checks it.

@@ -2,7 +2,12 @@ const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;
 
 /** Escapes text for element content and quoted attribute values alike. */
 export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (char) => ENTITIES[char]!);
+  return (
+    text
+      .replace(/[&<>"']/g, (char) => ENTITIES[char]!)
+      // Control characters (ANSI colours in stderr) are invalid in HTML: show them as escapes.
+      .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`)
+  );
 }
 
 /**

@@ -2,6 +2,7 @@ import { rm } from 'node:fs/promises';
 import pg from 'pg';
 import type { CleanupHandle } from '../lifecycle/cleanup-registry.ts';
 import type { PgBinaries } from './pg-binaries.ts';
+import { connectPg } from './pg-connect.ts';
 import type { PgCluster } from './pg-cluster.ts';
 
 /** A running throwaway cluster. `stop()` removes every trace of it and is safe to call twice. */
@@ -34,9 +35,7 @@ export class StartedLocalPostgres {
   }
 
   async connect(database = 'postgres'): Promise<pg.Client> {
-    const client = new pg.Client(this.clientConfig(database));
-    await client.connect();
-    return client;
+    return connectPg(this.clientConfig(database));
   }
 
   async query<T extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params: unknown[] = [], database = 'postgres'): Promise<T[]> {

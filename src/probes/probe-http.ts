@@ -1,3 +1,5 @@
+import http from 'node:http';
+import https from 'node:https';
 import { ProbeFailure } from './probe-failure.ts';
 
 export type HttpMethod = 'GET' | 'POST';
@@ -50,20 +52,48 @@ export class ProbeHttp {
     const headers: Record<string, string> = { accept: 'application/json, text/html;q=0.9, */*;q=0.1' };
     if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
     if (options.json !== undefined) headers['content-type'] = 'application/json';
-    const signal = AbortSignal.timeout(this.timeoutMs);
+    const body = options.json !== undefined ? JSON.stringify(options.json) : undefined;
+    if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
     try {
-      const response = await fetch(url, {
-        method,
-        headers,
-        signal,
-        redirect: 'manual',
-        ...(options.json !== undefined ? { body: JSON.stringify(options.json) } : {}),
-      });
-      const text = await response.text();
-      return { method, displayUrl, status: response.status, contentType: response.headers.get('content-type') ?? '', text };
+      const { status, contentType, text } = await this.exchange(url, method, headers, body);
+      return { method, displayUrl, status, contentType, text };
     } catch (error) {
       throw ProbeFailure.failed(`${method} ${displayUrl}: ${this.describe(error, options.service)}`, { request: `${method} ${displayUrl}` });
     }
+  }
+
+  /**
+   * node:http rather than fetch: fetch refuses the Fetch spec's "bad ports" (1, 6000, 6665 …) before
+   * dialling, which would hide what is really there. One timer bounds connect, headers and body.
+   */
+  private exchange(url: string, method: HttpMethod, headers: Record<string, string>, body: string | undefined): Promise<{ status: number; contentType: string; text: string }> {
+    const parsed = new URL(url);
+    const transport = parsed.protocol === 'https:' ? https : parsed.protocol === 'http:' ? http : undefined;
+    if (!transport) return Promise.reject(new Error(`unsupported URL scheme ${parsed.protocol} (use http or https)`));
+    const signal = AbortSignal.timeout(this.timeoutMs);
+    return new Promise((resolve, reject) => {
+      // Whatever error an abort surfaces as (request or body stream), it is the timeout.
+      const fail = (error: unknown): void => reject(signal.aborted ? new TimeoutFailure() : error);
+      const request = transport.request(parsed, { method, headers, signal }, (response) => {
+        const chunks: Buffer[] = [];
+        let ended = false;
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('error', fail);
+        response.on('end', () => {
+          ended = true;
+          resolve({
+            status: response.statusCode ?? 0,
+            contentType: String(response.headers['content-type'] ?? ''),
+            text: Buffer.concat(chunks).toString('utf8'),
+          });
+        });
+        response.on('close', () => {
+          if (!ended) fail(new Error('connection closed before the response body was complete'));
+        });
+      });
+      request.on('error', fail);
+      request.end(body);
+    });
   }
 
   /** A JSON body, or `failed` naming the request. */
@@ -100,7 +130,7 @@ export class ProbeHttp {
   }
 
   private describe(error: unknown, service: string | undefined): string {
-    if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
+    if (error instanceof TimeoutFailure) {
       return `no complete answer within ${this.timeoutMs} ms${service ? ` (is the ${service} overloaded or hung?)` : ''}`;
     }
     const code = ProbeHttp.errorCode(error);
@@ -122,4 +152,8 @@ export class ProbeHttp {
     }
     return undefined;
   }
+}
+
+class TimeoutFailure extends Error {
+  override readonly name = 'TimeoutFailure';
 }

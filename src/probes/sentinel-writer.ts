@@ -39,13 +39,13 @@ const LOGIN_FIX = 'check the api is up and the admin credentials are right';
 export class SentinelWriter {
   /** Logs in when given credentials and no token; starts writing at once. */
   static async start(options: SentinelWriterOptions): Promise<StartedSentinelWriter> {
-    const http = new ProbeHttp(options.timeoutMs ?? 2_000);
+    const timeoutMs = options.timeoutMs ?? 2_000;
     let token = options.token;
     if (token === undefined) {
       if (!options.admin) throw new DrillError('SentinelWriter needs a token or admin credentials', { fix: 'pass { token } or { admin: { username, password } }' });
-      token = await SentinelWriter.login(http, options.apiUrl, options.admin);
+      token = await SentinelWriter.login(options.apiUrl, options.admin, { timeoutMs });
     }
-    const writer = new StartedSentinelWriter(options, http, token, (admin) => SentinelWriter.login(http, options.apiUrl, admin));
+    const writer = new StartedSentinelWriter(options, new ProbeHttp(timeoutMs), token, (admin) => SentinelWriter.login(options.apiUrl, admin, { timeoutMs }));
     const cleanup = cleanupRegistry.register('sentinel writer', async () => {
       await writer.stop();
     });
@@ -55,7 +55,8 @@ export class SentinelWriter {
   }
 
   /** POST /api/auth/login → access_token; a DrillError naming the cause otherwise (never the password). */
-  static async login(http: ProbeHttp, apiUrl: string, admin: { username: string; password: string }): Promise<string> {
+  static async login(apiUrl: string, admin: { username: string; password: string }, options: { timeoutMs?: number } = {}): Promise<string> {
+    const http = new ProbeHttp(options.timeoutMs ?? 5_000);
     let reply;
     try {
       reply = await http.request('POST', joinUrl(apiUrl, '/api/auth/login'), { json: admin, service: 'api' });

@@ -38,7 +38,7 @@ export class UiLoadsProbe implements ChecklistProbe {
     const evidence: Record<string, unknown> = {};
     try {
       const page = await browser.page();
-      const blocked = await UiLoadsProbe.confineTo(page, new URL(session.target.uiUrl).origin);
+      const blocked = await UiLoadsProbe.confineTo(page, [new URL(session.target.uiUrl).origin, new URL(session.target.apiUrl).origin]);
       const consoleErrors: string[] = [];
       page.on('console', (message) => {
         if (message.type() === 'error' && consoleErrors.length < 5) consoleErrors.push(message.text().slice(0, 200));
@@ -99,8 +99,8 @@ export class UiLoadsProbe implements ChecklistProbe {
     }
   }
 
-  /** Only the ui's own origin is reachable from the page; anything else is aborted and recorded. */
-  private static async confineTo(page: Page, origin: string): Promise<string[]> {
+  /** Only the ui's and the api's origins are reachable from the page; anything else is aborted and recorded. */
+  private static async confineTo(page: Page, origins: string[]): Promise<string[]> {
     const blocked: string[] = [];
     await page.route('**/*', async (route) => {
       const url = route.request().url();
@@ -111,7 +111,7 @@ export class UiLoadsProbe implements ChecklistProbe {
       } catch {
         requestOrigin = undefined;
       }
-      if (requestOrigin === origin) return route.continue();
+      if (requestOrigin !== undefined && origins.includes(requestOrigin)) return route.continue();
       blocked.push(ProbeHttp.displayUrl(url));
       return route.abort('blockedbyclient');
     });

@@ -15,7 +15,7 @@ const POLL_MS = 500;
 const NEWEST_BEAT_SQL = `SELECT worker_id, beat_at, extract(epoch FROM now() - beat_at)::float8 AS age_s,
        (SELECT count(DISTINCT worker_id)::int FROM worker_heartbeats WHERE beat_at > now() - make_interval(secs => $1)) AS alive
   FROM worker_heartbeats ORDER BY beat_at DESC LIMIT 1`;
-const TIMESTAMP = /(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(?:[.,](\d+))?(Z|[+-]\d{2}:?\d{2})?/;
+const TIMESTAMP = /(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(?:[.,](\d+))?(?:\s?(Z|[+-]\d{2}:?\d{2})\b)?/;
 const ENDED = /(?:\bstopped\s*$|failed to start|exited with code)/i;
 
 /**

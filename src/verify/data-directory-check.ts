@@ -3,7 +3,7 @@ import { chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import pg from 'pg';
+import { connectPg } from '../postgres/pg-connect.ts';
 import { freePort } from '../postgres/free-port.ts';
 import type { PgBinaries } from '../postgres/pg-binaries.ts';
 import { PgCluster } from '../postgres/pg-cluster.ts';
@@ -42,8 +42,7 @@ export async function manifestOfDataArchive(archive: string, binaries: PgBinarie
     await cluster.ensureOwnedDir(join(root, 'log'));
     const port = await freePort();
     await cluster.start({ port, socketDir, logFile: join(root, 'log', 'server.log') });
-    const client = new pg.Client({ host: socketDir, port, user, database });
-    await client.connect();
+    const client = await connectPg({ host: socketDir, port, user, database });
     try {
       return { ok: true, manifest: await takeManifest(client) };
     } finally {

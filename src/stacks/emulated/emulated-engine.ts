@@ -201,7 +201,9 @@ export class EmulatedEngine {
 
   /** Kills every process the engine started; used by cleanup on any exit path. */
   async shutdownAll(): Promise<void> {
-    for (const container of Object.values(this.state.containers)) await this.stop(container).catch(() => undefined);
+    // Apps first, the database last: as `docker compose down` stops dependants before dependencies.
+    const containers = Object.values(this.state.containers).sort((a, b) => Number(this.isPostgres(a)) - Number(this.isPostgres(b)));
+    for (const container of containers) await this.stop(container).catch(() => undefined);
   }
 
   private servicePorts(service: ComposeService): Array<{ containerPort: number }> {

@@ -110,6 +110,7 @@ export class EmulatedStack implements StartedStack {
   }
 
   async docker(args: string[], options: { cwd?: string } = {}): Promise<DockerResult> {
+    if (!existsSync(join(this.engineRoot, 'engine.json'))) throw new Error(`the emulated stack of ${this.workspace.root} has been stopped`);
     const started = Date.now();
     const result = await execa('docker', args, { cwd: options.cwd ?? this.workspace.projectDir, env: this.blockEnv(), extendEnv: false, reject: false, stdin: 'ignore' });
     return {

@@ -1,0 +1,110 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { canariesFor } from '../../fixtures/nmia/canaries.ts';
+import { DEFAULT_SEED } from '../drill/drill-options.ts';
+import { DrillRunner, type DrillResult } from '../drill/drill-runner.ts';
+import { status } from './drill-history.ts';
+import { bundleFiles, verifyEvidence } from './evidence-bundle.ts';
+import { externalReferences } from './html-report.ts';
+import { journalValidator } from './journal-json-schema.ts';
+
+const RUNBOOK = fileURLToPath(new URL('../../runbook/backup-restore.md', import.meta.url));
+
+/*
+ * One real drill, in-process: full-backup (an artifact, a manifest) and dr-recovery (binds SECRET_KEY,
+ * so the bundle is where a secret would leak). Every assertion below reads the bundle it wrote.
+ */
+describe('writeEvidence on a real drill', () => {
+  let reportRoot: string;
+  let result: DrillResult;
+
+  beforeAll(async () => {
+    reportRoot = await mkdtemp(join(tmpdir(), 'nmia-drill-evidence-'));
+    result = await new DrillRunner({
+      runbookPath: RUNBOOK,
+      allowDrift: false,
+      seed: DEFAULT_SEED,
+      scale: 200,
+      isolation: 'order',
+      only: ['full-backup', 'dr-recovery'],
+      skip: [],
+      reportRoot,
+      stack: 'emulated',
+    }).run();
+  }, 180_000);
+
+  afterAll(async () => {
+    if (reportRoot) await rm(reportRoot, { recursive: true, force: true });
+  });
+
+  it('writes journal, summary, report.html, junit.xml and SHA256SUMS into the report dir, and the index beside it', () => {
+    const { files } = result;
+    expect(files.reportDir.startsWith(reportRoot)).toBe(true);
+    expect([files.journal, files.summary, files.html, files.junit, files.sha256sums].map((path) => basename(path))).toEqual(['journal.json', 'summary.md', 'report.html', 'junit.xml', 'SHA256SUMS']);
+    expect(files.index).toBe(join(reportRoot, 'index.json'));
+    expect(dirname(files.html)).toBe(files.reportDir);
+  });
+
+  it('the journal validates against the committed JSON Schema', async () => {
+    const validate = await journalValidator();
+    const journal = JSON.parse(await readFile(result.files.journal, 'utf8'));
+    expect(validate(journal), JSON.stringify(validate.errors?.slice(0, 5))).toBe(true);
+    expect(journal.procedures.map((procedure: { id: string }) => procedure.id)).toEqual(expect.arrayContaining(['full-backup', 'dr-recovery']));
+  });
+
+  it('SHA256SUMS covers every file of the bundle, sha256sum -c accepts it, and verifyEvidence names a changed byte', async () => {
+    const dir = result.files.reportDir;
+    const listed = (await readFile(result.files.sha256sums, 'utf8')).trimEnd().split('\n').map((line) => line.slice(66));
+    expect(listed).toEqual(await bundleFiles(dir));
+    expect(listed).toEqual(expect.arrayContaining(['journal.json', 'report.html', 'junit.xml', 'summary.md']));
+    expect(listed.some((path) => path.startsWith('procedures/order-full-backup/'))).toBe(true);
+    const check = spawnSync('sha256sum', ['-c', '--strict', 'SHA256SUMS'], { cwd: dir, encoding: 'utf8' });
+    expect(check.status, check.stdout + check.stderr).toBe(0);
+    expect(await verifyEvidence(dir, { env: {} })).toMatchObject({ ok: true, changed: [], missing: [], added: [] });
+    const original = await readFile(result.files.junit);
+    const tampered = Buffer.from(original);
+    tampered.writeUInt8(tampered.readUInt8(100) ^ 0x20, 100);
+    await writeFile(result.files.junit, tampered);
+    try {
+      expect(await verifyEvidence(dir, { env: {} })).toMatchObject({ ok: false, changed: ['junit.xml'] });
+    } finally {
+      await writeFile(result.files.junit, original);
+    }
+  });
+
+  it('leaves no secret anywhere in the bundle (canaries), whoever wrote the file', async () => {
+    const canaries = canariesFor(DEFAULT_SEED);
+    const secrets = [canaries.secretKey, canaries.adminPassword, canaries.dbPassword, ...canaries.bindPasswords];
+    for (const path of await bundleFiles(result.files.reportDir)) {
+      const text = await readFile(join(result.files.reportDir, path), 'latin1');
+      for (const secret of secrets) expect(text.includes(secret), `${path} holds a secret`).toBe(false);
+    }
+  });
+
+  it('report.html is self-contained and shows the drill; junit.xml parses with a testcase per procedure', async () => {
+    const page = await readFile(result.files.html, 'utf8');
+    expect(externalReferences(page)).toEqual([]);
+    expect(page).toContain(result.journal.drillId);
+    expect(page).toContain('id="proc-order-full-backup"');
+    const xml = await readFile(result.files.junit, 'utf8');
+    expect(XMLValidator.validate(xml)).toBe(true);
+    const parsed = new XMLParser({ ignoreAttributes: false, isArray: (name) => ['testsuite', 'testcase'].includes(name) }).parse(xml) as {
+      testsuites: { testsuite: { '@_name': string; testcase: { '@_name': string; '@_classname': string }[] }[] };
+    };
+    const order = parsed.testsuites.testsuite.find((suite) => suite['@_name'] === 'order')!;
+    expect(order.testcase.find((testcase) => testcase['@_name'] === 'full-backup')?.['@_classname']).toBe('Database Backup › Full Backup (Recommended)');
+  });
+
+  it('records the drill in the index, so status reports it', () => {
+    const current = status(reportRoot, { maxAgeDays: 1 });
+    expect(current.lastDrill?.drillId).toBe(result.journal.drillId);
+    expect(current.lastDrill?.reportDir).toBe(basename(result.files.reportDir));
+    expect(current.lastDrill?.runbook.sha256).toBe(result.journal.runbook.sha256);
+    expect(current.stale).toBe(result.journal.outcome !== 'passed');
+  });
+});
