@@ -1,5 +1,6 @@
 import { basename } from 'node:path';
 import { harnessDump } from '../../src/drill/disasters.ts';
+import { APP_WRITTEN_TABLES } from '../../src/drill/drill-environment.ts';
 import type { Procedure } from '../../src/drill/procedure.ts';
 import type { Manifest } from '../../src/verify/manifest.ts';
 
@@ -66,7 +67,7 @@ export const restoreTestDb: Procedure = {
     const databases = await context.withDb(async (client) => (await client.query<{ datname: string }>('SELECT datname FROM pg_database')).rows.map((row) => row.datname), 'postgres');
     const after = await context.manifest('nmia after the section');
     const before = context.scratch.nmiaBefore as Manifest;
-    const nmiaUntouched = before.schema.fingerprint === after.schema.fingerprint && Object.keys(before.tables).every((table) => before.tables[table]!.rows === after.tables[table]?.rows || table.includes('heartbeat'));
+    const nmiaUntouched = before.schema.fingerprint === after.schema.fingerprint && Object.keys(before.tables).every((table) => before.tables[table]!.rows === after.tables[table]?.rows || APP_WRITTEN_TABLES.includes(table));
     if (!databases.includes(TEST_DATABASE) && databases.includes('nmia') && nmiaUntouched) {
       context.pass('intent', 'cleanup drops only the test database', `${TEST_DATABASE} gone; nmia still present with its schema and row counts unchanged`);
     } else {

@@ -2,7 +2,7 @@ import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_SEED, type DrillOptions } from '../../src/drill/drill-options.ts';
+import { DEFAULT_RPO_TARGET_MS, DEFAULT_RTO_TARGET_MS, DEFAULT_SEED, type DrillOptions } from '../../src/drill/drill-options.ts';
 import { DrillRunner, type DrillResult } from '../../src/drill/drill-runner.ts';
 import type { Procedure } from '../../src/drill/procedure.ts';
 import type { Journal, ProcedureRecord } from '../../src/evidence/journal.ts';
@@ -28,6 +28,9 @@ export async function drill(options: Partial<DrillOptions> = {}): Promise<DrillR
     skip: [],
     reportRoot,
     stack: 'emulated',
+    rtoTargetMs: DEFAULT_RTO_TARGET_MS,
+    rpoTargetMs: DEFAULT_RPO_TARGET_MS,
+    attestations: [],
     ...options,
   }).run();
   return { ...result, cleanup: () => rm(reportRoot, { recursive: true, force: true }) };

@@ -3,8 +3,8 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { PROCEDURES } from '../../runbook/registry.ts';
 import { ConsoleReporter } from './console-reporter.ts';
 import { cleanupRegistry } from '../lifecycle/cleanup-registry.ts';
-import { DrillError, ExitCode } from '../errors/drill-error.ts';
-import { DEFAULT_SCALE, DEFAULT_SEED, type DrillOptions, type Isolation, type StackChoice } from '../drill/drill-options.ts';
+import { DrillError, ExitCode, UsageError } from '../errors/drill-error.ts';
+import { DEFAULT_RPO_TARGET_MS, DEFAULT_RTO_TARGET_MS, DEFAULT_SCALE, DEFAULT_SEED, type DrillOptions, type Isolation, type StackChoice } from '../drill/drill-options.ts';
 import { coverageOf, DEFAULT_RUNBOOK, DrillRunner, lockFor } from '../drill/drill-runner.ts';
 import { detectDrift, pinLock } from '../runbook/drift.ts';
 import { lockPathFor, readLock, writeLock } from '../runbook/runbook-lock.ts';
@@ -34,6 +34,20 @@ interface RunFlags {
   stack: StackChoice;
   quiet: boolean;
   json: boolean;
+  rtoTarget: number;
+  rpoTarget: number;
+  attest: string[];
+}
+
+/** `--attest "Update DNS=alice@example.com"`: the item text (or a unique part of it), then who signs it off. */
+function parseAttestation(value: string): { item: string; by: string } {
+  const at = value.lastIndexOf('=');
+  if (at <= 0 || at === value.length - 1) throw new UsageError(`--attest ${JSON.stringify(value)}: expected "item=name"`, { fix: 'e.g. --attest "Update DNS=alice@example.com"' });
+  return { item: value.slice(0, at).trim(), by: value.slice(at + 1).trim() };
+}
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
 }
 
 async function runDrill(flags: RunFlags): Promise<number> {
@@ -48,6 +62,9 @@ async function runDrill(flags: RunFlags): Promise<number> {
     skip: flags.skip,
     reportRoot: flags.reportDir,
     stack: flags.stack,
+    rtoTargetMs: flags.rtoTarget * 1000,
+    rpoTargetMs: flags.rpoTarget * 1000,
+    attestations: flags.attest.map(parseAttestation),
     reporter,
   };
   const runner = new DrillRunner(options);
@@ -102,6 +119,9 @@ function addRunOptions(command: Command): Command {
     .option('--skip <ids>', 'skip these procedure ids (comma-separated)', list, [])
     .option('--report-dir <dir>', 'where drill reports are written', 'reports')
     .addOption(new Option('--stack <kind>', 'where the runbook commands run').choices(['auto', 'emulated', 'compose']).default('auto'))
+    .option('--rto-target <seconds>', 'recovery time objective: disaster → every checklist probe green', integer('--rto-target', 1), DEFAULT_RTO_TARGET_MS / 1000)
+    .option('--rpo-target <seconds>', 'recovery point objective: acknowledged writes the recovery may lose', integer('--rpo-target', 0), DEFAULT_RPO_TARGET_MS / 1000)
+    .option('--attest <item=name>', 'record an operator sign-off for a checklist item no machine can check (repeatable)', collect, [])
     .option('--quiet', 'no progress output', false)
     .option('--json', 'print a machine-readable result on stdout', false);
 }

@@ -2,9 +2,38 @@ import { connectPg } from '../postgres/pg-connect.ts';
 import { applySchema } from '../../fixtures/nmia/nmia-schema.ts';
 import { seedDatabase, type SeedSummary } from '../../fixtures/nmia/seed-database.ts';
 import { takeManifest, type Manifest } from '../verify/manifest.ts';
+import { SentinelWriter } from '../probes/sentinel-writer.ts';
 import type { StartedStack } from '../stacks/stack.ts';
 import type { DrillReporter } from './drill-reporter.ts';
 import type { EnvironmentState } from './drill-state.ts';
+
+export interface EnvironmentOptions {
+  seed: number;
+  scale: number;
+  /** The seeded admin, for the sentinel writer's login. */
+  admin: { username: string; password: string };
+  reporter?: DrillReporter;
+}
+
+/** Polls an HTTP endpoint until it answers 200: readiness, never a fixed sleep. */
+export async function waitForHttp(url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = 'no answer';
+  while (Date.now() < deadline) {
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+      if (response.status === 200) return;
+      last = `HTTP ${response.status}`;
+    } catch (error) {
+      last = (error as Error).message;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 150));
+  }
+  throw new Error(`${url} did not answer 200 within ${timeoutMs / 1000}s (last: ${last})`);
+}
+
+/** Tables the application writes by itself (heartbeats, RPO sentinels): compared within bounds, never exactly. */
+export const APP_WRITTEN_TABLES = ['public.worker_heartbeats', 'public.sentinels'];
 
 /** Tables whose content the application never changes by itself: the health of an environment. */
 const CORE_TABLES = ['public.identities', 'public.connectors', 'public.users', 'public.enclaves'];
@@ -35,12 +64,21 @@ export class DrillEnvironment {
     readonly stack: StartedStack,
     readonly state: EnvironmentState,
     readonly seeding: SeedSummary,
-    private readonly options: { seed: number; scale: number; reporter?: DrillReporter },
+    private readonly options: EnvironmentOptions,
   ) {}
 
-  static async start(stack: StartedStack, options: { seed: number; scale: number; reporter?: DrillReporter }): Promise<DrillEnvironment> {
+  static async start(stack: StartedStack, options: EnvironmentOptions): Promise<DrillEnvironment> {
     const { seeding, baseline } = await DrillEnvironment.bringUp(stack, options);
-    return new DrillEnvironment(stack, { artifacts: new Map(), baseline }, seeding, options);
+    const environment = new DrillEnvironment(stack, { artifacts: new Map(), baseline }, seeding, options);
+    try {
+      const apiUrl = stack.serviceUrl('api', 8000);
+      await waitForHttp(`${apiUrl}/health`, 60_000);
+      environment.state.sentinels = await SentinelWriter.start({ apiUrl, admin: options.admin });
+    } catch (error) {
+      await environment.stop();
+      throw error;
+    }
+    return environment;
   }
 
   /** Why this environment no longer holds the seeded data (db down, core tables changed), or undefined when healthy. */
@@ -66,7 +104,7 @@ export class DrillEnvironment {
     this.state.baseline = baseline;
   }
 
-  private static async bringUp(stack: StartedStack, options: { seed: number; scale: number; reporter?: DrillReporter }): Promise<{ seeding: SeedSummary; baseline: Manifest }> {
+  private static async bringUp(stack: StartedStack, options: EnvironmentOptions): Promise<{ seeding: SeedSummary; baseline: Manifest }> {
     const { reporter } = options;
     reporter?.onStep?.('starting the db service');
     await mustSucceed(stack, ['compose', 'up', '-d', 'db']);
@@ -95,6 +133,7 @@ export class DrillEnvironment {
   }
 
   async stop(): Promise<void> {
+    await this.state.sentinels?.stop().catch(() => undefined);
     await this.stack.stop();
   }
 }

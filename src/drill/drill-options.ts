@@ -16,9 +16,18 @@ export interface DrillOptions {
   reportRoot: string;
   stack: StackChoice;
   reporter?: DrillReporter;
+  /** Recovery objectives: a drill whose measured RTO or RPO exceeds them fails. */
+  rtoTargetMs: number;
+  rpoTargetMs: number;
+  /** Operator sign-offs for checklist items no machine can check: item text (or a unique part of it) → who. */
+  attestations: Array<{ item: string; by: string }>;
   /** The procedure modules to use; defaults to the registry (tests pass wrapped ones to seed defects). */
   procedures?: readonly Procedure[];
 }
 
 export const DEFAULT_SEED = 42;
 export const DEFAULT_SCALE = 2_000;
+/** 15 minutes from disaster to every check green. */
+export const DEFAULT_RTO_TARGET_MS = 15 * 60_000;
+/** One day of writes, the runbook's daily-backup cadence. */
+export const DEFAULT_RPO_TARGET_MS = 24 * 60 * 60_000;

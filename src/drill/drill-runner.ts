@@ -105,7 +105,19 @@ export class DrillRunner {
       timing: {},
       totals: totalsOf([]),
     };
-    this.state = { drillId: this.drillId, runbook, redactor, canaries, seed: options.seed, scale: options.scale, reportDir, journal, findings: journal.findings };
+    this.state = {
+      drillId: this.drillId,
+      runbook,
+      redactor,
+      canaries,
+      seed: options.seed,
+      scale: options.scale,
+      reportDir,
+      journal,
+      findings: journal.findings,
+      targets: { rtoMs: options.rtoTargetMs, rpoMs: options.rpoTargetMs },
+      attestations: options.attestations,
+    };
     options.reporter?.onDrillStart?.({ drillId: this.drillId, runbook: runbook.path, reportDir });
     try {
       this.recordDrift(drift, runbook);
@@ -235,7 +247,7 @@ export class DrillRunner {
     });
     this.stacks.add(stack);
     if (Object.keys(state.journal.stack.versions).length === 0) state.journal.stack.versions = { ...(await stack.versions()), node: process.version };
-    const environment = await DrillEnvironment.start(stack, { seed: state.seed, scale: state.scale, ...(this.options.reporter ? { reporter: this.options.reporter } : {}) });
+    const environment = await DrillEnvironment.start(stack, { seed: state.seed, scale: state.scale, admin: { username: 'admin', password: state.canaries.adminPassword }, ...(this.options.reporter ? { reporter: this.options.reporter } : {}) });
     state.journal.seeding ??= { rows: environment.seeding.rows, durationMs: environment.seeding.durationMs };
     return environment;
   }

@@ -3,6 +3,7 @@ import type { Finding, Journal } from '../evidence/journal.ts';
 import type { Redactor } from '../evidence/redactor.ts';
 import type { Runbook } from '../runbook/runbook.ts';
 import type { Manifest } from '../verify/manifest.ts';
+import type { StartedSentinelWriter } from '../probes/started-sentinel-writer.ts';
 
 /** An artifact a procedure produced, available to later procedures of the same environment. */
 export interface ProducedArtifact {
@@ -26,6 +27,8 @@ export interface DrillState {
   reportDir: string;
   journal: Journal;
   findings: Finding[];
+  targets: { rtoMs: number; rpoMs: number };
+  attestations: Array<{ item: string; by: string }>;
 }
 
 /** What one environment (a stack, in order or alone) accumulates across the procedures run in it. */
@@ -33,4 +36,6 @@ export interface EnvironmentState {
   artifacts: Map<string, ProducedArtifact>;
   /** The seeded state, before any procedure ran. */
   baseline: Manifest;
+  /** Writes timestamped rows through the api from the moment the app is up, for RPO. */
+  sentinels?: StartedSentinelWriter;
 }

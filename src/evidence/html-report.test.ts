@@ -84,7 +84,7 @@ describe('renderHtmlReport', () => {
     const timing = page.slice(page.indexOf('id="timing"'), page.indexOf('id="checklist"'));
     expect(timing).toContain('4.2 s');
     expect(timing).toContain('MET');
-    expect(timing).toContain('2 h 0 min');
+    expect(timing).toContain('<strong>2 h</strong> against a target of 1 h');
     expect(timing).toContain('MISSED');
     expect(timing.match(/<svg /g)).toHaveLength(2);
   });
@@ -118,5 +118,26 @@ describe('renderHtmlReport', () => {
     expect(page).toContain('@media print');
     expect(page).toContain('max-height: none');
     expect(tags(page).has('script')).toBe(false);
+  });
+
+  it('renders a drill that stopped before any procedure: drift, no stack, unfinished, no timeline', () => {
+    const { stack: _stack, seeding: _seeding, finishedAt: _finished, checklist: _checklist, ...bare } = syntheticJournal();
+    const stopped = renderHtmlReport({
+      ...bare,
+      outcome: 'failed',
+      error: 'postgres would not start',
+      procedures: [],
+      findings: [],
+      manifests: {},
+      timing: {},
+      runbook: { ...bare.runbook, lockState: 'drift', drift: [{ kind: 'hash-mismatch', section: 'Database Backup', index: 0, line: 33, message: 'block changed' }] },
+    });
+    expect(stopped).toContain('unfinished');
+    expect(stopped).toContain('no stack was started');
+    expect(stopped).toContain('hash-mismatch: Database Backup:33 block 0: block changed');
+    expect(stopped).toContain('the drill did not finish');
+    expect(stopped).toContain('No findings.');
+    expect(stopped).toContain('No procedure ran, so there is no timeline.');
+    expect(externalReferences(stopped)).toEqual([]);
   });
 });

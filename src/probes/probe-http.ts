@@ -22,6 +22,9 @@ export interface HttpRequestOptions {
   service?: string;
 }
 
+/** The one rejection value meaning "the request's timer fired". */
+const TIMED_OUT = new Error('timed out');
+
 const NETWORK_CAUSES: Record<string, string> = {
   ECONNREFUSED: 'connection refused',
   ECONNRESET: 'connection reset by the server',
@@ -73,7 +76,7 @@ export class ProbeHttp {
     const signal = AbortSignal.timeout(this.timeoutMs);
     return new Promise((resolve, reject) => {
       // Whatever error an abort surfaces as (request or body stream), it is the timeout.
-      const fail = (error: unknown): void => reject(signal.aborted ? new TimeoutFailure() : error);
+      const fail = (error: unknown): void => reject(signal.aborted ? TIMED_OUT : error);
       const request = transport.request(parsed, { method, headers, signal }, (response) => {
         const chunks: Buffer[] = [];
         let ended = false;
@@ -130,12 +133,12 @@ export class ProbeHttp {
   }
 
   private describe(error: unknown, service: string | undefined): string {
-    if (error instanceof TimeoutFailure) {
+    if (error === TIMED_OUT) {
       return `no complete answer within ${this.timeoutMs} ms${service ? ` (is the ${service} overloaded or hung?)` : ''}`;
     }
     const code = ProbeHttp.errorCode(error);
     const hint = service ? ` (is the ${service} running?)` : '';
-    if (code !== undefined && NETWORK_CAUSES[code]) return `${NETWORK_CAUSES[code]}${code === 'ECONNREFUSED' || code === 'ECONNRESET' ? hint : ''}`;
+    if (code !== undefined && NETWORK_CAUSES[code]) return `${NETWORK_CAUSES[code]}${code === 'ECONNREFUSED' ? hint : ''}`;
     const cause = (error as { cause?: unknown }).cause;
     const message = cause instanceof Error ? cause.message : error instanceof Error ? error.message : String(error);
     return `${message.split('\n')[0]}${code ? ` (${code})` : ''}`;
@@ -152,8 +155,4 @@ export class ProbeHttp {
     }
     return undefined;
   }
-}
-
-class TimeoutFailure extends Error {
-  override readonly name = 'TimeoutFailure';
 }

@@ -1,4 +1,4 @@
-import { EnvironmentError } from '../errors/drill-error.ts';
+import { ComposeStack } from './compose/compose-stack.ts';
 import { EmulatedStack } from './emulated/emulated-stack.ts';
 import type { StackSelection } from './stack-selector.ts';
 import type { StartedStack } from './stack.ts';
@@ -11,7 +11,7 @@ export interface StackRequest {
 }
 
 /** Whether this build can run the runbook against a real Docker Compose project. */
-export const COMPOSE_SUPPORTED = false;
+export const COMPOSE_SUPPORTED = true;
 
 /** Prepares the selected stack in the workspace; services are started by the caller. */
 export async function createStack(selection: StackSelection, request: StackRequest): Promise<StartedStack> {
@@ -19,6 +19,6 @@ export async function createStack(selection: StackSelection, request: StackReque
     case 'emulated':
       return EmulatedStack.create({ ...request, reason: selection.reason });
     case 'compose':
-      throw new EnvironmentError('the compose stack is not available in this build', { fix: 'run with --stack emulated' });
+      return ComposeStack.create({ ...request, reason: selection.reason });
   }
 }

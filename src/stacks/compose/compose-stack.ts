@@ -1,0 +1,213 @@
+import { copyFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import pg from 'pg';
+import { DockerComposeEnvironment, Wait } from 'testcontainers';
+import { EnvironmentError } from '../../errors/drill-error.ts';
+import { cleanupRegistry, type CleanupHandle } from '../../lifecycle/cleanup-registry.ts';
+import { freePort } from '../../postgres/free-port.ts';
+import { binaryVersion, findPgBinaries, type PgBinaries } from '../../postgres/pg-binaries.ts';
+import { ComposeProject } from '../compose-file/compose-project.ts';
+import { REPO_ROOT } from '../emulated/emulated-stack.ts';
+import type { DockerResult, StackKind, StartedStack } from '../stack.ts';
+import type { Workspace } from '../workspace.ts';
+import { ComposeLock, type ComposeLockOptions } from './compose-lock.ts';
+import { DockerCli, dockerClientEnv, lastLine } from './docker-cli.ts';
+import { DockerPreflight, type DockerVersions } from './docker-preflight.ts';
+import { DrillResources } from './drill-resources.ts';
+
+/** The project name the runbook implies (/opt/nmia → nmia → volume nmia_pgdata). */
+export const COMPOSE_PROJECT = 'nmia';
+/** Volumes a drill creates by name: the db's, and the one the runbook's typo creates. */
+export const GUARDED_VOLUMES = ['nmia_pgdata', 'nmai_pgdata'] as const;
+/** Images the runbook's own blocks use besides the services' (`docker run … alpine tar …`). */
+export const BLOCK_IMAGES = ['alpine:latest'] as const;
+/** Published app ports the stack moves to free ones, so a drill never collides with a real :8000. */
+const PUBLISHED_PORT_VARIABLES = ['NMIA_API_PORT', 'NMIA_UI_PORT'] as const;
+const DB_PASSWORD = 'nmia';
+
+export interface ComposeStackOptions {
+  workspace: Workspace;
+  /** The compose file to drill; the project gets a copy. */
+  composeFile: string;
+  /** Values for the project's .env. */
+  dotEnv: Record<string, string>;
+  reason: string;
+  binaries?: PgBinaries;
+  /** Start the db service (healthy) before returning; the drill's own `up -d db` then finds it running. */
+  startDb?: boolean;
+  lock?: Omit<ComposeLockOptions, 'onWait'>;
+  /** Told when another compose drill holds the lock. Default: a line on stderr. */
+  onWait?: (message: string) => void;
+}
+
+/**
+ * The real Docker Compose stack: the runbook's `docker …` commands run with the real docker CLI
+ * against a project named `nmia` in the drill workspace. Only one compose drill runs at a time, it
+ * refuses to start on top of an existing `nmia` project, and its cleanup removes only what it created.
+ */
+export class ComposeStack implements StartedStack {
+  readonly kind: StackKind = 'compose';
+
+  private constructor(
+    readonly workspace: Workspace,
+    readonly binaries: PgBinaries,
+    readonly reason: string,
+    private readonly env: Record<string, string>,
+    private readonly cli: DockerCli,
+    private readonly engine: DockerVersions,
+    private readonly cleanup: CleanupHandle,
+  ) {}
+
+  static async create(options: ComposeStackOptions): Promise<ComposeStack> {
+    const { workspace } = options;
+    const binaries = options.binaries ?? findPgBinaries({ needServer: false });
+    const ports = Object.fromEntries(await Promise.all(PUBLISHED_PORT_VARIABLES.map(async (name) => [name, String(await freePort())] as const)));
+    const env: Record<string, string> = {
+      PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+      HOME: process.env.HOME ?? '/root',
+      LANG: 'C.UTF-8',
+      TZ: process.env.TZ ?? 'UTC',
+      ...dockerClientEnv(),
+      NMIA_DRILL_REPO: REPO_ROOT.replace(/\/$/, ''),
+      NMIA_DRILL_ID: workspace.drillId,
+      // No registry: a missing image must fail at once, not after a pull attempt.
+      NMIA_PULL_POLICY: 'never',
+      // Also in .env; exported too because the DR checklist rewrites .env with only its two lines.
+      ...ports,
+    };
+    const cli = new DockerCli(env, workspace.root);
+    await copyFile(options.composeFile, join(workspace.projectDir, 'docker-compose.yml'));
+    const dotEnv = { ...options.dotEnv, ...ports };
+    await writeFile(join(workspace.projectDir, '.env'), Object.entries(dotEnv).map(([key, value]) => `${key}=${value}\n`).join(''), { mode: 0o600 });
+    const project = ComposeProject.locate(workspace.projectDir, undefined, env);
+    const engine = await new DockerPreflight(cli).check([...[...project.services.values()].map((service) => service.image), ...BLOCK_IMAGES]);
+
+    const onWait = options.onWait ?? ((message: string) => process.stderr.write(`nmia-drill: ${message}\n`));
+    const lock = await ComposeLock.acquire(workspace.drillId, { ...options.lock, onWait });
+    const resources = new DrillResources(cli, COMPOSE_PROJECT, workspace.drillId, [...new Set([...GUARDED_VOLUMES, ...project.volumes.map((volume) => project.volumeName(volume))])]);
+    try {
+      if (project.name !== COMPOSE_PROJECT) throw new Error(`the compose project would be "${project.name}", not "${COMPOSE_PROJECT}"`);
+      await resources.refuseForeign();
+      await resources.snapshot();
+    } catch (error) {
+      await lock.unlock();
+      throw error;
+    }
+    const cleanup = cleanupRegistry.register(
+      `compose stack ${workspace.root}`,
+      () => ComposeStack.teardown(resources, lock, workspace),
+      () => {
+        resources.teardownSync();
+        workspace.removeSync();
+        lock.unlockSync();
+      },
+    );
+    const stack = new ComposeStack(workspace, binaries, options.reason, env, cli, engine, cleanup);
+    if (options.startDb ?? true) {
+      try {
+        await stack.startDb();
+      } catch (error) {
+        await cleanup.run().catch(() => undefined);
+        throw error;
+      }
+    }
+    return stack;
+  }
+
+  /**
+   * The first `up` of the db through testcontainers, which waits for the image's health check: a
+   * broken image or entrypoint fails here with the container's state instead of deep in a procedure.
+   */
+  private async startDb(): Promise<void> {
+    try {
+      await new DockerComposeEnvironment(this.workspace.projectDir, 'docker-compose.yml')
+        .withProjectName(COMPOSE_PROJECT)
+        .withEnvironment(this.env)
+        // testcontainers names compose containers without the project prefix: nmia-db-1 → db-1.
+        .withWaitStrategy('db-1', Wait.forHealthCheck())
+        .withStartupTimeout(90_000)
+        .up(['db']);
+    } catch (error) {
+      const logs = await this.cli.run(['compose', '-p', COMPOSE_PROJECT, 'logs', '--no-color', '--tail', '5', 'db'], { cwd: this.workspace.projectDir });
+      const ryuk = /ryuk/i.test((error as Error).message) ? ' (testcontainers wants its Ryuk image: set TESTCONTAINERS_RYUK_DISABLED=true, the drill removes its own containers)' : '';
+      throw new EnvironmentError(`the db service did not start healthy: ${lastLine((error as Error).message)}${ryuk}`, {
+        fix: `read the db container's log (last lines: ${lastLine(logs.stdout) || 'none'}); rebuild the images with .ci/provision-docker.sh if the image is broken`,
+        cause: error,
+      });
+    }
+  }
+
+  blockEnv(): Record<string, string> {
+    return { ...this.env };
+  }
+
+  project(): ComposeProject {
+    return ComposeProject.locate(this.workspace.projectDir, undefined, this.env);
+  }
+
+  /** Resolved at each call: a recreated or restarted container gets a new published port. */
+  dbClientConfig(database = 'nmia'): pg.ClientConfig {
+    const { host, port } = this.publishedPort('db', 5432);
+    return { host, port, user: 'nmia', password: DB_PASSWORD, database };
+  }
+
+  serviceUrl(service: string, containerPort: number, scheme = 'http'): string {
+    const { host, port } = this.publishedPort(service, containerPort);
+    return `${scheme}://${host}:${port}`;
+  }
+
+  async docker(args: string[], options: { cwd?: string } = {}): Promise<DockerResult> {
+    return this.cli.run(args, { cwd: options.cwd ?? this.workspace.projectDir });
+  }
+
+  async versions(): Promise<Record<string, string>> {
+    const versions: Record<string, string> = {
+      stack: `compose (Docker Engine ${this.engine.engine}, Compose ${this.engine.compose})`,
+      docker: this.engine.engine,
+      compose: this.engine.compose,
+      storageDriver: this.engine.storageDriver,
+    };
+    const image = await this.cli.run(['image', 'inspect', '--format', '{{.Id}}', this.project().service('db')?.image ?? 'postgres:15']);
+    if (image.exitCode === 0) versions.postgresImage = `${this.project().service('db')?.image ?? ''} ${image.stdout.trim().slice(7, 19)}`;
+    try {
+      const client = new pg.Client({ ...this.dbClientConfig('postgres'), connectionTimeoutMillis: 5_000 });
+      await client.connect();
+      try {
+        versions.postgres = (await client.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]!.v;
+      } finally {
+        await client.end();
+      }
+    } catch {
+      versions.postgres = 'unknown (db not running)';
+    }
+    for (const binary of ['pg_dump', 'pg_restore', 'psql']) versions[`${binary} (harness)`] = binaryVersion(this.binaries, binary);
+    return versions;
+  }
+
+  async stop(): Promise<void> {
+    await this.cleanup.run();
+  }
+
+  private publishedPort(service: string, containerPort: number): { host: string; port: number } {
+    // By project name, so it also works while the project directory is gone (the DR checklist deletes it).
+    const result = this.cli.runSync(['compose', '-p', COMPOSE_PROJECT, 'port', service, String(containerPort)], { cwd: this.workspace.root, timeoutMs: 15_000 });
+    const match = /^(.*):(\d+)$/.exec(result.stdout.trim().split('\n')[0] ?? '');
+    if (result.exitCode !== 0 || !match) {
+      throw new Error(`service ${service} publishes no port ${containerPort} (is it running?): ${lastLine(result.stderr) || result.stdout.trim() || `exit ${result.exitCode}`}`);
+    }
+    const host = match[1] === '0.0.0.0' || match[1] === '[::]' || match[1] === '::' ? '127.0.0.1' : match[1]!;
+    return { host, port: Number(match[2]) };
+  }
+
+  private static async teardown(resources: DrillResources, lock: ComposeLock, workspace: Workspace): Promise<void> {
+    try {
+      await resources.teardown();
+    } finally {
+      try {
+        await workspace.remove();
+      } finally {
+        await lock.unlock();
+      }
+    }
+  }
+}
