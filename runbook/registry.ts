@@ -2,6 +2,7 @@ import type { Procedure } from '../src/drill/procedure.ts';
 import { automatedBackup } from './procedures/automated-backup.ts';
 import { configExport } from './procedures/config-export.ts';
 import { drRecovery } from './procedures/dr-recovery.ts';
+import { drRecoveryKeyLost } from './procedures/dr-recovery-key-lost.ts';
 import { fullBackup } from './procedures/full-backup.ts';
 import { restoreCustom } from './procedures/restore-custom.ts';
 import { restoreSql } from './procedures/restore-sql.ts';
@@ -24,4 +25,5 @@ export const PROCEDURES: readonly Procedure[] = [
   volumeRestore,
   configExport,
   drRecovery,
+  drRecoveryKeyLost,
 ];

@@ -55,7 +55,7 @@ describe('restore and recovery intent checks fail on seeded defects', () => {
   });
 
   it('dr-recovery: a recovery that restores only the schema fails the content check', async () => {
-    const copy = await editedRunbook(GIVEN_RUNBOOK, '     -U nmia -d nmia --no-owner --no-privileges \\', '     -U nmia -d nmia --no-owner --no-privileges --schema-only \\');
+    const copy = await editedRunbook(CORRECTED_RUNBOOK, '     -U nmia -d nmia --no-owner --no-privileges \\', '     -U nmia -d nmia --no-owner --no-privileges --schema-only \\');
     cleanups.push(copy.cleanup);
     const result = await drill({ runbookPath: copy.path, only: ['dr-recovery'], allowDrift: true });
     cleanups.push(result.cleanup);

@@ -26,6 +26,11 @@ describe('the runbook as given', () => {
     { procedure: 'volume-backup', title: /uses volume nmai_pgdata/ },
     { procedure: 'volume-restore', title: /removes and restores volume nmai_pgdata, but the db service's data lives in nmia_pgdata/ },
     { procedure: 'restore-test-db', title: /passes only after the sections before it/ },
+    // Step 3 never waits for the database: in every recovery, alone and in order.
+    { procedure: 'dr-recovery', title: /step 3 starts the database but nothing waits for it/ },
+    { procedure: 'dr-recovery', title: /step 3 starts the database but nothing waits for it/ },
+    { procedure: 'dr-recovery-key-lost', title: /step 3 starts the database but nothing waits for it/ },
+    { procedure: 'dr-recovery-key-lost', title: /step 3 starts the database but nothing waits for it/ },
   ];
 
   it('yields exactly the known findings, each with evidence and a suggested fix', () => {
@@ -57,7 +62,8 @@ describe('the runbook as given', () => {
       'order/volume-backup': 'failed',
       'order/volume-restore': 'failed',
       'order/config-export': 'passed',
-      'order/dr-recovery': 'passed',
+      'order/dr-recovery': 'failed',
+      'order/dr-recovery-key-lost': 'failed',
       'alone/full-backup': 'passed',
       'alone/sql-backup': 'passed',
       'alone/schema-backup': 'passed',
@@ -68,7 +74,8 @@ describe('the runbook as given', () => {
       'alone/volume-backup': 'failed',
       'alone/volume-restore': 'failed',
       'alone/config-export': 'passed',
-      'alone/dr-recovery': 'passed',
+      'alone/dr-recovery': 'failed',
+      'alone/dr-recovery-key-lost': 'failed',
     });
     for (const record of result.journal.procedures.filter((candidate) => candidate.outcome === 'failed')) expect(record.findings.length, record.id).toBeGreaterThan(0);
     expect(result.journal.outcome).toBe('failed');

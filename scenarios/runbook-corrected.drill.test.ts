@@ -14,7 +14,7 @@ describe('the corrected runbook', () => {
 
   it('passes every procedure, alone and in runbook order, with no findings', () => {
     expect(result.journal.findings).toEqual([]);
-    expect(result.journal.procedures).toHaveLength(22);
+    expect(result.journal.procedures).toHaveLength(24);
     for (const record of result.journal.procedures) {
       expect(record.outcome, `${record.mode}/${record.id}: ${record.rungs.filter((rung) => rung.outcome === 'failed').map((rung) => rung.summary).join('; ')}`).toBe('passed');
     }

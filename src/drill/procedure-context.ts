@@ -4,6 +4,7 @@ import { execa } from 'execa';
 import pg from 'pg';
 import { BlockRunner, type BlockRun } from '../exec/block-runner.ts';
 import { connectPg } from '../postgres/pg-connect.ts';
+import { waitForDatabase } from './drill-environment.ts';
 import type { Binding } from '../exec/binding.ts';
 import type { Finding, ProcedureRecord, Rung } from '../evidence/journal.ts';
 import { findBlock, type Block } from '../runbook/runbook.ts';
@@ -109,7 +110,9 @@ export class ProcedureContext {
     }
   }
 
+  /** The harness's own connection; a db service still starting (as after `up -d`) is waited for, within bounds. */
   async withDb<T>(use: (client: pg.Client) => Promise<T>, database = 'nmia'): Promise<T> {
+    await waitForDatabase(this.stack, database, 60_000);
     const client = await connectPg({ ...this.stack.dbClientConfig(database), connectionTimeoutMillis: 10_000 });
     try {
       return await use(client);

@@ -52,7 +52,7 @@ describe('BlockRunner', () => {
     const redactor = new Redactor().add('secret_key', 'CANARY-secret-42');
     const result = await run('echo CANARY-secret-42\necho CANARY-secret-42 >&2\n', { redactor });
     expect(JSON.stringify(result)).not.toContain('CANARY-secret-42');
-    for (const file of ['b0.sh', 'b0.stdout', 'b0.stderr']) {
+    for (const file of ['b0.sh', 'b0.stdout', 'b0.stderr', 'b0.trace']) {
       expect(await readFile(join(dir, file), 'utf8')).not.toContain('CANARY-secret-42');
     }
   });

@@ -120,6 +120,7 @@ export class BlockRunner {
     // Redact the files too: they are part of the evidence bundle.
     await Promise.all([
       writeFile(scriptFile, redactor.redact(text)),
+      writeFile(traceFile, redactor.redact(trace)),
       writeFile(stderrFile, redactor.redact(stderr.split(OUTPUT_SEPARATOR).join(''))),
       writeFile(stdoutFile, redactor.redact(stdout.split(OUTPUT_SEPARATOR).join(''))),
     ]);
