@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -52,7 +53,9 @@ async function publishRepository(context: ProcedureContext, bareRepo: string): P
 /** Before a total loss: the repository, the latest backup kept off the host, and a token issued now. */
 export async function prepareRecovery(context: ProcedureContext): Promise<RecoveryInputs> {
   const inputs = recoveryInputs(context);
-  if (!context.artifact('custom-dump')) await harnessDump(context, 'custom');
+  // After an earlier recovery in the same environment, the install directory (and ./backups) was lost with it.
+  const dump = context.artifact('custom-dump');
+  if (!dump || !existsSync(dump.path)) await harnessDump(context, 'custom');
   await publishRepository(context, inputs.bareRepo);
   await context.harnessAction('prerequisite: the most recent backup, kept off the host', `copy → ${inputs.offsiteDump}`, async () => {
     await mkdir(join(inputs.offsiteDump, '..'), { recursive: true });

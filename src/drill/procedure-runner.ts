@@ -46,6 +46,9 @@ export class ProcedureRunner {
     try {
       await procedure.prepare?.(context);
       const bindings = (await procedure.bindings?.(context)) ?? [];
+      // From the disaster until verification the application's own writes stop, as they would in an outage;
+      // otherwise a restored database gains rows before the harness can compare it with the backup.
+      if (procedure.disaster) await environment.state.sentinels?.pause();
       await procedure.disaster?.(context);
       await procedure.beforeBlocks?.(context);
       const before = procedure.captureWindow ? await context.manifest('just before the blocks') : undefined;
@@ -68,6 +71,8 @@ export class ProcedureRunner {
     } catch (error) {
       record.outcome = 'error';
       record.reason = this.drill.redactor.redact((error as Error).message);
+    } finally {
+      environment.state.sentinels?.resume();
     }
     record.durationMs = Date.now() - started;
     for (const rung of record.rungs) this.reporter?.onRung?.(procedure.id, rung);

@@ -44,6 +44,8 @@ export class StartedSentinelWriter {
   private readonly startedAt = new Date();
   private stoppedAt: Date | undefined;
   private stopping = false;
+  private paused = false;
+  private inFlight: Promise<void> | undefined;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
   private readonly stoppedListeners: Array<() => void> = [];
@@ -95,6 +97,17 @@ export class StartedSentinelWriter {
     };
   }
 
+  /** Holds writes (from a disaster until its verification is done) once the write in flight has finished. */
+  async pause(): Promise<void> {
+    this.paused = true;
+    await this.inFlight;
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.wake?.();
+  }
+
   /** Stops after the write in flight (bounded by the request timeout); returns the final stats. */
   async stop(): Promise<SentinelWriterStats> {
     if (!this.stopping) {
@@ -112,7 +125,11 @@ export class StartedSentinelWriter {
   private async run(): Promise<void> {
     while (!this.stopping) {
       const started = performance.now();
-      await this.writeOnce();
+      if (!this.paused) {
+        this.inFlight = this.writeOnce();
+        await this.inFlight;
+        this.inFlight = undefined;
+      }
       const wait = this.intervalMs - (performance.now() - started);
       if (wait > 0 && !this.stopping) {
         await new Promise<void>((resolve) => {
