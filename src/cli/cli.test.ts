@@ -22,7 +22,7 @@ describe('nmia-drill CLI (spawned for real)', () => {
     expect(result.exitCode).toBe(0);
     expect(result.stdout).toMatch(/^full-backup\s+Database Backup › Full Backup \(Recommended\) \(line 33\)$/m);
     expect(result.stdout).toMatch(/^dr-recovery\s+Disaster Recovery Checklist › Recovery Steps/m);
-    expect(result.stdout.trim().split('\n')).toHaveLength(11);
+    expect(result.stdout.trim().split('\n')).toHaveLength(12);
     expect((await cli(['--list'])).stdout).toBe(result.stdout);
   });
 

@@ -6,12 +6,13 @@ import { fileURLToPath } from 'node:url';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canariesFor } from '../../fixtures/nmia/canaries.ts';
-import { DEFAULT_SEED } from '../drill/drill-options.ts';
+import { DEFAULT_RPO_TARGET_MS, DEFAULT_RTO_TARGET_MS, DEFAULT_SEED } from '../drill/drill-options.ts';
 import { DrillRunner, type DrillResult } from '../drill/drill-runner.ts';
 import { status } from './drill-history.ts';
 import { bundleFiles, verifyEvidence } from './evidence-bundle.ts';
 import { externalReferences } from './html-report.ts';
 import { journalValidator } from './journal-json-schema.ts';
+import { formatDuration, timingMeasures } from './timing-measures.ts';
 
 const RUNBOOK = fileURLToPath(new URL('../../runbook/backup-restore.md', import.meta.url));
 
@@ -35,6 +36,9 @@ describe('writeEvidence on a real drill', () => {
       skip: [],
       reportRoot,
       stack: 'emulated',
+      rtoTargetMs: DEFAULT_RTO_TARGET_MS,
+      rpoTargetMs: DEFAULT_RPO_TARGET_MS,
+      attestations: [],
     }).run();
   }, 180_000);
 
@@ -98,6 +102,25 @@ describe('writeEvidence on a real drill', () => {
     };
     const order = parsed.testsuites.testsuite.find((suite) => suite['@_name'] === 'order')!;
     expect(order.testcase.find((testcase) => testcase['@_name'] === 'full-backup')?.['@_classname']).toBe('Database Backup › Full Backup (Recommended)');
+  });
+
+  it('renders the RTO/RPO and checklist the drill recorded (dr-recovery measures and probes them)', async () => {
+    const page = await readFile(result.files.html, 'utf8');
+    const timing = page.slice(page.indexOf('id="timing"'), page.indexOf('id="checklist"'));
+    const { rto, rpo } = timingMeasures(result.journal);
+    for (const measure of [rto, rpo]) {
+      if (measure?.measuredMs !== undefined && measure.targetMs !== undefined) expect(timing).toContain(`<strong>${formatDuration(measure.measuredMs)}</strong> against a target of ${formatDuration(measure.targetMs)}`);
+    }
+    expect(timing.match(/<svg /g)?.length ?? 0).toBe([rto, rpo].filter((measure) => measure?.measuredMs !== undefined && measure.targetMs !== undefined).length);
+    const checklist = page.slice(page.indexOf('id="checklist"'));
+    const items = result.journal.checklist ?? [];
+    if (items.length > 0) {
+      expect(checklist).not.toContain('None recorded');
+      for (const item of items.slice(0, 3)) expect(checklist).toContain(item.item.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;'));
+      expect(await readFile(result.files.junit, 'utf8')).toMatch(new RegExp(`<testsuite id="\\d+" name="checklist" tests="${items.length}"`));
+    } else {
+      expect(checklist).toContain('None recorded');
+    }
   });
 
   it('records the drill in the index, so status reports it', () => {

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -19,14 +19,14 @@ const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-backgro
 
 describe(`report.html in headless chromium${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
   let work: string;
-  /** Kept after the run on purpose: the screenshot and PDF are for a person to look at. */
-  let keep: string;
+  /** Kept after the run on purpose (one fixed dir, overwritten each run): the screenshot and PDF are for a person to look at. */
+  const keep = join(tmpdir(), 'nmia-drill-html-screenshot');
   let browser: Awaited<ReturnType<NonNullable<typeof playwright>['chromium']['launch']>> | undefined;
 
   beforeAll(async () => {
     if (skipReason) return;
     work = await mkdtemp(join(tmpdir(), 'nmia-drill-html-'));
-    keep = await mkdtemp(join(tmpdir(), 'nmia-drill-html-screenshot-'));
+    await mkdir(keep, { recursive: true });
     browser = await playwright!.chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
   }, 60_000);
 

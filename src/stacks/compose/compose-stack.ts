@@ -193,7 +193,10 @@ export class ComposeStack implements StartedStack {
     const result = this.cli.runSync(['compose', '-p', COMPOSE_PROJECT, 'port', service, String(containerPort)], { cwd: this.workspace.root, timeoutMs: 15_000 });
     const match = /^(.*):(\d+)$/.exec(result.stdout.trim().split('\n')[0] ?? '');
     if (result.exitCode !== 0 || !match) {
-      throw new Error(`service ${service} publishes no port ${containerPort} (is it running?): ${lastLine(result.stderr) || result.stdout.trim() || `exit ${result.exitCode}`}`);
+      const state = this.cli.runSync(['ps', '-a', '--filter', `label=com.docker.compose.project=${COMPOSE_PROJECT}`, '--filter', `label=com.docker.compose.service=${service}`, '--format', '{{.Status}}'], { timeoutMs: 15_000 });
+      throw new Error(
+        `service ${service} publishes no port ${containerPort} (is it running?): ${lastLine(result.stderr) || result.stdout.trim() || `exit ${result.exitCode}`}; container: ${state.stdout.trim() || 'none'}`,
+      );
     }
     const host = match[1] === '0.0.0.0' || match[1] === '[::]' || match[1] === '::' ? '127.0.0.1' : match[1]!;
     return { host, port: Number(match[2]) };

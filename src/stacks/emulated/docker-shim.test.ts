@@ -32,7 +32,7 @@ describe('emulated docker shim: Docker semantics', () => {
     scratch = await mkdtemp(join(tmpdir(), 'shim-test-'));
     await writeFile(join(scratch, 'docker-compose.yml'), COMPOSE);
     stack = await EmulatedStack.create({ workspace: await Workspace.create('shimtest'), composeFile: join(scratch, 'docker-compose.yml'), dotEnv: {}, reason: 'test' });
-    expect((await docker('compose', 'up', '-d')).exitCode).toBe(0);
+    expect((await docker('compose', 'up', '-d', '--wait')).exitCode).toBe(0);
   });
   afterAll(async () => {
     await stack?.stop();
@@ -72,7 +72,14 @@ describe('emulated docker shim: Docker semantics', () => {
     expect(exec.exitCode).toBe(1);
     expect(exec.stderr).toMatch(/service "db" is not running/);
     expect((await docker('compose', 'start', 'db')).exitCode).toBe(0);
-    expect((await docker('compose', 'exec', '-T', 'db', 'psql', '-U', 'nmia', '-At', '-c', 'select 1')).stdout).toBe('1');
+    // As with Docker, start returns before the server accepts connections.
+    let select = await docker('compose', 'exec', '-T', 'db', 'psql', '-U', 'nmia', '-At', '-c', 'select 1');
+    for (let attempt = 0; select.exitCode !== 0 && attempt < 100; attempt++) {
+      expect(select.stderr).toMatch(/connection to server on socket "\/var\/run\/postgresql\/\.s\.PGSQL\.5432" failed|the database system is starting up/);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      select = await docker('compose', 'exec', '-T', 'db', 'psql', '-U', 'nmia', '-At', '-c', 'select 1');
+    }
+    expect(select.stdout).toBe('1');
   });
 
   it('copies files and directories both ways between the host and the service filesystem', async () => {
@@ -111,10 +118,10 @@ describe('emulated docker shim: Docker semantics', () => {
     expect((await docker('compose', 'stop', 'ticker')).exitCode).toBe(0);
     expect((await docker('compose', 'ps')).stdout).not.toMatch(/ticker/);
     expect((await docker('compose', 'ps', '-a')).stdout).toMatch(/ticker\s+Exited/);
-    expect((await docker('compose', 'logs', 'ticker')).stdout).toMatch(/nmia-ticker-1 {2}\| tick started\nnmia-ticker-1 {2}\| tick stopping/);
-    const noContainer = await docker('compose', 'start', 'nosuch');
-    expect(noContainer).toMatchObject({ exitCode: 1 });
-    expect(noContainer.stderr).toMatch(/no such service: nosuch/);
+    expect((await docker('compose', 'logs', 'ticker')).stdout).toMatch(/\x1b\[2Kticker-1 {2}\| tick started\n\x1b\[2Kticker-1 {2}\| tick stopping/);
+    const unknown = await docker('compose', 'start', 'nosuch');
+    expect(unknown).toMatchObject({ exitCode: 1 });
+    expect(unknown.stderr).toMatch(/no such service: nosuch/);
   });
 
   it('refuses what it cannot emulate with exit 125 and a clear message, never a silent success', async () => {

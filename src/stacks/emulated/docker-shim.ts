@@ -145,10 +145,19 @@ export class DockerShim {
   private async composeUp(engine: EmulatedEngine, project: ComposeProject, args: string[]): Promise<number> {
     const { flags, positional } = splitFlags(args, ['-d', '--detach', '--wait', '--no-recreate', '--remove-orphans']);
     if (!flags.has('-d') && !flags.has('--detach')) return this.refuse(`docker compose up ${args.join(' ')} (attached mode)`);
+    const started: ContainerRecord[] = [];
     for (const service of this.withDependencies(project, this.services(project, positional))) {
       const container = engine.containerFor(project, service.name) ?? (await engine.createServiceContainer(project, service));
       await engine.start(container, project, service);
+      started.push(container);
       this.io.stderr(` Container ${container.name}  Started\n`);
+    }
+    if (flags.has('--wait')) {
+      // Compose waits until every container is running (healthy, for the db: accepting connections).
+      for (const container of started) {
+        if (engine.isPostgres(container)) await engine.waitForEntrypoint(container);
+        if (engine.refresh(container).status !== 'running') throw new EngineError(`container ${container.name} exited (${container.exitCode ?? 1})`);
+      }
     }
     return 0;
   }
@@ -157,10 +166,8 @@ export class DockerShim {
     const { positional } = splitFlags(args, []);
     for (const service of this.services(project, positional)) {
       const container = engine.containerFor(project, service.name);
-      if (!container) {
-        if (positional.length === 0) continue;
-        throw new EngineError(`service "${service.name}" has no container to start`);
-      }
+      // Compose 2.26 (project named after its directory) skips it silently and exits 0.
+      if (!container) continue;
       await engine.start(container, project, service);
       this.io.stderr(` Container ${container.name}  Started\n`);
     }
@@ -236,12 +243,17 @@ export class DockerShim {
   }
 
   private async composeLogs(engine: EmulatedEngine, project: ComposeProject, args: string[]): Promise<number> {
-    const { positional } = splitFlags(args, ['--no-color', '--no-log-prefix', '-t', '--timestamps'], ['--tail', '-n']);
-    for (const service of this.services(project, positional)) {
-      const container = engine.containerFor(project, service.name);
-      if (!container) continue;
+    const { flags, positional } = splitFlags(args, ['--no-color', '--no-log-prefix', '-t', '--timestamps'], ['--tail', '-n']);
+    const containers = this.services(project, positional)
+      .map((service) => engine.containerFor(project, service.name))
+      .filter((container): container is ContainerRecord => Boolean(container));
+    // As Compose 2.26 prints it, TTY or not: an erase-line code, then `<service>-<index>` padded to the longest.
+    const prefixOf = (container: ContainerRecord) => `${container.service ?? container.name}-1`;
+    const width = Math.max(0, ...containers.map((container) => prefixOf(container).length));
+    for (const container of containers) {
       const text = existsSync(container.logFile) ? readFileSync(container.logFile, 'utf8') : '';
-      for (const line of text.split('\n').filter(Boolean)) this.io.stdout(`${container.name}  | ${line}\n`);
+      const prefix = flags.has('--no-log-prefix') ? '' : `${prefixOf(container).padEnd(width)}  | `;
+      for (const line of text.split('\n').filter(Boolean)) this.io.stdout(`\x1b[2K${prefix}${line}\n`);
     }
     return 0;
   }
@@ -251,9 +263,9 @@ export class DockerShim {
     const [serviceName, binary, ...commandArgs] = positional;
     if (!serviceName || !binary) throw new EngineError('"docker compose exec" requires at least 2 arguments.');
     if (flags.has('-d') || flags.has('--detach')) return this.refuse('docker compose exec --detach');
-    const service = this.services(project, [serviceName])[0]!;
-    const container = engine.containerFor(project, service.name);
-    if (!container || engine.refresh(container).status !== 'running') throw new EngineError(`service "${serviceName}" is not running`);
+    const service = project.service(serviceName);
+    const container = service ? engine.containerFor(project, service.name) : undefined;
+    if (!service || !container || engine.refresh(container).status !== 'running') throw new EngineError(`service "${serviceName}" is not running`);
     if (!engine.isPostgres(container)) return this.refuse(`docker compose exec ${serviceName} ${binary} (exec is emulated for the postgres image only)`);
     if (!POSTGRES_IMAGE_TOOLS.has(binary)) return this.refuse(`docker compose exec ${serviceName} ${binary}`);
     const mapper = engine.pathMapper(container);
@@ -272,22 +284,22 @@ export class DockerShim {
     const side = (spec: string) => {
       const match = /^([A-Za-z0-9][A-Za-z0-9_.-]*):(.*)$/.exec(spec);
       if (!match || isAbsolute(spec)) return { host: resolve(this.io.cwd, spec) };
-      const service = this.services(project, [match[1]!])[0]!;
-      const container = engine.containerFor(project, service.name);
-      if (!container) throw new EngineError(`no container found for service "${service.name}"`);
+      const service = project.service(match[1]!);
+      const container = service ? engine.containerFor(project, service.name) : undefined;
+      if (!container) throw new EngineError(`no container found for service "${match[1]!}"`);
       const containerPath = match[2]!.startsWith('/') ? match[2]! : `/${match[2]!}`;
-      return { host: engine.pathMapper(container).toHost(containerPath), containerPath };
+      return { host: engine.pathMapper(container).toHost(containerPath), containerPath, id: container.id };
     };
     const from = side(source);
     const to = side(destination);
     if (from.containerPath === undefined && to.containerPath === undefined) throw new EngineError('copying between services is not supported / one side must be a container');
     if (!existsSync(from.host)) {
-      throw new EngineError(from.containerPath ? `Error response from daemon: Could not find the file ${from.containerPath} in container ${source.split(':')[0]}` : `stat ${from.host}: no such file or directory`);
+      throw new EngineError(from.containerPath ? `Error response from daemon: Could not find the file ${from.containerPath} in container ${from.id}` : `lstat ${from.host}: no such file or directory`);
     }
     let target = to.host;
     if (existsSync(target) && statSync(target).isDirectory()) target = join(target, basename(from.host));
     else if (!existsSync(dirname(target))) {
-      throw new EngineError(to.containerPath ? `Error response from daemon: Could not find the file ${dirname(to.containerPath)} in container` : `invalid output path: directory "${dirname(target)}" does not exist`);
+      throw new EngineError(to.containerPath ? `Error response from daemon: Could not find the file ${dirname(to.containerPath)} in container ${to.id}` : `invalid output path: directory "${dirname(target)}" does not exist`);
     }
     cpSync(from.host, target, { recursive: true, preserveTimestamps: true });
     return 0;

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { openSync, closeSync, chownSync, writeFileSync } from 'node:fs';
+import { openSync, closeSync, chownSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
@@ -8,6 +8,8 @@ import type { PgBinaries } from '../../postgres/pg-binaries.ts';
 import { freePort } from '../../postgres/free-port.ts';
 import type { ComposeProject, ComposeService } from '../compose-file/compose-project.ts';
 import { PathMapper } from './path-mapper.ts';
+import { INIT_FLAG } from './container-init.ts';
+import { ENTRYPOINT_FLAG, type PostgresEntrypointSpec } from './postgres-entrypoint.ts';
 import { PGDATA, PostgresRuntime } from './postgres-runtime.ts';
 import { isAlive, terminate } from './process-liveness.ts';
 import type { ContainerRecord, MountRecord, ShimState, VolumeRecord } from './shim-state.ts';
@@ -117,10 +119,11 @@ export class EmulatedEngine {
   /** Status as Docker would report it now: a server that died is an exited container. */
   refresh(container: ContainerRecord): ContainerRecord {
     if (container.status !== 'running') return container;
-    const alive = this.isPostgres(container) ? this.postgres.isRunning(this.pgDataDir(container)) : isAlive(container.pid);
+    // A postgres container runs while its entrypoint initialises/starts the server, and then while the server runs.
+    const alive = this.isPostgres(container) ? isAlive(container.pid) || this.postgres.isRunning(this.pgDataDir(container)) : isAlive(container.pid);
     if (!alive) {
       container.status = 'exited';
-      container.exitCode = container.exitCode ?? 1;
+      container.exitCode = container.exitCode ?? (this.isPostgres(container) ? 1 : this.recordedExit(container));
     }
     return container;
   }
@@ -129,17 +132,33 @@ export class EmulatedEngine {
     if (this.refresh(container).status === 'running') return;
     if (this.isPostgres(container)) {
       container.socketDir ??= await mkdtemp(join(tmpdir(), 'nmia-shim-sock-'));
-      const result = await this.postgres.start({
+      // As with Docker, `start` returns once the container's main process runs; initdb and the
+      // server's start-up happen in it, and a crashing entrypoint leaves an exited container.
+      const spec: PostgresEntrypointSpec = {
+        binDir: this.state.pg.binDir,
+        ...(this.state.pg.uid === undefined ? {} : { uid: this.state.pg.uid, gid: this.state.pg.gid ?? this.state.pg.uid }),
         dataDir: this.pgDataDir(container),
         socketDir: container.socketDir,
         port: container.ports['5432'] ?? (await freePort()),
         logFile: container.logFile,
         environment: service.environment,
-      });
-      // As with Docker, `start` succeeds when the process starts; a crashing entrypoint leaves an exited container.
-      container.status = result.ok ? 'running' : 'exited';
-      container.exitCode = result.ok ? undefined : 1;
-      delete container.pid;
+      };
+      const specFile = join(container.rootfs, '..', 'entrypoint.json');
+      writeFileSync(specFile, JSON.stringify(spec), { mode: 0o600 });
+      const log = openSync(container.logFile, 'a');
+      try {
+        const child = spawn(process.execPath, [join(this.state.root, 'docker-shim.mjs'), ENTRYPOINT_FLAG, specFile], {
+          detached: true,
+          stdio: ['ignore', log, log],
+          env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8' },
+        });
+        child.unref();
+        container.pid = child.pid;
+      } finally {
+        closeSync(log);
+      }
+      container.status = 'running';
+      delete container.exitCode;
       return;
     }
     if (!service.emulated) {
@@ -148,8 +167,11 @@ export class EmulatedEngine {
     const [command, ...args] = service.emulated.command;
     const env = this.serviceEnvironment(project, service, container);
     const log = openSync(container.logFile, 'a');
+    rmSync(this.exitFile(container), { force: true });
     try {
-      const child = spawn(command!, args, { cwd: container.rootfs, env, detached: true, stdio: ['ignore', log, log] });
+      // Through an init that records the exit status, as Docker reports it in `ps -a` (143 after an unhandled SIGTERM).
+      const init = [join(this.state.root, 'docker-shim.mjs'), INIT_FLAG, this.exitFile(container), '--', command!, ...args];
+      const child = spawn(process.execPath, init, { cwd: container.rootfs, env, detached: true, stdio: ['ignore', log, log] });
       child.unref();
       container.pid = child.pid;
     } finally {
@@ -159,13 +181,37 @@ export class EmulatedEngine {
     delete container.exitCode;
   }
 
+  private exitFile(container: ContainerRecord): string {
+    return join(container.rootfs, '..', 'exit-code');
+  }
+
+  /** How an app container's process ended, as its init recorded it; 137 when it had to be killed. */
+  private recordedExit(container: ContainerRecord): number {
+    try {
+      return Number.parseInt(readFileSync(this.exitFile(container), 'utf8'), 10);
+    } catch {
+      return 137;
+    }
+  }
+
   async stop(container: ContainerRecord): Promise<void> {
     if (this.refresh(container).status !== 'running') return;
-    if (this.isPostgres(container)) await this.postgres.stop(this.pgDataDir(container));
-    else if (container.pid) await terminate(container.pid);
+    if (this.isPostgres(container)) {
+      // A server still starting is let finish, then shut down fast (Docker's SIGINT for this image).
+      await this.waitForEntrypoint(container);
+      await this.postgres.stop(this.pgDataDir(container));
+    } else if (container.pid) await terminate(container.pid);
     container.status = 'exited';
-    container.exitCode = 0;
+    // The db's fast shutdown (SIGINT) ends with 0; an app's exit code is whatever its process made of SIGTERM.
+    container.exitCode = this.isPostgres(container) ? 0 : this.recordedExit(container);
     delete container.pid;
+  }
+
+  /** Until a postgres container's entrypoint has finished: the server accepts connections, or it failed. */
+  async waitForEntrypoint(container: ContainerRecord, timeoutMs = 120_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (isAlive(container.pid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    if (isAlive(container.pid)) await terminate(container.pid!);
   }
 
   async remove(container: ContainerRecord): Promise<void> {
@@ -176,7 +222,11 @@ export class EmulatedEngine {
   }
 
   pathMapper(container: ContainerRecord): PathMapper {
-    return PathMapper.forMounts(container.rootfs, container.mounts, (name) => this.volumeDir(name));
+    // In a postgres container the server's socket directory is /var/run/postgresql, on port 5432.
+    const socket = this.isPostgres(container) && container.socketDir ? [{ target: '/var/run/postgresql', hostPath: container.socketDir }] : [];
+    const port = container.ports['5432'];
+    const rewrites = socket.length > 0 && port ? ([[`.s.PGSQL.${port}`, '.s.PGSQL.5432']] as const) : [];
+    return PathMapper.forMounts(container.rootfs, container.mounts, (name) => this.volumeDir(name), socket, rewrites);
   }
 
   pgDataDir(container: ContainerRecord): string {

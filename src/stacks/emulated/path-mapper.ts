@@ -13,14 +13,17 @@ export class PathMapper {
   constructor(
     readonly rootfs: string,
     mounts: ResolvedMount[],
+    /** Further host → container text replacements for messages (e.g. the socket's port). */
+    private readonly rewrites: ReadonlyArray<readonly [string, string]> = [],
   ) {
     this.mounts = [...mounts].sort((a, b) => b.target.length - a.target.length);
   }
 
-  static forMounts(rootfs: string, mounts: MountRecord[], volumeDir: (name: string) => string): PathMapper {
+  static forMounts(rootfs: string, mounts: MountRecord[], volumeDir: (name: string) => string, extra: ResolvedMount[] = [], rewrites: ReadonlyArray<readonly [string, string]> = []): PathMapper {
     return new PathMapper(
       rootfs,
-      mounts.map((mount) => ({ target: mount.target, hostPath: mount.type === 'volume' ? volumeDir(mount.source) : mount.source })),
+      [...mounts.map((mount) => ({ target: mount.target, hostPath: mount.type === 'volume' ? volumeDir(mount.source) : mount.source })), ...extra],
+      rewrites,
     );
   }
 
@@ -44,6 +47,7 @@ export class PathMapper {
   /** Turns host paths in messages back into the container paths the operator typed. */
   toContainerText(text: string): string {
     let result = text;
+    for (const [from, to] of this.rewrites) result = result.split(from).join(to);
     for (const mount of this.mounts) result = result.split(mount.hostPath).join(mount.target);
     return result.split(`${this.rootfs}/`).join('/').split(this.rootfs).join('/');
   }
