@@ -3,7 +3,7 @@ import { loseEnvironment, prepareRecovery, recoveryBindings, recoveryInputs } fr
 import { waitForRecoveredApi } from '../../src/drill/recovery-objectives.ts';
 import { verifyRecovery } from '../../src/drill/recovery-checklist.ts';
 import type { Procedure } from '../../src/drill/procedure.ts';
-import { diagnoseRecoveryStep } from '../../src/drill/recovery-diagnosis.ts';
+import { checkRecoveryWaitsForDatabase, diagnoseRecoveryStep } from '../../src/drill/recovery-diagnosis.ts';
 
 /**
  * The runbook's warning, drilled: recover with a SECRET_KEY other than the original. Tokens issued before
@@ -32,6 +32,7 @@ export const drRecoveryKeyLost: Procedure = {
   diagnose: diagnoseRecoveryStep,
 
   async verify(context) {
+    checkRecoveryWaitsForDatabase(context);
     await context.verifyRestoredDatabase('nmia', context.artifact('custom-dump')!.window!, { privilegesDroppedByDesign: true });
     await waitForRecoveredApi(context);
     const inputs = recoveryInputs(context);

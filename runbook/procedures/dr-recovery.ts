@@ -2,7 +2,7 @@ import { checkPrerequisites, recordPostRecoveryActions, verifyRecovery } from '.
 import { loseEnvironment, prepareRecovery, recoveryBindings, recoveryInputs } from '../../src/drill/environment-loss.ts';
 import { measureRecoveryObjectives, waitForRecoveredApi } from '../../src/drill/recovery-objectives.ts';
 import type { Procedure } from '../../src/drill/procedure.ts';
-import { diagnoseRecoveryStep } from '../../src/drill/recovery-diagnosis.ts';
+import { checkRecoveryWaitsForDatabase, diagnoseRecoveryStep } from '../../src/drill/recovery-diagnosis.ts';
 
 /**
  * Disaster Recovery Checklist › Recovery Steps 1–7 after a complete environment loss: clone, write .env,
@@ -29,6 +29,7 @@ export const drRecovery: Procedure = {
   diagnose: diagnoseRecoveryStep,
 
   async verify(context) {
+    checkRecoveryWaitsForDatabase(context);
     const dump = context.artifact('custom-dump')!;
     await context.verifyRestoredDatabase('nmia', dump.window!, { privilegesDroppedByDesign: true });
     const inputs = recoveryInputs(context);

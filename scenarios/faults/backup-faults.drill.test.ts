@@ -1,0 +1,160 @@
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { WORKSPACE_MARKER } from '../../src/stacks/workspace.ts';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { FailureDiagnosis, Procedure } from '../../src/drill/procedure.ts';
+import type { ProcedureContext } from '../../src/drill/procedure-context.ts';
+import { drill, procedure, withProcedure } from '../support/drill-harness.ts';
+import { canChattr, canMountTmpfs, clearImmutable, dockerSync, failedCommand, failedRung, immutables, killPgDumpWhenItWaits, mounts, noteObservation, unmount } from './fault-helpers.ts';
+
+/** Faults while full-backup runs: pg_dump killed, the db down, ./backups missing, read-only or full. */
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()!();
+  // Only reached with something still mounted or immutable when a test failed early: the drill could not
+  // remove its workspace then, so remove it here (only a directory carrying the drill's marker).
+  for (const path of [...mounts, ...immutables]) {
+    unmount(path);
+    clearImmutable(path);
+    const root = dirname(dirname(path));
+    if (existsSync(join(root, WORKSPACE_MARKER))) rmSync(root, { recursive: true, force: true });
+  }
+});
+
+const isRoot = process.getuid?.() === 0;
+const tmpfs = canMountTmpfs();
+const chattr = canChattr();
+
+async function fullBackupWith(replace: (original: Procedure) => Procedure) {
+  const result = await drill({ only: ['full-backup'], procedures: withProcedure('full-backup', replace) });
+  cleanups.push(result.cleanup);
+  const record = procedure(result.journal, 'full-backup');
+  noteObservation(expect.getState().currentTestName, record, result.journal);
+  // The whole stderr of the block, as the evidence bundle keeps it (the journal keeps a tail).
+  const stderr = readFileSync(join(result.files.reportDir, 'procedures', 'order-full-backup', 'block-0.stderr'), 'utf8');
+  return { journal: result.journal, record, stderr };
+}
+
+/** What a failed backup leaves in ./backups (names and sizes), read synchronously for `diagnose`. */
+function backupsLeft(context: ProcedureContext): string[] {
+  try {
+    return readdirSync(context.backupsDir).map((name) => `${name} (${statSync(join(context.backupsDir, name)).size} bytes)`);
+  } catch (error) {
+    return [`./backups unreadable: ${(error as NodeJS.ErrnoException).code}`];
+  }
+}
+
+describe('faults: full-backup never passes a backup that did not happen', () => {
+  it('pg_dump killed part-way: the block stops at pg_dump, nothing reaches ./backups, and the partial file left in the container is reported', async () => {
+    let killer: Awaited<ReturnType<typeof killPgDumpWhenItWaits>> | undefined;
+    const { record, journal, stderr } = await fullBackupWith((original) => ({
+      ...original,
+      checkpoints: (context) => [{ beforeCommand: 'pg_dump', run: async () => void (killer = await killPgDumpWhenItWaits(context)) }],
+      diagnose(context, failed): FailureDiagnosis {
+        killer?.stop();
+        // What is left behind: the container's /tmp file (copied out to look at it) and ./backups.
+        const probe = join(context.stack.workspace.harnessDir, 'left-in-container.dump');
+        const copied = dockerSync(context, ['compose', 'cp', 'db:/tmp/nmia_backup.dump', probe]);
+        const inContainer = copied.ok ? `/tmp/nmia_backup.dump in the db container: ${statSync(probe).size} bytes` : `no /tmp/nmia_backup.dump in the db container (${copied.output})`;
+        const backups = backupsLeft(context);
+        return {
+          severity: 'high',
+          title: `pg_dump was terminated part-way (exit ${failed.exitCode}); left behind: ${inContainer}; ./backups: ${backups.length === 0 ? 'nothing' : backups.join(', ')}`,
+          whyItMatters: 'A backup that dies part-way must not leave anything that passes for a backup.',
+          suggestedFix: 'Rerun the backup; check the db server log for who terminated the session.',
+        };
+      },
+    }));
+    await killer?.done;
+    expect(record.outcome).toBe('failed');
+    expect(failedRung(record, 'intent')).toMatch(/^docker compose exec db pg_dump .* exited 1: pg_dump: detail: Query was: LOCK TABLE public\.identities IN ACCESS SHARE MODE$/s);
+    expect(stderr).toMatch(/^pg_dump: error: query failed: FATAL: {2}terminating connection due to administrator command$/m);
+    expect(record.harnessActions.map((action) => action.purpose)).toContain('fault: terminate pg_dump part-way (connected, output file open, waiting on a lock)');
+    const finding = journal.findings.find((candidate) => candidate.procedure === 'full-backup')!;
+    expect(finding.title).toMatch(/^pg_dump was terminated part-way \(exit 1\); left behind: \/tmp\/nmia_backup\.dump in the db container: \d+ bytes; \.\/backups: nothing$/);
+    // The copy to ./backups never ran: errexit stopped the block at pg_dump.
+    expect(record.blocks[0]!.commands.map((command) => command.text)).toEqual([expect.stringMatching(/^docker compose exec db pg_dump/)]);
+  });
+
+  it('the db service is down when the backup starts: pg_dump cannot exec into it and the block fails with the engine’s error', async () => {
+    const { record } = await fullBackupWith((original) => ({
+      ...original,
+      // A checkpoint, not beforeBlocks: the backup window's manifest is taken just before the blocks and needs the db.
+      checkpoints: (context) => [{ beforeCommand: 'pg_dump', run: async () => void (await context.harnessDocker('fault: the db service stops', ['compose', 'stop', 'db'])) }],
+    }));
+    expect(record.outcome).toBe('failed');
+    expect(failedRung(record, 'intent')).toMatch(/^docker compose exec db pg_dump .* exited 1: service "db" is not running$/s);
+  });
+
+  it('./backups is missing: pg_dump succeeds, the copy out of the container fails', async () => {
+    const { record } = await fullBackupWith((original) => ({
+      ...original,
+      async beforeBlocks(context) {
+        await original.beforeBlocks?.(context);
+        rmSync(context.backupsDir, { recursive: true, force: true });
+      },
+    }));
+    expect(record.outcome).toBe('failed');
+    expect(failedCommand(record)?.text).toMatch(/^docker compose cp db:\/tmp\/nmia_backup\.dump \.\/backups\/nmia_backup_\$\(date/);
+    expect(failedRung(record, 'intent')).toMatch(/exited 1: invalid output path: directory ".*\/nmia\/backups" does not exist$/s);
+    expect(record.findings).toHaveLength(1);
+  });
+
+  it.skipIf(isRoot && !chattr.ok)(`./backups is not writable (${isRoot ? 'root ignores mode bits: chattr +i' : 'chmod 0555'}): the copy fails with a permission error`, async () => {
+    const { record, stderr } = await fullBackupWith((original) => ({
+      ...original,
+      async beforeBlocks(context) {
+        await original.beforeBlocks?.(context);
+        if (isRoot) {
+          execFileSync('chattr', ['+i', context.backupsDir]);
+          immutables.add(context.backupsDir);
+        } else {
+          chmodSync(context.backupsDir, 0o555);
+        }
+      },
+      // The workspace is removed right after the procedure: make it removable again, whatever happened.
+      diagnose(context) {
+        clearImmutable(context.backupsDir);
+        chmodSync(context.backupsDir, 0o755);
+        return undefined;
+      },
+      async verify(context) {
+        clearImmutable(context.backupsDir);
+        await original.verify(context);
+      },
+    }));
+    expect(record.outcome).toBe('failed');
+    expect(failedCommand(record)?.text).toMatch(/^docker compose cp db:\/tmp\/nmia_backup\.dump \.\/backups\//);
+    // The cause is in the evidence; the rung's one-line summary shows the shim's stack trace instead (see docs/faults.md).
+    expect(failedCommand(record)?.exitCode).toBe(125);
+    expect(stderr.split('\n')[0]).toMatch(isRoot ? /^nmia-drill docker shim: internal error: Error: EPERM: operation not permitted, copyfile '.*\/rootfs\/tmp\/nmia_backup\.dump' -> '.*\/nmia\/backups\/nmia_backup_\d{8}_\d{6}\.dump'$/ : /EACCES: permission denied/);
+  });
+
+  it.skipIf(!tmpfs.ok)(`a full disk: ./backups on a 64 KiB tmpfs${tmpfs.ok ? '' : ` (skipped: ${tmpfs.reason})`}; the copy fails with ENOSPC and nothing that looks like a backup stays`, async () => {
+    let left: string[] = [];
+    const { record, stderr } = await fullBackupWith((original) => ({
+      ...original,
+      async beforeBlocks(context) {
+        await original.beforeBlocks?.(context);
+        execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k,mode=0755', 'tmpfs', context.backupsDir]);
+        mounts.add(context.backupsDir);
+      },
+      diagnose(context) {
+        left = backupsLeft(context);
+        unmount(context.backupsDir);
+        return undefined;
+      },
+      async verify(context) {
+        unmount(context.backupsDir);
+        await original.verify(context);
+      },
+    }));
+    expect(record.outcome).toBe('failed');
+    expect(failedCommand(record)?.text).toMatch(/^docker compose cp db:\/tmp\/nmia_backup\.dump \.\/backups\//);
+    expect(failedCommand(record)?.exitCode).toBe(125);
+    expect(stderr.split('\n')[0]).toMatch(/^nmia-drill docker shim: internal error: Error: ENOSPC: no space left on device, copyfile '.*\/rootfs\/tmp\/nmia_backup\.dump' -> '.*\/nmia\/backups\/nmia_backup_\d{8}_\d{6}\.dump'$/);
+    // The failed copy removes its partial file: nothing on the full filesystem passes for a backup.
+    expect(left).toEqual([]);
+  });
+});

@@ -1,0 +1,71 @@
+import { copyFile, open, stat, truncate } from 'node:fs/promises';
+import { afterEach, describe, expect, it } from 'vitest';
+import { harnessDump } from '../../src/drill/disasters.ts';
+import type { ProcedureContext } from '../../src/drill/procedure-context.ts';
+import { drill, procedure, withProcedure } from '../support/drill-harness.ts';
+import { failedCommand, failedRung, noteObservation } from './fault-helpers.ts';
+
+/** Faults on the restore side: the dump restore-custom is given is damaged. */
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()!();
+});
+
+/** restore-custom alone (in a fresh environment), its input dump damaged by `damage` after the harness made it. */
+async function restoreDamagedDump(damage: (path: string, context: ProcedureContext) => Promise<void>) {
+  const procedures = withProcedure('restore-custom', (original) => ({
+    ...original,
+    async prepare(context) {
+      await harnessDump(context, 'custom');
+      await damage(context.artifact('custom-dump')!.path, context);
+    },
+  }));
+  const result = await drill({ only: ['restore-custom'], procedures });
+  cleanups.push(result.cleanup);
+  const record = procedure(result.journal, 'restore-custom');
+  noteObservation(expect.getState().currentTestName, record, result.journal);
+  return { journal: result.journal, record };
+}
+
+describe('faults: restore-custom never passes a damaged dump', () => {
+  it('a truncated dump: pg_restore fails reading past the end', async () => {
+    const { journal, record } = await restoreDamagedDump(async (path) => truncate(path, Math.floor((await stat(path)).size / 2)));
+    expect(record.outcome).toBe('failed');
+    expect(journal.outcome).toBe('failed');
+    expect(failedRung(record, 'restorability')).toMatch(/pg_restore .* exited 1: pg_restore: error: could not read from input file: end of file/s);
+    expect(failedCommand(record)?.text).toMatch(/^docker compose exec db pg_restore/);
+    expect(record.findings.length).toBeGreaterThan(0);
+  });
+
+  it('bytes flipped in the middle: the compressed data block fails its check', async () => {
+    const { record } = await restoreDamagedDump(async (path) => {
+      const { size } = await stat(path);
+      const handle = await open(path, 'r+');
+      try {
+        const bytes = Buffer.alloc(64);
+        await handle.read(bytes, 0, 64, Math.floor(size / 2));
+        for (let i = 0; i < bytes.length; i++) bytes[i] = bytes[i]! ^ 0xff;
+        await handle.write(bytes, 0, 64, Math.floor(size / 2));
+      } finally {
+        await handle.close();
+      }
+    });
+    expect(record.outcome).toBe('failed');
+    expect(failedRung(record, 'restorability')).toMatch(/pg_restore .* exited 1: pg_restore: error: could not uncompress data: .*/s);
+  });
+
+  it('an empty file: pg_restore says it is too short', async () => {
+    const { record } = await restoreDamagedDump(async (path) => truncate(path, 0));
+    expect(record.outcome).toBe('failed');
+    expect(failedRung(record, 'restorability')).toMatch(/pg_restore .* exited 1: pg_restore: error: input file is too short \(read 0, expected 5\)/s);
+  });
+
+  it('a plain SQL file given as the custom dump: pg_restore refuses it and says to use psql', async () => {
+    const { record } = await restoreDamagedDump(async (path, context) => {
+      await harnessDump(context, 'plain');
+      await copyFile(context.artifact('plain-dump')!.path, path);
+    });
+    expect(record.outcome).toBe('failed');
+    expect(failedRung(record, 'restorability')).toMatch(/pg_restore .* exited 1: pg_restore: error: input file appears to be a text format dump\. Please use psql\./s);
+  });
+});
