@@ -1,4 +1,5 @@
 import { outcomeSymbol, type DrillReporter } from '../drill/drill-reporter.ts';
+import type { EvidenceFiles } from '../evidence/evidence-writer.ts';
 import type { Journal } from '../evidence/journal.ts';
 
 /** Plain, timestamped progress lines: readable in a terminal and in CI logs alike. */
@@ -49,9 +50,11 @@ export class ConsoleReporter implements DrillReporter {
     this.line(`◀ ${record.id}: ${outcomeSymbol(record.outcome)} in ${((record.durationMs ?? 0) / 1000).toFixed(1)} s${record.reason ? ` (${record.reason})` : ''}`);
   }
 
-  onDrillEnd(journal: Journal, files: { reportDir: string; journal: string; summary: string }): void {
+  onDrillEnd(journal: Journal, files: EvidenceFiles): void {
     this.write(renderSummaryTable(journal));
-    this.write(`journal: ${files.journal}\nsummary: ${files.summary}`);
+    this.write(`report:  ${files.html}\njournal: ${files.journal}\nsummary: ${files.summary}`);
+    // The bundle is scrubbed as a last line of defence; anything it had to scrub is a leak in its writer.
+    if (files.redactedFiles.length > 0) this.write(`warning: secrets were scrubbed from ${files.redactedFiles.length} evidence file(s) after writing: ${files.redactedFiles.join(', ')}`);
   }
 }
 

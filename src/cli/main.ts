@@ -9,6 +9,8 @@ import { coverageOf, DEFAULT_RUNBOOK, DrillRunner, lockFor } from '../drill/dril
 import { detectDrift, pinLock } from '../runbook/drift.ts';
 import { lockPathFor, readLock, writeLock } from '../runbook/runbook-lock.ts';
 import { loadRunbook } from '../runbook/runbook.ts';
+import { describeVerification, verifyEvidence } from '../evidence/evidence-bundle.ts';
+import { status } from '../evidence/drill-history.ts';
 
 function integer(name: string, min: number) {
   return (value: string): number => {
@@ -159,6 +161,27 @@ export function buildProgram(): Command {
       await writeLock(lockPath, pinLock(runbook, coverageOf(PROCEDURES), previous, nonExecutable));
       process.stdout.write(`${before.length === 0 ? 'no drift; lock refreshed' : `pinned ${before.length} change(s)`}: ${lockPath}\n`);
       for (const drift of before) process.stdout.write(`  ${drift.message}\n`);
+    });
+
+  program
+    .command('verify-evidence')
+    .description('check an evidence bundle against its SHA256SUMS (and signature when NMIA_DRILL_SIGNING_PUBKEY is set); names every changed file')
+    .argument('<dir>', 'a drill report directory, e.g. reports/20261127-041310-481538f7')
+    .action(async (dir: string) => {
+      const result = await verifyEvidence(resolve(dir));
+      process.stdout.write(describeVerification(dir, result));
+      process.exitCode = result.ok ? ExitCode.ok : ExitCode.failed;
+    });
+
+  program
+    .command('status')
+    .description('the trend of recent drills and when the last passing one ran; with --max-age, exit 1 when it is too old')
+    .option('--report-dir <dir>', 'where drill reports are written', 'reports')
+    .option('--max-age <days>', 'fail when the last passing drill is older than this', integer('--max-age', 1))
+    .action((flags: { reportDir: string; maxAge?: number }) => {
+      const current = status(resolve(flags.reportDir), flags.maxAge === undefined ? {} : { maxAgeDays: flags.maxAge });
+      process.stdout.write(`${current.message}\n`);
+      process.exitCode = flags.maxAge !== undefined && current.stale ? ExitCode.failed : ExitCode.ok;
     });
 
   return program;

@@ -1,3 +1,4 @@
+import type { EvidenceFiles } from '../evidence/evidence-writer.ts';
 import type { Finding, Journal, Outcome, ProcedureRecord, Rung } from '../evidence/journal.ts';
 
 /** Small hooks a drill calls as it goes (vitest-reporter style); every hook is optional. */
@@ -10,7 +11,7 @@ export interface DrillReporter {
   onRung?(procedure: string, rung: Rung): void;
   onFinding?(finding: Finding): void;
   onProcedureEnd?(record: ProcedureRecord): void;
-  onDrillEnd?(journal: Journal, files: { reportDir: string; journal: string; summary: string }): void;
+  onDrillEnd?(journal: Journal, files: EvidenceFiles): void;
 }
 
 export function outcomeSymbol(outcome: Outcome): string {

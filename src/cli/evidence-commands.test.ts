@@ -1,0 +1,82 @@
+import { appendFile, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { canariesFor } from '../../fixtures/nmia/canaries.ts';
+
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
+const cli = (args: string[]) => execa('node', [join(REPO, 'bin/nmia-drill.js'), ...args], { cwd: REPO, reject: false, stdin: 'ignore', env: { DOCKER_HOST: 'unix:///nonexistent' } });
+
+async function allFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true });
+  const files: string[] = [];
+  for (const entry of entries) if ((await stat(join(dir, entry))).isFile()) files.push(join(dir, entry));
+  return files;
+}
+
+/** A real drill through the CLI, its evidence bundle, and the commands that read it. */
+describe('evidence bundle from a real CLI drill', () => {
+  let reports: string;
+  let bundle: string;
+  let output: string;
+  let exitCode: number | undefined;
+  beforeAll(async () => {
+    reports = await mkdtemp(join(tmpdir(), 'nmia-drill-evidence-cli-'));
+    const run = await cli(['--runbook', 'fixtures/runbooks/backup-restore.corrected.md', '--only', 'full-backup,dr-recovery', '--isolation', 'order', '--scale', '200', '--report-dir', reports, '--attest', 'Update DNS=ops@example.com']);
+    output = `${run.stdout}\n${run.stderr}`;
+    exitCode = run.exitCode;
+    bundle = join(reports, (await readdir(reports)).find((name) => /^\d{8}-\d{6}-[0-9a-f]{8}$/.test(name))!);
+  }, 240_000);
+  afterAll(async () => {
+    await rm(reports, { recursive: true, force: true });
+  });
+
+  it('writes journal, summary, HTML, JUnit and SHA256SUMS, and exits 0 when every procedure passed', async () => {
+    expect(exitCode, output).toBe(0);
+    expect((await readdir(bundle)).sort()).toEqual(expect.arrayContaining(['SHA256SUMS', 'journal.json', 'junit.xml', 'report.html', 'summary.md']));
+    const journal = JSON.parse(await readFile(join(bundle, 'journal.json'), 'utf8')) as { checklist: Array<{ item: string; outcome: string; attestation?: { by: string } }>; timing: { rto: { measuredMs: number } } };
+    expect(journal.timing.rto.measuredMs).toBeGreaterThan(0);
+    expect(journal.checklist.find((item) => item.item.startsWith('Update DNS'))).toMatchObject({ outcome: 'passed', attestation: { by: 'ops@example.com' } });
+    expect(output).toMatch(/summary: .*summary\.md/);
+  });
+
+  it('never lets a secret reach the bundle or the console: canary values are searched everywhere', async () => {
+    const canaries = canariesFor(42);
+    const secrets = [canaries.secretKey, canaries.adminPassword, canaries.dbPassword, ...canaries.bindPasswords];
+    expect(output.length).toBeGreaterThan(500);
+    expect(output).not.toMatch(/secrets were scrubbed/);
+    for (const secret of secrets) expect(output.includes(secret), 'console output').toBe(false);
+    const files = await allFiles(bundle);
+    expect(files.length).toBeGreaterThan(10);
+    for (const file of files) {
+      const text = (await readFile(file)).toString('latin1');
+      for (const secret of secrets) expect(text.includes(secret), `${file} holds a canary`).toBe(false);
+    }
+    // The key really was used (bound into the recovery's .env), and shows redacted.
+    expect(await readFile(join(bundle, 'procedures', 'order-dr-recovery', 'block-1.sh'), 'utf8')).toContain('SECRET_KEY=[REDACTED:secret_key]');
+  });
+
+  it('verify-evidence passes the untouched bundle and names a file changed by a single byte', async () => {
+    const clean = await cli(['verify-evidence', bundle]);
+    expect(clean.exitCode).toBe(0);
+    expect(clean.stdout).toMatch(/^OK: /m);
+    await appendFile(join(bundle, 'report.html'), ' ');
+    const tampered = await cli(['verify-evidence', bundle]);
+    expect(tampered.exitCode).toBe(1);
+    expect(tampered.stdout).toMatch(/changed: report\.html/);
+  });
+
+  it('status reports the last passing drill and, with --max-age, fails when it is too old', async () => {
+    const fresh = await cli(['status', '--report-dir', reports, '--max-age', '1']);
+    expect(fresh.exitCode).toBe(0);
+    expect(fresh.stdout).toMatch(/last passing drill [0-9a-f]{8}/);
+    const index = JSON.parse(await readFile(join(reports, 'index.json'), 'utf8')) as { drills: Array<Record<string, unknown>> };
+    expect(index.drills).toHaveLength(1);
+    const empty = await mkdtemp(join(tmpdir(), 'nmia-drill-status-empty-'));
+    const none = await cli(['status', '--report-dir', empty, '--max-age', '1']);
+    await rm(empty, { recursive: true, force: true });
+    expect(none.exitCode).toBe(1);
+  });
+});
