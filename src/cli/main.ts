@@ -11,6 +11,7 @@ import { lockPathFor, readLock, writeLock } from '../runbook/runbook-lock.ts';
 import { loadRunbook } from '../runbook/runbook.ts';
 import { describeVerification, verifyEvidence } from '../evidence/evidence-bundle.ts';
 import { status } from '../evidence/drill-history.ts';
+import { runVerifyBackupCommand } from '../verify-backup/verify-backup-command.ts';
 
 function integer(name: string, min: number) {
   return (value: string): number => {
@@ -161,6 +162,17 @@ export function buildProgram(): Command {
       await writeLock(lockPath, pinLock(runbook, coverageOf(PROCEDURES), previous, nonExecutable));
       process.stdout.write(`${before.length === 0 ? 'no drift; lock refreshed' : `pinned ${before.length} change(s)`}: ${lockPath}\n`);
       for (const drift of before) process.stdout.write(`  ${drift.message}\n`);
+    });
+
+  program
+    .command('verify-backup')
+    .description('verify a real backup file (custom or plain dump): restore it into a throwaway cluster and run the ladder; writes the same evidence bundle as a drill')
+    .argument('<file>', 'e.g. last night\'s production dump')
+    .option('--report-dir <dir>', 'where the report is written', 'reports')
+    .option('--json', 'print a machine-readable result on stdout', false)
+    .option('--quiet', 'no progress output', false)
+    .action(async (file: string, flags: { reportDir: string; json: boolean; quiet: boolean }) => {
+      process.exitCode = await runVerifyBackupCommand(resolve(file), { reportDir: flags.reportDir, json: flags.json, quiet: flags.quiet });
     });
 
   program

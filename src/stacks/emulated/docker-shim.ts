@@ -301,7 +301,13 @@ export class DockerShim {
     else if (!existsSync(dirname(target))) {
       throw new EngineError(to.containerPath ? `Error response from daemon: Could not find the file ${dirname(to.containerPath)} in container ${to.id}` : `invalid output path: directory "${dirname(target)}" does not exist`);
     }
-    cpSync(from.host, target, { recursive: true, preserveTimestamps: true });
+    try {
+      cpSync(from.host, target, { recursive: true, preserveTimestamps: true });
+    } catch (error) {
+      // Docker reports a failed copy (disk full, read-only target) as one line and exit 1, not a crash.
+      const code = (error as NodeJS.ErrnoException).code ?? 'EIO';
+      throw new EngineError(`Error response from daemon: copy to ${to.containerPath ?? target}: ${code === 'ENOSPC' ? 'no space left on device' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (error as Error).message}`);
+    }
     return 0;
   }
 

@@ -1,0 +1,381 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import pg from 'pg';
+import { findForeignKeyViolations } from '../../fixtures/nmia/foreign-key-check.ts';
+import { applySchema } from '../../fixtures/nmia/nmia-schema.ts';
+import { harnessIdentity, runnerIdentity } from '../drill/run-identity.ts';
+import { outcomeSymbol } from '../drill/drill-reporter.ts';
+import { DrillError } from '../errors/drill-error.ts';
+import { writeEvidence, type EvidenceFiles } from '../evidence/evidence-writer.ts';
+import { JOURNAL_VERSION, totalsOf, type Finding, type Journal, type Outcome, type ProcedureRecord, type Rung, type Severity } from '../evidence/journal.ts';
+import { Redactor } from '../evidence/redactor.ts';
+import { binaryVersion, findPgBinaries, type PgBinaries } from '../postgres/pg-binaries.ts';
+import { LocalPostgresProvider } from '../postgres/local-postgres-provider.ts';
+import type { StartedLocalPostgres } from '../postgres/started-local-postgres.ts';
+import { checkArtifact, type ArtifactEvidence } from '../verify/artifact-check.ts';
+import { diffManifests, sequencesBehind, type ManifestDifference } from '../verify/manifest-diff.ts';
+import { takeManifest, type Manifest } from '../verify/manifest.ts';
+import { checkCorruption } from './corruption-check.ts';
+import { compareWithSidecar, readManifestSidecar, sidecarPathFor, type ManifestSidecar } from './manifest-sidecar.ts';
+import { rolesInCustomDump, rolesInPlainDump } from './referenced-roles.ts';
+import { restoreBackup } from './restore-backup.ts';
+
+export const PROCEDURE_ID = 'verify-backup';
+/** Tables an NMIA that was ever used cannot have empty. */
+export const CORE_TABLES = ['identities', 'connectors', 'users', 'enclaves'] as const;
+const RESTORED_DB = 'nmia';
+const REFERENCE_DB = 'nmia_reference';
+
+export interface VerifyBackupOptions {
+  file: string;
+  reportRoot: string;
+  redactor?: Redactor;
+  reporter?: (line: string) => void;
+  /** Defaults to the machine's PostgreSQL (PG_BINDIR, pg_config, /usr/lib/postgresql). */
+  binaries?: PgBinaries;
+}
+
+type SchemaDifference = Extract<ManifestDifference, { category: 'structure' | 'privilege' }>;
+
+/** What each failed check means for the person holding the backup, and what to do. */
+const CONSEQUENCES: Record<Rung['rung'], { severity: Severity; whyItMatters: string; suggestedFix: string }> = {
+  artifact: {
+    severity: 'critical',
+    whyItMatters: 'A backup that does not read back in full cannot be restored in an incident; it only looks like a backup.',
+    suggestedFix: 'Take a new backup now and check it where it is stored (sha256, pg_restore --list and a full read); keep the previous good one until then.',
+  },
+  restorability: {
+    severity: 'critical',
+    whyItMatters: 'The restore stops (or, without ON_ERROR_STOP/--exit-on-error, silently skips objects) on these errors: the recovered database is not the backed-up one.',
+    suggestedFix: 'Fix the cause shown in the error lines (missing role or extension, version skew, a damaged file), then take and verify a new backup.',
+  },
+  structure: {
+    severity: 'critical',
+    whyItMatters: 'The restored schema is not the one the NMIA application expects: it may fail to start, or fail on the first query that touches the differing objects.',
+    suggestedFix: 'Check which NMIA version the backup comes from; migrate the restored copy to the expected schema before relying on it, or use a backup of the right version.',
+  },
+  content: {
+    severity: 'critical',
+    whyItMatters: 'The restored data is incomplete or inconsistent: identities, connectors or users would be missing or wrong after a recovery.',
+    suggestedFix: 'Compare with the source database; take a new backup with the application quiesced and verify it before the old ones age out.',
+  },
+  application: { severity: 'high', whyItMatters: '', suggestedFix: '' },
+  timing: { severity: 'medium', whyItMatters: '', suggestedFix: '' },
+  intent: { severity: 'high', whyItMatters: '', suggestedFix: '' },
+};
+
+function messages(differences: ReadonlyArray<{ message: string }>, max = 8): string {
+  const shown = differences.slice(0, max).map((difference) => difference.message).join('; ');
+  return differences.length > max ? `${shown}; … and ${differences.length - max} more` : shown;
+}
+
+/** Missing and unexpected objects name what is different; a changed column rank after them is mostly a consequence. */
+function ordered(differences: SchemaDifference[]): SchemaDifference[] {
+  const rank = (difference: SchemaDifference) => (difference.kind === 'schema-object-changed' ? 1 : 0);
+  return [...differences].sort((a, b) => rank(a) - rank(b));
+}
+
+function schemaDifferences(differences: ManifestDifference[], category: 'structure' | 'privilege'): SchemaDifference[] {
+  return differences.filter((difference): difference is SchemaDifference => 'category' in difference && difference.category === category);
+}
+
+/**
+ * Verifies one real backup file (custom or plain pg_dump output) in a throwaway cluster, recording the
+ * ladder as rungs of ONE procedure record, so the evidence bundle is the drill's. Nothing passes by
+ * default: a check that could not run is 'error' or 'not-run', never 'passed'.
+ */
+export class BackupVerification {
+  readonly drillId = randomBytes(4).toString('hex');
+  private readonly redactor: Redactor;
+  private readonly file: string;
+  private journal!: Journal;
+  private record!: ProcedureRecord;
+  private evidenceDir = '';
+  private cluster: StartedLocalPostgres | undefined;
+  /** The exception that ended the verification early, if any (its exit code tells usage from environment). */
+  failure: DrillError | undefined;
+
+  constructor(private readonly options: VerifyBackupOptions) {
+    this.redactor = options.redactor ?? new Redactor();
+    this.file = resolve(options.file);
+  }
+
+  async run(): Promise<{ journal: Journal; files: EvidenceFiles }> {
+    const startedAt = new Date();
+    const reportDir = join(resolve(this.options.reportRoot), `${startedAt.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)}-${this.drillId}`);
+    this.evidenceDir = join(reportDir, 'procedures', `alone-${PROCEDURE_ID}`);
+    await mkdir(this.evidenceDir, { recursive: true });
+    this.record = {
+      id: PROCEDURE_ID,
+      title: `Verify the backup file ${basename(this.file)}`,
+      section: `verify-backup › ${this.file}`,
+      mode: 'alone',
+      outcome: 'not-run',
+      startedAt: startedAt.toISOString(),
+      blocks: [],
+      harnessActions: [],
+      artifacts: [],
+      rungs: [],
+      findings: [],
+      timings: {},
+    };
+    this.journal = {
+      journalVersion: JOURNAL_VERSION,
+      drillId: this.drillId,
+      startedAt: startedAt.toISOString(),
+      outcome: 'not-run',
+      runner: runnerIdentity(),
+      harness: harnessIdentity(),
+      // No runbook is drilled here; the subject is the backup file, whose sha256 the artifact rung records.
+      runbook: { path: `(none: verify-backup of ${this.file})`, sha256: '', lockPath: '', lockState: 'missing', drift: [], allowDrift: false },
+      options: { seed: 0, scale: 0, isolation: 'alone', only: [PROCEDURE_ID], skip: [] },
+      procedures: [],
+      environmentResets: [],
+      findings: [],
+      manifests: {},
+      timing: {},
+      totals: totalsOf([]),
+    };
+    this.say(`verify-backup ${this.drillId}: ${this.file}`);
+    const started = Date.now();
+    try {
+      await this.ladder();
+      this.record.outcome = this.outcomeOfRungs();
+      if (this.record.outcome === 'error' && !this.record.reason) this.record.reason = this.record.rungs.find((rung) => rung.outcome === 'error')?.summary ?? 'no check ran: nothing to call passed';
+    } catch (error) {
+      if (error instanceof DrillError) this.failure = error;
+      // One line: the first line of the cause, then the fix.
+      const first = ((error as Error).message ?? String(error)).split('\n')[0]!;
+      const cause = error instanceof DrillError ? `${first} (fix: ${error.fix})` : first;
+      this.record.outcome = 'error';
+      this.record.reason = this.redactor.redact(cause);
+      this.journal.error = this.record.reason;
+      this.say(`ERROR ${this.record.reason}`);
+    } finally {
+      if (this.cluster) await this.cluster.stop().catch(() => undefined);
+    }
+    this.record.durationMs = Date.now() - started;
+    this.record.timings!.totalMs = this.record.durationMs;
+    this.addFindings();
+    this.journal.procedures = [this.record];
+    this.journal.finishedAt = new Date().toISOString();
+    this.journal.totals = totalsOf(this.journal.procedures);
+    this.journal.outcome = this.record.outcome;
+    this.journal.timing = { ...this.record.timings };
+    const files = await writeEvidence(this.journal, reportDir, this.redactor);
+    this.say(`verify-backup ${this.drillId}: ${outcomeSymbol(this.journal.outcome)}${this.record.reason ? ` — ${this.record.reason}` : ''}`);
+    this.say(`journal: ${files.journal}`);
+    return { journal: this.journal, files };
+  }
+
+  private async ladder(): Promise<void> {
+    const binaries = this.options.binaries ?? findPgBinaries();
+    const artifact = await this.timed('artifactMs', () => checkArtifact(this.file, { pgRestorePath: binaries.path('pg_restore') }));
+    this.recordArtifact(artifact);
+    this.journal.runbook.sha256 = artifact.sha256;
+    const sidecarPath = sidecarPathFor(this.file);
+    const sidecar = existsSync(sidecarPath) ? await readManifestSidecar(sidecarPath) : undefined;
+    if (sidecar?.ok) this.checkSidecarFile(artifact, sidecar.sidecar);
+    if (artifact.format !== 'custom' && artifact.format !== 'plain') {
+      this.notRun(['restorability', 'structure', 'content'], `the file is not a custom-format or plain SQL dump (${artifact.detail})`);
+      return;
+    }
+    const format = artifact.format;
+
+    this.cluster = await this.action('start a throwaway PostgreSQL cluster', `initdb + pg_ctl start (${binaries.binDir})`, () => new LocalPostgresProvider({ binaries, superuser: 'nmia' }).start());
+    const cluster = this.cluster;
+    const serverVersion = (await cluster.query<{ v: string }>(`SELECT current_setting('server_version') AS v`))[0]!.v;
+    this.journal.stack = { kind: 'local', reason: 'verify-backup restores into a throwaway local cluster', versions: { postgres: serverVersion, pg_restore: binaryVersion(binaries, 'pg_restore'), node: process.version } };
+
+    // The reference first: it also creates the cluster-wide role the NMIA schema grants to (nmia_readonly).
+    await cluster.createDatabase(REFERENCE_DB);
+    await this.action('apply the NMIA schema the harness knows, for the structure comparison', `fixtures/nmia/schema.sql → ${REFERENCE_DB}`, async () => {
+      const client = await cluster.connect(REFERENCE_DB);
+      try {
+        await applySchema(client);
+      } finally {
+        await client.end();
+      }
+    });
+    await cluster.createDatabase(RESTORED_DB);
+    await this.createReferencedRoles(format, binaries);
+
+    const restore = await this.timed('restoreMs', () =>
+      restoreBackup({ file: this.file, format, database: RESTORED_DB, binaries, env: cluster.env(RESTORED_DB), stderrFile: join(this.evidenceDir, 'restore.stderr') }),
+    );
+    this.record.harnessActions.push({ purpose: `restore ${basename(this.file)} into an empty database, errors fatal`, command: restore.command, exitCode: restore.exitCode, durationMs: restore.durationMs, ...(restore.exitCode === 0 ? {} : { detail: restore.stderrTail }) });
+    const check = format === 'custom' ? 'pg_restore --exit-on-error exits 0 with no error lines' : 'psql -v ON_ERROR_STOP=1 exits 0 with no error lines';
+    if (restore.exitCode === 0 && restore.errorLines.length === 0) {
+      this.rung('restorability', check, 'passed', `${restore.command}: exit 0 in ${restore.durationMs} ms, no error lines`);
+    } else {
+      const why = restore.exitCode === 0 ? `exit 0 but ${restore.errorLines.length} error line(s)` : `exit ${restore.exitCode ?? 'none (not started)'}`;
+      this.rung('restorability', check, 'failed', `${restore.command}: ${why}: ${restore.errorLines[0] ?? restore.stderrTail.split('\n').at(-1) ?? ''}`, { exitCode: restore.exitCode, errorLines: restore.errorLines, stderrTail: restore.stderrTail });
+      this.notRun(['structure', 'content'], 'the restore failed: a partial database proves nothing');
+      return;
+    }
+
+    const restored = await this.timed('manifestMs', () => this.manifestOf(RESTORED_DB, 'restored'));
+    const reference = await this.manifestOf(REFERENCE_DB, 'NMIA schema (fixtures/nmia/schema.sql)');
+    this.checkStructure(reference, restored);
+    await this.checkContent(restored);
+    if (sidecar === undefined) {
+      this.rung('content', 'matches the manifest sidecar written at backup time', 'skipped', `no ${basename(sidecarPath)} next to the file: counts and hashes can only be checked for consistency, not against the source`);
+    } else if (!sidecar.ok) {
+      this.rung('content', 'matches the manifest sidecar written at backup time', 'failed', sidecar.reason);
+    } else {
+      this.compareWithSidecar(sidecar.sidecar, restored);
+    }
+    // Last: pg_amcheck installs the amcheck extension into the database, which would change its fingerprint.
+    const corruption = await this.timed('amcheckMs', () => checkCorruption(binaries, cluster.env(RESTORED_DB), RESTORED_DB));
+    this.record.harnessActions.push({ purpose: 'corruption check on the restored copy', command: corruption.command, exitCode: corruption.exitCode, durationMs: this.record.timings!.amcheckMs ?? 0 });
+    this.rung('content', 'no corruption: every heap and btree index checks out (pg_amcheck --heapallindexed)', corruption.outcome, corruption.summary, corruption.problems.length > 0 ? { problems: corruption.problems } : undefined);
+  }
+
+  private recordArtifact(artifact: ArtifactEvidence): void {
+    this.record.artifacts.push({ name: 'backup-file', path: artifact.path, bytes: artifact.bytes, sha256: artifact.sha256, format: artifact.format, readable: artifact.readable, detail: artifact.detail, producedBy: 'user' });
+    const check = `the file is a readable ${artifact.format === 'unknown' ? 'custom-format or plain SQL' : artifact.format} dump`;
+    const summary = `${artifact.bytes} bytes, sha256 ${artifact.sha256 ? `${artifact.sha256.slice(0, 16)}…` : 'n/a'}, ${artifact.format}: ${artifact.detail}`;
+    const usable = artifact.readable && (artifact.format === 'custom' || artifact.format === 'plain');
+    this.rung('artifact', check, usable ? 'passed' : 'failed', usable ? summary : artifact.readable ? `${summary} (verify-backup takes pg_dump custom-format or plain SQL files)` : summary, { sha256: artifact.sha256, format: artifact.format, bytes: artifact.bytes });
+  }
+
+  private checkSidecarFile(artifact: ArtifactEvidence, sidecar: ManifestSidecar): void {
+    const check = 'the file is the one its manifest sidecar describes (sha256)';
+    if (sidecar.sha256 === artifact.sha256) this.rung('artifact', check, 'passed', `sha256 ${artifact.sha256.slice(0, 16)}… as recorded at ${sidecar.writtenAt}`);
+    else this.rung('artifact', check, 'failed', `sha256 ${artifact.sha256.slice(0, 16)}… (${artifact.bytes} bytes), the sidecar recorded ${sidecar.sha256.slice(0, 16)}… (${sidecar.bytes} bytes) at ${sidecar.writtenAt}: the file changed since the backup`, { expected: sidecar.sha256, actual: artifact.sha256 });
+  }
+
+  private async createReferencedRoles(format: 'custom' | 'plain', binaries: PgBinaries): Promise<void> {
+    const cluster = this.cluster!;
+    const referenced = format === 'custom' ? await rolesInCustomDump(this.file, binaries.path('pg_restore')) : await rolesInPlainDump(this.file);
+    const existing = new Set((await cluster.query<{ rolname: string }>('SELECT rolname FROM pg_roles')).map((row) => row.rolname));
+    const missing = referenced.filter((role) => !existing.has(role));
+    if (missing.length === 0) return;
+    await this.action(
+      'roles the dump refers to are cluster-wide, not in the dump: create them (NOLOGIN) in the throwaway cluster',
+      missing.map((role) => `CREATE ROLE ${pg.escapeIdentifier(role)} NOLOGIN`).join('; '),
+      () => cluster.query(missing.map((role) => `CREATE ROLE ${pg.escapeIdentifier(role)} NOLOGIN`).join('; ')),
+    );
+  }
+
+  private async manifestOf(database: string, label: string): Promise<Manifest> {
+    const client = await this.cluster!.connect(database);
+    try {
+      const manifest = await takeManifest(client);
+      this.journal.manifests[`${PROCEDURE_ID}: ${label}`] = manifest;
+      return manifest;
+    } finally {
+      await client.end();
+    }
+  }
+
+  private checkStructure(reference: Manifest, restored: Manifest): void {
+    const differences = diffManifests(reference, restored);
+    const structural = ordered(schemaDifferences(differences, 'structure'));
+    const privileges = ordered(schemaDifferences(differences, 'privilege'));
+    const check = 'the restored schema is the NMIA schema (fixtures/nmia/schema.sql)';
+    if (structural.length === 0) this.rung('structure', check, 'passed', `${Object.keys(restored.schema.objects).length} catalog objects match (fingerprint ${restored.schema.fingerprint.slice(0, 12)}…)`);
+    else this.rung('structure', check, 'failed', `${structural.length} schema object(s) differ: ${messages(structural)}`, { differences: structural.map(({ object, kind, message }) => ({ object, kind, message })) });
+    const privilegeCheck = 'privileges (GRANTs) are those of the NMIA schema';
+    if (privileges.length === 0) this.rung('structure', privilegeCheck, 'passed', 'every grant matches');
+    else this.rung('structure', privilegeCheck, 'failed', `${privileges.length} privilege entr${privileges.length === 1 ? 'y differs' : 'ies differ'}: ${messages(privileges)}`, { differences: privileges.map(({ object, kind, message }) => ({ object, kind, message })) });
+  }
+
+  private async checkContent(restored: Manifest): Promise<void> {
+    const counts = CORE_TABLES.map((table) => ({ table, rows: restored.tables[`public.${table}`]?.rows }));
+    const empty = counts.filter((count) => !count.rows);
+    const shown = counts.map((count) => `${count.table} ${count.rows ?? 'missing'}`).join(', ');
+    this.rung('content', `core tables hold rows (${CORE_TABLES.join(', ')})`, empty.length === 0 ? 'passed' : 'failed', empty.length === 0 ? shown : `${empty.map((count) => `${count.table} ${count.rows === undefined ? 'is missing' : 'is empty'}`).join(', ')} (${shown})`);
+
+    const client = await this.cluster!.connect(RESTORED_DB);
+    let violations;
+    try {
+      violations = await findForeignKeyViolations(client);
+    } finally {
+      await client.end();
+    }
+    const fkCheck = 'every foreign key holds (no orphan rows)';
+    if (violations.length === 0) this.rung('content', fkCheck, 'passed', 'no orphans in any foreign key of schema public');
+    else this.rung('content', fkCheck, 'failed', violations.map((violation) => `${violation.table}: ${violation.orphans} orphan row(s) for ${violation.constraint}`).join('; '), { violations });
+
+    const behind = sequencesBehind(restored);
+    const sequenceCheck = 'no sequence is behind its table';
+    if (behind.length === 0) this.rung('content', sequenceCheck, 'passed', `${Object.keys(restored.sequences).length} sequences checked`);
+    else this.rung('content', sequenceCheck, 'failed', messages(behind), { behind });
+  }
+
+  private compareWithSidecar(sidecar: ManifestSidecar, restored: Manifest): void {
+    const { content, schema, sameMajor, scope } = compareWithSidecar(sidecar, restored);
+    const check = `matches the manifest sidecar written at backup time (${sidecar.writtenAt})`;
+    if (content.length === 0) this.rung('content', check, 'passed', `counts, content hashes and sequences match: ${scope}`);
+    else this.rung('content', check, 'failed', `${content.length} difference(s) from the sidecar: ${messages(content)}`, { differences: content });
+    if (!sameMajor) return;
+    const schemaCheck = 'the schema matches the manifest sidecar';
+    if (schema.length === 0) this.rung('structure', schemaCheck, 'passed', `fingerprint ${restored.schema.fingerprint.slice(0, 12)}… as recorded`);
+    else this.rung('structure', schemaCheck, 'failed', `${schema.length} schema object(s) differ from the sidecar: ${messages(schema)}`, { differences: schema });
+  }
+
+  // ── recording ─────────────────────────────────────────────────────────────
+
+  private rung(rung: Rung['rung'], check: string, outcome: Outcome, summary: string, evidence?: Record<string, unknown>): void {
+    const recorded: Rung = this.redactor.redactDeep({ rung, check, outcome, summary, ...(evidence ? { evidence } : {}) });
+    this.record.rungs.push(recorded);
+    this.say(`    ${outcomeSymbol(outcome).padEnd(4)} ${rung}: ${check} — ${recorded.summary.length > 160 ? `${recorded.summary.slice(0, 157)}…` : recorded.summary}`);
+  }
+
+  private notRun(rungs: Array<Rung['rung']>, reason: string): void {
+    for (const rung of rungs) this.rung(rung, `${rung} checks`, 'not-run', reason);
+  }
+
+  private async action<T>(purpose: string, command: string, run: () => Promise<T>): Promise<T> {
+    const started = Date.now();
+    try {
+      const value = await run();
+      this.record.harnessActions.push({ purpose, command: this.redactor.redact(command), exitCode: 0, durationMs: Date.now() - started });
+      return value;
+    } catch (error) {
+      this.record.harnessActions.push({ purpose, command: this.redactor.redact(command), exitCode: 1, durationMs: Date.now() - started, detail: this.redactor.redact((error as Error).message) });
+      throw error;
+    }
+  }
+
+  private async timed<T>(name: string, run: () => Promise<T>): Promise<T> {
+    const started = Date.now();
+    try {
+      return await run();
+    } finally {
+      this.record.timings![name] = Date.now() - started;
+    }
+  }
+
+  private outcomeOfRungs(): Outcome {
+    const rungs = this.record.rungs;
+    if (rungs.some((rung) => rung.outcome === 'failed')) return 'failed';
+    if (rungs.some((rung) => rung.outcome === 'error')) return 'error';
+    return rungs.some((rung) => rung.outcome === 'passed') ? 'passed' : 'error';
+  }
+
+  private addFindings(): void {
+    for (const rung of this.record.rungs.filter((candidate) => candidate.outcome === 'failed' || candidate.outcome === 'error')) {
+      const consequence = CONSEQUENCES[rung.rung];
+      const finding: Finding = this.redactor.redactDeep({
+        id: `F${String(this.journal.findings.length + 1).padStart(2, '0')}`,
+        procedure: PROCEDURE_ID,
+        section: this.record.section,
+        severity: rung.outcome === 'error' ? 'high' : consequence.severity,
+        title: `${rung.check}: ${rung.outcome === 'error' ? 'could not be checked' : 'failed'}`,
+        evidence: { rung: rung.rung, summary: rung.summary, ...(rung.evidence ?? {}) },
+        whyItMatters: rung.outcome === 'error' ? 'An unchecked rung is not a pass: the backup is unproven on this point.' : consequence.whyItMatters,
+        suggestedFix: rung.outcome === 'error' ? `See the summary: ${rung.summary}` : consequence.suggestedFix,
+      });
+      this.journal.findings.push(finding);
+      this.record.findings.push(finding.id);
+    }
+  }
+
+  private say(line: string): void {
+    this.options.reporter?.(this.redactor.redact(line));
+  }
+}

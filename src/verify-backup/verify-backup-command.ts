@@ -1,0 +1,67 @@
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { DrillError, ExitCode } from '../errors/drill-error.ts';
+import { BackupVerification } from './backup-verification.ts';
+
+export interface VerifyBackupCommandOptions {
+  reportDir?: string;
+  json?: boolean;
+  quiet?: boolean;
+  /** Where progress and errors go (stderr by default); the JSON result always goes to `stdout`. */
+  stderr?: (text: string) => void;
+  stdout?: (text: string) => void;
+}
+
+/** What `nmia-drill verify-backup <file>` does: 0 every check passed, 1 a check failed or could not run, 2 usage, 3 environment. */
+export async function runVerifyBackupCommand(file: string, options: VerifyBackupCommandOptions = {}): Promise<number> {
+  const stderr = options.stderr ?? ((text: string) => void process.stderr.write(text));
+  const stdout = options.stdout ?? ((text: string) => void process.stdout.write(text));
+  const usage = (cause: string, fix: string): number => {
+    stderr(`error: ${cause}\n  fix: ${fix}\n`);
+    return ExitCode.usage;
+  };
+  if (!file) return usage('verify-backup needs the backup file to check', 'nmia-drill verify-backup ./backups/nmia_backup_20250201_020000.dump');
+  let kind: 'file' | 'other' | 'missing';
+  try {
+    kind = statSync(file).isFile() ? 'file' : 'other';
+  } catch {
+    kind = 'missing';
+  }
+  if (kind === 'missing') return usage(`backup file not found: ${resolve(file)}`, 'pass the path of an existing pg_dump file (custom format -Fc, or plain SQL)');
+  if (kind === 'other') return usage(`not a regular file: ${resolve(file)}`, 'pass the dump file itself, not a directory (directory-format dumps are not supported)');
+  try {
+    const verification = new BackupVerification({
+      file,
+      reportRoot: options.reportDir ?? 'reports',
+      ...(options.quiet ? {} : { reporter: (line: string) => stderr(`${line}\n`) }),
+    });
+    const { journal, files } = await verification.run();
+    const record = journal.procedures[0]!;
+    if (options.json) {
+      stdout(`${JSON.stringify({
+        drillId: journal.drillId,
+        outcome: journal.outcome,
+        file: resolve(file),
+        ...(record.reason ? { reason: record.reason } : {}),
+        rungs: record.rungs.map(({ rung, check, outcome, summary }) => ({ rung, check, outcome, summary })),
+        findings: journal.findings.map(({ id, severity, title }) => ({ id, severity, title })),
+        journal: files.journal,
+      })}\n`);
+    }
+    if (journal.outcome === 'passed') return ExitCode.ok;
+    // A machine without usable PostgreSQL binaries is the environment's problem, not the backup's (exit 3).
+    if (verification.failure && verification.failure.exitCode !== ExitCode.failed) {
+      if (options.quiet) stderr(`${verification.failure.toOperatorText()}\n`);
+      return verification.failure.exitCode;
+    }
+    return ExitCode.failed;
+  } catch (error) {
+    // Only the evidence writer can throw past the verification; anything else is recorded as 'error'.
+    if (error instanceof DrillError) {
+      stderr(`${error.toOperatorText()}\n`);
+      return error.exitCode;
+    }
+    stderr(`error: ${(error as Error).message}\n  fix: check that the report directory is writable\n`);
+    return ExitCode.failed;
+  }
+}

@@ -1,0 +1,147 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { copyFile, mkdir, stat, truncate, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Manifest } from '../verify/manifest.ts';
+import { compareWithSidecar, type ManifestSidecar } from './manifest-sidecar.ts';
+import { makeTestDumps, rungLines as rungs, type TestDumps } from './test-dumps.ts';
+import { runVerifyBackupCommand, verifyBackup, writeManifestSidecar } from './verify-backup.ts';
+
+let dumps: TestDumps;
+let dir: string;
+let reports: string;
+let sourceManifest: Manifest;
+
+beforeAll(async () => {
+  dumps = await makeTestDumps();
+  ({ dir, reports, sourceManifest } = dumps);
+}, 120_000);
+
+afterAll(async () => {
+  await dumps?.stop();
+});
+
+describe('verifyBackup on a real pg_dump file', () => {
+  it('passes every rung for a custom dump made outside the harness, with a matching sidecar, and writes the drill’s evidence bundle', async () => {
+    const file = join(dir, 'with-sidecar', 'nmia.dump');
+    await mkdir(join(dir, 'with-sidecar'), { recursive: true });
+    await copyFile(dumps.custom, file);
+    await writeManifestSidecar(file, sourceManifest);
+    const lines: string[] = [];
+    const { journal, files } = await verifyBackup({ file, reportRoot: reports, reporter: (line) => lines.push(line) });
+    expect(rungs(journal, 'failed')).toEqual([]);
+    expect(journal.outcome).toBe('passed');
+    const record = journal.procedures[0]!;
+    expect(record).toMatchObject({ id: 'verify-backup', mode: 'alone', outcome: 'passed' });
+    expect(record.artifacts[0]).toMatchObject({ format: 'custom', readable: true });
+    // Every rung of the ladder ran and passed: nothing skipped, nothing by default.
+    expect(record.rungs.map((rung) => rung.outcome)).toEqual(record.rungs.map(() => 'passed'));
+    expect(rungs(journal).join('\n')).toMatch(/artifact: the file is the one its manifest sidecar describes/);
+    expect(rungs(journal).join('\n')).toMatch(/restorability: pg_restore --exit-on-error exits 0/);
+    expect(rungs(journal).join('\n')).toMatch(/structure: the restored schema is the NMIA schema/);
+    expect(rungs(journal).join('\n')).toMatch(/content: core tables hold rows .* — identities 300, connectors \d+, users \d+, enclaves \d+/);
+    expect(rungs(journal).join('\n')).toMatch(/content: every foreign key holds/);
+    expect(rungs(journal).join('\n')).toMatch(/content: no sequence is behind its table/);
+    expect(rungs(journal).join('\n')).toMatch(/content: matches the manifest sidecar/);
+    expect(rungs(journal).join('\n')).toMatch(/content: no corruption: .*pg_amcheck --heapallindexed/);
+    for (const path of [files.journal, files.summary, files.html, files.junit, files.sha256sums]) expect(existsSync(path)).toBe(true);
+    expect(readFileSync(files.sha256sums, 'utf8')).toMatch(/journal\.json/);
+    expect(lines.some((line) => /PASS\s+restorability/.test(line))).toBe(true);
+  });
+
+  it('passes a plain SQL dump replayed with psql -v ON_ERROR_STOP=1; without a sidecar that check is skipped, not passed', async () => {
+    const { journal } = await verifyBackup({ file: dumps.plain, reportRoot: reports });
+    expect(rungs(journal, 'failed')).toEqual([]);
+    expect(journal.outcome).toBe('passed');
+    expect(rungs(journal).join('\n')).toMatch(/restorability: psql -v ON_ERROR_STOP=1 exits 0/);
+    expect(rungs(journal, 'skipped')).toEqual([expect.stringMatching(/matches the manifest sidecar .*no nmia_backup_20250201_020000\.sql\.manifest\.json next to the file/)]);
+  });
+
+  it('CLI: a truncated custom dump exits 1 with the failed rungs in the JSON result', async () => {
+    const file = join(dir, 'truncated.dump');
+    await copyFile(dumps.custom, file);
+    await truncate(file, Math.floor((await stat(file)).size / 2));
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await runVerifyBackupCommand(file, { reportDir: reports, json: true, quiet: true, stdout: (text) => out.push(text), stderr: (text) => err.push(text) });
+    expect(code).toBe(1);
+    expect(err).toEqual([]);
+    const result = JSON.parse(out.join('')) as { outcome: string; rungs: Array<{ rung: string; outcome: string; summary: string }> };
+    expect(result.outcome).toBe('failed');
+    expect(result.rungs.find((rung) => rung.rung === 'artifact')).toMatchObject({ outcome: 'failed', summary: expect.stringMatching(/end of file|could not read/) });
+    expect(result.rungs.find((rung) => rung.rung === 'restorability')).toMatchObject({ outcome: 'failed', summary: expect.stringMatching(/pg_restore .*exit 1/) });
+    expect(result.rungs.filter((rung) => rung.outcome === 'passed').map((rung) => rung.rung)).not.toContain('restorability');
+  });
+
+  it('CLI: a missing file is a usage error (exit 2) with a one-line cause and fix, and starts nothing', async () => {
+    const err: string[] = [];
+    const code = await runVerifyBackupCommand(join(dir, 'no-such.dump'), { reportDir: reports, stderr: (text) => err.push(text) });
+    expect(code).toBe(2);
+    expect(err.join('')).toMatch(/^error: backup file not found: .*no-such\.dump\n {2}fix: pass the path of an existing pg_dump file/);
+  });
+
+  it('CLI: no usable PostgreSQL is an environment error (exit 3) with the cause and fix', async () => {
+    const saved = process.env.PG_BINDIR;
+    process.env.PG_BINDIR = join(dir, 'no-bin');
+    const err: string[] = [];
+    try {
+      const code = await runVerifyBackupCommand(dumps.custom, { reportDir: reports, quiet: true, stderr: (text) => err.push(text) });
+      expect(code).toBe(3);
+    } finally {
+      if (saved === undefined) delete process.env.PG_BINDIR;
+      else process.env.PG_BINDIR = saved;
+    }
+    expect(err.join('')).toMatch(/^error: PG_BINDIR=.*no-bin lacks initdb, .*\n {2}fix: point PG_BINDIR at a PostgreSQL bin directory/);
+  });
+
+  it('an empty file fails the artifact rung and runs nothing else', async () => {
+    const file = join(dir, 'empty.dump');
+    await writeFile(file, '');
+    const { journal } = await verifyBackup({ file, reportRoot: reports });
+    expect(journal.outcome).toBe('failed');
+    expect(rungs(journal)).toEqual([
+      expect.stringMatching(/^artifact: .* — 0 bytes, .*empty file/),
+      expect.stringMatching(/^restorability: .*not a custom-format or plain SQL dump/),
+      expect.stringMatching(/^structure/),
+      expect.stringMatching(/^content/),
+    ]);
+    expect(journal.procedures[0]!.rungs.slice(1).map((rung) => rung.outcome)).toEqual(['not-run', 'not-run', 'not-run']);
+  });
+
+  it('an exception (no usable PostgreSQL) is outcome error with its cause, never passed', async () => {
+    const { journal } = await verifyBackup({ file: dumps.custom, reportRoot: reports, binaries: { binDir: '/nonexistent', source: 'PG_BINDIR', path: (binary) => `/nonexistent/${binary}` } });
+    expect(journal.outcome).toBe('error');
+    expect(journal.error).toMatch(/^cannot run \/nonexistent\/pg_restore: .* \(fix: install it or pass the right path/);
+    expect(journal.error!.split('\n')).toHaveLength(1);
+    expect(journal.procedures[0]!.reason).toMatch(/fix: /);
+  });
+});
+
+describe('compareWithSidecar', () => {
+  const sidecarOf = (manifest: Manifest, after?: Manifest): ManifestSidecar => ({ sidecarVersion: 1, file: 'x.dump', bytes: 1, sha256: 'x', writtenAt: 'then', manifest, ...(after ? { after } : {}) });
+  const edited = (manifest: Manifest, edit: (copy: Manifest) => void): Manifest => {
+    const copy = structuredClone(manifest);
+    edit(copy);
+    return copy;
+  };
+
+  it('with a window: a table written during the backup is held to its bounds, an unchanged one exactly', () => {
+    const after = edited(sourceManifest, (copy) => (copy.tables['public.audit_log'] = { rows: copy.tables['public.audit_log']!.rows + 5, hash: 'later' }));
+    expect(compareWithSidecar(sidecarOf(sourceManifest, after), sourceManifest).content).toEqual([]);
+    const restored = edited(sourceManifest, (copy) => (copy.tables['public.users']!.hash = 'different'));
+    expect(compareWithSidecar(sidecarOf(sourceManifest, after), restored).content.map((problem) => problem.message)).toEqual([expect.stringMatching(/^public\.users: content hash differs/)]);
+    const tooMany = edited(sourceManifest, (copy) => (copy.tables['public.audit_log'] = { rows: copy.tables['public.audit_log']!.rows + 50, hash: 'x' }));
+    expect(compareWithSidecar(sidecarOf(sourceManifest, after), tooMany).content.map((problem) => problem.message)).toEqual([expect.stringMatching(/^public\.audit_log: \d+ rows after restore, outside the/)]);
+  });
+
+  it('across PostgreSQL majors compares row counts only, and says so', () => {
+    const older = edited(sourceManifest, (copy) => {
+      copy.serverVersion = '14.11';
+      copy.tables['public.users']!.hash = 'hashed-on-14';
+    });
+    const comparison = compareWithSidecar(sidecarOf(older), sourceManifest);
+    expect(comparison).toMatchObject({ sameMajor: false, content: [], schema: [], scope: expect.stringMatching(/sidecar from PostgreSQL 14\.11, restored on \d+\.\d+.*: row counts only/) });
+    const fewer = edited(older, (copy) => (copy.tables['public.users']!.rows += 1));
+    expect(compareWithSidecar(sidecarOf(fewer), sourceManifest).content.map((problem) => problem.message)).toEqual([expect.stringMatching(/^users: \d+ rows, expected \d+ \(1 fewer\)/)]);
+  });
+});
