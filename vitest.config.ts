@@ -1,4 +1,9 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
+import { ProjectAllureReporter } from './scenarios/support/project-allure-reporter.ts';
+
+/** Allure results of the drill scenarios; NMIA_ALLURE_RESULTS_DIR moves them (the Allure scenario's own check uses it). */
+const ALLURE_RESULTS_DIR = process.env.NMIA_ALLURE_RESULTS_DIR || fileURLToPath(new URL('./reports/allure-results', import.meta.url));
 
 export default defineConfig({
   test: {
@@ -16,9 +21,23 @@ export default defineConfig({
       },
       {
         extends: true,
+        plugins: [
+          {
+            name: 'nmia-drill:allure-scenarios',
+            // Reporters are global in vitest and `--reporter` on the command line (as .ci/run passes) replaces
+            // the configured ones. This hook runs after that and before reporters start, so Allure is added
+            // to whatever reporters were chosen, and only when this project runs. Matchers are not steps: a
+            // procedure's steps are the drill's commands and rungs.
+            configureVitest({ vitest }) {
+              if (vitest.config.reporters.some((reporter) => reporter instanceof ProjectAllureReporter)) return;
+              vitest.config.reporters.push(new ProjectAllureReporter('scenarios', { resultsDir: ALLURE_RESULTS_DIR, reportMatchers: false }));
+            },
+          },
+        ],
         test: {
           name: 'scenarios',
           include: ['scenarios/**/*.drill.test.ts'],
+          setupFiles: ['allure-vitest/setup'],
           testTimeout: 300_000,
           hookTimeout: 120_000,
         },

@@ -5,6 +5,7 @@ import { join, relative, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { DrillError, UsageError } from '../errors/drill-error.ts';
 import type { Redactor } from './redactor.ts';
+import { sha256File } from '../verify/artifact-check.ts';
 
 /*
  * The evidence bundle is the report directory. SHA256SUMS lists every file in it, in the format
@@ -65,11 +66,7 @@ export async function bundleFiles(dir: string): Promise<string[]> {
 }
 
 /** Streamed, so a dump in the bundle never passes through the heap whole. */
-export async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  await pipeline(createReadStream(path), hash);
-  return hash.digest('hex');
-}
+export { sha256File };
 
 /** GNU sha256sum escapes a name holding a backslash or newline and marks the line with a leading backslash. */
 function sumsLine(hex: string, path: string): string {

@@ -2,19 +2,22 @@ import pg from 'pg';
 import type { StartedPostgreSqlContainer } from '@testcontainers/postgresql';
 import type { CleanupHandle } from '../lifecycle/cleanup-registry.ts';
 import type { PgBinaries } from './pg-binaries.ts';
+import { StartedPostgres } from './started-postgres.ts';
 
 /**
  * A running PostgreSQL container (@testcontainers/postgresql), with the same surface as
  * StartedLocalPostgres: TCP on a published 127.0.0.1 port, password auth, the machine's own client
  * binaries. `stop()` removes the container and its volume and is safe to call twice.
  */
-export class StartedContainerPostgres {
+export class StartedContainerPostgres extends StartedPostgres {
   constructor(
     private readonly container: StartedPostgreSqlContainer,
     readonly binaries: PgBinaries,
     readonly image: string,
     private readonly cleanup: CleanupHandle,
-  ) {}
+  ) {
+    super();
+  }
 
   get host(): string {
     return this.container.getHost();
@@ -59,28 +62,7 @@ export class StartedContainerPostgres {
     return url.toString();
   }
 
-  async connect(database = 'postgres'): Promise<pg.Client> {
-    const client = new pg.Client(this.clientConfig(database));
-    await client.connect();
-    return client;
-  }
 
-  async query<T extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params: unknown[] = [], database = 'postgres'): Promise<T[]> {
-    const client = await this.connect(database);
-    try {
-      return (await client.query<T>(sql, params)).rows;
-    } finally {
-      await client.end();
-    }
-  }
-
-  async createDatabase(name: string): Promise<void> {
-    await this.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`);
-  }
-
-  async dropDatabase(name: string): Promise<void> {
-    await this.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`);
-  }
 
   /** Runs a command inside the container (the image's own binaries), e.g. `pg_dump` as the runbook does. */
   async exec(command: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> {

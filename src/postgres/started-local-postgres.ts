@@ -2,11 +2,11 @@ import { rm } from 'node:fs/promises';
 import pg from 'pg';
 import type { CleanupHandle } from '../lifecycle/cleanup-registry.ts';
 import type { PgBinaries } from './pg-binaries.ts';
-import { connectPg } from './pg-connect.ts';
 import type { PgCluster } from './pg-cluster.ts';
+import { StartedPostgres } from './started-postgres.ts';
 
 /** A running throwaway cluster. `stop()` removes every trace of it and is safe to call twice. */
-export class StartedLocalPostgres {
+export class StartedLocalPostgres extends StartedPostgres {
   constructor(
     private readonly cluster: PgCluster,
     readonly binaries: PgBinaries,
@@ -15,7 +15,9 @@ export class StartedLocalPostgres {
     readonly port: number,
     readonly superuser: string,
     private readonly cleanup: CleanupHandle,
-  ) {}
+  ) {
+    super();
+  }
 
   get dataDir(): string {
     return this.cluster.dataDir;
@@ -34,26 +36,7 @@ export class StartedLocalPostgres {
     return { PGHOST: this.socketDir, PGPORT: String(this.port), PGUSER: this.superuser, PGDATABASE: database };
   }
 
-  async connect(database = 'postgres'): Promise<pg.Client> {
-    return connectPg(this.clientConfig(database));
-  }
 
-  async query<T extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params: unknown[] = [], database = 'postgres'): Promise<T[]> {
-    const client = await this.connect(database);
-    try {
-      return (await client.query<T>(sql, params)).rows;
-    } finally {
-      await client.end();
-    }
-  }
-
-  async createDatabase(name: string): Promise<void> {
-    await this.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`);
-  }
-
-  async dropDatabase(name: string): Promise<void> {
-    await this.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`);
-  }
 
   async stop(): Promise<void> {
     await this.cleanup.run();
