@@ -2,22 +2,21 @@ import pg from 'pg';
 import type { StartedPostgreSqlContainer } from '@testcontainers/postgresql';
 import type { CleanupHandle } from '../lifecycle/cleanup-registry.ts';
 import type { PgBinaries } from './pg-binaries.ts';
-import { StartedPostgres } from './started-postgres.ts';
+import { connectPg } from './pg-connect.ts';
+import { createDatabase, dropDatabase, queryRows, type PostgresConnectionSource } from './postgres-queries.ts';
 
 /**
  * A running PostgreSQL container (@testcontainers/postgresql), with the same surface as
  * StartedLocalPostgres: TCP on a published 127.0.0.1 port, password auth, the machine's own client
  * binaries. `stop()` removes the container and its volume and is safe to call twice.
  */
-export class StartedContainerPostgres extends StartedPostgres {
+export class StartedContainerPostgres implements PostgresConnectionSource {
   constructor(
     private readonly container: StartedPostgreSqlContainer,
     readonly binaries: PgBinaries,
     readonly image: string,
     private readonly cleanup: CleanupHandle,
-  ) {
-    super();
-  }
+  ) {}
 
   get host(): string {
     return this.container.getHost();
@@ -45,6 +44,22 @@ export class StartedContainerPostgres extends StartedPostgres {
 
   clientConfig(database = 'postgres'): pg.ClientConfig {
     return { host: this.host, port: this.port, user: this.superuser, password: this.password, database };
+  }
+
+  async connect(database = 'postgres'): Promise<pg.Client> {
+    return connectPg(this.clientConfig(database));
+  }
+
+  async query<T extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params: unknown[] = [], database = 'postgres'): Promise<T[]> {
+    return queryRows<T>(this, sql, params, database);
+  }
+
+  async createDatabase(name: string): Promise<void> {
+    await createDatabase(this, name);
+  }
+
+  async dropDatabase(name: string): Promise<void> {
+    await dropDatabase(this, name);
   }
 
   /** libpq environment for the machine's client binaries (psql, pg_dump, …), over TCP. */

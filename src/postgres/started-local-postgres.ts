@@ -3,10 +3,11 @@ import pg from 'pg';
 import type { CleanupHandle } from '../lifecycle/cleanup-registry.ts';
 import type { PgBinaries } from './pg-binaries.ts';
 import type { PgCluster } from './pg-cluster.ts';
-import { StartedPostgres } from './started-postgres.ts';
+import { connectPg } from './pg-connect.ts';
+import { createDatabase, dropDatabase, queryRows, type PostgresConnectionSource } from './postgres-queries.ts';
 
 /** A running throwaway cluster. `stop()` removes every trace of it and is safe to call twice. */
-export class StartedLocalPostgres extends StartedPostgres {
+export class StartedLocalPostgres implements PostgresConnectionSource {
   constructor(
     private readonly cluster: PgCluster,
     readonly binaries: PgBinaries,
@@ -15,9 +16,7 @@ export class StartedLocalPostgres extends StartedPostgres {
     readonly port: number,
     readonly superuser: string,
     private readonly cleanup: CleanupHandle,
-  ) {
-    super();
-  }
+  ) {}
 
   get dataDir(): string {
     return this.cluster.dataDir;
@@ -29,6 +28,22 @@ export class StartedLocalPostgres extends StartedPostgres {
 
   clientConfig(database = 'postgres'): pg.ClientConfig {
     return { host: this.socketDir, port: this.port, user: this.superuser, database };
+  }
+
+  async connect(database = 'postgres'): Promise<pg.Client> {
+    return connectPg(this.clientConfig(database));
+  }
+
+  async query<T extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params: unknown[] = [], database = 'postgres'): Promise<T[]> {
+    return queryRows<T>(this, sql, params, database);
+  }
+
+  async createDatabase(name: string): Promise<void> {
+    await createDatabase(this, name);
+  }
+
+  async dropDatabase(name: string): Promise<void> {
+    await dropDatabase(this, name);
   }
 
   /** libpq environment for client binaries (psql, pg_dump, …). */
