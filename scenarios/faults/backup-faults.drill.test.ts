@@ -5,7 +5,7 @@ import { WORKSPACE_MARKER } from '../../src/stacks/workspace.ts';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FailureDiagnosis, Procedure } from '../../src/drill/procedure.ts';
 import type { ProcedureContext } from '../../src/drill/procedure-context.ts';
-import { drill, procedure, withProcedure } from '../support/drill-harness.ts';
+import { drill, failedChecks, procedure, withProcedure } from '../support/drill-harness.ts';
 import { canChattr, canMountTmpfs, clearImmutable, dockerSync, failedCommand, failedRung, immutables, killPgDumpWhenItWaits, mounts, noteObservation, unmount } from './fault-helpers.ts';
 
 /** Faults while full-backup runs: pg_dump killed, the db down, ./backups missing, read-only or full. */
@@ -126,9 +126,10 @@ describe('faults: full-backup never passes a backup that did not happen', () => 
     }));
     expect(record.outcome).toBe('failed');
     expect(failedCommand(record)?.text).toMatch(/^docker compose cp db:\/tmp\/nmia_backup\.dump \.\/backups\//);
-    // The cause is in the evidence; the rung's one-line summary shows the shim's stack trace instead (see docs/faults.md).
-    expect(failedCommand(record)?.exitCode).toBe(125);
-    expect(stderr.split('\n')[0]).toMatch(isRoot ? /^nmia-drill docker shim: internal error: Error: EPERM: operation not permitted, copyfile '.*\/rootfs\/tmp\/nmia_backup\.dump' -> '.*\/nmia\/backups\/nmia_backup_\d{8}_\d{6}\.dump'$/ : /EACCES: permission denied/);
+    // As Docker does: one line from the daemon and exit 1, so the rung's summary names the cause.
+    expect(failedCommand(record)?.exitCode).toBe(1);
+    expect(stderr.split('\n')[0]).toMatch(/^Error response from daemon: copy to .*\/nmia\/backups\/nmia_backup_\d{8}_\d{6}\.dump: permission denied$/);
+    expect(failedChecks(record).join('\n')).toMatch(/permission denied/);
   });
 
   it.skipIf(!tmpfs.ok)(`a full disk: ./backups on a 64 KiB tmpfs${tmpfs.ok ? '' : ` (skipped: ${tmpfs.reason})`}; the copy fails with ENOSPC and nothing that looks like a backup stays`, async () => {
@@ -152,8 +153,9 @@ describe('faults: full-backup never passes a backup that did not happen', () => 
     }));
     expect(record.outcome).toBe('failed');
     expect(failedCommand(record)?.text).toMatch(/^docker compose cp db:\/tmp\/nmia_backup\.dump \.\/backups\//);
-    expect(failedCommand(record)?.exitCode).toBe(125);
-    expect(stderr.split('\n')[0]).toMatch(/^nmia-drill docker shim: internal error: Error: ENOSPC: no space left on device, copyfile '.*\/rootfs\/tmp\/nmia_backup\.dump' -> '.*\/nmia\/backups\/nmia_backup_\d{8}_\d{6}\.dump'$/);
+    expect(failedCommand(record)?.exitCode).toBe(1);
+    expect(stderr.split('\n')[0]).toMatch(/^Error response from daemon: copy to .*\/nmia\/backups\/nmia_backup_\d{8}_\d{6}\.dump: no space left on device$/);
+    expect(failedChecks(record).join('\n')).toMatch(/no space left on device/);
     // The failed copy removes its partial file: nothing on the full filesystem passes for a backup.
     expect(left).toEqual([]);
   });

@@ -71,9 +71,7 @@ export class DrillEnvironment {
     const { seeding, baseline } = await DrillEnvironment.bringUp(stack, options);
     const environment = new DrillEnvironment(stack, { artifacts: new Map(), baseline }, seeding, options);
     try {
-      const apiUrl = stack.serviceUrl('api', 8000);
-      await waitForHttp(`${apiUrl}/health`, 60_000);
-      environment.state.sentinels = await SentinelWriter.start({ apiUrl, admin: options.admin });
+      environment.state.sentinels = await SentinelWriter.start({ apiUrl: stack.serviceUrl('api', 8000), admin: options.admin });
     } catch (error) {
       await environment.stop();
       throw error;
@@ -120,6 +118,8 @@ export class DrillEnvironment {
     }
     reporter?.onStep?.('starting the application services');
     await mustSucceed(stack, ['compose', 'up', '-d']);
+    // Ready means the api answers: every later step (sentinels, probes, a recovery's login) relies on it.
+    await waitForHttp(`${stack.serviceUrl('api', 8000)}/health`, 60_000);
     return { seeding, baseline: await DrillEnvironment.manifestOf(stack) };
   }
 

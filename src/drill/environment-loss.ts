@@ -6,6 +6,7 @@ import type { Binding } from '../exec/binding.ts';
 import { SentinelWriter } from '../probes/sentinel-writer.ts';
 import type { AcknowledgedSentinel } from '../probes/sentinel-writer.ts';
 import { harnessDump } from './disasters.ts';
+import { waitForHttp } from './drill-environment.ts';
 import type { ProcedureContext } from './procedure-context.ts';
 
 const GIT_ENV = { GIT_AUTHOR_NAME: 'nmia-drill', GIT_AUTHOR_EMAIL: 'nmia-drill@localhost', GIT_COMMITTER_NAME: 'nmia-drill', GIT_COMMITTER_EMAIL: 'nmia-drill@localhost' };
@@ -61,9 +62,11 @@ export async function prepareRecovery(context: ProcedureContext): Promise<Recove
     await mkdir(join(inputs.offsiteDump, '..'), { recursive: true });
     await copyFile(context.artifact('custom-dump')!.path, inputs.offsiteDump);
   });
-  inputs.preDisasterToken = await context.harnessAction('SECRET_KEY continuity: log in as the admin before the disaster and keep the token', 'POST /api/auth/login', () =>
-    SentinelWriter.login(context.stack.serviceUrl('api', 8000), { username: 'admin', password: context.drill.canaries.adminPassword }),
-  );
+  const apiUrl = context.stack.serviceUrl('api', 8000);
+  inputs.preDisasterToken = await context.harnessAction('SECRET_KEY continuity: log in as the admin before the disaster and keep the token', 'POST /api/auth/login', async () => {
+    await waitForHttp(`${apiUrl}/health`, 60_000);
+    return SentinelWriter.login(apiUrl, { username: 'admin', password: context.drill.canaries.adminPassword });
+  });
   return inputs;
 }
 

@@ -4,7 +4,6 @@ import { lastLine, type DockerCli } from './docker-cli.ts';
 
 export const DRILL_LABEL = 'org.nmia-drill.drill';
 const PROJECT_LABEL = 'com.docker.compose.project';
-const ANONYMOUS_VOLUME = /^[0-9a-f]{64}$/;
 
 interface VolumeRow {
   name: string;
@@ -96,15 +95,16 @@ export class DrillResources {
     if (!this.volumesBefore || !this.containersBefore) return { removed, failures };
     const volumeList = yield { args: ['volume', 'ls', '--format', '{{.Name}}\t{{.Labels}}'], timeoutMs: 30_000 };
     const containerList = yield { args: ['ps', '-a', '--no-trunc', '--format', '{{.ID}}\t{{.Names}}\t{{.Labels}}\t{{.Mounts}}'], timeoutMs: 30_000 };
+    const ours = (labels: Record<string, string>) => labels[DRILL_LABEL] === this.drillId || labels[PROJECT_LABEL] === this.project;
+    const newContainers = parseContainers(containerList.stdout).filter((container) => !this.containersBefore!.has(container.id));
+    const mountedByOurs = new Set(newContainers.filter((container) => ours(container.labels)).flatMap((container) => container.volumes));
+    // Only what this drill can have made: its labels, a volume its own containers mount, or one named in the
+    // runbook's blocks (e.g. the typo `nmai_pgdata`). Another volume that appeared meanwhile belongs to someone else.
     const volumes = parseVolumes(volumeList.stdout)
       .filter((volume) => !this.volumesBefore!.has(volume.name))
-      .filter((volume) => volume.labels[PROJECT_LABEL] === this.project || volume.labels[DRILL_LABEL] === this.drillId || !ANONYMOUS_VOLUME.test(volume.name))
+      .filter((volume) => ours(volume.labels) || mountedByOurs.has(volume.name) || this.guardedVolumes.includes(volume.name))
       .map((volume) => volume.name);
-    const containers = parseContainers(containerList.stdout).filter(
-      (container) =>
-        !this.containersBefore!.has(container.id) &&
-        (container.labels[DRILL_LABEL] === this.drillId || container.labels[PROJECT_LABEL] === this.project || container.volumes.some((name) => volumes.includes(name))),
-    );
+    const containers = newContainers.filter((container) => ours(container.labels) || container.volumes.some((name) => volumes.includes(name)));
     if (containers.length > 0) {
       const rm = yield { args: ['rm', '-f', '-v', ...containers.map((container) => container.id)], timeoutMs: 60_000 };
       if (rm.exitCode === 0) removed.push(...containers.map((container) => `container ${container.name}`));
