@@ -8,14 +8,32 @@ function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)} s`;
 }
 
-/** The app needs a moment after `docker compose up -d`; readiness is polled, never slept. */
+/**
+ * The services need a moment after `docker compose up -d`, as they would for an operator checking the list;
+ * readiness is polled (bounded), never slept. A service that never comes up fails its probe afterwards.
+ */
 export async function waitForRecoveredApi(context: ProcedureContext, timeoutMs = 60_000): Promise<void> {
-  const started = Date.now();
-  try {
-    await waitForHttp(`${context.stack.serviceUrl('api', 8000)}/health`, timeoutMs);
-    context.record.harnessActions.push({ purpose: 'wait for the recovered api to report healthy', command: 'GET /health until 200', exitCode: 0, durationMs: Date.now() - started });
-  } catch (error) {
-    context.record.harnessActions.push({ purpose: 'wait for the recovered api to report healthy', command: 'GET /health until 200', exitCode: 1, durationMs: Date.now() - started, detail: (error as Error).message });
+  for (const [purpose, url] of [
+    ['wait for the recovered api to report healthy', `${context.stack.serviceUrl('api', 8000)}/health`],
+    ['wait for the recovered ui to serve its page', `${context.stack.serviceUrl('ui', 5173)}/`],
+  ] as const) {
+    const started = Date.now();
+    try {
+      await waitForHttp(url, timeoutMs);
+      context.record.harnessActions.push({ purpose, command: `GET ${url} until 200`, exitCode: 0, durationMs: Date.now() - started });
+    } catch (error) {
+      context.record.harnessActions.push({ purpose, command: `GET ${url} until 200`, exitCode: 1, durationMs: Date.now() - started, detail: (error as Error).message });
+    }
+  }
+  // The reference stack's LDAP directory loads its accounts from the restored database when it starts.
+  if (context.stack.project().service('directory')) {
+    const started = Date.now();
+    let ready = false;
+    while (!ready && Date.now() - started < timeoutMs) {
+      ready = /listening on ldap:/.test((await context.stack.docker(['compose', 'logs', 'directory'])).stdout);
+      if (!ready) await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    context.record.harnessActions.push({ purpose: 'wait for the fixture LDAP directory to listen', command: 'docker compose logs directory until "listening"', exitCode: ready ? 0 : 1, durationMs: Date.now() - started });
   }
 }
 
