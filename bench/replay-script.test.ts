@@ -1,0 +1,106 @@
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Journal, ProcedureRecord } from '../src/evidence/journal.ts';
+import { syntheticJournal } from '../src/evidence/synthetic-journal.ts';
+import { rawScript, replayScript, STEP } from './replay-script.ts';
+import { runTimedBashScript } from './timed-bash-script.ts';
+
+function command(index: number, text: string) {
+  return { index, text, exitCode: 0, startedAt: '2026-01-10T02:00:00.000Z', durationMs: 10, stderrTail: '', stdoutTail: '' };
+}
+
+function record(id: string, commands: string[], harnessActions: ProcedureRecord['harnessActions'] = [], outcome: ProcedureRecord['outcome'] = 'passed'): ProcedureRecord {
+  return {
+    id,
+    title: id,
+    section: id,
+    mode: 'order',
+    outcome,
+    blocks: [
+      { section: id, blockIndex: 0, line: 1, sha256: 'a'.repeat(64), executedText: commands.join('\n'), bindings: [], commands: commands.map((text, index) => command(index, text)), exitCode: 0, startedAt: '2026-01-10T02:00:00.000Z', durationMs: 20, stdoutTail: '', stderrTail: '' },
+    ],
+    harnessActions,
+    artifacts: [],
+    rungs: [],
+    findings: [],
+  };
+}
+
+function journalWith(procedures: ProcedureRecord[]): Journal {
+  return syntheticJournal({ procedures });
+}
+
+const BACKUP = ["docker compose exec db pg_dump -U nmia -d nmia -Fc --file=/tmp/nmia_backup.dump", 'docker compose cp db:/tmp/nmia_backup.dump ./backups/nmia_backup_$(date +%Y%m%d_%H%M%S).dump'];
+const RESTORE = ['docker compose stop api worker collector', `docker compose exec db psql -U nmia -c "SELECT 'it''s'"`, 'docker compose start api worker collector'];
+const DISASTER = { purpose: 'disaster: drop it', command: "SQL on nmia: DROP TABLE connectors CASCADE; UPDATE users SET password_hash = '$2b$10$' || repeat('x', 53);", exitCode: 0, durationMs: 5 };
+
+describe('replayScript', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'nmia-bench-replay-test-'));
+    await mkdir(join(dir, 'bin'));
+    await mkdir(join(dir, 'backups'));
+    await writeFile(join(dir, 'backups', 'nmia_backup_20260101_000000.dump'), 'PGDMP');
+    // Stand-ins that log how they were called: the replay must call exactly what the journal recorded.
+    const logger = (name: string) => `#!/bin/bash\nprintf '%s\\n' "${name} $*" >> "${join(dir, 'calls.log')}"\n`;
+    for (const name of ['docker', 'psql', 'pg_restore']) {
+      await writeFile(join(dir, 'bin', name), logger(name));
+      await chmod(join(dir, 'bin', name), 0o755);
+    }
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('runs the journal\'s commands verbatim, in order, between the manifests and checks the drill took', async () => {
+    const journal = journalWith([record('full-backup', BACKUP), record('restore-custom', RESTORE, [DISASTER])]);
+    const script = replayScript({ journal, manifestSqlFile: join(dir, 'manifest.sql'), outDir: dir });
+    const timing = await runTimedBashScript(script, {
+      cwd: dir,
+      env: { PATH: `${join(dir, 'bin')}:/usr/bin:/bin`, PSQL: join(dir, 'bin', 'psql'), PG_RESTORE: join(dir, 'bin', 'pg_restore') },
+    });
+    const calls = (await readFile(join(dir, 'calls.log'), 'utf8')).trim().split('\n');
+    expect(calls.filter((call) => call.startsWith('docker '))).toEqual([
+      'docker compose exec db pg_dump -U nmia -d nmia -Fc --file=/tmp/nmia_backup.dump',
+      expect.stringMatching(/^docker compose cp db:\/tmp\/nmia_backup\.dump \.\/backups\/nmia_backup_\d{8}_\d{6}\.dump$/),
+      'docker compose stop api worker collector',
+      "docker compose exec db psql -U nmia -c SELECT 'it''s'",
+      'docker compose start api worker collector',
+    ]);
+    expect(calls).toContain(`psql -X -q -v ON_ERROR_STOP=1 -d nmia -c ${DISASTER.command.replace('SQL on nmia: ', '')}`);
+    expect(calls.filter((call) => call.includes(`-f ${join(dir, 'manifest.sql')}`))).toHaveLength(4);
+    expect(calls.filter((call) => call.startsWith('pg_restore '))).toEqual(['pg_restore --list ./backups/nmia_backup_20260101_000000.dump', 'pg_restore -f /dev/null ./backups/nmia_backup_20260101_000000.dump']);
+    expect(timing.steps.map((step) => step.name)).toEqual([
+      STEP.manifestBefore('full-backup'),
+      ...BACKUP.map((text) => STEP.command('full-backup', text)),
+      STEP.manifestAfter('full-backup'),
+      STEP.artifactCheck('full-backup'),
+      STEP.damageCheck,
+      STEP.harness('restore-custom', DISASTER.purpose),
+      ...RESTORE.map((text) => STEP.command('restore-custom', text)),
+      STEP.restoredManifest('restore-custom'),
+    ]);
+  });
+
+  it('refuses to replay a drill that did not pass, or a command the journal redacted', () => {
+    expect(() => replayScript({ journal: journalWith([record('full-backup', BACKUP, [], 'failed'), record('restore-custom', RESTORE)]), manifestSqlFile: 'm.sql', outDir: dir })).toThrow(/full-backup did not pass/);
+    const redacted = journalWith([record('full-backup', BACKUP), record('restore-custom', ['docker compose exec db psql -c "[REDACTED:db_password]"'])]);
+    expect(() => replayScript({ journal: redacted, manifestSqlFile: 'm.sql', outDir: dir })).toThrow(/cannot replay a redacted command/);
+  });
+});
+
+describe('runTimedBashScript', () => {
+  it('times each step and fails loudly when a baseline command fails', async () => {
+    const ok = await runTimedBashScript(`step one\nsleep 0.05\nstep two\ntrue`, { cwd: tmpdir(), env: { PATH: '/usr/bin:/bin' } });
+    expect(ok.steps.map((step) => step.name)).toEqual(['one', 'two']);
+    expect(ok.steps[0]!.ms).toBeGreaterThanOrEqual(45);
+    await expect(runTimedBashScript(`step one\necho boom >&2; exit 7`, { cwd: tmpdir(), env: { PATH: '/usr/bin:/bin' } })).rejects.toThrow(/failed \(exit 7\): boom/);
+  });
+
+  it('raw baseline runs only the four raw commands', () => {
+    const script = rawScript('/tmp/x');
+    expect(script.match(/^"\$[A-Z_]+"/gm)).toEqual(['"$PG_DUMP"', '"$DROPDB"', '"$CREATEDB"', '"$PG_RESTORE"']);
+  });
+});

@@ -1,0 +1,163 @@
+/**
+ * nmia-drill benchmarks (not tests): `npm run bench [-- --scale N] [--with-10m]`.
+ * Runs the five benchmarks of bench/RESULTS.md in one run, prints their ratios side by side with the
+ * machine's core count and PostgreSQL version, and writes the results file.
+ */
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { DrillError } from '../src/errors/drill-error.ts';
+import { cleanupRegistry } from '../src/lifecycle/cleanup-registry.ts';
+import { LocalPostgresProvider } from '../src/postgres/local-postgres-provider.ts';
+import { consoleSummary, renderResults, type BenchRun } from './bench-report.ts';
+import { runDrillBench } from './drill-bench.ts';
+import { loadAverage, machineFacts } from './machine-facts.ts';
+import { QuietGate } from './quiet-gate.ts';
+import { benchRestoreLevers } from './restore-levers-bench.ts';
+import { measureModuleLoad, runCliDrill } from './scale-bench.ts';
+import { benchSeeding, benchVerificationCost } from './seeding-bench.ts';
+
+const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url));
+const BENCHES = ['drill', 'seeding', 'scale', 'levers'] as const;
+type Bench = (typeof BENCHES)[number];
+
+const USAGE = `usage: npm run bench -- [options]
+
+  --scale <n>       identities for the largest run (default 100000); 1000000 gives the full table
+  --with-10m        add a 10,000,000-identity point to the scale curve (slow: tens of minutes)
+  --seed <n>        seed for every generated row (default 42)
+  --rounds <n>      repetitions of the short measurements: manifest vs pg_dump, -j 1 vs -j N (default 3)
+  --drill-rounds <n>  rounds of drill + baselines in one environment (default 3 up to 100k, 2 above)
+  --only <list>     run some benchmarks: drill (1, 2), seeding (3), scale (4), levers (5); comma-separated
+  --out <file>      where to write the results (default bench/RESULTS.md)
+  --max-wait-s <n>  before each measurement, wait up to n seconds for other work on the machine to stop
+                    (default 300; 0 measures at once)
+  -h, --help`;
+
+function positiveInteger(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const parsed = Number(value.replace(/_/g, ''));
+  if (!Number.isInteger(parsed) || parsed < 1) throw new DrillError(`--${name} must be a positive integer, got ${value}`, { fix: USAGE });
+  return parsed;
+}
+
+function log(line: string): void {
+  process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      scale: { type: 'string' },
+      'with-10m': { type: 'boolean', default: false },
+      seed: { type: 'string' },
+      rounds: { type: 'string' },
+      'drill-rounds': { type: 'string' },
+      only: { type: 'string' },
+      out: { type: 'string' },
+      'max-wait-s': { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const scale = positiveInteger('scale', values.scale, 100_000);
+  const seed = positiveInteger('seed', values.seed, 42);
+  const rounds = positiveInteger('rounds', values.rounds, 3);
+  const with10m = values['with-10m'] ?? false;
+  const only = (values.only?.split(',').map((item) => item.trim()).filter(Boolean) ?? [...BENCHES]) as Bench[];
+  const unknown = only.filter((item) => !(BENCHES as readonly string[]).includes(item));
+  if (unknown.length > 0) throw new DrillError(`unknown benchmark ${unknown.join(', ')}`, { fix: `use some of: ${BENCHES.join(', ')}` });
+  const out = resolve(values.out ?? join(BENCH_DIR, 'RESULTS.md'));
+  const maxWaitS = values['max-wait-s'] === '0' ? 0 : positiveInteger('max-wait-s', values['max-wait-s'], 300);
+  const gate = new QuietGate(maxWaitS * 1000, log);
+
+  const facts = machineFacts();
+  const command = `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim().replace(/ --$/, '');
+  log(`cores ${facts.cores}, PostgreSQL ${facts.postgres}, node ${facts.node}; scale ${scale}${with10m ? ' (+10M)' : ''}; load ${loadAverage()}`);
+  const run: BenchRun = { startedAt: new Date().toISOString(), finishedAt: '', command, facts, options: { scale, seed, with10m, rounds, maxWaitS }, drills: [], curve: [], waits: gate.waits };
+
+  // 3 and 5 share one local cluster: seeded once, dumped, then restored with -j 1 and -j N.
+  if (only.includes('seeding') || only.includes('levers')) {
+    log(`3: seeding ${scale} identities on a fresh local cluster`);
+    const server = await new LocalPostgresProvider().start();
+    const dir = await mkdtemp(join(tmpdir(), 'nmia-bench-'));
+    const removeDir = cleanupRegistry.register(`bench temp dir ${dir}`, () => rm(dir, { recursive: true, force: true }));
+    try {
+      await gate.pass('seeding');
+      const seeding = await benchSeeding(server, { scale, seed });
+      if (only.includes('seeding')) run.seeding = seeding;
+      log(`3: manifest vs pg_dump -Fc, ${rounds} rounds`);
+      await gate.pass('manifest vs pg_dump');
+      const verification = await benchVerificationCost(server, { rounds, dir });
+      if (only.includes('seeding')) run.verification = verification;
+      if (only.includes('levers')) {
+        log(`5: pg_restore -j 1 vs -j N, ${rounds} rounds`);
+        await gate.pass('pg_restore -j 1 vs -j N');
+        run.levers = await benchRestoreLevers(server, { dump: verification.dumpPath, rounds });
+      }
+    } finally {
+      await server.stop();
+      await removeDir.run();
+    }
+  }
+
+  if (only.includes('drill')) {
+    // Overhead's goal is at 100k and at 1M; price of proof's at 1M.
+    const scales = scale >= 1_000_000 ? [100_000, scale] : [scale];
+    for (const drillScale of scales) {
+      log(`1, 2: drill + baselines at ${drillScale} identities`);
+      const drillRounds = positiveInteger('drill-rounds', values['drill-rounds'], drillScale <= 100_000 ? 3 : 2);
+      run.drills.push(await runDrillBench({ scale: drillScale, seed, rounds: drillRounds, log, gate }));
+    }
+  }
+
+  if (only.includes('scale')) {
+    const points = [...new Set([10_000, 100_000, 1_000_000].filter((point) => point <= scale).concat(scale, with10m ? [10_000_000] : []))].sort((a, b) => a - b);
+    for (const point of points) {
+      log(`4: CLI drill at ${point} identities`);
+      await gate.pass(`the CLI drill at ${point}`);
+      run.curve.push(await runCliDrill({ scale: point, seed, log }));
+    }
+    // The measured cause of the RSS: code loaded before any work, and what lazy imports would save.
+    log('4: module load cost, and a drill without the libraries it never calls');
+    run.moduleLoad = await measureModuleLoad();
+    const whatIfScale = Math.min(scale, 1_000_000);
+    await gate.pass(`the what-if CLI drill at ${whatIfScale}`);
+    run.whatIf = await runCliDrill({ scale: whatIfScale, seed, log, withoutUnusedLibraries: true });
+  }
+
+  run.finishedAt = new Date().toISOString();
+  await writeFile(out, renderResults(run));
+  // The raw numbers, for re-rendering or comparing runs (bench/out/ is not committed).
+  const json = join(BENCH_DIR, 'out', `run-${scale}.json`);
+  await mkdir(join(BENCH_DIR, 'out'), { recursive: true });
+  await writeFile(json, `${JSON.stringify(run, null, 1)}\n`);
+  process.stdout.write(`${consoleSummary(run)}\n\nwrote ${relative(process.cwd(), out)} (numbers: ${relative(process.cwd(), json)})\n`);
+  return 0;
+}
+
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`\n${signal}: stopping the bench and removing every cluster and temp dir…\n`);
+    void cleanupRegistry.runAll().finally(() => process.exit(130));
+  });
+}
+
+main().then(
+  (code) => process.exit(code),
+  async (error: unknown) => {
+    await cleanupRegistry.runAll();
+    if (error instanceof DrillError) process.stderr.write(`${error.toOperatorText()}\n`);
+    else process.stderr.write(`error: ${(error as Error).stack ?? String(error)}\n`);
+    process.exit(error instanceof DrillError ? error.exitCode : 1);
+  },
+);
