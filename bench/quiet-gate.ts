@@ -38,21 +38,28 @@ async function busyCores(): Promise<number> {
 export class QuietGate {
   readonly waits: GateWait[] = [];
 
+  private waitedMs = 0;
+
+  /** `maxWaitMs` bounds each wait, `budgetMs` all of them together, so a busy machine cannot stall a run. */
   constructor(
     private readonly maxWaitMs: number,
+    private readonly budgetMs: number,
     private readonly log: (line: string) => void,
   ) {}
 
   async pass(before: string): Promise<void> {
     if (this.maxWaitMs <= 0) return;
     const started = performance.now();
+    const limit = Math.min(this.maxWaitMs, Math.max(0, this.budgetMs - this.waitedMs));
     let busy = await busyCores();
     let announced = false;
-    while (busy >= QUIET_BUSY_CORES && performance.now() - started < this.maxWaitMs) {
+    while (busy >= QUIET_BUSY_CORES && performance.now() - started < limit) {
       if (!announced) this.log(`    waiting for a quiet machine before ${before} (${busy.toFixed(2)} cores busy)`);
       announced = true;
       busy = await busyCores();
     }
-    this.waits.push({ before, waitedMs: performance.now() - started, busyCores: Math.round(busy * 100) / 100, quiet: busy < QUIET_BUSY_CORES });
+    const waitedMs = performance.now() - started;
+    this.waitedMs += waitedMs;
+    this.waits.push({ before, waitedMs, busyCores: Math.round(busy * 100) / 100, quiet: busy < QUIET_BUSY_CORES });
   }
 }

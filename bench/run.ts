@@ -3,7 +3,7 @@
  * Runs the five benchmarks of bench/RESULTS.md in one run, prints their ratios side by side with the
  * machine's core count and PostgreSQL version, and writes the results file.
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,8 +32,10 @@ const USAGE = `usage: npm run bench -- [options]
   --drill-rounds <n>  rounds of drill + baselines in one environment (default 3 up to 100k, 2 above)
   --only <list>     run some benchmarks: drill (1, 2), seeding (3), scale (4), levers (5); comma-separated
   --out <file>      where to write the results (default bench/RESULTS.md)
+  --render <json>   write the results file again from a saved run (bench/out/run-<scale>.json); runs nothing
   --max-wait-s <n>  before each measurement, wait up to n seconds for other work on the machine to stop
-                    (default 300; 0 measures at once)
+                    (default 60; 0 measures at once)
+  --wait-budget-s <n>  all those waits together (default 300)
   -h, --help`;
 
 function positiveInteger(name: string, value: string | undefined, fallback: number): number {
@@ -58,6 +60,8 @@ async function main(): Promise<number> {
       only: { type: 'string' },
       out: { type: 'string' },
       'max-wait-s': { type: 'string' },
+      'wait-budget-s': { type: 'string' },
+      render: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -74,13 +78,21 @@ async function main(): Promise<number> {
   const unknown = only.filter((item) => !(BENCHES as readonly string[]).includes(item));
   if (unknown.length > 0) throw new DrillError(`unknown benchmark ${unknown.join(', ')}`, { fix: `use some of: ${BENCHES.join(', ')}` });
   const out = resolve(values.out ?? join(BENCH_DIR, 'RESULTS.md'));
-  const maxWaitS = values['max-wait-s'] === '0' ? 0 : positiveInteger('max-wait-s', values['max-wait-s'], 300);
-  const gate = new QuietGate(maxWaitS * 1000, log);
+  if (values.render) {
+    const saved = JSON.parse(await readFile(resolve(values.render), 'utf8')) as BenchRun;
+    saved.renderedAgainAt = new Date().toISOString();
+    await writeFile(out, renderResults(saved));
+    process.stdout.write(`${consoleSummary(saved)}\n\nwrote ${relative(process.cwd(), out)} from ${values.render}\n`);
+    return 0;
+  }
+  const maxWaitS = values['max-wait-s'] === '0' ? 0 : positiveInteger('max-wait-s', values['max-wait-s'], 60);
+  const waitBudgetS = positiveInteger('wait-budget-s', values['wait-budget-s'], 300);
+  const gate = new QuietGate(maxWaitS * 1000, waitBudgetS * 1000, log);
 
   const facts = machineFacts();
   const command = `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim().replace(/ --$/, '');
   log(`cores ${facts.cores}, PostgreSQL ${facts.postgres}, node ${facts.node}; scale ${scale}${with10m ? ' (+10M)' : ''}; load ${loadAverage()}`);
-  const run: BenchRun = { startedAt: new Date().toISOString(), finishedAt: '', command, facts, options: { scale, seed, with10m, rounds, maxWaitS }, drills: [], curve: [], waits: gate.waits };
+  const run: BenchRun = { startedAt: new Date().toISOString(), finishedAt: '', command, facts, options: { scale, seed, with10m, rounds, maxWaitS, waitBudgetS }, drills: [], curve: [], waits: gate.waits };
 
   // 3 and 5 share one local cluster: seeded once, dumped, then restored with -j 1 and -j N.
   if (only.includes('seeding') || only.includes('levers')) {

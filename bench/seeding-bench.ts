@@ -29,6 +29,11 @@ export interface SeedingBenchResult {
   baselineMs: number;
   /** The seeder's row generators alone, no database: the client's share of the COPY phase. */
   generation: { ms: number; bytes: number };
+  /**
+   * identities' rows copied server-side into a table with its uuid primary key in place (as the seeder
+   * loads them) against into a bare table followed by building the key: what keeping the key costs.
+   */
+  primaryKey: { loadWithKeyMs: number; loadBareMs: number; buildKeyAfterMs: number };
   widths: TableWidth[];
   loadBefore: number;
   loadAfter: number;
@@ -103,7 +108,8 @@ export async function benchSeeding(server: StartedLocalPostgres, options: { scal
   const widths = await seededWidths(server, summary.rows);
   const baselineMs = await generateSeriesBaseline(server, widths);
   const generation = await generationOnly(server, options);
-  return { scale: options.scale, rows, seedMs: summary.durationMs, phases, baselineMs, generation, widths, loadBefore, loadAfter: loadAverage() };
+  const primaryKey = await primaryKeyCost(server);
+  return { scale: options.scale, rows, seedMs: summary.durationMs, phases, baselineMs, generation, primaryKey, widths, loadBefore, loadAfter: loadAverage() };
 }
 
 /**
@@ -131,6 +137,26 @@ async function generationOnly(server: StartedLocalPostgres, options: { scale: nu
   let bytes = 0;
   for (const table of generator.tables()) for (const row of table.rows()) bytes += Buffer.byteLength(row);
   return { ms: performance.now() - started, bytes };
+}
+
+async function primaryKeyCost(server: StartedLocalPostgres): Promise<SeedingBenchResult['primaryKey']> {
+  const client = await server.connect('nmia');
+  const timed = async (sql: string) => {
+    const started = performance.now();
+    await client.query(sql);
+    return performance.now() - started;
+  };
+  try {
+    await client.query('SELECT count(*) FROM identities');
+    await client.query('CREATE TABLE bench_identities_keyed (LIKE identities INCLUDING DEFAULTS); ALTER TABLE bench_identities_keyed ADD PRIMARY KEY (id)');
+    const loadWithKeyMs = await timed('INSERT INTO bench_identities_keyed SELECT * FROM identities');
+    const loadBareMs = await timed('CREATE TABLE bench_identities_bare AS SELECT * FROM identities');
+    const buildKeyAfterMs = await timed('ALTER TABLE bench_identities_bare ADD PRIMARY KEY (id)');
+    return { loadWithKeyMs, loadBareMs, buildKeyAfterMs };
+  } finally {
+    await client.query('DROP TABLE IF EXISTS bench_identities_keyed, bench_identities_bare').catch(() => undefined);
+    await client.end();
+  }
 }
 
 async function seededWidths(server: StartedLocalPostgres, rows: Record<string, number>): Promise<TableWidth[]> {
