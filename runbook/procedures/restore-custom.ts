@@ -1,6 +1,7 @@
 import { basename } from 'node:path';
 import { corruptDatabase, harnessDump } from '../../src/drill/disasters.ts';
 import type { Procedure } from '../../src/drill/procedure.ts';
+import { recordParallelRestoreHint } from '../../src/drill/restore-lever.ts';
 
 const RUNBOOK_DUMP_NAME = 'nmia_backup_20250201_020000.dump';
 
@@ -26,6 +27,7 @@ export const restoreCustom: Procedure = {
 
   async verify(context) {
     const dump = context.artifact('custom-dump')!;
-    await context.verifyRestoredDatabase('nmia', dump.window!, { privilegesDroppedByDesign: true });
+    const restored = await context.verifyRestoredDatabase('nmia', dump.window!, { privilegesDroppedByDesign: true });
+    if (restored && context.drill.parallelRestoreJobs) await recordParallelRestoreHint(context, dump.path, context.drill.parallelRestoreJobs);
   },
 };

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { PROCEDURES } from '../../runbook/registry.ts';
@@ -40,6 +41,7 @@ interface RunFlags {
   rtoTarget: number;
   rpoTarget: number;
   attest: string[];
+  parallelRestoreHint?: true | number;
 }
 
 /** `--attest "Update DNS=alice@example.com"`: the item text (or a unique part of it), then who signs it off. */
@@ -68,6 +70,7 @@ async function runDrill(flags: RunFlags): Promise<number> {
     rtoTargetMs: flags.rtoTarget * 1000,
     rpoTargetMs: flags.rpoTarget * 1000,
     attestations: flags.attest.map(parseAttestation),
+    ...(flags.parallelRestoreHint ? { parallelRestoreJobs: flags.parallelRestoreHint === true ? Math.max(2, availableParallelism()) : flags.parallelRestoreHint } : {}),
     reporter,
   };
   const runner = new DrillRunner(options);
@@ -125,6 +128,7 @@ function addRunOptions(command: Command): Command {
     .option('--rto-target <seconds>', 'recovery time objective: disaster → every checklist probe green', integer('--rto-target', 1), DEFAULT_RTO_TARGET_MS / 1000)
     .option('--rpo-target <seconds>', 'recovery point objective: acknowledged writes the recovery may lose', integer('--rpo-target', 0), DEFAULT_RPO_TARGET_MS / 1000)
     .option('--attest <item=name>', 'record an operator sign-off for a checklist item no machine can check (repeatable)', collect, [])
+    .option('--parallel-restore-hint [jobs]', 'after the custom-format restore, measure pg_restore -j 1 against -j N (default: the cores) and record the saving as an RTO hint; costs about two more restores', integer('--parallel-restore-hint', 2))
     .option('--quiet', 'no progress output', false)
     .option('--json', 'print a machine-readable result on stdout', false);
 }

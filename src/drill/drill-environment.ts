@@ -15,11 +15,16 @@ export interface EnvironmentOptions {
   reporter?: DrillReporter;
 }
 
-/** Polls an HTTP endpoint until it answers 200: readiness, never a fixed sleep. */
-export async function waitForHttp(url: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+/**
+ * Polls an HTTP endpoint until it answers 200: readiness, never a fixed sleep. `signal` stops the wait
+ * early (e.g. the service it waits for has exited: no point waiting out the bound); its reason is reported.
+ */
+export async function waitForHttp(url: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+  const started = Date.now();
+  const deadline = started + timeoutMs;
   let last = 'no answer';
   while (Date.now() < deadline) {
+    if (signal?.aborted) throw new Error(`${url} did not answer 200 (stopped waiting after ${((Date.now() - started) / 1000).toFixed(1)}s: ${String(signal.reason)}; last: ${last})`);
     try {
       const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
       if (response.status === 200) return;
@@ -83,7 +88,7 @@ export class DrillEnvironment {
   async damage(): Promise<string | undefined> {
     let current: Manifest;
     try {
-      current = await DrillEnvironment.manifestOf(this.stack);
+      current = this.state.stateAfterLastProcedure ?? (await DrillEnvironment.manifestOf(this.stack));
     } catch (error) {
       return `the database is unreachable: ${(error as Error).message}`;
     }

@@ -21,6 +21,8 @@ export interface DrillOptions {
   rpoTargetMs: number;
   /** Operator sign-offs for checklist items no machine can check: item text (or a unique part of it) → who. */
   attestations: Array<{ item: string; by: string }>;
+  /** Opt-in RTO lever: after a custom-format restore, measure pg_restore -j 1 against -j N (costs about two more restores). */
+  parallelRestoreJobs?: number;
   /** The procedure modules to use; defaults to the registry (tests pass wrapped ones to seed defects). */
   procedures?: readonly Procedure[];
 }

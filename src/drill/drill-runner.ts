@@ -117,6 +117,7 @@ export class DrillRunner {
       findings: journal.findings,
       targets: { rtoMs: options.rtoTargetMs, rpoMs: options.rpoTargetMs },
       attestations: options.attestations,
+      ...(options.parallelRestoreJobs ? { parallelRestoreJobs: options.parallelRestoreJobs } : {}),
     };
     options.reporter?.onDrillStart?.({ drillId: this.drillId, runbook: runbook.path, reportDir });
     try {

@@ -29,6 +29,8 @@ export interface DrillState {
   findings: Finding[];
   targets: { rtoMs: number; rpoMs: number };
   attestations: Array<{ item: string; by: string }>;
+  /** Opt-in RTO lever: after a custom-format restore, measure pg_restore -j 1 against -j N. */
+  parallelRestoreJobs?: number;
 }
 
 /** What one environment (a stack, in order or alone) accumulates across the procedures run in it. */
@@ -38,4 +40,10 @@ export interface EnvironmentState {
   baseline: Manifest;
   /** Writes timestamped rows through the api from the moment the app is up, for RPO. */
   sentinels?: StartedSentinelWriter;
+  /**
+   * A manifest of the database as the last procedure left it, when that procedure took one after its
+   * last action (a backup's "just after the blocks"): the damage check reuses it instead of hashing
+   * every table again.
+   */
+  stateAfterLastProcedure?: Manifest;
 }

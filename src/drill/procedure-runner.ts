@@ -43,6 +43,8 @@ export class ProcedureRunner {
     const context = new ProcedureContext(procedure, record, environment.stack, this.drill, environment.state, evidenceDir);
     const started = Date.now();
     this.reporter?.onProcedureStart?.({ id: procedure.id, title: procedure.title, mode });
+    environment.state.stateAfterLastProcedure = undefined;
+    let actionsWhenWindowClosed = -1;
     try {
       await procedure.prepare?.(context);
       const bindings = (await procedure.bindings?.(context)) ?? [];
@@ -62,9 +64,14 @@ export class ProcedureRunner {
           break;
         }
       }
-      if (before && !failedRun) context.window = { before, after: await context.manifest('just after the blocks') };
+      if (before && !failedRun) {
+        context.window = { before, after: await context.manifest('just after the blocks') };
+        actionsWhenWindowClosed = record.harnessActions.length;
+      }
       await this.checkCommands(procedure, context, failedRun);
       if (!failedRun) await procedure.verify(context);
+      // A backup that did nothing after its window closed left the database exactly as that manifest says.
+      if (procedure.kind === 'backup' && context.window && record.harnessActions.length === actionsWhenWindowClosed) environment.state.stateAfterLastProcedure = context.window.after;
       record.outcome = record.rungs.some((rung) => rung.outcome === 'failed') ? 'failed' : record.rungs.some((rung) => rung.outcome === 'passed') ? 'passed' : 'error';
       if (record.outcome === 'error') record.reason = 'no check ran: nothing to call passed';
       this.addMissingFindings(context);

@@ -1,7 +1,7 @@
 import { outcomeSymbol } from '../drill/drill-reporter.ts';
 import type { ChecklistRecord, Finding, Journal, Outcome, ProcedureRecord, Severity } from './journal.ts';
 import { html, trusted, type SafeHtml } from './safe-html.ts';
-import { formatDuration, timingMeasures, verdictOf, type TimingMeasure } from './timing-measures.ts';
+import { formatDuration, parallelRestoreTiming, timingMeasures, verdictOf, type TimingMeasure } from './timing-measures.ts';
 
 /*
  * One self-contained HTML file rendered from the (already redacted) journal: no script, no external
@@ -287,9 +287,11 @@ ${measure.detail ? html`<p class="muted">${measure.detail}</p>` : ''}</div>`;
 
 function renderTiming(journal: Journal): SafeHtml {
   const { rto, rpo } = timingMeasures(journal);
+  const lever = parallelRestoreTiming(journal.timing);
   return html`<section id="timing">
 <h2>Recovery objectives</h2>
 <div class="gauges">${renderGauge('RTO (recovery time)', rto)}${renderGauge('RPO (data loss window)', rpo)}</div>
+${lever ? html`<p id="restore-lever"><strong>RTO lever</strong> (<span class="mono">${lever.dump}</span>): ${'error' in lever ? html`not measured: ${lever.error}` : lever.hint}</p>` : ''}
 </section>`;
 }
 

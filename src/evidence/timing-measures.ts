@@ -57,3 +57,24 @@ export function formatDuration(ms: number): string {
   const minutes = Math.round(ms / 60_000);
   return minutes % 60 === 0 ? `${minutes / 60} h` : `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
 }
+
+/** `journal.timing.parallelRestore`: the RTO lever measured on the drill's own dump. */
+export const ParallelRestoreTimingSchema = z.object({
+  serialMs: z.number(),
+  parallelMs: z.number(),
+  jobs: z.number().int(),
+  savingPercent: z.number(),
+  hint: z.string(),
+  dump: z.string(),
+});
+export type ParallelRestoreTiming = z.infer<typeof ParallelRestoreTimingSchema>;
+
+/** The recorded hint, when a drill measured one. */
+export function parallelRestoreTiming(timing: Record<string, unknown>): ParallelRestoreTiming | { error: string; dump: string } | undefined {
+  const value = timing.parallelRestore;
+  if (value === undefined) return undefined;
+  const parsed = ParallelRestoreTimingSchema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const { error, dump } = value as { error?: unknown; dump?: unknown };
+  return { error: typeof error === 'string' ? error : 'unreadable timing.parallelRestore', dump: typeof dump === 'string' ? dump : '?' };
+}

@@ -2,7 +2,6 @@ import { rmSync } from 'node:fs';
 import { access, constants, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
 import { EnvironmentError } from '../errors/drill-error.ts';
 import { cleanupRegistry } from '../lifecycle/cleanup-registry.ts';
 import { StartedHeadlessChromium } from './started-headless-chromium.ts';
@@ -47,6 +46,8 @@ export class HeadlessChromium {
       () => rmSync(profileDir, { recursive: true, force: true }),
     );
     try {
+      // Loaded on demand: playwright-core is a large module graph only the UI probe needs.
+      const { chromium } = await import('playwright-core');
       const context = await chromium.launchPersistentContext(profileDir, {
         executablePath,
         headless: true,

@@ -1,4 +1,3 @@
-import { ComposeStack } from './compose/compose-stack.ts';
 import { EmulatedStack } from './emulated/emulated-stack.ts';
 import type { StackSelection } from './stack-selector.ts';
 import type { StartedStack } from './stack.ts';
@@ -18,7 +17,10 @@ export async function createStack(selection: StackSelection, request: StackReque
   switch (selection.kind) {
     case 'emulated':
       return EmulatedStack.create({ ...request, reason: selection.reason });
-    case 'compose':
+    case 'compose': {
+      // Loaded on demand: testcontainers is a large module graph an emulated drill never needs.
+      const { ComposeStack } = await import('./compose/compose-stack.ts');
       return ComposeStack.create({ ...request, reason: selection.reason });
+    }
   }
 }
