@@ -49,6 +49,21 @@ describe('nmia-drill CLI (spawned for real)', () => {
     expect(result.stderr).toMatch(/fix:/);
   });
 
+  it('refuses a reports directory it cannot write with one line and a fix, exit 2, before starting anything', async () => {
+    await writeFile(join(scratch, 'not-a-dir'), 'x');
+    const result = await cli(['--only', 'full-backup', '--report-dir', join(scratch, 'not-a-dir', 'reports')]);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toMatch(/^error: the reports directory .*not-a-dir\/reports cannot be written \(ENOTDIR\); nothing was started\n {2}fix: pass --report-dir a directory you can write/);
+    expect(result.stderr).not.toMatch(/internal error|starting the db service/);
+  });
+
+  it('refuses a runbook with no shell blocks, exit 2', async () => {
+    await writeFile(join(scratch, 'prose.md'), '# Backups\n\nRun the backup script every night.\n');
+    const result = await cli(['--runbook', join(scratch, 'prose.md'), '--report-dir', join(scratch, 'r')]);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toMatch(/^error: runbook .*prose\.md has no fenced code blocks, so there is nothing to drill$/m);
+  });
+
   it('exits 1 on a drifted copy of the runbook and names the drifted section, before starting anything', async () => {
     const copy = join(scratch, 'drifted.md');
     const text = await readFile(join(REPO, 'runbook/backup-restore.md'), 'utf8');
