@@ -6,6 +6,7 @@ import { PROCEDURES } from '../runbook/registry.ts';
 import { APP_WRITTEN_TABLES } from '../src/drill/drill-environment.ts';
 import { DEFAULT_RPO_TARGET_MS, DEFAULT_RTO_TARGET_MS } from '../src/drill/drill-options.ts';
 import { DrillRunner } from '../src/drill/drill-runner.ts';
+import type { EnvironmentState } from '../src/drill/drill-state.ts';
 import type { Procedure } from '../src/drill/procedure.ts';
 import type { ProcedureContext } from '../src/drill/procedure-context.ts';
 import type { Journal, ProcedureRecord } from '../src/evidence/journal.ts';
@@ -42,6 +43,12 @@ export interface DrillRound {
   breakdown: BreakdownRow[];
   /** The replay restored exactly the content the drill restored (every table the app does not write). */
   replayMatches: boolean;
+  /**
+   * The damage check before restore-custom compared full-backup's own "just after the blocks" manifest
+   * (observed: EnvironmentState.stateAfterLastProcedure was that manifest when restore-custom started)
+   * rather than taking a fresh one. Absent in runs saved before the drill could reuse it.
+   */
+  damageCheckReusedManifest?: boolean;
   /** Median wall time of a trivial `docker compose exec db psql -c 'SELECT 1'` and of the same psql run directly. */
   execProbe: { dockerExecMs: number; directMs: number; samples: number };
   loadBefore: number;
@@ -71,17 +78,31 @@ export interface DrillBenchResult {
   dumpBytes: number;
 }
 
-function timed(procedure: Procedure, times: Map<string, number>): Procedure {
+/** What the bench observes of the procedures it wraps, per round (overwritten by the next round). */
+interface Observed {
+  /** `<id>.<hook>` → wall time of that hook. */
+  hooks: Map<string, number>;
+  /** Procedure id → index of its first harness action recorded by its verify hook (after the blocks). */
+  verifyActionsFrom: Map<string, number>;
+  /** full-backup's environment and its "just after the blocks" manifest, to see what the damage check used. */
+  backup?: { environment: EnvironmentState; after: Manifest | undefined };
+  /** Whether the damage check before the latest restore-custom reused that manifest. */
+  damageCheckReused?: boolean;
+}
+
+function timed(procedure: Procedure, observed: Observed): Procedure {
   const wrapped: Record<string, unknown> = { ...procedure };
   for (const hook of HOOKS) {
     const original = procedure[hook] as ((context: ProcedureContext) => unknown) | undefined;
     if (!original) continue;
     wrapped[hook] = async (context: ProcedureContext) => {
+      if (hook === 'verify') observed.verifyActionsFrom.set(procedure.id, context.record.harnessActions.length);
+      if (hook === 'verify' && procedure.id === 'full-backup') observed.backup = { environment: context.environment, after: context.window?.after };
       const started = performance.now();
       try {
         return await original.call(procedure, context);
       } finally {
-        times.set(`${procedure.id}.${hook}`, performance.now() - started);
+        observed.hooks.set(`${procedure.id}.${hook}`, performance.now() - started);
       }
     };
   }
@@ -133,23 +154,34 @@ function add(rows: Map<string, BreakdownRow>, step: string, side: 'drillMs' | 'r
 }
 
 /** The round's drill time, step by step, next to the replay's same steps; what neither explains is orchestration. */
-function breakdown(journal: Journal, hooks: Map<string, number>, damageCheckMs: number, drillMs: number, replay: ScriptTiming): BreakdownRow[] {
+function breakdown(journal: Journal, observed: Observed, damageCheckMs: number, drillMs: number, replay: ScriptTiming): BreakdownRow[] {
   const rows = new Map<string, BreakdownRow>();
+  const verifyFrom = (procedure: ProcedureRecord) => observed.verifyActionsFrom.get(procedure.id) ?? procedure.harnessActions.length;
+  // A verify hook's own time, without the harness actions it recorded (those have rows of their own).
+  const verifyMs = (procedure: ProcedureRecord) => (observed.hooks.get(`${procedure.id}.verify`) ?? 0) - procedure.harnessActions.slice(verifyFrom(procedure)).reduce((sum, action) => sum + action.durationMs, 0);
   const manifestMs = (label: string) => (journal.manifests[label] as Manifest | undefined)?.durationMs ?? 0;
   const blockOverhead = (procedure: ProcedureRecord) => procedure.blocks.reduce((sum, block) => sum + block.durationMs - block.commands.reduce((inner, command) => inner + command.durationMs, 0), 0);
+  // Harness actions before the blocks (prepare, disaster) or those of the verify hook, in drill order.
+  const actions = (procedure: ProcedureRecord, part: 'before' | 'verify') => {
+    const list = part === 'before' ? procedure.harnessActions.slice(0, verifyFrom(procedure)) : procedure.harnessActions.slice(verifyFrom(procedure));
+    for (const action of list) add(rows, STEP.harness(procedure.id, action.purpose), 'drillMs', action.durationMs);
+  };
   const commands = (procedure: ProcedureRecord) => {
-    for (const action of procedure.harnessActions) add(rows, STEP.harness(procedure.id, action.purpose), 'drillMs', action.durationMs);
     for (const command of procedure.blocks.flatMap((block) => block.commands)) add(rows, STEP.command(procedure.id, command.text), 'drillMs', command.durationMs);
   };
   const backup = latestRecord(journal, 'full-backup');
   const restore = latestRecord(journal, 'restore-custom');
+  actions(backup, 'before');
   add(rows, STEP.manifestBefore(backup.id), 'drillMs', manifestMs('order/full-backup: just before the blocks'));
   commands(backup);
   add(rows, STEP.manifestAfter(backup.id), 'drillMs', manifestMs('order/full-backup: just after the blocks'));
-  add(rows, STEP.artifactCheck(backup.id), 'drillMs', hooks.get('full-backup.verify') ?? 0);
+  add(rows, STEP.artifactCheck(backup.id), 'drillMs', verifyMs(backup));
+  actions(backup, 'verify');
   add(rows, STEP.damageCheck, 'drillMs', damageCheckMs);
+  actions(restore, 'before');
   commands(restore);
-  add(rows, STEP.restoredManifest(restore.id), 'drillMs', hooks.get('restore-custom.verify') ?? 0);
+  add(rows, STEP.restoredManifest(restore.id), 'drillMs', verifyMs(restore));
+  actions(restore, 'verify');
   add(rows, STEP.blockRunner, 'drillMs', blockOverhead(backup) + blockOverhead(restore));
   for (const step of replay.steps) add(rows, step.name, 'replayMs', step.ms);
   const attributed = (side: 'drillMs' | 'replayMs') => [...rows.values()].reduce((sum, row) => sum + (row[side] ?? 0), 0);
@@ -163,7 +195,7 @@ function breakdown(journal: Journal, hooks: Map<string, number>, damageCheckMs: 
  * baselines in the drill's own environment, on the database the drill just restored (same seed, same
  * server, same `docker`). Not a runbook section; it covers no block.
  */
-function baselineProcedure(round: number, inputs: { scale: number; rounds: number; hooks: Map<string, number>; timeline: DrillTimeline; gate: QuietGate | undefined }, sink: (round: DrillRound, statements: number) => void): Procedure {
+function baselineProcedure(round: number, inputs: { scale: number; rounds: number; observed: Observed; timeline: DrillTimeline; gate: QuietGate | undefined }, sink: (round: DrillRound, statements: number) => void): Procedure {
   return {
     id: `${BASELINE_ID}-${round}`,
     title: `bench: raw and replay baselines in the drill environment (round ${round})`,
@@ -189,7 +221,9 @@ function baselineProcedure(round: number, inputs: { scale: number; rounds: numbe
       const manifestSqlFile = join(out, 'manifest.sql');
       await writeFile(manifestSqlFile, captured.sql);
       await inputs.gate?.pass(`the replay, round ${round}`);
-      const replay = await runTimedBashScript(replayScript({ journal, manifestSqlFile, outDir: out }), { cwd: context.projectDir, env });
+      const damageCheckReused = inputs.observed.damageCheckReused === true;
+      const verifyActionsFrom = Object.fromEntries(inputs.observed.verifyActionsFrom);
+      const replay = await runTimedBashScript(replayScript({ journal, manifestSqlFile, outDir: out, damageCheckTookManifest: !damageCheckReused, verifyActionsFrom }), { cwd: context.projectDir, env });
       const restoredByDrill = journal.manifests['order/restore-custom: restored nmia'] as Manifest;
       const afterReplay = await context.withDb((client) => takeManifest(client));
       await context.harnessDocker('bench: stop the app services so the raw dropdb finds no sessions', ['compose', 'stop', 'api', 'worker', 'collector']);
@@ -207,8 +241,9 @@ function baselineProcedure(round: number, inputs: { scale: number; rounds: numbe
           harnessCpuMs: last.cpuMs - first.cpuMs,
           raw,
           replay,
-          breakdown: breakdown(journal, inputs.hooks, restoreStart.at - backupEnd.at, drillMs, replay),
+          breakdown: breakdown(journal, inputs.observed, restoreStart.at - backupEnd.at, drillMs, replay),
           replayMatches: sameContent(restoredByDrill, afterReplay),
+          damageCheckReusedManifest: damageCheckReused,
           execProbe: probe,
           loadBefore,
           loadAfter: loadAverage(),
@@ -257,8 +292,15 @@ function medianBreakdown(rounds: DrillRound[]): BreakdownRow[] {
  */
 export async function runDrillBench(options: { scale: number; seed: number; rounds: number; log: (line: string) => void; gate?: QuietGate }): Promise<DrillBenchResult> {
   const reportRoot = await mkdtemp(join(tmpdir(), 'nmia-bench-drill-'));
-  const hooks = new Map<string, number>();
-  const timeline = new DrillTimeline(options.log);
+  const observed: Observed = { hooks: new Map(), verifyActionsFrom: new Map() };
+  // As the runner announces restore-custom, the damage check has just run and the runner has not yet
+  // cleared what it compared: full-backup's own manifest, or nothing (it then took a fresh one).
+  const timeline = new DrillTimeline(options.log, (id) => {
+    if (id !== 'restore-custom') return;
+    const backup = observed.backup;
+    observed.damageCheckReused = backup?.after !== undefined && backup.environment.stateAfterLastProcedure === backup.after;
+    observed.backup = undefined;
+  });
   const rounds: DrillRound[] = [];
   let statements = 0;
   const drilled = PROCEDURES.filter((procedure) => DRILLED.includes(procedure.id));
@@ -267,8 +309,8 @@ export async function runDrillBench(options: { scale: number; seed: number; roun
     ...PROCEDURES.filter((procedure) => !DRILLED.includes(procedure.id)),
     settleProcedure(options.scale, options.gate),
     ...Array.from({ length: options.rounds }, (_, index) => [
-      ...drilled.map((procedure) => timed(procedure, hooks)),
-      baselineProcedure(index + 1, { scale: options.scale, rounds: options.rounds, hooks, timeline, gate: options.gate }, (round, count) => {
+      ...drilled.map((procedure) => timed(procedure, observed)),
+      baselineProcedure(index + 1, { scale: options.scale, rounds: options.rounds, observed, timeline, gate: options.gate }, (round, count) => {
         rounds.push(round);
         statements = count;
       }),

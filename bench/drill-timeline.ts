@@ -13,7 +13,11 @@ export interface TimelineEvent {
 export class DrillTimeline implements DrillReporter {
   readonly events: TimelineEvent[] = [];
 
-  constructor(private readonly log: (line: string) => void) {}
+  /** `beforeProcedureStart`: called as the runner announces a procedure, before it runs any of it. */
+  constructor(
+    private readonly log: (line: string) => void,
+    private readonly beforeProcedureStart?: (id: string) => void,
+  ) {}
 
   private add(kind: TimelineEvent['kind'], label: string): void {
     const cpu = process.cpuUsage();
@@ -30,6 +34,7 @@ export class DrillTimeline implements DrillReporter {
   }
 
   onProcedureStart(procedure: { id: string }): void {
+    this.beforeProcedureStart?.(procedure.id);
     this.add('procedure-start', procedure.id);
     this.log(`    ▶ ${procedure.id}`);
   }

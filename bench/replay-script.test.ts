@@ -56,7 +56,7 @@ describe('replayScript', () => {
 
   it('runs the journal\'s commands verbatim, in order, between the manifests and checks the drill took', async () => {
     const journal = journalWith([record('full-backup', BACKUP), record('restore-custom', RESTORE, [DISASTER])]);
-    const script = replayScript({ journal, manifestSqlFile: join(dir, 'manifest.sql'), outDir: dir });
+    const script = replayScript({ journal, manifestSqlFile: join(dir, 'manifest.sql'), outDir: dir, damageCheckTookManifest: true });
     const timing = await runTimedBashScript(script, {
       cwd: dir,
       env: { PATH: `${join(dir, 'bin')}:/usr/bin:/bin`, PSQL: join(dir, 'bin', 'psql'), PG_RESTORE: join(dir, 'bin', 'pg_restore') },
@@ -84,10 +84,39 @@ describe('replayScript', () => {
     ]);
   });
 
+  it('sends no damage-check SQL when the drill reused the backup\'s manifest, and replays what a verify hook did after the restored manifest', async () => {
+    await rm(join(dir, 'calls.log'), { force: true });
+    const appWait = { purpose: 'check: wait (bounded) for the restarted application', command: 'GET http://127.0.0.1:1/health until 200, docker compose ps -a api worker collector', exitCode: 0, durationMs: 40 };
+    const journal = journalWith([record('full-backup', BACKUP), record('restore-custom', RESTORE, [DISASTER, appWait])]);
+    // A curl that answers 200 at once, so the wait loop ends.
+    await writeFile(join(dir, 'bin', 'curl'), `#!/bin/bash\nprintf '%s\\n' "curl $*" >> "${join(dir, 'calls.log')}"\n`);
+    await chmod(join(dir, 'bin', 'curl'), 0o755);
+    const script = replayScript({ journal, manifestSqlFile: join(dir, 'manifest.sql'), outDir: dir, damageCheckTookManifest: false, verifyActionsFrom: { 'restore-custom': 1 } });
+    const timing = await runTimedBashScript(script, {
+      cwd: dir,
+      env: { PATH: `${join(dir, 'bin')}:/usr/bin:/bin`, PSQL: join(dir, 'bin', 'psql'), PG_RESTORE: join(dir, 'bin', 'pg_restore') },
+    });
+    const calls = (await readFile(join(dir, 'calls.log'), 'utf8')).trim().split('\n');
+    expect(calls.filter((call) => call.includes(`-f ${join(dir, 'manifest.sql')}`))).toHaveLength(3);
+    expect(calls.slice(-2)).toEqual(['curl -fs -o /dev/null --max-time 2 http://127.0.0.1:1/health', 'docker compose ps -a api worker collector']);
+    expect(timing.steps.map((step) => step.name)).toEqual([
+      STEP.manifestBefore('full-backup'),
+      ...BACKUP.map((text) => STEP.command('full-backup', text)),
+      STEP.manifestAfter('full-backup'),
+      STEP.artifactCheck('full-backup'),
+      STEP.harness('restore-custom', DISASTER.purpose),
+      ...RESTORE.map((text) => STEP.command('restore-custom', text)),
+      STEP.restoredManifest('restore-custom'),
+      STEP.harness('restore-custom', appWait.purpose),
+    ]);
+  });
+
   it('refuses to replay a drill that did not pass, or a command the journal redacted', () => {
-    expect(() => replayScript({ journal: journalWith([record('full-backup', BACKUP, [], 'failed'), record('restore-custom', RESTORE)]), manifestSqlFile: 'm.sql', outDir: dir })).toThrow(/full-backup did not pass/);
+    expect(() => replayScript({ journal: journalWith([record('full-backup', BACKUP, [], 'failed'), record('restore-custom', RESTORE)]), manifestSqlFile: 'm.sql', outDir: dir, damageCheckTookManifest: false })).toThrow(/full-backup did not pass/);
     const redacted = journalWith([record('full-backup', BACKUP), record('restore-custom', ['docker compose exec db psql -c "[REDACTED:db_password]"'])]);
-    expect(() => replayScript({ journal: redacted, manifestSqlFile: 'm.sql', outDir: dir })).toThrow(/cannot replay a redacted command/);
+    expect(() => replayScript({ journal: redacted, manifestSqlFile: 'm.sql', outDir: dir, damageCheckTookManifest: false })).toThrow(/cannot replay a redacted command/);
+    const unknown = journalWith([record('full-backup', BACKUP), record('restore-custom', RESTORE, [{ purpose: 'RTO lever', command: 'pg_restore -j 1|2 -d <scratch> x.dump', exitCode: 0, durationMs: 1 }])]);
+    expect(() => replayScript({ journal: unknown, manifestSqlFile: 'm.sql', outDir: dir, damageCheckTookManifest: false })).toThrow(/cannot replay harness action "RTO lever"/);
   });
 });
 

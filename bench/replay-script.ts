@@ -10,7 +10,7 @@ export const STEP = {
   harness: (id: string, purpose: string) => `${id} › harness: ${purpose}`,
   artifactCheck: (id: string) => `${id} › verify: artifact check (sha256, pg_restore --list, pg_restore -f /dev/null)`,
   restoredManifest: (id: string) => `${id} › verify: manifest of the restored database`,
-  damageCheck: 'between procedures › damage check (a full manifest)',
+  damageCheck: 'between procedures › damage check (core tables against the seeded baseline)',
   blockRunner: 'block runner: bash start, tracer, output files (outside the commands)',
   unattributed: 'unattributed: harness orchestration / bash start and step markers',
 } as const;
@@ -21,6 +21,18 @@ export interface ReplayInputs {
   manifestSqlFile: string;
   /** Directory for the replay's own outputs (manifest rows, TOC listing). */
   outDir: string;
+  /**
+   * Whether the drill's damage check before restore-custom took a fresh full manifest. It reuses
+   * full-backup's "just after the blocks" manifest when it can (EnvironmentState.stateAfterLastProcedure);
+   * the replay then sends no SQL for it either, so both sides do the same work.
+   */
+  damageCheckTookManifest: boolean;
+  /**
+   * Per procedure id: the index of its first harness action recorded by its verify hook (after the
+   * blocks, e.g. waiting for the restarted application). Those are replayed after its verification;
+   * the ones before it (prepare, disaster) before the blocks. Absent: all of them come before.
+   */
+  verifyActionsFrom?: Partial<Record<string, number>>;
 }
 
 /** The most recent order-mode record of a procedure (the bench runs the same procedures in rounds). */
@@ -40,15 +52,23 @@ function manifestStep(name: string, index: number): string {
   return `step ${shellQuote(name)}\n"$PSQL" -X -q -A -t -v ON_ERROR_STOP=1 -d nmia -f "$MANIFEST_SQL" > "$OUT/manifest-${index}.txt"\n`;
 }
 
-/** The harness's own actions, as a shell would run them: SQL through psql, docker commands verbatim. */
-function harnessActionLines(procedure: ProcedureRecord): string {
-  return procedure.harnessActions
+/**
+ * The harness's own actions, as a shell would run them: SQL through psql, docker commands verbatim,
+ * a bounded HTTP wait as a curl loop polling at waitForHttp's pace. `part` picks the actions before the
+ * blocks or those of the verify hook (see ReplayInputs.verifyActionsFrom).
+ */
+function harnessActionLines(procedure: ProcedureRecord, part: 'before the blocks' | 'verify', inputs: ReplayInputs): string {
+  const from = inputs.verifyActionsFrom?.[procedure.id] ?? procedure.harnessActions.length;
+  const actions = part === 'verify' ? procedure.harnessActions.slice(from) : procedure.harnessActions.slice(0, from);
+  return actions
     .map((action) => {
       const command = assertReplayable(action.command);
       const sql = /^SQL on ([A-Za-z0-9_]+): ([\s\S]*)$/.exec(command);
       const name = shellQuote(STEP.harness(procedure.id, action.purpose));
       if (sql) return `step ${name}\n"$PSQL" -X -q -v ON_ERROR_STOP=1 -d ${sql[1]} -c ${shellQuote(sql[2]!)} > /dev/null\n`;
       if (command.startsWith('docker ')) return `step ${name}\n${command}\n`;
+      const wait = /^GET (\S+) until 200(?:, (docker compose ps -a [\w -]+))?$/.exec(command);
+      if (wait) return `step ${name}\nuntil curl -fs -o /dev/null --max-time 2 ${shellQuote(wait[1]!)}; do sleep 0.15; done\n${wait[2] ? `${wait[2]} > /dev/null\n` : ''}`;
       throw new Error(`cannot replay harness action "${action.purpose}": ${command.slice(0, 80)}`);
     })
     .join('');
@@ -76,7 +96,7 @@ export function replayScript(inputs: ReplayInputs): string {
     `MANIFEST_SQL=${shellQuote(inputs.manifestSqlFile)}`,
     `OUT=${shellQuote(inputs.outDir)}`,
     '# full-backup: the window manifests bracket the block (captureWindow)',
-    harnessActionLines(backup),
+    harnessActionLines(backup, 'before the blocks', inputs),
     manifestStep(STEP.manifestBefore(backup.id), manifests++),
     blockLines(backup),
     manifestStep(STEP.manifestAfter(backup.id), manifests++),
@@ -87,12 +107,14 @@ export function replayScript(inputs: ReplayInputs): string {
     '"$PG_RESTORE" --list "$dump" > "$OUT/toc.txt"',
     '"$PG_RESTORE" -f /dev/null "$dump"',
     'wait "$sha_pid"',
-    '# the runner checks the environment before the next procedure (DrillEnvironment.damage)',
-    manifestStep(STEP.damageCheck, manifests++),
-    '# restore-custom: prepare/disaster harness actions, then the block, then the restored manifest',
-    harnessActionLines(restore),
+    harnessActionLines(backup, 'verify', inputs),
+    '# the runner checks the environment before the next procedure (DrillEnvironment.damage): SQL only when it took a fresh manifest',
+    inputs.damageCheckTookManifest ? manifestStep(STEP.damageCheck, manifests++) : '',
+    '# restore-custom: prepare/disaster harness actions, then the block, then the restored manifest, then what its verify did after',
+    harnessActionLines(restore, 'before the blocks', inputs),
     blockLines(restore),
     manifestStep(STEP.restoredManifest(restore.id), manifests++),
+    harnessActionLines(restore, 'verify', inputs),
   ].join('\n');
 }
 

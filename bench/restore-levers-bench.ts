@@ -15,10 +15,15 @@ export interface RestoreLeversResult {
   loadAfter: number;
 }
 
+/** N for -j N: the cores, at least 2 (what `--parallel-restore-hint` without a value uses). */
+export function leverJobs(): number {
+  return Math.max(2, availableParallelism());
+}
+
 /** pg_restore -j 1 against -j N (N = cores, at least 2) on one custom-format dump, through the journal hint's own code. */
 export async function benchRestoreLevers(server: StartedLocalPostgres, options: { dump: string; rounds: number }): Promise<RestoreLeversResult> {
   const loadBefore = loadAverage();
-  const jobs = Math.max(2, availableParallelism());
+  const jobs = leverJobs();
   const rounds: ParallelRestoreHint[] = [];
   for (let round = 0; round < options.rounds; round++) {
     rounds.push(await measureParallelRestoreHint({ pgRestorePath: server.binaries.path('pg_restore'), dump: options.dump, env: server.env(), jobs }));

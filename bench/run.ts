@@ -15,7 +15,7 @@ import { consoleSummary, renderResults, type BenchRun } from './bench-report.ts'
 import { runDrillBench } from './drill-bench.ts';
 import { loadAverage, machineFacts } from './machine-facts.ts';
 import { QuietGate } from './quiet-gate.ts';
-import { benchRestoreLevers } from './restore-levers-bench.ts';
+import { benchRestoreLevers, leverJobs } from './restore-levers-bench.ts';
 import { measureModuleLoad, runCliDrill } from './scale-bench.ts';
 import { benchSeeding, benchVerificationCost } from './seeding-bench.ts';
 
@@ -30,7 +30,8 @@ const USAGE = `usage: npm run bench -- [options]
   --seed <n>        seed for every generated row (default 42)
   --rounds <n>      repetitions of the short measurements: manifest vs pg_dump, -j 1 vs -j N (default 3)
   --drill-rounds <n>  rounds of drill + baselines in one environment (default 3 up to 100k, 2 above)
-  --only <list>     run some benchmarks: drill (1, 2), seeding (3), scale (4), levers (5); comma-separated
+  --only <list>     run some benchmarks: drill (1, 2), seeding (3), scale (4), levers (5: on the section 3
+                    dump, then a CLI drill with --parallel-restore-hint); comma-separated
   --out <file>      where to write the results (default bench/RESULTS.md)
   --render <json>   write the results file again from a saved run (bench/out/run-<scale>.json); runs nothing
   --max-wait-s <n>  before each measurement, wait up to n seconds for other work on the machine to stop
@@ -136,12 +137,17 @@ async function main(): Promise<number> {
       await gate.pass(`the CLI drill at ${point}`);
       run.curve.push(await runCliDrill({ scale: point, seed, log }));
     }
-    // The measured cause of the RSS: code loaded before any work, and what lazy imports would save.
-    log('4: module load cost, and a drill without the libraries it never calls');
+    // What the RSS is made of before any work, and a check that the libraries this drill never calls stay unloaded.
+    log('4: module load cost (with and without playwright-core and testcontainers)');
     run.moduleLoad = await measureModuleLoad();
-    const whatIfScale = Math.min(scale, 1_000_000);
-    await gate.pass(`the what-if CLI drill at ${whatIfScale}`);
-    run.whatIf = await runCliDrill({ scale: whatIfScale, seed, log, withoutUnusedLibraries: true });
+  }
+
+  if (only.includes('levers')) {
+    // 5 inside a drill: the hint as an operator gets it, measured once on the drill's own dump.
+    const leverScale = Math.min(scale, 1_000_000);
+    log(`5: CLI drill at ${leverScale} identities with --parallel-restore-hint`);
+    await gate.pass(`the CLI drill with --parallel-restore-hint at ${leverScale}`);
+    run.leverDrill = await runCliDrill({ scale: leverScale, seed, log, extraArgs: ['--parallel-restore-hint', String(leverJobs())] });
   }
 
   run.finishedAt = new Date().toISOString();

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Journal } from '../src/evidence/journal.ts';
+import { parallelRestoreTiming, type ParallelRestoreTiming } from '../src/evidence/timing-measures.ts';
 import { loadAverage } from './machine-facts.ts';
 
 const REPO = fileURLToPath(new URL('../', import.meta.url));
@@ -23,6 +24,8 @@ export interface ScalePoint {
   exitCode: number;
   loadBefore: number;
   loadAfter: number;
+  /** journal.timing.parallelRestore, when the drill ran with `--parallel-restore-hint`. */
+  parallelRestore?: ParallelRestoreTiming | { error: string; dump: string };
 }
 
 function vmHwmKb(pid: number): number {
@@ -38,13 +41,13 @@ function vmHwmKb(pid: number): number {
  * process whose peak RSS is the harness's own: polled from /proc/<pid>/status and reported by the
  * preloaded probe at exit (a late peak between two polls is not lost).
  */
-export async function runCliDrill(options: { scale: number; seed: number; log: (line: string) => void; withoutUnusedLibraries?: boolean }): Promise<ScalePoint> {
+export async function runCliDrill(options: { scale: number; seed: number; log: (line: string) => void; extraArgs?: string[] }): Promise<ScalePoint> {
   const reportDir = await mkdtemp(join(tmpdir(), 'nmia-bench-scale-'));
   const probeFile = join(reportDir, 'rss.json');
   const loadBefore = loadAverage();
   try {
-    const args = ['--import', PROBE, ...(options.withoutUnusedLibraries ? ['--import', WITHOUT_UNUSED] : []), 'bin/nmia-drill.js', '--only', 'full-backup,restore-custom', '--isolation', 'order', '--stack', 'emulated', '--scale', String(options.scale), '--seed', String(options.seed), '--report-dir', reportDir, '--quiet'];
-    options.log(`    node ${args.slice(args.indexOf('bin/nmia-drill.js')).join(' ')}${options.withoutUnusedLibraries ? ' (without playwright-core and testcontainers)' : ''}`);
+    const args = ['--import', PROBE, 'bin/nmia-drill.js', '--only', 'full-backup,restore-custom', '--isolation', 'order', '--stack', 'emulated', '--scale', String(options.scale), '--seed', String(options.seed), '--report-dir', reportDir, '--quiet', ...(options.extraArgs ?? [])];
+    options.log(`    node ${args.slice(args.indexOf('bin/nmia-drill.js')).join(' ')}`);
     const started = performance.now();
     const child = spawn(process.execPath, args, { cwd: REPO, env: { ...process.env, NMIA_BENCH_RSS_FILE: probeFile }, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
@@ -59,6 +62,7 @@ export async function runCliDrill(options: { scale: number; seed: number; log: (
     const run = readdirSync(reportDir).find((name) => name !== 'rss.json');
     const journal = JSON.parse(await readFile(join(reportDir, run ?? '', 'journal.json'), 'utf8')) as Journal;
     const proceduresMs = journal.procedures.filter((procedure) => procedure.mode === 'order').reduce((sum, procedure) => sum + (procedure.durationMs ?? 0), 0);
+    const parallelRestore = parallelRestoreTiming(journal.timing);
     return {
       scale: options.scale,
       wallMs,
@@ -69,6 +73,7 @@ export async function runCliDrill(options: { scale: number; seed: number; log: (
       exitCode,
       loadBefore,
       loadAfter: loadAverage(),
+      ...(parallelRestore ? { parallelRestore } : {}),
     };
   } finally {
     await rm(reportDir, { recursive: true, force: true });
@@ -78,7 +83,11 @@ export async function runCliDrill(options: { scale: number; seed: number; log: (
 export interface ModuleLoadCost {
   /** Peak RSS of `node bin/nmia-drill.js list`: the whole module graph loaded, no drill. */
   loadOnlyMiB: number;
-  /** The same with playwright-core and testcontainers resolved to empty stand-ins. */
+  /**
+   * The same with playwright-core and testcontainers resolved to empty stand-ins: a check that they are
+   * imported lazily (src/stacks/stack-factory.ts, src/probes/headless-chromium.ts). About equal to
+   * loadOnlyMiB while that holds; a static import of either shows as the difference.
+   */
   loadOnlyWithoutUnusedMiB: number;
   /** A plain `node -e 0`, for scale. */
   bareNodeMiB: number;
@@ -97,7 +106,7 @@ async function peakOf(args: string[]): Promise<number> {
   }
 }
 
-/** What loading the harness's code costs in RSS before any drill work, with and without the libraries this drill never calls. */
+/** What loading the harness's code costs in RSS before any drill work, and whether the libraries an emulated drill never calls stay unloaded. */
 export async function measureModuleLoad(): Promise<ModuleLoadCost> {
   return {
     loadOnlyMiB: await peakOf(['bin/nmia-drill.js', 'list']),

@@ -1,7 +1,7 @@
-// What-if probe for the scale curve (bench/scale-bench.ts), never used by a real drill: preloaded with
-// node --import, it resolves playwright-core and testcontainers to empty stand-ins. A full-backup +
-// restore-custom drill on the emulated stack never calls them, so the drill runs unchanged and the
-// peak RSS shows what importing them lazily (only for the UI probe / compose stack) would save.
+// Lazy-loading check for the module-load cost (bench/scale-bench.ts measureModuleLoad), never used by a
+// real drill: preloaded with node --import, it resolves playwright-core and testcontainers to empty
+// stand-ins. They are imported on demand (compose stack, UI probe), so `node bin/nmia-drill.js list` peaks
+// at about the same RSS with or without this; a static import of either would show as the difference.
 import { register } from 'node:module';
 
 const hooks = `

@@ -37,6 +37,10 @@ export const automatedBackup: Procedure = {
   captureWindow: true,
 
   bindings: scriptBindings,
+  plan: {
+    bindings: (plan) => [{ placeholder: '/opt/nmia', value: plan.projectDir, reason: 'the install directory, inside the drill workspace', runtime: 'the drill workspace is a temp directory created when the drill starts' }],
+    produces: [{ name: 'script-dump', file: 'nmia_backup_{YYYYMMDD_HHMMSS}.dump', from: 'automated-backup (when its checks pass)' }],
+  },
 
   async beforeBlocks(context) {
     const script = context.block(0).text.split('/opt/nmia').join(context.projectDir);
@@ -63,7 +67,7 @@ export const automatedBackup: Procedure = {
 };
 
 async function checkDump(context: ProcedureContext): Promise<void> {
-  const backup = await checkNewBackup(context, { pattern: DUMP_NAME, artifactName: 'script-dump', format: 'custom' });
+  const backup = await checkNewBackup(context, { pattern: DUMP_NAME, artifactName: 'script-dump', format: 'custom', sidecar: true });
   if (!backup?.evidence.readable) return;
   const printed = context.record.blocks[0]?.stdoutTail ?? '';
   if (printed.includes(`Backup completed: ${basename(backup.path)}`)) context.pass('intent', 'the script reports the file it wrote', printed.trim().split('\n').at(-1) ?? '');

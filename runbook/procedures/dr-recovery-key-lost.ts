@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { loseEnvironment, prepareRecovery, recoveryBindings, recoveryInputs } from '../../src/drill/environment-loss.ts';
+import { PLANNED_ENVIRONMENT_LOSS, planRecoveryBindings, planRecoveryInputs } from '../../src/plan/planned-inputs.ts';
 import { waitForRecoveredApi } from '../../src/drill/recovery-objectives.ts';
 import { verifyRecovery } from '../../src/drill/recovery-checklist.ts';
 import type { Procedure } from '../../src/drill/procedure.ts';
@@ -28,6 +29,13 @@ export const drRecoveryKeyLost: Procedure = {
   },
 
   disaster: loseEnvironment,
+
+  plan: {
+    disaster: PLANNED_ENVIRONMENT_LOSS,
+    prepare: planRecoveryInputs,
+    bindings: (plan) => planRecoveryBindings(plan, 'a SECRET_KEY different from the original (the original is lost); generated when the drill runs'),
+    destroysWorkspaceFiles: true,
+  },
 
   diagnose: diagnoseRecoveryStep,
 

@@ -1,5 +1,6 @@
 import { checkPrerequisites, recordPostRecoveryActions, verifyRecovery } from '../../src/drill/recovery-checklist.ts';
 import { loseEnvironment, prepareRecovery, recoveryBindings, recoveryInputs } from '../../src/drill/environment-loss.ts';
+import { PLANNED_ENVIRONMENT_LOSS, planRecoveryBindings, planRecoveryInputs } from '../../src/plan/planned-inputs.ts';
 import { measureRecoveryObjectives, waitForRecoveredApi } from '../../src/drill/recovery-objectives.ts';
 import type { Procedure } from '../../src/drill/procedure.ts';
 import { checkRecoveryWaitsForDatabase, diagnoseRecoveryStep } from '../../src/drill/recovery-diagnosis.ts';
@@ -25,6 +26,13 @@ export const drRecovery: Procedure = {
   },
 
   disaster: loseEnvironment,
+
+  plan: {
+    disaster: PLANNED_ENVIRONMENT_LOSS,
+    prepare: planRecoveryInputs,
+    bindings: (plan) => planRecoveryBindings(plan, 'the SECRET_KEY of the original environment'),
+    destroysWorkspaceFiles: true,
+  },
 
   diagnose: diagnoseRecoveryStep,
 

@@ -9,12 +9,13 @@ export const fullBackup: Procedure = {
   section: 'Database Backup › Full Backup (Recommended)',
   blocks: [0],
   captureWindow: true,
+  plan: { produces: [{ name: 'custom-dump', file: 'nmia_backup_{YYYYMMDD_HHMMSS}.dump', from: 'full-backup (when its checks pass)' }] },
 
   async beforeBlocks(context) {
     rememberBackups(context);
   },
 
   async verify(context) {
-    await checkNewBackup(context, { pattern: /^nmia_backup_\d{8}_\d{6}\.dump$/, artifactName: 'custom-dump', format: 'custom' });
+    await checkNewBackup(context, { pattern: /^nmia_backup_\d{8}_\d{6}\.dump$/, artifactName: 'custom-dump', format: 'custom', sidecar: true });
   },
 };

@@ -1,6 +1,9 @@
 import { basename } from 'node:path';
-import { corruptDatabase, harnessDump } from '../../src/drill/disasters.ts';
+import { CORRUPT_DATABASE, corruptDatabase, harnessDump } from '../../src/drill/disasters.ts';
+import { checkApplicationBack } from '../../src/drill/application-check.ts';
+import { diagnoseDropBeforeReadCheck } from '../../src/drill/drop-before-check.ts';
 import type { Procedure } from '../../src/drill/procedure.ts';
+import { planHarnessDump, plannedFileBinding } from '../../src/plan/planned-inputs.ts';
 import { recordParallelRestoreHint } from '../../src/drill/restore-lever.ts';
 
 const RUNBOOK_DUMP_NAME = 'nmia_backup_20250201_020000.dump';
@@ -25,9 +28,20 @@ export const restoreCustom: Procedure = {
 
   disaster: corruptDatabase,
 
+  plan: {
+    disaster: CORRUPT_DATABASE,
+    prepare: (plan) => void planHarnessDump(plan, 'custom'),
+    bindings: (plan) => [plannedFileBinding(RUNBOOK_DUMP_NAME, planHarnessDump(plan, 'custom'), 'the custom-format dump')],
+  },
+
   async verify(context) {
     const dump = context.artifact('custom-dump')!;
     const restored = await context.verifyRestoredDatabase('nmia', dump.window!, { privilegesDroppedByDesign: true });
+    // The block ends by restarting api, worker and collector: the restore is only done when they are back.
+    await checkApplicationBack(context);
     if (restored && context.drill.parallelRestoreJobs) await recordParallelRestoreHint(context, dump.path, context.drill.parallelRestoreJobs);
   },
+
+  // pg_restore failing on an unreadable dump after dropdb already ran: the runbook's order is the defect.
+  diagnose: (context, failed) => diagnoseDropBeforeReadCheck(context, failed, context.artifact('custom-dump')?.path),
 };

@@ -1,6 +1,8 @@
 import { basename } from 'node:path';
-import { corruptDatabase, harnessDump } from '../../src/drill/disasters.ts';
+import { CORRUPT_DATABASE, corruptDatabase, harnessDump } from '../../src/drill/disasters.ts';
+import { checkApplicationBack } from '../../src/drill/application-check.ts';
 import type { Procedure } from '../../src/drill/procedure.ts';
+import { planHarnessDump, plannedFileBinding } from '../../src/plan/planned-inputs.ts';
 
 const RUNBOOK_DUMP_NAME = 'nmia_backup_20250201_020000.sql';
 
@@ -27,8 +29,16 @@ export const restoreSql: Procedure = {
 
   disaster: corruptDatabase,
 
+  plan: {
+    disaster: CORRUPT_DATABASE,
+    prepare: (plan) => void planHarnessDump(plan, 'plain'),
+    bindings: (plan) => [plannedFileBinding(RUNBOOK_DUMP_NAME, planHarnessDump(plan, 'plain'), 'the SQL dump')],
+  },
+
   async verify(context) {
     await context.verifyRestoredDatabase('nmia', context.artifact('plain-dump')!.window!);
+    // The block ends by restarting api, worker and collector: the restore is only done when they are back.
+    await checkApplicationBack(context);
   },
 
   diagnose(_context, failed) {

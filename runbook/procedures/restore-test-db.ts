@@ -2,6 +2,7 @@ import { basename } from 'node:path';
 import { harnessDump } from '../../src/drill/disasters.ts';
 import { APP_WRITTEN_TABLES } from '../../src/drill/drill-environment.ts';
 import type { Procedure } from '../../src/drill/procedure.ts';
+import { planHarnessDump, plannedFileBinding } from '../../src/plan/planned-inputs.ts';
 import type { Manifest } from '../../src/verify/manifest.ts';
 
 const TEST_DATABASE = 'nmia_restore_test';
@@ -25,6 +26,16 @@ export const restoreTestDb: Procedure = {
   bindings(context) {
     const dump = context.artifact('custom-dump');
     return dump ? [{ placeholder: 'nmia_backup_20250201_020000.dump', value: basename(dump.path), reason: `the dump the backup produced (sha256 ${dump.sha256.slice(0, 12)}…)` }] : [];
+  },
+
+  plan: {
+    prepare(plan) {
+      if (!plan.artifact('custom-dump') && plan.block(0).text.includes('./backups/')) planHarnessDump(plan, 'custom');
+    },
+    bindings(plan) {
+      const dump = plan.artifact('custom-dump');
+      return dump ? [plannedFileBinding('nmia_backup_20250201_020000.dump', dump, 'the custom-format dump')] : [];
+    },
   },
 
   async beforeBlocks(context) {

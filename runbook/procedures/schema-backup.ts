@@ -10,6 +10,7 @@ export const schemaBackup: Procedure = {
   section: 'Database Backup › Schema-Only Backup',
   blocks: [0],
   captureWindow: true,
+  plan: { produces: [{ name: 'schema-dump', file: 'nmia_schema_{YYYYMMDD_HHMMSS}.sql', from: 'schema-backup (when its checks pass)' }] },
 
   async beforeBlocks(context) {
     rememberBackups(context);

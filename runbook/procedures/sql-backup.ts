@@ -9,12 +9,13 @@ export const sqlBackup: Procedure = {
   section: 'Database Backup › SQL Text Backup',
   blocks: [0],
   captureWindow: true,
+  plan: { produces: [{ name: 'plain-dump', file: 'nmia_backup_{YYYYMMDD_HHMMSS}.sql', from: 'sql-backup (when its checks pass)' }] },
 
   async beforeBlocks(context) {
     rememberBackups(context);
   },
 
   async verify(context) {
-    await checkNewBackup(context, { pattern: /^nmia_backup_\d{8}_\d{6}\.sql$/, artifactName: 'plain-dump', format: 'plain' });
+    await checkNewBackup(context, { pattern: /^nmia_backup_\d{8}_\d{6}\.sql$/, artifactName: 'plain-dump', format: 'plain', sidecar: true });
   },
 };

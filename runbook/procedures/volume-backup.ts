@@ -13,6 +13,7 @@ export const volumeBackup: Procedure = {
   section: 'Docker Volume Backup',
   blocks: [0],
   captureWindow: true,
+  plan: { produces: [{ name: 'volume-archive', file: 'pgdata_{YYYYMMDD_HHMMSS}.tar.gz', from: 'volume-backup (when the archive matches the database)' }] },
 
   async beforeBlocks(context) {
     rememberBackups(context);

@@ -1,8 +1,11 @@
 import { basename } from 'node:path';
-import { corruptDatabase } from '../../src/drill/disasters.ts';
+import { CORRUPT_DATABASE, corruptDatabase } from '../../src/drill/disasters.ts';
+import { checkApplicationBack } from '../../src/drill/application-check.ts';
 import { waitForDatabase } from '../../src/drill/drill-environment.ts';
 import type { Procedure } from '../../src/drill/procedure.ts';
 import type { ProcedureContext } from '../../src/drill/procedure-context.ts';
+import { plannedFileBinding } from '../../src/plan/planned-inputs.ts';
+import type { PlanContext, PlannedArtifact } from '../../src/plan/procedure-plan.ts';
 import { dbVolumeName, reportVolumeMismatch, volumesNamedIn } from '../../src/drill/volume-checks.ts';
 
 const RUNBOOK_ARCHIVE_NAME = 'pgdata_20250201_020000.tar.gz';
@@ -20,6 +23,15 @@ async function harnessVolumeArchive(context: ProcedureContext): Promise<void> {
   const path = `${context.backupsDir}/${name}`;
   const evidence = await context.checkArtifact('volume-archive (harness-made input)', path, 'tar.gz');
   context.produce({ name: 'volume-archive', path, sha256: evidence.sha256, window: { before, after } });
+}
+
+/** Plan-time counterpart of harnessVolumeArchive. */
+function planVolumeArchive(plan: PlanContext): PlannedArtifact {
+  const existing = plan.artifact('volume-archive');
+  if (existing) return existing;
+  const made = { name: 'volume-archive', file: 'harness_pgdata_{YYYYMMDDHHMMSS}.tar.gz', from: 'the harness (db stopped, volume archived with tar)' };
+  plan.harnessInput(made, 'an archive of the db volume, since no earlier section produced a usable one here');
+  return made;
 }
 
 /** Docker Volume Backup › Restore Docker Volume. Intent: db starts on the restored data and matches the archive. */
@@ -41,6 +53,12 @@ export const volumeRestore: Procedure = {
 
   disaster: corruptDatabase,
 
+  plan: {
+    disaster: CORRUPT_DATABASE,
+    prepare: (plan) => void planVolumeArchive(plan),
+    bindings: (plan) => [plannedFileBinding(RUNBOOK_ARCHIVE_NAME, planVolumeArchive(plan), 'the volume archive')],
+  },
+
   async verify(context) {
     try {
       await waitForDatabase(context.stack, 'nmia', 30_000);
@@ -51,6 +69,8 @@ export const volumeRestore: Procedure = {
     context.pass('restorability', 'the db service starts on the restored volume', 'db accepts connections');
     const ok = await context.verifyRestoredDatabase('nmia', context.artifact('volume-archive')!.window!);
     if (!ok) reportVolumeMismatch(context, 0);
+    // The block restarts the db under a running api: the application is back only when the api reaches it again.
+    await checkApplicationBack(context);
   },
 
   diagnose(context, failed) {

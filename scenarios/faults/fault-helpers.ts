@@ -2,7 +2,6 @@ import { execFileSync } from 'node:child_process';
 import { appendFileSync, existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type pg from 'pg';
-import { waitForHttp } from '../../src/drill/drill-environment.ts';
 import type { ProcedureContext } from '../../src/drill/procedure-context.ts';
 import type { ProcedureRecord } from '../../src/evidence/journal.ts';
 import { connectPg } from '../../src/postgres/pg-connect.ts';
@@ -85,25 +84,6 @@ export async function occupyApiPort(context: ProcedureContext): Promise<{ releas
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
-}
-
-/**
- * After a restore the runbook restarts api, worker and collector: each must be running and the api must
- * answer /health. restore-custom does not check this itself; this is the check the fault needs.
- */
-export async function checkAppServicesUp(context: ProcedureContext, timeoutMs = 5_000): Promise<void> {
-  const check = 'api, worker and collector run again after the restore, and the api answers /health';
-  const problems: string[] = [];
-  try {
-    await waitForHttp(`${context.stack.serviceUrl('api', 8000)}/health`, timeoutMs);
-  } catch (error) {
-    problems.push((error as Error).message);
-  }
-  const ps = await context.stack.docker(['compose', 'ps', '-a', 'api', 'worker', 'collector'], { cwd: context.projectDir });
-  const exited = ps.stdout.split('\n').filter((line) => /Exited \(\d+\)/.test(line)).map((line) => line.replace(/\s{2,}/g, ' ').trim());
-  problems.push(...exited);
-  if (problems.length === 0) context.pass('application', check, 'all three Up; GET /health → 200');
-  else context.fail('application', check, problems.join('; '), { ps: ps.stdout, logs: (await context.stack.docker(['compose', 'logs', '--tail', '5', 'api'], { cwd: context.projectDir })).stdout.slice(-1500) });
 }
 
 /** Mount points the tests made, so a failed test still unmounts them. */

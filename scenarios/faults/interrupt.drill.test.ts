@@ -1,10 +1,10 @@
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, execaSync } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO } from '../support/drill-harness.ts';
+import { CORRECTED_RUNBOOK, REPO } from '../support/drill-harness.ts';
 
 /** What a drill left on the machine: its workspace dirs and any process started from them. */
 function leftovers(drillId: string): string[] {
@@ -22,23 +22,48 @@ function leftovers(drillId: string): string[] {
   return [...dirs, ...processes];
 }
 
-async function interruptAt(marker: RegExp, signal: NodeJS.Signals, reportDir: string) {
-  const child = execa('node', [join(REPO, 'bin/nmia-drill.js'), '--scale', '20000', '--isolation', 'order', '--report-dir', reportDir], { cwd: REPO, reject: false, stdin: 'ignore' });
+/** Headless Chromium processes (the UI probe's) with no parent left: orphans of a drill that exited. */
+function orphanedChromium(before: Set<string>): string[] {
+  return execaSync('ps', ['-eo', 'pid=,ppid=,args=']).stdout
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/))
+    .filter(([pid, ppid, ...args]) => !before.has(pid!) && ppid === '1' && args.join(' ').includes('nmia-drill-chromium-'))
+    .map(([pid, , ...args]) => `pid ${pid}: ${args.join(' ').slice(0, 120)}`);
+}
+
+function chromiumPids(): Set<string> {
+  return new Set(execaSync('ps', ['-eo', 'pid=,args=']).stdout.split('\n').filter((line) => line.includes('nmia-drill-chromium-')).map((line) => line.trim().split(/\s+/)[0]!));
+}
+
+/**
+ * When to send the signal: a line on the drill's stderr, or a file the drill writes into its report
+ * directory at the moment of interest (a block's trace file appears right before bash runs the block;
+ * the checklist's screenshot directory once the UI probe has looked at the recovered app).
+ */
+type Moment = { stderr: RegExp } | { reportFile: string };
+
+function reached(moment: Moment, output: string, reportRoot: string): boolean {
+  if ('stderr' in moment) return moment.stderr.test(output);
+  if (!existsSync(reportRoot)) return false;
+  return readdirSync(reportRoot).some((dir) => existsSync(join(reportRoot, dir, moment.reportFile)));
+}
+
+async function interruptAt(args: string[], moment: Moment, signal: NodeJS.Signals, reportDir: string) {
+  const child = execa('node', [join(REPO, 'bin/nmia-drill.js'), '--isolation', 'order', '--stack', 'emulated', '--report-dir', reportDir, ...args], { cwd: REPO, reject: false, stdin: 'ignore' });
   let output = '';
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`never saw ${marker} in:\n${output}`)), 120_000);
-    child.stderr!.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      if (marker.test(output)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-  });
+  child.stderr!.on('data', (chunk: Buffer) => void (output += chunk.toString()));
+  const deadline = Date.now() + 150_000;
+  while (!reached(moment, output, reportDir)) {
+    if (Date.now() > deadline || child.exitCode !== null) {
+      child.kill('SIGKILL');
+      throw new Error(`never reached ${JSON.stringify('stderr' in moment ? String(moment.stderr) : moment.reportFile)}:\n${output}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
   child.kill(signal);
   const result = await child;
   const drillId = /drill ([0-9a-f]{8}):/.exec(output)?.[1] ?? '';
-  return { result, drillId };
+  return { result, drillId, output };
 }
 
 describe('an interrupted drill cleans up and still leaves its journal', () => {
@@ -50,21 +75,29 @@ describe('an interrupted drill cleans up and still leaves its journal', () => {
     await rm(reports, { recursive: true, force: true });
   });
 
-  for (const [signal, marker, moment] of [
-    ['SIGINT', /seeding 20000 identities/, 'while seeding'],
-    ['SIGTERM', /▶ restore-custom \(order\)/, 'during the restore'],
-  ] as const) {
+  const cases: Array<{ signal: NodeJS.Signals; moment: string; args: string[]; at: Moment }> = [
+    // Seeding needs some size to be caught in the act; everything else runs at the test scale.
+    { signal: 'SIGINT', moment: 'while seeding', args: ['--scale', '20000', '--only', 'full-backup'], at: { stderr: /seeding 20000 identities/ } },
+    { signal: 'SIGINT', moment: 'during the backup (pg_dump block running)', args: ['--scale', '300', '--only', 'full-backup'], at: { reportFile: 'procedures/order-full-backup/block-0.trace' } },
+    { signal: 'SIGTERM', moment: 'during the restore (dropdb/pg_restore block running)', args: ['--scale', '300', '--only', 'restore-custom'], at: { reportFile: 'procedures/order-restore-custom/block-0.trace' } },
+    // The corrected runbook's recovery gets as far as the checklist (the given one stops at step 4).
+    { signal: 'SIGTERM', moment: 'during the DR checklist probes', args: ['--runbook', CORRECTED_RUNBOOK, '--scale', '300', '--only', 'dr-recovery'], at: { reportFile: 'procedures/order-dr-recovery/checklist' } },
+  ];
+
+  for (const [index, { signal, moment, args, at }] of cases.entries()) {
     it(`${signal} ${moment}: exit 130, no cluster, process or temp dir left, journal marked interrupted`, async () => {
-      const dir = join(reports, signal);
-      const { result, drillId } = await interruptAt(marker, signal, dir);
-      expect(drillId).toMatch(/^[0-9a-f]{8}$/);
-      expect(result.exitCode).toBe(130);
+      const dir = join(reports, `${index}-${signal}`);
+      const chromiumBefore = chromiumPids();
+      const { result, drillId, output } = await interruptAt(args, at, signal, dir);
+      expect(drillId, output).toMatch(/^[0-9a-f]{8}$/);
+      expect(result.exitCode, output).toBe(130);
       // Give orphaned children a moment to be reaped before looking for them.
       await new Promise((resolve) => setTimeout(resolve, 500));
       expect(leftovers(drillId)).toEqual([]);
+      expect(orphanedChromium(chromiumBefore)).toEqual([]);
       const [reportDir] = readdirSync(dir);
       const journal = JSON.parse(readFileSync(join(dir, reportDir!, 'journal.json'), 'utf8')) as { outcome: string; interrupted?: boolean; error?: string };
       expect(journal).toMatchObject({ outcome: 'error', interrupted: true, error: `interrupted by ${signal}` });
-    });
+    }, 240_000);
   }
 });

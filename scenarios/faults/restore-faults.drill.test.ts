@@ -2,6 +2,7 @@ import { copyFile, open, stat, truncate } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { harnessDump } from '../../src/drill/disasters.ts';
 import type { ProcedureContext } from '../../src/drill/procedure-context.ts';
+import type { Journal, ProcedureRecord } from '../../src/evidence/journal.ts';
 import { drill, procedure, withProcedure } from '../support/drill-harness.ts';
 import { failedCommand, failedRung, noteObservation } from './fault-helpers.ts';
 
@@ -27,6 +28,23 @@ async function restoreDamagedDump(damage: (path: string, context: ProcedureConte
   return { journal: result.journal, record };
 }
 
+/**
+ * Every damaged dump fails at pg_restore, after the block's own dropdb: the runbook's order is the defect
+ * (open issue 4 in docs/faults.md), and the drill says so with what it checked.
+ */
+function expectDroppedBeforeCheck(journal: Journal, record: ProcedureRecord, dumpCheck: RegExp): void {
+  const findings = journal.findings.filter((finding) => record.findings.includes(finding.id));
+  expect(findings).toEqual([
+    expect.objectContaining({
+      severity: 'high',
+      title: 'the restore drops the database before checking that the dump reads back: with an unreadable dump the operator is left with no database',
+      suggestedFix: expect.stringMatching(/^Before dropdb, .*pg_restore --list .*pg_restore -f \/dev\/null/),
+      evidence: expect.objectContaining({ droppedBy: 'docker compose exec db dropdb -U nmia nmia', dumpCheck: expect.stringMatching(dumpCheck), databaseNow: expect.stringMatching(/^nmia holds \d+ of the \d+ tables it had$/) }),
+    }),
+  ]);
+  expect(record.harnessActions.map((action) => action.purpose)).toContain('check: what is left of nmia after the failed restore');
+}
+
 describe('faults: restore-custom never passes a damaged dump', () => {
   it('a truncated dump: pg_restore fails reading past the end', async () => {
     const { journal, record } = await restoreDamagedDump(async (path) => truncate(path, Math.floor((await stat(path)).size / 2)));
@@ -34,11 +52,11 @@ describe('faults: restore-custom never passes a damaged dump', () => {
     expect(journal.outcome).toBe('failed');
     expect(failedRung(record, 'restorability')).toMatch(/pg_restore .* exited 1: pg_restore: error: could not read from input file: end of file/s);
     expect(failedCommand(record)?.text).toMatch(/^docker compose exec db pg_restore/);
-    expect(record.findings.length).toBeGreaterThan(0);
+    expectDroppedBeforeCheck(journal, record, /end of file|could not read/);
   });
 
   it('bytes flipped in the middle: the compressed data block fails its check', async () => {
-    const { record } = await restoreDamagedDump(async (path) => {
+    const { journal, record } = await restoreDamagedDump(async (path) => {
       const { size } = await stat(path);
       const handle = await open(path, 'r+');
       try {
@@ -52,20 +70,23 @@ describe('faults: restore-custom never passes a damaged dump', () => {
     });
     expect(record.outcome).toBe('failed');
     expect(failedRung(record, 'restorability')).toMatch(/pg_restore .* exited 1: pg_restore: error: could not uncompress data: .*/s);
+    expectDroppedBeforeCheck(journal, record, /reading the data blocks failed .*could not uncompress data/);
   });
 
   it('an empty file: pg_restore says it is too short', async () => {
-    const { record } = await restoreDamagedDump(async (path) => truncate(path, 0));
+    const { journal, record } = await restoreDamagedDump(async (path) => truncate(path, 0));
     expect(record.outcome).toBe('failed');
     expect(failedRung(record, 'restorability')).toMatch(/pg_restore .* exited 1: pg_restore: error: input file is too short \(read 0, expected 5\)/s);
+    expectDroppedBeforeCheck(journal, record, /^empty file \(0 bytes\)/);
   });
 
   it('a plain SQL file given as the custom dump: pg_restore refuses it and says to use psql', async () => {
-    const { record } = await restoreDamagedDump(async (path, context) => {
+    const { journal, record } = await restoreDamagedDump(async (path, context) => {
       await harnessDump(context, 'plain');
       await copyFile(context.artifact('plain-dump')!.path, path);
     });
     expect(record.outcome).toBe('failed');
     expect(failedRung(record, 'restorability')).toMatch(/pg_restore .* exited 1: pg_restore: error: input file appears to be a text format dump\. Please use psql\./s);
+    expectDroppedBeforeCheck(journal, record, /^expected a custom-format dump \(PGDMP magic\) but the file is a plain SQL dump/);
   });
 });

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { drill, editedRunbook, GIVEN_RUNBOOK, procedure, withProcedure } from '../support/drill-harness.ts';
-import { checkAppServicesUp, failedCommand, failedRung, noteObservation, occupyApiPort } from './fault-helpers.ts';
+import { failedCommand, failedRung, noteObservation, occupyApiPort } from './fault-helpers.ts';
 
 /** Faults around the restore: a target database that is not empty, an application that does not come back. */
 const cleanups: Array<() => Promise<void>> = [];
@@ -21,24 +21,20 @@ describe('faults: the target is not what the restore expects', () => {
     const record = procedure(result.journal, 'restore-custom');
     noteObservation(expect.getState().currentTestName, record, result.journal);
     expect(record.outcome).toBe('failed');
-    expect(failedRung(record, 'restorability')).toMatch(/pg_restore .* exited 1: pg_restore: warning: errors ignored on restore: \d+/s);
-    expect(failedCommand(record)?.stderrTail).toMatch(/already exists/);
+    // The summary quotes the first error, not the count pg_restore prints last; the excerpt keeps both.
+    expect(failedRung(record, 'restorability')).toMatch(/pg_restore .* exited 1: pg_restore: error: could not execute query: ERROR: {2}.* already exists$/s);
+    expect(failedCommand(record)?.stderrTail).toMatch(/pg_restore: warning: errors ignored on restore: \d+$/);
     // The edit itself is recorded: the drill ran a runbook that differs from the pinned one.
     expect(result.journal.findings[0]).toMatchObject({ severity: 'medium', title: expect.stringMatching(/^runbook drift \(hash-mismatch\): Database Restore › Restore from Custom Format Dump/) });
   });
 
-  it('the api does not come back after the restore (its port taken while it was stopped): the application check fails', async () => {
+  it('the api does not come back after the restore (its port taken while it was stopped): restore-custom’s own application rung fails', async () => {
     let occupied: { release: () => Promise<void> } | undefined;
     cleanups.push(async () => occupied?.release());
+    // Only the fault is injected; the check that catches it is restore-custom's own (no wrapper rung).
     const procedures = withProcedure('restore-custom', (original) => ({
       ...original,
       checkpoints: (context) => [{ beforeCommand: 'docker compose start api worker collector', run: async () => void (occupied = await occupyApiPort(context)) }],
-      async verify(context) {
-        await original.verify(context);
-        // restore-custom does not look at the application; this is the check the fault needs.
-        await checkAppServicesUp(context);
-        await occupied?.release();
-      },
     }));
     const result = await drill({ only: ['restore-custom'], procedures });
     cleanups.push(result.cleanup);
@@ -47,7 +43,13 @@ describe('faults: the target is not what the restore expects', () => {
     expect(record.outcome).toBe('failed');
     // The database itself came back: only the application check fails, and it says which service and why.
     expect(record.rungs.filter((rung) => rung.outcome === 'failed').map((rung) => rung.rung)).toEqual(['application']);
-    expect(failedRung(record, 'application')).toMatch(/\/health did not answer 200 within 5s .*; nmia-api-1 .* Exited \(1\)/);
+    expect(failedRung(record, 'application')).toMatch(/\/health did not answer 200 \(stopped waiting after [\d.]+s: api Exited \(1\).*\); api: Exited \(1\)/);
     expect(JSON.stringify(record.rungs.find((rung) => rung.rung === 'application')?.evidence)).toMatch(/EADDRINUSE/);
+    // worker and collector came back; the rung names only the api.
+    expect(failedRung(record, 'application')).not.toMatch(/worker|collector/);
+    // A service that exited is not waited for until the bound (60 s): the check stops as soon as it sees it.
+    expect(record.harnessActions.find((action) => action.purpose.startsWith('check: wait (bounded) for the restarted application'))).toMatchObject({ exitCode: 1, durationMs: expect.any(Number) });
+    expect(record.harnessActions.find((action) => action.purpose.startsWith('check: wait (bounded) for the restarted application'))!.durationMs).toBeLessThan(30_000);
+    expect(result.journal.findings.find((finding) => record.findings.includes(finding.id))).toMatchObject({ severity: 'high', title: expect.stringMatching(/the application is back: .*: failed/) });
   });
 });

@@ -51,11 +51,16 @@ export class ConsoleReporter implements DrillReporter {
   }
 
   onDrillEnd(journal: Journal, files: EvidenceFiles): void {
-    this.write(renderSummaryTable(journal));
-    this.write(`report:  ${files.html}\njournal: ${files.journal}\nsummary: ${files.summary}`);
-    // The bundle is scrubbed as a last line of defence; anything it had to scrub is a leak in its writer.
-    if (files.redactedFiles.length > 0) this.write(`warning: secrets were scrubbed from ${files.redactedFiles.length} evidence file(s) after writing: ${files.redactedFiles.join(', ')}`);
+    for (const text of drillEndText(journal, files)) this.write(text);
   }
+}
+
+/** What every progress style leaves at the end: the summary table with the findings, and where the evidence is. */
+export function drillEndText(journal: Journal, files: EvidenceFiles): string[] {
+  const texts = [renderSummaryTable(journal), `report:  ${files.html}\njournal: ${files.journal}\nsummary: ${files.summary}`];
+  // The bundle is scrubbed as a last line of defence; anything it had to scrub is a leak in its writer.
+  if (files.redactedFiles.length > 0) texts.push(`warning: secrets were scrubbed from ${files.redactedFiles.length} evidence file(s) after writing: ${files.redactedFiles.join(', ')}`);
+  return texts;
 }
 
 export function renderSummaryTable(journal: Journal): string {

@@ -3,6 +3,8 @@ import { resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { PROCEDURES } from '../../runbook/registry.ts';
 import { ConsoleReporter } from './console-reporter.ts';
+import { LiveReporter } from './live-reporter.ts';
+import { chooseProgressMode } from './progress-mode.ts';
 import { cleanupRegistry } from '../lifecycle/cleanup-registry.ts';
 import { DrillError, ExitCode, UsageError } from '../errors/drill-error.ts';
 import { DEFAULT_RPO_TARGET_MS, DEFAULT_RTO_TARGET_MS, DEFAULT_SCALE, DEFAULT_SEED, type DrillOptions, type Isolation, type StackChoice } from '../drill/drill-options.ts';
@@ -13,6 +15,10 @@ import { loadRunbook } from '../runbook/runbook.ts';
 import { describeVerification, verifyEvidence } from '../evidence/evidence-bundle.ts';
 import { status } from '../evidence/drill-history.ts';
 import { runVerifyBackupCommand } from '../verify-backup/verify-backup-command.ts';
+import { loadDrillConfig } from '../config/config-file.ts';
+import { resolveReportDir, SETTING_ENV } from '../config/drill-settings.ts';
+import { runPlan } from './plan-command.ts';
+import { runSettingsFor } from './run-settings.ts';
 
 function integer(name: string, min: number) {
   return (value: string): number => {
@@ -42,6 +48,7 @@ interface RunFlags {
   rpoTarget: number;
   attest: string[];
   parallelRestoreHint?: true | number;
+  config?: string;
 }
 
 /** `--attest "Update DNS=alice@example.com"`: the item text (or a unique part of it), then who signs it off. */
@@ -55,21 +62,28 @@ function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
-async function runDrill(flags: RunFlags): Promise<number> {
-  const reporter = new ConsoleReporter((line) => process.stderr.write(`${line}\n`), flags.quiet);
+async function runDrill(flags: RunFlags, command: Command): Promise<number> {
+  // A live task list on a terminal; plain timestamped lines in CI, pipes, NO_COLOR and TERM=dumb.
+  const progress = chooseProgressMode({ quiet: flags.quiet, isTTY: process.stderr.isTTY, env: process.env });
+  const live = progress === 'live' ? new LiveReporter(process.stderr) : undefined;
+  const reporter = live ?? new ConsoleReporter((line) => process.stderr.write(`${line}\n`), progress === 'none');
+  // Flag > environment variable > drill.config.* > default (src/config/drill-settings.ts).
+  const settings = await runSettingsFor(flags, command, { requireSecrets: true });
+  for (const note of settings.probes.notes) reporter.onStep(`checklist probes: ${note}`);
   const options: DrillOptions = {
-    runbookPath: flags.runbook,
+    runbookPath: settings.runbook.value,
     allowDrift: flags.allowDrift,
-    seed: flags.seed,
-    scale: flags.scale,
-    isolation: flags.isolation,
-    only: flags.only,
-    skip: flags.skip,
-    reportRoot: flags.reportDir,
-    stack: flags.stack,
-    rtoTargetMs: flags.rtoTarget * 1000,
-    rpoTargetMs: flags.rpoTarget * 1000,
+    seed: settings.seed.value,
+    scale: settings.scale.value,
+    isolation: settings.isolation.value,
+    only: settings.only.value,
+    skip: settings.skip.value,
+    reportRoot: settings.reportDir.value,
+    stack: settings.stack.value,
+    rtoTargetMs: settings.rtoSeconds.value * 1000,
+    rpoTargetMs: settings.rpoSeconds.value * 1000,
     attestations: flags.attest.map(parseAttestation),
+    ...(Object.keys(settings.probes.overrides).length > 0 ? { probes: settings.probes.overrides } : {}),
     ...(flags.parallelRestoreHint ? { parallelRestoreJobs: flags.parallelRestoreHint === true ? Math.max(2, availableParallelism()) : flags.parallelRestoreHint } : {}),
     reporter,
   };
@@ -78,6 +92,8 @@ async function runDrill(flags: RunFlags): Promise<number> {
   const onSignal = (signal: NodeJS.Signals) => {
     if (interrupted) return;
     interrupted = true;
+    // The live view stops redrawing first, so the messages below are not drawn over.
+    live?.stop();
     runner.halt();
     // The drill unwinds while its stack is torn down under it; those errors are expected now.
     process.on('uncaughtException', () => undefined);
@@ -98,6 +114,7 @@ async function runDrill(flags: RunFlags): Promise<number> {
   const { journal, files } = await runner.run().catch((error: unknown) => {
     // After Ctrl-C the signal handler owns the exit; the unwinding drill's errors are expected.
     if (interrupted) return new Promise<never>(() => undefined);
+    live?.stop();
     throw error;
   });
   if (flags.json) process.stdout.write(`${JSON.stringify({ drillId: journal.drillId, outcome: journal.outcome, totals: journal.totals, findings: journal.findings.map(({ id, severity, procedure, title }) => ({ id, severity, procedure, title })), journal: files.journal })}\n`);
@@ -116,17 +133,19 @@ async function listProcedures(runbookPath: string): Promise<number> {
 
 function addRunOptions(command: Command): Command {
   return command
-    .option('--runbook <path>', 'the runbook to drill', DEFAULT_RUNBOOK)
+    // Each of these also reads an environment variable (shown in --help); a drill.config.* sits between it and the default.
+    .addOption(new Option('--config <path>', 'drill config file (default: drill.config.ts or drill.config.json in the current directory)').env(SETTING_ENV.config))
+    .addOption(new Option('--runbook <path>', 'the runbook to drill').default(DEFAULT_RUNBOOK).env(SETTING_ENV.runbook))
     .option('--allow-drift', 'run blocks that changed since they were pinned, recording the drift as a finding', false)
-    .option('--seed <n>', 'seed for deterministic data', integer('--seed', 0), DEFAULT_SEED)
-    .option('--scale <n>', 'number of identities to seed (other tables in proportion)', integer('--scale', 10), DEFAULT_SCALE)
-    .addOption(new Option('--isolation <mode>', 'run procedures in runbook order in one environment, each alone in a fresh one, or both').choices(['order', 'alone', 'both']).default('both'))
-    .option('--only <ids>', 'run only these procedure ids (comma-separated)', list, [])
-    .option('--skip <ids>', 'skip these procedure ids (comma-separated)', list, [])
-    .option('--report-dir <dir>', 'where drill reports are written', 'reports')
-    .addOption(new Option('--stack <kind>', 'where the runbook commands run').choices(['auto', 'emulated', 'compose']).default('auto'))
-    .option('--rto-target <seconds>', 'recovery time objective: disaster → every checklist probe green', integer('--rto-target', 1), DEFAULT_RTO_TARGET_MS / 1000)
-    .option('--rpo-target <seconds>', 'recovery point objective: acknowledged writes the recovery may lose', integer('--rpo-target', 0), DEFAULT_RPO_TARGET_MS / 1000)
+    .addOption(new Option('--seed <n>', 'seed for deterministic data').argParser(integer('--seed', 0)).default(DEFAULT_SEED).env(SETTING_ENV.seed))
+    .addOption(new Option('--scale <n>', 'number of identities to seed (other tables in proportion)').argParser(integer('--scale', 10)).default(DEFAULT_SCALE).env(SETTING_ENV.scale))
+    .addOption(new Option('--isolation <mode>', 'run procedures in runbook order in one environment, each alone in a fresh one, or both').choices(['order', 'alone', 'both']).default('both').env(SETTING_ENV.isolation))
+    .addOption(new Option('--only <ids>', 'run only these procedure ids (comma-separated)').argParser(list).default([]).env(SETTING_ENV.only))
+    .addOption(new Option('--skip <ids>', 'skip these procedure ids (comma-separated)').argParser(list).default([]).env(SETTING_ENV.skip))
+    .addOption(new Option('--report-dir <dir>', 'where drill reports are written').default('reports').env(SETTING_ENV.reportDir))
+    .addOption(new Option('--stack <kind>', 'where the runbook commands run').choices(['auto', 'emulated', 'compose']).default('auto').env(SETTING_ENV.stack))
+    .addOption(new Option('--rto-target <seconds>', 'recovery time objective: disaster → every checklist probe green').argParser(integer('--rto-target', 1)).default(DEFAULT_RTO_TARGET_MS / 1000).env(SETTING_ENV.rtoTarget))
+    .addOption(new Option('--rpo-target <seconds>', 'recovery point objective: acknowledged writes the recovery may lose').argParser(integer('--rpo-target', 0)).default(DEFAULT_RPO_TARGET_MS / 1000).env(SETTING_ENV.rpoTarget))
     .option('--attest <item=name>', 'record an operator sign-off for a checklist item no machine can check (repeatable)', collect, [])
     .option('--parallel-restore-hint [jobs]', 'after the custom-format restore, measure pg_restore -j 1 against -j N (default: the cores) and record the saving as an RTO hint; costs about two more restores', integer('--parallel-restore-hint', 2))
     .option('--quiet', 'no progress output', false)
@@ -141,9 +160,17 @@ export function buildProgram(): Command {
 
   addRunOptions(program.command('run', { isDefault: true }).description('run a drill (the default command)'))
     .option('--list', 'list the procedures and exit (same as the list command)', false)
-    .action(async (flags: RunFlags & { list: boolean }) => {
-      process.exitCode = flags.list ? await listProcedures(flags.runbook) : await runDrill(flags);
+    .action(async (flags: RunFlags & { list: boolean }, command: Command) => {
+      process.exitCode = flags.list ? await listProcedures(flags.runbook) : await runDrill(flags, command);
     });
+
+  addRunOptions(
+    program
+      .command('plan')
+      .description('dry run: print every procedure run the same options would execute — section, stack, inputs, the disaster, each block with its bindings substituted, blocks checked without running — and touch nothing; exit 1 on runbook drift (unless --allow-drift); --json for the plan as JSON'),
+  ).action(async (flags: RunFlags, command: Command) => {
+    process.exitCode = await runPlan(flags, command);
+  });
 
   program
     .command('list')
@@ -172,11 +199,14 @@ export function buildProgram(): Command {
     .command('verify-backup')
     .description('verify a real backup file (custom or plain dump): restore it into a throwaway cluster and run the ladder; writes the same evidence bundle as a drill')
     .argument('<file>', 'e.g. last night\'s production dump')
-    .option('--report-dir <dir>', 'where the report is written', 'reports')
+    .addOption(new Option('--report-dir <dir>', 'where the report is written').default('reports').env(SETTING_ENV.reportDir))
+    .addOption(new Option('--config <path>', 'drill config file (its reportDir applies); default: drill.config.ts or drill.config.json in the current directory').env(SETTING_ENV.config))
     .option('--json', 'print a machine-readable result on stdout', false)
     .option('--quiet', 'no progress output', false)
-    .action(async (file: string, flags: { reportDir: string; json: boolean; quiet: boolean }) => {
-      process.exitCode = await runVerifyBackupCommand(resolve(file), { reportDir: flags.reportDir, json: flags.json, quiet: flags.quiet });
+    .option('--target-url <postgres-url>', 'restore into a scratch database nmia_drill_<id> on this existing server (created, marked and dropped by the drill) instead of a throwaway cluster')
+    .action(async (file: string, flags: { reportDir: string; config?: string; json: boolean; quiet: boolean; targetUrl?: string }, command: Command) => {
+      const reportDir = resolveReportDir(flags.reportDir, command.getOptionValueSource('reportDir'), await loadDrillConfig(flags.config));
+      process.exitCode = await runVerifyBackupCommand(resolve(file), { reportDir, json: flags.json, quiet: flags.quiet, ...(flags.targetUrl === undefined ? {} : { targetUrl: flags.targetUrl }) });
     });
 
   program
@@ -208,6 +238,8 @@ async function main(argv: string[]): Promise<void> {
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
   });
+  // An empty NMIA_DRILL_* (e.g. an unset CI input) means "not set", not an invalid value.
+  for (const name of Object.values(SETTING_ENV)) if (process.env[name] === '') delete process.env[name];
   try {
     await buildProgram().parseAsync(argv);
   } catch (error) {

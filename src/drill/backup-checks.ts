@@ -1,6 +1,7 @@
 import { basename } from 'node:path';
 import type { ArtifactEvidence } from '../verify/artifact-check.ts';
 import { listFiles, newFiles } from './backup-files.ts';
+import { writeBackupSidecar } from './backup-sidecar.ts';
 import type { ProcedureContext } from './procedure-context.ts';
 
 /** Remembers the backups directory before the blocks, so the file a block wrote can be found after. */
@@ -14,7 +15,8 @@ export function rememberBackups(context: ProcedureContext, dir = context.backups
  */
 export async function checkNewBackup(
   context: ProcedureContext,
-  options: { pattern: RegExp; artifactName: string; format: ArtifactEvidence['format']; dir?: string },
+  /** `sidecar`: a full dump (never a schema-only one) gets `<file>.manifest.json` describing the backup window. */
+  options: { pattern: RegExp; artifactName: string; format: ArtifactEvidence['format']; dir?: string; sidecar?: boolean },
 ): Promise<{ path: string; evidence: ArtifactEvidence } | undefined> {
   const created = newFiles(options.dir ?? context.backupsDir, context.scratch.backupsBefore as Set<string>, options.pattern);
   if (created.length !== 1) {
@@ -23,7 +25,11 @@ export async function checkNewBackup(
   }
   const path = created[0]!;
   const evidence = await context.checkArtifact(options.artifactName, path, options.format);
-  if (evidence.readable && context.window) context.produce({ name: options.artifactName, path, sha256: evidence.sha256, window: context.window });
+  if (evidence.readable && context.window) {
+    // A dump the drill keeps gets its manifest sidecar, so verify-backup can later check it against its source.
+    if (options.sidecar) await writeBackupSidecar(context, path, context.window);
+    context.produce({ name: options.artifactName, path, sha256: evidence.sha256, window: context.window });
+  }
   return { path, evidence };
 }
 

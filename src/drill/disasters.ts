@@ -1,4 +1,5 @@
 import { mkdir } from 'node:fs/promises';
+import { writeBackupSidecar } from './backup-sidecar.ts';
 import type { ProcedureContext } from './procedure-context.ts';
 
 /** The disaster in words, as the journal records it and `nmia-drill plan` announces it. */
@@ -34,5 +35,6 @@ export async function harnessDump(context: ProcedureContext, format: 'custom' | 
   const path = `${context.backupsDir}/${name}`;
   const artifact = format === 'custom' ? 'custom-dump' : 'plain-dump';
   const evidence = await context.checkArtifact(`${artifact} (harness-made input)`, path, format);
+  if (evidence.readable) await writeBackupSidecar(context, path, { before, after });
   context.produce({ name: artifact, path, sha256: evidence.sha256, window: { before, after } });
 }

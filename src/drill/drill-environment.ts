@@ -1,4 +1,6 @@
 import { connectPg } from '../postgres/pg-connect.ts';
+import { assertClientsFitServerAt } from './client-version-guard.ts';
+import { markStatement } from '../safety/ownership-marker.ts';
 import { applySchema } from '../../fixtures/nmia/nmia-schema.ts';
 import { seedDatabase, type SeedSummary } from '../../fixtures/nmia/seed-database.ts';
 import { takeManifest, type Manifest } from '../verify/manifest.ts';
@@ -112,10 +114,14 @@ export class DrillEnvironment {
     reporter?.onStep?.('starting the db service');
     await mustSucceed(stack, ['compose', 'up', '-d', 'db']);
     await waitForDatabase(stack);
+    // Fail fast (exit 3) when the harness's own pg_dump/pg_restore/psql are older than the db service.
+    await assertClientsFitServerAt(stack.binaries, stack.dbClientConfig('postgres'));
     reporter?.onStep?.(`seeding ${options.scale} identities (seed ${options.seed})`);
     const client = await connectPg(stack.dbClientConfig('nmia'));
     let seeding: SeedSummary;
     try {
+      // The db image created it in a volume this drill created: marked as the drill's, so the runbook's dropdb may drop it.
+      await client.query(markStatement('nmia', stack.workspace.drillId));
       await applySchema(client);
       seeding = await seedDatabase(client, { seed: options.seed, scale: options.scale, ...(reporter?.onSeedProgress ? { onProgress: (progress) => reporter.onSeedProgress!(progress) } : {}) });
     } finally {

@@ -1,4 +1,5 @@
 import type { DrillReporter } from './drill-reporter.ts';
+import type { ProbeOverrides } from '../probes/probe.ts';
 import type { Procedure } from './procedure.ts';
 
 export type Isolation = 'order' | 'alone' | 'both';
@@ -23,6 +24,8 @@ export interface DrillOptions {
   attestations: Array<{ item: string; by: string }>;
   /** Opt-in RTO lever: after a custom-format restore, measure pg_restore -j 1 against -j N (costs about two more restores). */
   parallelRestoreJobs?: number;
+  /** From the drill config: URLs, UI selectors, admin credentials, the connector to scan (the reference stack's otherwise). */
+  probes?: ProbeOverrides;
   /** The procedure modules to use; defaults to the registry (tests pass wrapped ones to seed defects). */
   procedures?: readonly Procedure[];
 }

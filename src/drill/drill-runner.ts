@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { canariesFor } from '../../fixtures/nmia/canaries.ts';
@@ -9,6 +8,7 @@ import { DrillError, ExitCode, UsageError } from '../errors/drill-error.ts';
 import { JOURNAL_VERSION, overallOutcome, totalsOf, type Journal, type ProcedureRecord } from '../evidence/journal.ts';
 import { writeEvidence, type EvidenceFiles } from '../evidence/evidence-writer.ts';
 import { Redactor } from '../evidence/redactor.ts';
+import { createReportDirectory, reportDirName } from '../evidence/report-directory.ts';
 import { detectDrift, type Drift } from '../runbook/drift.ts';
 import { lockPathFor, readLock } from '../runbook/runbook-lock.ts';
 import { loadRunbook, type Runbook } from '../runbook/runbook.ts';
@@ -79,9 +79,10 @@ export class DrillRunner {
       .add('admin_password', canaries.adminPassword)
       .add('db_password', canaries.dbPassword);
     canaries.bindPasswords.forEach((password, index) => redactor.add(`bind_password_${index}`, password));
+    // A configured admin password (read from the environment) is a secret like the canaries.
+    redactor.add('configured_admin_password', options.probes?.admin?.password);
     const startedAt = new Date();
-    const reportDir = join(resolve(options.reportRoot), `${startedAt.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)}-${this.drillId}`);
-    await mkdir(reportDir, { recursive: true });
+    const reportDir = await createReportDirectory(options.reportRoot, reportDirName(startedAt, this.drillId));
     const journal: Journal = {
       journalVersion: JOURNAL_VERSION,
       drillId: this.drillId,
@@ -117,9 +118,11 @@ export class DrillRunner {
       findings: journal.findings,
       targets: { rtoMs: options.rtoTargetMs, rpoMs: options.rpoTargetMs },
       attestations: options.attestations,
+      ...(options.probes && Object.keys(options.probes).length > 0 ? { probes: options.probes } : {}),
       ...(options.parallelRestoreJobs ? { parallelRestoreJobs: options.parallelRestoreJobs } : {}),
     };
-    options.reporter?.onDrillStart?.({ drillId: this.drillId, runbook: runbook.path, reportDir });
+    const planned = [...(options.isolation !== 'alone' ? selected.map((procedure) => ({ id: procedure.id, title: procedure.title, mode: 'order' as const })) : []), ...(options.isolation !== 'order' ? selected.map((procedure) => ({ id: procedure.id, title: procedure.title, mode: 'alone' as const })) : [])];
+    options.reporter?.onDrillStart?.({ drillId: this.drillId, runbook: runbook.path, reportDir, procedures: planned });
     try {
       this.recordDrift(drift, runbook);
       if (drift.length > 0 && !options.allowDrift) {

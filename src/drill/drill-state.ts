@@ -4,6 +4,7 @@ import type { Redactor } from '../evidence/redactor.ts';
 import type { Runbook } from '../runbook/runbook.ts';
 import type { Manifest } from '../verify/manifest.ts';
 import type { StartedSentinelWriter } from '../probes/started-sentinel-writer.ts';
+import type { ProbeOverrides } from '../probes/probe.ts';
 
 /** An artifact a procedure produced, available to later procedures of the same environment. */
 export interface ProducedArtifact {
@@ -29,6 +30,8 @@ export interface DrillState {
   findings: Finding[];
   targets: { rtoMs: number; rpoMs: number };
   attestations: Array<{ item: string; by: string }>;
+  /** From the drill config: how the checklist probes reach the application instead of the stack's own addresses. */
+  probes?: ProbeOverrides;
   /** Opt-in RTO lever: after a custom-format restore, measure pg_restore -j 1 against -j N. */
   parallelRestoreJobs?: number;
 }

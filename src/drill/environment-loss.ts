@@ -80,6 +80,9 @@ export function recoveryBindings(context: ProcedureContext, secretKey: { value: 
   ];
 }
 
+/** The disaster in words, as the journal records it and `nmia-drill plan` announces it. */
+export const ENVIRONMENT_LOSS = 'complete environment loss';
+
 /** Complete environment loss: writes stop, every container and volume of the project and the install directory are gone. */
 export async function loseEnvironment(context: ProcedureContext): Promise<void> {
   const inputs = recoveryInputs(context);
@@ -91,7 +94,7 @@ export async function loseEnvironment(context: ProcedureContext): Promise<void> 
     await writer.stop();
     delete context.environment.sentinels;
   }
-  await context.harnessDocker('disaster: complete environment loss — every container and volume of the project is gone', ['compose', 'down', '-v']);
-  await context.harnessAction('disaster: complete environment loss — the install directory is gone', `rm -rf ${context.projectDir}`, () => rm(context.projectDir, { recursive: true, force: true }));
+  await context.harnessDocker(`disaster: ${ENVIRONMENT_LOSS} — every container and volume of the project is gone`, ['compose', 'down', '-v']);
+  await context.harnessAction(`disaster: ${ENVIRONMENT_LOSS} — the install directory is gone`, `rm -rf ${context.projectDir}`, () => rm(context.projectDir, { recursive: true, force: true }));
   context.setWorkingDirectory(inputs.recoveryHome);
 }

@@ -2,7 +2,8 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { execa } from 'execa';
 import pg from 'pg';
-import { BlockRunner, type BlockRun } from '../exec/block-runner.ts';
+import { BlockActivityWatcher } from '../exec/block-activity-watcher.ts';
+import { BlockRunner, blockTraceFile, type BlockRun } from '../exec/block-runner.ts';
 import { connectPg } from '../postgres/pg-connect.ts';
 import { APP_WRITTEN_TABLES, waitForDatabase } from './drill-environment.ts';
 import type { Binding } from '../exec/binding.ts';
@@ -13,6 +14,7 @@ import { checkArtifact, type ArtifactEvidence } from '../verify/artifact-check.t
 import { compareWithBackupWindow } from '../verify/backup-window.ts';
 import { diffManifests } from '../verify/manifest-diff.ts';
 import { takeManifest, type Manifest } from '../verify/manifest.ts';
+import type { DrillReporter } from './drill-reporter.ts';
 import type { DrillState, EnvironmentState, ProducedArtifact } from './drill-state.ts';
 import type { Procedure } from './procedure.ts';
 
@@ -31,8 +33,14 @@ export class ProcedureContext {
     readonly drill: DrillState,
     readonly environment: EnvironmentState,
     readonly evidenceDir: string,
+    private readonly reporter?: DrillReporter,
   ) {
     this.cwd = stack.workspace.projectDir;
+  }
+
+  /** Tells a live view what this procedure is doing now (redacted); nothing when no reporter asks. */
+  private step(text: string): void {
+    this.reporter?.onProcedureStep?.(this.procedure.id, this.drill.redactor.redact(text));
   }
 
   get projectDir(): string {
@@ -61,24 +69,53 @@ export class ProcedureContext {
 
   /** Runs one block as written (plus declared bindings); the result is kept as evidence. */
   async runBlock(index: number, bindings: Binding[], options: { checkpoints?: Array<{ beforeCommand: string; run: () => Promise<void> }>; label?: string } = {}): Promise<BlockRun> {
-    const run = await new BlockRunner().run({
-      block: this.block(index),
-      bindings: bindings.filter((binding) => this.block(index).text.includes(binding.placeholder)),
-      cwd: this.cwd,
-      evidenceDir: this.evidenceDir,
-      label: options.label ?? `block-${index}`,
-      checkpoints: options.checkpoints ?? [],
-      env: this.stack.blockEnv(),
-      redactor: this.drill.redactor,
-    });
+    const label = options.label ?? `block-${index}`;
+    this.step(`block ${index} (runbook line ${this.block(index).line})`);
+    const watcher = this.watchBlock(label);
+    await watcher?.start();
+    let run: BlockRun;
+    try {
+      run = await new BlockRunner().run({
+        block: this.block(index),
+        bindings: bindings.filter((binding) => this.block(index).text.includes(binding.placeholder)),
+        cwd: this.cwd,
+        evidenceDir: this.evidenceDir,
+        label,
+        checkpoints: options.checkpoints ?? [],
+        env: this.stack.blockEnv(),
+        redactor: this.drill.redactor,
+      });
+    } finally {
+      await watcher?.stop();
+    }
     this.record.blocks.push(run);
     if (run.finalCwd) this.cwd = run.finalCwd;
     return run;
   }
 
+  /**
+   * While a block runs, a live view is told the command bash is on and the size of dumps and copies
+   * growing in ./backups (and, where the stack can see them, in its services' /tmp). Only when the
+   * reporter asks for it: plain and quiet runs poll nothing.
+   */
+  private watchBlock(label: string): BlockActivityWatcher | undefined {
+    const reporter = this.reporter;
+    if (!reporter?.onProcedureStep && !reporter?.onBytesProgress) return undefined;
+    const redact = (text: string) => this.drill.redactor.redact(text);
+    return new BlockActivityWatcher({
+      traceFile: blockTraceFile(this.evidenceDir, label),
+      dirs: () => [{ dir: this.backupsDir, shownAs: './backups' }, ...(this.stack.transferDirs?.() ?? [])],
+      listener: {
+        onCommand: (text) => reporter.onProcedureStep?.(this.procedure.id, `$ ${redact(text)}`),
+        onBytes: (fileLabel, bytes, totalBytes) => reporter.onBytesProgress?.(redact(fileLabel), bytes, totalBytes),
+      },
+    });
+  }
+
   // ── the harness's own actions, recorded apart from the runbook's ─────────
 
   async harnessDocker(purpose: string, args: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+    this.step(purpose);
     const result = await this.stack.docker(args, { cwd: this.cwd });
     this.record.harnessActions.push({
       purpose,
@@ -92,6 +129,7 @@ export class ProcedureContext {
   }
 
   async harnessSql(purpose: string, sql: string, database = 'nmia'): Promise<pg.QueryResult> {
+    this.step(purpose);
     const started = Date.now();
     const result = await this.withDb((client) => client.query(sql), database);
     this.record.harnessActions.push({ purpose, command: `SQL on ${database}: ${this.drill.redactor.redact(sql)}`, exitCode: 0, durationMs: Date.now() - started });
@@ -99,6 +137,7 @@ export class ProcedureContext {
   }
 
   async harnessAction<T>(purpose: string, command: string, action: () => Promise<T>): Promise<T> {
+    this.step(purpose);
     const started = Date.now();
     try {
       const value = await action();
@@ -122,6 +161,7 @@ export class ProcedureContext {
   }
 
   async manifest(label: string, database = 'nmia'): Promise<Manifest> {
+    this.step(`manifest of ${database}: ${label}`);
     const manifest = await this.withDb((client) => takeManifest(client), database);
     this.drill.journal.manifests[`${this.record.mode}/${this.procedure.id}: ${label}`] = manifest;
     return manifest;
@@ -131,6 +171,7 @@ export class ProcedureContext {
 
   rung(rung: Rung): Rung {
     this.record.rungs.push(this.drill.redactor.redactDeep(rung));
+    this.step(`${rung.rung}: ${rung.check} → ${rung.outcome}`);
     return rung;
   }
 

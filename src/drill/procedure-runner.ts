@@ -6,15 +6,14 @@ import type { ProcedureRecord } from '../evidence/journal.ts';
 import type { DrillEnvironment } from './drill-environment.ts';
 import type { DrillReporter } from './drill-reporter.ts';
 import type { DrillState } from './drill-state.ts';
-import type { Procedure } from './procedure.ts';
+import type { FailureDiagnosis, Procedure } from './procedure.ts';
+import { refusalLines } from '../safety/ownership-marker.ts';
 import { ProcedureContext } from './procedure-context.ts';
+import { errorLines, failureLine } from '../exec/error-lines.ts';
 
-/** Lines in a command's output that mean something went wrong even when the exit code says 0. */
-const ERROR_LINE = /(^|\s)(ERROR|FATAL|PANIC):|\berror:|\bcould not\b/;
-
-export function errorLines(stderr: string): string[] {
-  return stderr.split('\n').filter((line) => ERROR_LINE.test(line));
-}
+// Error lines (including the ownership guard's "nmia-drill: refusing …") are recognised in src/exec/error-lines.ts,
+// where the block runner also uses them to keep a command's first error line in its stderr excerpt.
+export { errorLines } from '../exec/error-lines.ts';
 
 /** Runs one procedure: prepare → bindings → disaster → blocks → intent checks, recording everything. */
 export class ProcedureRunner {
@@ -40,7 +39,7 @@ export class ProcedureRunner {
       rungs: [],
       findings: [],
     };
-    const context = new ProcedureContext(procedure, record, environment.stack, this.drill, environment.state, evidenceDir);
+    const context = new ProcedureContext(procedure, record, environment.stack, this.drill, environment.state, evidenceDir, this.reporter);
     const started = Date.now();
     this.reporter?.onProcedureStart?.({ id: procedure.id, title: procedure.title, mode });
     environment.state.stateAfterLastProcedure = undefined;
@@ -97,15 +96,16 @@ export class ProcedureRunner {
     const check = 'every command exits 0 with no errors in its output';
     if (failedRun) {
       const command = failedRun.failedCommand;
-      const summary = `${command?.text ?? 'the block'} exited ${failedRun.exitCode ?? failedRun.signal}: ${command?.stderrTail.split('\n').at(-1) ?? ''}`;
+      const summary = `${command?.text ?? 'the block'} exited ${failedRun.exitCode ?? failedRun.signal}: ${failureLine(command?.stderrTail ?? '')}`;
       context.fail(rung, check, summary, { line: failedRun.line, exitCode: failedRun.exitCode, stderrTail: command?.stderrTail ?? failedRun.stderrTail });
-      const diagnosis = procedure.diagnose?.(context, { command: command?.text ?? '', exitCode: failedRun.exitCode, stderr: command?.stderrTail ?? failedRun.stderrTail });
+      const stderr = command?.stderrTail ?? failedRun.stderrTail;
+      const diagnosis = (await procedure.diagnose?.(context, { command: command?.text ?? '', exitCode: failedRun.exitCode, stderr })) ?? refusalDiagnosis(stderr);
       context.finding({
         line: failedRun.line,
         severity: diagnosis?.severity ?? 'high',
         title: diagnosis?.title ?? `"${command?.text ?? 'block'}" fails as written (exit ${failedRun.exitCode ?? failedRun.signal})`,
         command: command?.text ?? '',
-        evidence: { exitCode: failedRun.exitCode, stderrTail: command?.stderrTail ?? failedRun.stderrTail, blockLine: failedRun.line },
+        evidence: { exitCode: failedRun.exitCode, stderrTail: command?.stderrTail ?? failedRun.stderrTail, blockLine: failedRun.line, ...(diagnosis?.evidence ?? {}) },
         whyItMatters: diagnosis?.whyItMatters ?? 'An operator following this section hits the same error and cannot complete the procedure.',
         suggestedFix: diagnosis?.suggestedFix ?? 'Review the command against the environment the runbook assumes; see the stderr tail.',
       });
@@ -142,4 +142,16 @@ export class ProcedureRunner {
       });
     }
   }
+}
+
+/** A destructive command the ownership guard refused: the drill stops there, and says so. */
+function refusalDiagnosis(stderr: string): FailureDiagnosis | undefined {
+  const [refusal] = refusalLines(stderr);
+  if (!refusal) return undefined;
+  return {
+    severity: 'high',
+    title: `safety interlock: ${refusal.replace(/^nmia-drill: /, '')}`,
+    whyItMatters: 'The command would destroy something this drill did not create; run against a real host it would destroy production data.',
+    suggestedFix: 'Point the command at what the procedure itself creates (the drill marks its databases with COMMENT ON DATABASE … IS \'nmia-drill:<id>\' and labels its volumes), or fix the name in the runbook.',
+  };
 }

@@ -1,5 +1,6 @@
 import type { Binding } from '../exec/binding.ts';
 import type { Severity } from '../evidence/journal.ts';
+import type { ProcedurePlan } from '../plan/procedure-plan.ts';
 import type { ProcedureContext } from './procedure-context.ts';
 
 /** A known way a block can fail, with the explanation an operator needs. */
@@ -8,6 +9,8 @@ export interface FailureDiagnosis {
   title: string;
   whyItMatters: string;
   suggestedFix: string;
+  /** What the diagnosis checked to reach its conclusion (added to the finding's evidence). */
+  evidence?: Record<string, unknown>;
 }
 
 /**
@@ -44,6 +47,8 @@ export interface Procedure {
   checkpoints?(context: ProcedureContext): Array<{ beforeCommand: string; run: () => Promise<void> }>;
   /** Intent checks after the blocks ran; each records rungs through the context. */
   verify(context: ProcedureContext): Promise<void>;
+  /** What `nmia-drill plan` shows without an environment: inputs, bindings, the disaster, what it leaves behind. */
+  plan?: ProcedurePlan;
   /** Turns a failed block into a finding with a precise cause when the failure is a known runbook defect. */
-  diagnose?(context: ProcedureContext, failed: { command: string; exitCode: number | null; stderr: string }): FailureDiagnosis | undefined;
+  diagnose?(context: ProcedureContext, failed: { command: string; exitCode: number | null; stderr: string }): FailureDiagnosis | undefined | Promise<FailureDiagnosis | undefined>;
 }

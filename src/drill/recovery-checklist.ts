@@ -17,14 +17,20 @@ export function checklistItems(context: ProcedureContext, section: string, paren
   return (found?.checklist ?? []).filter((item) => parentItem === undefined || item.parentItem === parentItem);
 }
 
-/** How the harness reaches the recovered application: by configuration alone (URLs, credentials, SQL). */
+/**
+ * How the harness reaches the recovered application: by configuration alone (URLs, credentials, SQL).
+ * The reference stack's addresses and seeded admin, unless the drill config's `probes` names others.
+ */
 export function applicationTarget(context: ProcedureContext): ProbeTarget {
+  const configured = context.drill.probes ?? {};
   return {
-    apiUrl: context.stack.serviceUrl('api', 8000),
-    uiUrl: context.stack.serviceUrl('ui', 5173),
-    admin: { username: 'admin', password: context.drill.canaries.adminPassword },
+    apiUrl: configured.apiUrl ?? context.stack.serviceUrl('api', 8000),
+    uiUrl: configured.uiUrl ?? context.stack.serviceUrl('ui', 5173),
+    admin: configured.admin ?? { username: 'admin', password: context.drill.canaries.adminPassword },
     database: context.stack.dbClientConfig('nmia'),
     evidenceDir: join(context.evidenceDir, 'checklist'),
+    ...(configured.scanConnectorId !== undefined ? { scanConnectorId: configured.scanConnectorId } : {}),
+    ...(configured.ui ? { ui: configured.ui } : {}),
   };
 }
 

@@ -8,6 +8,7 @@ import type { Block } from '../runbook/runbook.ts';
 import { applyBindings, type AppliedBinding, type Binding } from './binding.ts';
 import { BASH_TRACER, END_OF_BLOCK, parseTrace, OUTPUT_SEPARATOR, type TraceLine } from './bash-tracer.ts';
 import type { CommandRecord } from './command-record.ts';
+import { stderrExcerpt } from './error-lines.ts';
 
 export interface BlockRunRequest {
   block: Block;
@@ -50,6 +51,11 @@ export interface BlockRun {
 
 const TAIL_LINES = 12;
 
+/** Where a block run's trace goes: one line per command, appended as bash reaches it. */
+export function blockTraceFile(evidenceDir: string, label: string): string {
+  return `${join(evidenceDir, label)}.trace`;
+}
+
 function tail(text: string, lines = TAIL_LINES): string {
   return text.trimEnd().split('\n').slice(-lines).join('\n');
 }
@@ -64,7 +70,7 @@ export class BlockRunner {
     const { text, applied } = applyBindings(block.text, request.bindings ?? []);
     const base = join(request.evidenceDir, request.label);
     const scriptFile = `${base}.sh`;
-    const traceFile = `${base}.trace`;
+    const traceFile = blockTraceFile(request.evidenceDir, request.label);
     const tracerFile = join(request.evidenceDir, '.bash-tracer.sh');
     const stdoutFile = `${base}.stdout`;
     const stderrFile = `${base}.stderr`;
@@ -166,7 +172,8 @@ export class BlockRunner {
         exitCode: isLast ? end.exitCode : next.previousExitCode,
         startedAt: new Date(line.startedAtMs).toISOString(),
         durationMs: Math.max(0, Math.round(endMs - line.startedAtMs)),
-        stderrTail: redactor.redact(tail(stderrSegments[index + 1] ?? '', 6)),
+        // The first error line survives a long tail: it is what the failed-command summary quotes.
+        stderrTail: redactor.redact(stderrExcerpt(stderrSegments[index + 1] ?? '', 6)),
         stdoutTail: redactor.redact(tail(stdoutSegments[index + 1] ?? '', 6)),
       };
     });

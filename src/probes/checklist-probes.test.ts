@@ -175,6 +175,17 @@ describe('DR checklist probes against the real reference app', () => {
     }
   });
 
+  it('ui-loads follows a configured sign-in path and selectors (probes.ui), and fails on ones the UI does not match', async () => {
+    const configured = (ui: ProbeTarget['ui']): ProbeTarget => ({ ...target, ui });
+    const [same] = await run({ only: ['ui-loads'] }, configured({ signIn: '/#username={username}&password={password}', selectors: { ready: 'body[data-state=ready]', enclaveRow: '*[data-testid="enclave"]' } }));
+    expect(same, same?.summary).toMatchObject({ outcome: 'passed', evidence: { rowsSeen: expected.enclaves } });
+    const [wrongRow] = await run({ only: ['ui-loads'] }, configured({ selectors: { enclaveRow: '[data-testid=enclave-card]' } }));
+    expect(wrongRow).toMatchObject({ outcome: 'failed', summary: 'the UI is ready but rendered no enclave rows ([data-testid=enclave-card])' });
+    const [wrongSignIn] = await run({ only: ['ui-loads'] }, configured({ signIn: '/#user={username}&pass={password}' }));
+    expect(wrongSignIn?.outcome).toBe('failed');
+    expect(JSON.stringify(wrongSignIn)).not.toContain(db.canaries.adminPassword);
+  });
+
   it('fails connector-scan when the connector\'s bind password in the database no longer matches the directory', async () => {
     const [connector] = await db.query<{ id: number; config: unknown }>(
       `SELECT id, config FROM connectors WHERE is_enabled AND config->>'ldap_url' LIKE 'ldap://%' ORDER BY id LIMIT 1`);

@@ -29,7 +29,39 @@ export interface ProbeTarget {
   /** Screenshots go here. */
   evidenceDir: string;
   timeouts?: ProbeTimeouts;
+  /** How the UI signs in and what it renders; the reference UI's values (REFERENCE_UI) otherwise. */
+  ui?: UiProbeSettings;
 }
+
+export interface UiProbeSettings {
+  /** Path (and fragment) that signs in; {username} and {password} are filled in, URL-encoded. */
+  signIn?: string;
+  selectors?: {
+    /** The page finished loading its data. */
+    ready?: string;
+    /** The page finished with an error. */
+    error?: string;
+    /** One per enclave; its text is the enclave's name. */
+    enclaveRow?: string;
+    /** Status text, kept as evidence. */
+    status?: string;
+  };
+}
+
+/** What the reference NMIA UI (fixtures/app) expects; a real deployment's UI may differ, so each is configurable. */
+export const REFERENCE_UI = {
+  /** The reference UI signs in from the URL fragment. */
+  signIn: '/#username={username}&password={password}',
+  selectors: {
+    ready: 'body[data-state="ready"]',
+    error: 'body[data-state="error"]',
+    enclaveRow: '[data-testid=enclave]',
+    status: '[data-testid=status]',
+  },
+} as const;
+
+/** What a drill config may change about how the checklist probes reach a deployment (src/config/drill-settings.ts). */
+export type ProbeOverrides = Partial<Pick<ProbeTarget, 'apiUrl' | 'uiUrl' | 'admin' | 'scanConnectorId' | 'ui'>>;
 
 export interface ProbeTimeouts {
   /** Each HTTP request, body included. Default 5 000. */

@@ -6,15 +6,13 @@ import { HeadlessChromium } from './headless-chromium.ts';
 import { ProbeFailure } from './probe-failure.ts';
 import { ProbeHttp } from './probe-http.ts';
 import type { ProbeSession } from './probe-session.ts';
-import type { ChecklistProbe, ProbeVerdict } from './probe.ts';
-
-const SETTLED = 'body[data-state="ready"], body[data-state="error"]';
-const ROW = '[data-testid=enclave]';
+import { REFERENCE_UI, type ChecklistProbe, type ProbeVerdict } from './probe.ts';
 
 /**
  * "UI loads at http://host:5173": a real headless Chromium signs in through the page
  * (`/#username=…&password=…`), waits for body[data-state=ready], and the enclave rows it renders
- * must be the enclaves GET /api/enclaves returns. A screenshot is kept either way.
+ * must be the enclaves GET /api/enclaves returns. A screenshot is kept either way. The sign-in path and
+ * the selectors are the reference UI's unless the target names others (probes.ui in a drill config).
  */
 export class UiLoadsProbe implements ChecklistProbe {
   readonly id = 'ui-loads' as const;
@@ -28,6 +26,8 @@ export class UiLoadsProbe implements ChecklistProbe {
     const page0 = await session.http.request('GET', session.uiUrl('/'), { service: 'ui' });
     ProbeHttp.expectStatus(page0, 200);
 
+    const signIn = session.target.ui?.signIn ?? REFERENCE_UI.signIn;
+    const selectors = { ...REFERENCE_UI.selectors, ...session.target.ui?.selectors };
     let browser;
     try {
       browser = await HeadlessChromium.launch({ timeoutMs: session.timeouts.uiMs });
@@ -44,36 +44,37 @@ export class UiLoadsProbe implements ChecklistProbe {
         if (message.type() === 'error' && consoleErrors.length < 5) consoleErrors.push(message.text().slice(0, 200));
       });
       const { username, password } = session.target.admin;
-      const url = `${session.uiUrl('/')}#username=${encodeURIComponent(username)}&password=${encodeURIComponent(password)}`;
+      const url = session.uiUrl(signIn.replace('{username}', encodeURIComponent(username)).replace('{password}', encodeURIComponent(password)));
       const started = performance.now();
       try {
         const response = await page.goto(url, { timeout: session.timeouts.uiMs, waitUntil: 'domcontentloaded' });
         evidence.pageStatus = response?.status() ?? null;
-        await page.waitForSelector(SETTLED, { timeout: Math.max(1, session.timeouts.uiMs - (performance.now() - started)) });
+        await page.waitForSelector(`${selectors.ready}, ${selectors.error}`, { timeout: Math.max(1, session.timeouts.uiMs - (performance.now() - started)) });
       } catch (error) {
         evidence.state = await UiLoadsProbe.state(page);
-        evidence.statusText = await UiLoadsProbe.statusText(page);
+        evidence.statusText = await UiLoadsProbe.statusText(page, selectors.status);
         evidence.screenshot = await UiLoadsProbe.screenshot(page, session.target.evidenceDir);
         const timedOut = (error as Error).name === 'TimeoutError';
         throw ProbeFailure.failed(
           timedOut
-            ? `the UI did not reach data-state=ready within ${session.timeouts.uiMs} ms (state ${String(evidence.state ?? 'none')}: ${String(evidence.statusText ?? '')})`
+            ? `the UI did not reach ${selectors.ready} within ${session.timeouts.uiMs} ms (state ${String(evidence.state ?? 'none')}: ${String(evidence.statusText ?? '')})`
             : `the browser could not load ${ProbeHttp.displayUrl(url)}: ${(error as Error).message.split('\n')[0]}`,
           evidence,
         );
       }
       evidence.renderMs = Math.round(performance.now() - started);
-      evidence.state = await UiLoadsProbe.state(page);
-      evidence.statusText = await UiLoadsProbe.statusText(page);
+      const failedToLoad = (await page.locator(selectors.error).count()) > 0;
+      evidence.state = (await UiLoadsProbe.state(page)) ?? (failedToLoad ? 'error' : 'ready');
+      evidence.statusText = await UiLoadsProbe.statusText(page, selectors.status);
       evidence.browser = /(?:Headless)?Chrome\/[\d.]+/.exec(await page.evaluate<string>('navigator.userAgent'))?.[0] ?? 'unknown';
-      const rows = (await page.locator(ROW).allTextContents()).map((text) => text.trim());
+      const rows = (await page.locator(selectors.enclaveRow).allTextContents()).map((text) => text.trim());
       evidence.rowsSeen = rows.length;
       evidence.screenshot = await UiLoadsProbe.screenshot(page, session.target.evidenceDir);
       if (blocked.length > 0) evidence.blockedRequests = blocked.slice(0, 5);
       if (consoleErrors.length > 0) evidence.consoleErrors = consoleErrors;
 
-      if (evidence.state === 'error') throw ProbeFailure.failed(`the UI shows an error after sign-in: ${String(evidence.statusText)}`, evidence);
-      if (rows.length === 0) throw ProbeFailure.failed('the UI is ready but rendered no enclave rows ([data-testid=enclave])', evidence);
+      if (failedToLoad) throw ProbeFailure.failed(`the UI shows an error after sign-in: ${String(evidence.statusText)}`, evidence);
+      if (rows.length === 0) throw ProbeFailure.failed(`the UI is ready but rendered no enclave rows (${selectors.enclaveRow})`, evidence);
 
       let apiNames: string[];
       try {
@@ -122,9 +123,9 @@ export class UiLoadsProbe implements ChecklistProbe {
     return page.locator('body').getAttribute('data-state', { timeout: 1_000 }).catch(() => null);
   }
 
-  private static async statusText(page: Page): Promise<string | null> {
+  private static async statusText(page: Page, selector: string): Promise<string | null> {
     return page
-      .locator('[data-testid=status]')
+      .locator(selector)
       .first()
       .textContent({ timeout: 1_000 })
       .then((text) => text?.trim().slice(0, 200) ?? null)

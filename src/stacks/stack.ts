@@ -30,6 +30,12 @@ export interface StartedStack {
   serviceUrl(service: string, containerPort: number, scheme?: string): string;
   /** The harness's own docker commands (setup, disasters), run through the same engine. */
   docker(args: string[], options?: { cwd?: string }): Promise<DockerResult>;
+  /**
+   * Host directories standing for a service's filesystem, where the runbook's dumps and copies grow
+   * (`db:/tmp` on the emulated stack). Progress display only; a stack whose containers this host
+   * cannot look into has none.
+   */
+  transferDirs?(): Array<{ dir: string; shownAs: string }>;
   /** Versions of the parts in play, for evidence. */
   versions(): Promise<Record<string, string>>;
   /** Removes every container, volume, process and directory this stack created. */

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import { createReportDirectory, reportDirName } from '../evidence/report-directory.ts';
 import { basename, join, resolve } from 'node:path';
 import pg from 'pg';
 import { findForeignKeyViolations } from '../../fixtures/nmia/foreign-key-check.ts';
@@ -12,21 +13,24 @@ import { writeEvidence, type EvidenceFiles } from '../evidence/evidence-writer.t
 import { JOURNAL_VERSION, totalsOf, type Finding, type Journal, type Outcome, type ProcedureRecord, type Rung, type Severity } from '../evidence/journal.ts';
 import { Redactor } from '../evidence/redactor.ts';
 import { binaryVersion, findPgBinaries, type PgBinaries } from '../postgres/pg-binaries.ts';
-import { LocalPostgresProvider } from '../postgres/local-postgres-provider.ts';
-import type { StartedLocalPostgres } from '../postgres/started-local-postgres.ts';
 import { checkArtifact, type ArtifactEvidence } from '../verify/artifact-check.ts';
 import { diffManifests, sequencesBehind, type ManifestDifference } from '../verify/manifest-diff.ts';
 import { takeManifest, type Manifest } from '../verify/manifest.ts';
+import { newerArchiveError } from './archive-version.ts';
 import { checkCorruption } from './corruption-check.ts';
 import { compareWithSidecar, readManifestSidecar, sidecarPathFor, type ManifestSidecar } from './manifest-sidecar.ts';
 import { rolesInCustomDump, rolesInPlainDump } from './referenced-roles.ts';
 import { restoreBackup } from './restore-backup.ts';
+import type { RestoreTarget } from './restore-target.ts';
+import { ServerScratchTarget } from './server-scratch-target.ts';
+import type { TargetUrl } from './target-url.ts';
+import { ThrowawayClusterTarget } from './throwaway-cluster-target.ts';
 
 export const PROCEDURE_ID = 'verify-backup';
 /** Tables an NMIA that was ever used cannot have empty. */
 export const CORE_TABLES = ['identities', 'connectors', 'users', 'enclaves'] as const;
-const RESTORED_DB = 'nmia';
-const REFERENCE_DB = 'nmia_reference';
+/** The cluster-wide role the NMIA schema grants to: the reference schema cannot be built without it. */
+const SCHEMA_ROLE = 'nmia_readonly';
 
 export interface VerifyBackupOptions {
   file: string;
@@ -35,6 +39,10 @@ export interface VerifyBackupOptions {
   reporter?: (line: string) => void;
   /** Defaults to the machine's PostgreSQL (PG_BINDIR, pg_config, /usr/lib/postgresql). */
   binaries?: PgBinaries;
+  /** `--target-url`: restore into scratch databases on this existing server instead of a throwaway cluster. */
+  target?: TargetUrl;
+  /** Fixed in tests (it names the scratch databases); random otherwise. */
+  drillId?: string;
 }
 
 type SchemaDifference = Extract<ManifestDifference, { category: 'structure' | 'privilege' }>;
@@ -87,24 +95,27 @@ function schemaDifferences(differences: ManifestDifference[], category: 'structu
  * default: a check that could not run is 'error' or 'not-run', never 'passed'.
  */
 export class BackupVerification {
-  readonly drillId = randomBytes(4).toString('hex');
+  readonly drillId: string;
   private readonly redactor: Redactor;
   private readonly file: string;
   private journal!: Journal;
   private record!: ProcedureRecord;
   private evidenceDir = '';
-  private cluster: StartedLocalPostgres | undefined;
+  private target: RestoreTarget | undefined;
   /** The exception that ended the verification early, if any (its exit code tells usage from environment). */
   failure: DrillError | undefined;
 
   constructor(private readonly options: VerifyBackupOptions) {
     this.redactor = options.redactor ?? new Redactor();
+    // A password in --target-url is a secret like any other: never in the journal or on the console.
+    this.redactor.add('target-url password', options.target?.password);
     this.file = resolve(options.file);
+    this.drillId = options.drillId ?? randomBytes(4).toString('hex');
   }
 
   async run(): Promise<{ journal: Journal; files: EvidenceFiles }> {
     const startedAt = new Date();
-    const reportDir = join(resolve(this.options.reportRoot), `${startedAt.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)}-${this.drillId}`);
+    const reportDir = await createReportDirectory(this.options.reportRoot, reportDirName(startedAt, this.drillId));
     this.evidenceDir = join(reportDir, 'procedures', `alone-${PROCEDURE_ID}`);
     await mkdir(this.evidenceDir, { recursive: true });
     this.record = {
@@ -154,7 +165,7 @@ export class BackupVerification {
       this.journal.error = this.record.reason;
       this.say(`ERROR ${this.record.reason}`);
     } finally {
-      if (this.cluster) await this.cluster.stop().catch(() => undefined);
+      if (this.target) await this.target.stop().catch((error: unknown) => this.say(`cleanup: ${(error as Error).message}`));
     }
     this.record.durationMs = Date.now() - started;
     this.record.timings!.totalMs = this.record.durationMs;
@@ -173,6 +184,13 @@ export class BackupVerification {
   private async ladder(): Promise<void> {
     const binaries = this.options.binaries ?? findPgBinaries();
     const artifact = await this.timed('artifactMs', () => checkArtifact(this.file, { pgRestorePath: binaries.path('pg_restore') }));
+    // Written by a newer pg_dump than this pg_restore reads: the machine's problem, not a verdict on the backup.
+    const tooNew = artifact.readable ? undefined : await newerArchiveError(this.file, artifact.detail, binaries);
+    if (tooNew) {
+      this.record.artifacts.push({ name: 'backup-file', path: artifact.path, bytes: artifact.bytes, sha256: artifact.sha256, format: artifact.format, readable: false, detail: artifact.detail, producedBy: 'user' });
+      this.rung('artifact', 'the file is a readable custom-format dump', 'error', `${tooNew.message} (fix: ${tooNew.fix})`);
+      throw tooNew;
+    }
     this.recordArtifact(artifact);
     this.journal.runbook.sha256 = artifact.sha256;
     const sidecarPath = sidecarPathFor(this.file);
@@ -184,26 +202,23 @@ export class BackupVerification {
     }
     const format = artifact.format;
 
-    this.cluster = await this.action('start a throwaway PostgreSQL cluster', `initdb + pg_ctl start (${binaries.binDir})`, () => new LocalPostgresProvider({ binaries, superuser: 'nmia' }).start());
-    const cluster = this.cluster;
-    const serverVersion = (await cluster.query<{ v: string }>(`SELECT current_setting('server_version') AS v`))[0]!.v;
-    this.journal.stack = { kind: 'local', reason: 'verify-backup restores into a throwaway local cluster', versions: { postgres: serverVersion, pg_restore: binaryVersion(binaries, 'pg_restore'), node: process.version } };
+    const url = this.options.target;
+    this.target = await this.action(
+      url ? `connect to the existing server ${url.describe()}: restore only into scratch databases the drill creates, marks and drops` : 'start a throwaway PostgreSQL cluster',
+      url ? `SELECT current_setting('server_version'); client binaries checked against it` : `initdb + pg_ctl start (${binaries.binDir})`,
+      (): Promise<RestoreTarget> => (url ? ServerScratchTarget.open(url, this.drillId, binaries) : ThrowawayClusterTarget.start(binaries)),
+    );
+    const target = this.target;
+    const serverVersion = await target.serverVersion();
+    this.journal.stack = { kind: target.kind, reason: target.reason, versions: { postgres: serverVersion, pg_restore: binaryVersion(binaries, 'pg_restore'), node: process.version } };
 
-    // The reference first: it also creates the cluster-wide role the NMIA schema grants to (nmia_readonly).
-    await cluster.createDatabase(REFERENCE_DB);
-    await this.action('apply the NMIA schema the harness knows, for the structure comparison', `fixtures/nmia/schema.sql → ${REFERENCE_DB}`, async () => {
-      const client = await cluster.connect(REFERENCE_DB);
-      try {
-        await applySchema(client);
-      } finally {
-        await client.end();
-      }
-    });
-    await cluster.createDatabase(RESTORED_DB);
-    await this.createReferencedRoles(format, binaries);
+    // The reference first: on a throwaway cluster it also creates the cluster-wide role the NMIA schema grants to.
+    const referenceMissing = await this.prepareReference(target);
+    await this.action(`scratch database for the restore${target.kind === 'server' ? ', marked as this drill\'s' : ''}`, `CREATE DATABASE ${target.restoredDb}`, () => target.createDatabase(target.restoredDb));
+    if (!(await this.createReferencedRoles(format, binaries))) return;
 
     const restore = await this.timed('restoreMs', () =>
-      restoreBackup({ file: this.file, format, database: RESTORED_DB, binaries, env: cluster.env(RESTORED_DB), stderrFile: join(this.evidenceDir, 'restore.stderr') }),
+      restoreBackup({ file: this.file, format, database: target.restoredDb, binaries, env: target.env(target.restoredDb), stderrFile: join(this.evidenceDir, 'restore.stderr') }),
     );
     this.record.harnessActions.push({ purpose: `restore ${basename(this.file)} into an empty database, errors fatal`, command: restore.command, exitCode: restore.exitCode, durationMs: restore.durationMs, ...(restore.exitCode === 0 ? {} : { detail: restore.stderrTail }) });
     const check = format === 'custom' ? 'pg_restore --exit-on-error exits 0 with no error lines' : 'psql -v ON_ERROR_STOP=1 exits 0 with no error lines';
@@ -216,9 +231,9 @@ export class BackupVerification {
       return;
     }
 
-    const restored = await this.timed('manifestMs', () => this.manifestOf(RESTORED_DB, 'restored'));
-    const reference = await this.manifestOf(REFERENCE_DB, 'NMIA schema (fixtures/nmia/schema.sql)');
-    this.checkStructure(reference, restored);
+    const restored = await this.timed('manifestMs', () => this.manifestOf(target.restoredDb, 'restored'));
+    if (referenceMissing) this.rung('structure', 'the restored schema is the NMIA schema (fixtures/nmia/schema.sql)', 'error', referenceMissing);
+    else this.checkStructure(await this.manifestOf(target.referenceDb, 'NMIA schema (fixtures/nmia/schema.sql)'), restored);
     await this.checkContent(restored);
     if (sidecar === undefined) {
       this.rung('content', 'matches the manifest sidecar written at backup time', 'skipped', `no ${basename(sidecarPath)} next to the file: counts and hashes can only be checked for consistency, not against the source`);
@@ -228,7 +243,7 @@ export class BackupVerification {
       this.compareWithSidecar(sidecar.sidecar, restored);
     }
     // Last: pg_amcheck installs the amcheck extension into the database, which would change its fingerprint.
-    const corruption = await this.timed('amcheckMs', () => checkCorruption(binaries, cluster.env(RESTORED_DB), RESTORED_DB));
+    const corruption = await this.timed('amcheckMs', () => checkCorruption(binaries, target.env(target.restoredDb), target.restoredDb));
     this.record.harnessActions.push({ purpose: 'corruption check on the restored copy', command: corruption.command, exitCode: corruption.exitCode, durationMs: this.record.timings!.amcheckMs ?? 0 });
     this.rung('content', 'no corruption: every heap and btree index checks out (pg_amcheck --heapallindexed)', corruption.outcome, corruption.summary, corruption.problems.length > 0 ? { problems: corruption.problems } : undefined);
   }
@@ -247,21 +262,46 @@ export class BackupVerification {
     else this.rung('artifact', check, 'failed', `sha256 ${artifact.sha256.slice(0, 16)}… (${artifact.bytes} bytes), the sidecar recorded ${sidecar.sha256.slice(0, 16)}… (${sidecar.bytes} bytes) at ${sidecar.writtenAt}: the file changed since the backup`, { expected: sidecar.sha256, actual: artifact.sha256 });
   }
 
-  private async createReferencedRoles(format: 'custom' | 'plain', binaries: PgBinaries): Promise<void> {
-    const cluster = this.cluster!;
+  /** Creates the reference database with the NMIA schema; returns why it could not, on a server whose roles the drill may not create. */
+  private async prepareReference(target: RestoreTarget): Promise<string | undefined> {
+    if (!target.mayCreateRoles) {
+      const [role] = await target.query(`SELECT 1 FROM pg_roles WHERE rolname = '${SCHEMA_ROLE}'`);
+      if (!role) return `the server has no role ${SCHEMA_ROLE}, which the NMIA schema grants to, and a drill creates no roles on a server it does not own (roles are cluster-wide): the reference schema cannot be built there. Fix: CREATE ROLE ${SCHEMA_ROLE} NOLOGIN on that server, or verify without --target-url`;
+    }
+    await this.action(`scratch database for the NMIA reference schema${target.kind === 'server' ? ', marked as this drill\'s' : ''}`, `CREATE DATABASE ${target.referenceDb}`, () => target.createDatabase(target.referenceDb));
+    await this.action('apply the NMIA schema the harness knows, for the structure comparison', `fixtures/nmia/schema.sql → ${target.referenceDb}`, async () => {
+      const client = await target.connect(target.referenceDb);
+      try {
+        await applySchema(client);
+      } finally {
+        await client.end();
+      }
+    });
+    return undefined;
+  }
+
+  /** Roles the dump refers to are cluster-wide, not in the dump; false when they are missing and may not be created. */
+  private async createReferencedRoles(format: 'custom' | 'plain', binaries: PgBinaries): Promise<boolean> {
+    const target = this.target!;
     const referenced = format === 'custom' ? await rolesInCustomDump(this.file, binaries.path('pg_restore')) : await rolesInPlainDump(this.file);
-    const existing = new Set((await cluster.query<{ rolname: string }>('SELECT rolname FROM pg_roles')).map((row) => row.rolname));
+    const existing = new Set((await target.query<{ rolname: string }>('SELECT rolname FROM pg_roles')).map((row) => row.rolname));
     const missing = referenced.filter((role) => !existing.has(role));
-    if (missing.length === 0) return;
+    if (missing.length === 0) return true;
+    if (!target.mayCreateRoles) {
+      this.rung('restorability', 'the roles the dump refers to exist on the server', 'error', `the dump refers to role(s) the server lacks: ${missing.join(', ')}; a drill creates no roles on a server it does not own (roles are cluster-wide). Fix: create them on that server, or verify without --target-url`, { missing });
+      this.notRun(['structure', 'content'], 'the backup was not restored');
+      return false;
+    }
     await this.action(
       'roles the dump refers to are cluster-wide, not in the dump: create them (NOLOGIN) in the throwaway cluster',
       missing.map((role) => `CREATE ROLE ${pg.escapeIdentifier(role)} NOLOGIN`).join('; '),
-      () => cluster.query(missing.map((role) => `CREATE ROLE ${pg.escapeIdentifier(role)} NOLOGIN`).join('; ')),
+      () => target.createRoles(missing),
     );
+    return true;
   }
 
   private async manifestOf(database: string, label: string): Promise<Manifest> {
-    const client = await this.cluster!.connect(database);
+    const client = await this.target!.connect(database);
     try {
       const manifest = await takeManifest(client);
       this.journal.manifests[`${PROCEDURE_ID}: ${label}`] = manifest;
@@ -289,7 +329,7 @@ export class BackupVerification {
     const shown = counts.map((count) => `${count.table} ${count.rows ?? 'missing'}`).join(', ');
     this.rung('content', `core tables hold rows (${CORE_TABLES.join(', ')})`, empty.length === 0 ? 'passed' : 'failed', empty.length === 0 ? shown : `${empty.map((count) => `${count.table} ${count.rows === undefined ? 'is missing' : 'is empty'}`).join(', ')} (${shown})`);
 
-    const client = await this.cluster!.connect(RESTORED_DB);
+    const client = await this.target!.connect(this.target!.restoredDb);
     let violations;
     try {
       violations = await findForeignKeyViolations(client);

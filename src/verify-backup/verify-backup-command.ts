@@ -2,11 +2,14 @@ import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DrillError, ExitCode } from '../errors/drill-error.ts';
 import { BackupVerification } from './backup-verification.ts';
+import { TargetUrl } from './target-url.ts';
 
 export interface VerifyBackupCommandOptions {
   reportDir?: string;
   json?: boolean;
   quiet?: boolean;
+  /** An existing PostgreSQL server to restore into (scratch databases only), instead of a throwaway cluster. */
+  targetUrl?: string;
   /** Where progress and errors go (stderr by default); the JSON result always goes to `stdout`. */
   stderr?: (text: string) => void;
   stdout?: (text: string) => void;
@@ -29,8 +32,16 @@ export async function runVerifyBackupCommand(file: string, options: VerifyBackup
   }
   if (kind === 'missing') return usage(`backup file not found: ${resolve(file)}`, 'pass the path of an existing pg_dump file (custom format -Fc, or plain SQL)');
   if (kind === 'other') return usage(`not a regular file: ${resolve(file)}`, 'pass the dump file itself, not a directory (directory-format dumps are not supported)');
+  let target: TargetUrl | undefined;
+  try {
+    target = options.targetUrl === undefined ? undefined : TargetUrl.parse(options.targetUrl);
+  } catch (error) {
+    if (error instanceof DrillError) return usage(error.message, error.fix);
+    throw error;
+  }
   try {
     const verification = new BackupVerification({
+      ...(target ? { target } : {}),
       file,
       reportRoot: options.reportDir ?? 'reports',
       ...(options.quiet ? {} : { reporter: (line: string) => stderr(`${line}\n`) }),

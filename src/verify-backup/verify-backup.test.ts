@@ -1,8 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { copyFile, mkdir, stat, truncate, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, open, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Manifest } from '../verify/manifest.ts';
+import { ARCHIVE_VERSION_OFFSET, readArchiveVersion } from './archive-version.ts';
 import { compareWithSidecar, type ManifestSidecar } from './manifest-sidecar.ts';
 import { makeTestDumps, rungLines as rungs, type TestDumps } from './test-dumps.ts';
 import { runVerifyBackupCommand, verifyBackup, writeManifestSidecar } from './verify-backup.ts';
@@ -92,6 +93,36 @@ describe('verifyBackup on a real pg_dump file', () => {
       else process.env.PG_BINDIR = saved;
     }
     expect(err.join('')).toMatch(/^error: PG_BINDIR=.*no-bin lacks initdb, .*\n {2}fix: point PG_BINDIR at a PostgreSQL bin directory/);
+  });
+
+  it('CLI: a dump a newer pg_dump wrote (header archive version one past this pg_restore) is an environment error (exit 3): one-line cause and fix, no verdict', async () => {
+    const file = join(dir, 'from-newer-pg-dump.dump');
+    await copyFile(dumps.custom, file);
+    // This machine's pg_dump writes the newest archive version its pg_restore reads; a newer pg_dump writes the next one,
+    // in the header's version bytes (PGDMP, then major, minor, revision). Only those bytes are changed.
+    const written = (await readArchiveVersion(file))!;
+    expect(written.major).toBe(1);
+    const handle = await open(file, 'r+');
+    try {
+      await handle.write(Buffer.from([written.minor + 1, 0]), 0, 2, ARCHIVE_VERSION_OFFSET + 1);
+    } finally {
+      await handle.close();
+    }
+    const next = `${written.major}.${written.minor + 1}`;
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await runVerifyBackupCommand(file, { reportDir: reports, json: true, quiet: true, stdout: (text) => out.push(text), stderr: (text) => err.push(text) });
+    expect(code).toBe(3);
+    // pg_restore's own refusal, quoted; the cause and the fix on one line each.
+    const text = err.join('');
+    expect(text.split('\n').filter(Boolean)).toHaveLength(2);
+    expect(text).toMatch(new RegExp(`^error: from-newer-pg-dump\\.dump is a custom-format archive of version ${next.replace('.', '\\.')}, newer than pg_restore \\d+\\.\\d+ \\(.*/pg_restore\\) reads \\("pg_restore: error: unsupported version \\(${next.replace('.', '\\.')}\\) in file header"\\): .*; the backup itself is unchecked\n {2}fix: install PostgreSQL .*client binaries and point PG_BINDIR at their bin directory`));
+    if (next === '1.15') expect(text).toMatch(/pg_dump of PostgreSQL 16 or later wrote it.*\n {2}fix: install PostgreSQL 16 \(or newer\) client binaries and point PG_BINDIR at their bin directory \(Debian: \/usr\/lib\/postgresql\/16\/bin\)/s);
+    const result = JSON.parse(out.join('')) as { outcome: string; reason: string; rungs: Array<{ rung: string; outcome: string }> };
+    // Not a verdict on the backup: the artifact rung could not be checked, nothing after it ran, nothing passed.
+    expect(result.outcome).toBe('error');
+    expect(result.reason).toMatch(/unsupported version .* \(fix: install PostgreSQL/);
+    expect(result.rungs).toEqual([expect.objectContaining({ rung: 'artifact', outcome: 'error' })]);
   });
 
   it('an empty file fails the artifact rung and runs nothing else', async () => {

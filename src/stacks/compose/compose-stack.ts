@@ -1,5 +1,6 @@
-import { copyFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { accessSync, constants } from 'node:fs';
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { delimiter, join } from 'node:path';
 import pg from 'pg';
 import { DockerComposeEnvironment, Wait } from 'testcontainers';
 import { EnvironmentError } from '../../errors/drill-error.ts';
@@ -8,6 +9,8 @@ import { freePort } from '../../postgres/free-port.ts';
 import { binaryVersion, findPgBinaries, type PgBinaries } from '../../postgres/pg-binaries.ts';
 import { ComposeProject } from '../compose-file/compose-project.ts';
 import { REPO_ROOT } from '../emulated/emulated-stack.ts';
+import { bundleDockerGuard } from '../emulated/shim-bundle.ts';
+import type { ComposeGuardConfig } from '../../safety/compose-guard-ports.ts';
 import type { DockerResult, StackKind, StartedStack } from '../stack.ts';
 import type { Workspace } from '../workspace.ts';
 import { ComposeLock, type ComposeLockOptions } from './compose-lock.ts';
@@ -56,6 +59,7 @@ export class ComposeStack implements StartedStack {
     private readonly cli: DockerCli,
     private readonly engine: DockerVersions,
     private readonly cleanup: CleanupHandle,
+    private readonly guardDir: string,
   ) {}
 
   static async create(options: ComposeStackOptions): Promise<ComposeStack> {
@@ -89,6 +93,7 @@ export class ComposeStack implements StartedStack {
       if (project.name !== COMPOSE_PROJECT) throw new Error(`the compose project would be "${project.name}", not "${COMPOSE_PROJECT}"`);
       await resources.refuseForeign();
       await resources.snapshot();
+      await ComposeStack.installGuard(workspace, { drillId: workspace.drillId, realDocker: realDocker(env.PATH!), project: COMPOSE_PROJECT, volumesAtStart: [...resources.volumesAtStart] });
     } catch (error) {
       await lock.unlock();
       throw error;
@@ -102,7 +107,7 @@ export class ComposeStack implements StartedStack {
         lock.unlockSync();
       },
     );
-    const stack = new ComposeStack(workspace, binaries, options.reason, env, cli, engine, cleanup);
+    const stack = new ComposeStack(workspace, binaries, options.reason, env, cli, engine, cleanup, join(workspace.harnessDir, 'guard'));
     if (options.startDb ?? true) {
       try {
         await stack.startDb();
@@ -137,8 +142,19 @@ export class ComposeStack implements StartedStack {
     }
   }
 
+  /** The blocks' `docker` is the ownership guard in front of the real CLI (src/safety/docker-guard-main.ts). */
   blockEnv(): Record<string, string> {
-    return { ...this.env };
+    return { ...this.env, PATH: `${join(this.guardDir, 'bin')}${delimiter}${this.env.PATH}`, NMIA_DRILL_GUARD: join(this.guardDir, 'guard.json') };
+  }
+
+  /** Bundles the guard and writes what it needs to know; the harness's own docker calls bypass it. */
+  private static async installGuard(workspace: Workspace, config: ComposeGuardConfig): Promise<void> {
+    const dir = join(workspace.harnessDir, 'guard');
+    await mkdir(join(dir, 'bin'), { recursive: true });
+    await writeFile(join(dir, 'guard.json'), `${JSON.stringify(config)}\n`);
+    const bundle = join(dir, 'docker-guard.mjs');
+    await bundleDockerGuard(bundle);
+    await writeFile(join(dir, 'bin', 'docker'), `#!/bin/sh\n# nmia-drill ownership guard: see src/safety/docker-guard-main.ts\nexec "${process.execPath}" "${bundle}" "$@"\n`, { mode: 0o755 });
   }
 
   project(): ComposeProject {
@@ -213,4 +229,18 @@ export class ComposeStack implements StartedStack {
       }
     }
   }
+}
+
+/** The docker executable the PATH resolves to (the guard calls it by absolute path, never itself). */
+function realDocker(path: string): string {
+  for (const dir of path.split(delimiter).filter(Boolean)) {
+    const candidate = join(dir, 'docker');
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  throw new EnvironmentError('the docker CLI is not on PATH', { fix: 'install the Docker CLI (see .ci/provision-docker.sh) or put it on PATH' });
 }

@@ -2,8 +2,9 @@ import { EnvironmentError } from '../../errors/drill-error.ts';
 import type { DockerResult } from '../stack.ts';
 import { lastLine, type DockerCli } from './docker-cli.ts';
 
-export const DRILL_LABEL = 'org.nmia-drill.drill';
-const PROJECT_LABEL = 'com.docker.compose.project';
+import { COMPOSE_PROJECT_LABEL as PROJECT_LABEL, DRILL_LABEL } from '../../safety/ownership-marker.ts';
+
+export { DRILL_LABEL };
 
 interface VolumeRow {
   name: string;
@@ -64,6 +65,11 @@ export class DrillResources {
     mustSucceed(containers);
     this.volumesBefore = new Set(lines(volumes.stdout));
     this.containersBefore = new Set(lines(containers.stdout));
+  }
+
+  /** Volume names present before the drill created anything (after `snapshot`). */
+  get volumesAtStart(): readonly string[] {
+    return [...(this.volumesBefore ?? [])];
   }
 
   /** Removes the project and everything the drill created; returns what it removed. Throws after trying everything if something stays. */

@@ -5,6 +5,9 @@ import { findPgBinaries, CLIENT_BINARIES } from '../../postgres/pg-binaries.ts';
 import { ComposeFileNotFound, ComposeProject, type ComposeService } from '../compose-file/compose-project.ts';
 import { EmulatedEngine, EngineError } from './emulated-engine.ts';
 import { PathMapper } from './path-mapper.ts';
+import { guardedActions } from '../../safety/destructive-command.ts';
+import { OwnershipGuard } from '../../safety/ownership-guard.ts';
+import { EmulatedGuardPorts } from './emulated-guard-ports.ts';
 import { readShimState, STATE_FILE, writeShimState, type ContainerRecord, type MountRecord } from './shim-state.ts';
 
 export interface ShimIo {
@@ -40,7 +43,22 @@ export class DockerShim {
     const binaries = findPgBinaries({ env: { ...process.env, PG_BINDIR: state.pg.binDir } });
     const engine = new EmulatedEngine(state, binaries);
     try {
-      return await this.dispatch(engine, argv);
+      // A drill destroys only what it created: ownership first, then the command as Docker would run it.
+      const guard = new OwnershipGuard(state.owner, new EmulatedGuardPorts(engine, this.io.cwd, this.io.env));
+      const decision = await guard.check(guardedActions(argv));
+      if (decision.refusals.length > 0) {
+        for (const line of [...decision.notes, ...decision.refusals]) this.io.stderr(`${line}\n`);
+        return 1;
+      }
+      let exitCode = await this.dispatch(engine, argv);
+      for (const after of exitCode === 0 ? decision.afterSuccess : []) {
+        const failure = await after();
+        if (failure) {
+          this.io.stderr(`${failure}\n`);
+          exitCode = 1;
+        }
+      }
+      return exitCode;
     } catch (error) {
       if (error instanceof EngineError) {
         this.io.stderr(`${error.message}\n`);

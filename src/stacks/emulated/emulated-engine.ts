@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { PgBinaries } from '../../postgres/pg-binaries.ts';
 import { freePort } from '../../postgres/free-port.ts';
 import type { ComposeProject, ComposeService } from '../compose-file/compose-project.ts';
+import { DRILL_LABEL } from '../../safety/ownership-marker.ts';
 import { PathMapper } from './path-mapper.ts';
 import { INIT_FLAG } from './container-init.ts';
 import { ENTRYPOINT_FLAG, type PostgresEntrypointSpec } from './postgres-entrypoint.ts';
@@ -52,7 +53,8 @@ export class EmulatedEngine {
     }
     const dir = join(this.state.root, 'volumes', name, '_data');
     await mkdir(dir, { recursive: true });
-    const volume = { name, dir, createdAt: new Date().toISOString(), labels };
+    // Every volume this engine creates is its drill's; the label is what `docker volume rm` is checked against.
+    const volume = { name, dir, createdAt: new Date().toISOString(), labels: { ...labels, [DRILL_LABEL]: this.state.owner } };
     this.state.volumes[name] = volume;
     return volume;
   }

@@ -109,6 +109,18 @@ export class EmulatedStack implements StartedStack {
     return `${scheme}://127.0.0.1:${port}`;
   }
 
+  transferDirs(): Array<{ dir: string; shownAs: string }> {
+    let state: ShimState;
+    try {
+      state = readShimState(this.engineRoot);
+    } catch {
+      return [];
+    }
+    return Object.values(state.containers)
+      .filter((container) => container.service)
+      .map((container) => ({ dir: join(container.rootfs, 'tmp'), shownAs: `${container.service}:/tmp` }));
+  }
+
   async docker(args: string[], options: { cwd?: string } = {}): Promise<DockerResult> {
     if (!existsSync(join(this.engineRoot, 'engine.json'))) throw new Error(`the emulated stack of ${this.workspace.root} has been stopped`);
     const started = Date.now();

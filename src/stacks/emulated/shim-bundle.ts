@@ -2,14 +2,24 @@ import { build } from 'esbuild';
 import { fileURLToPath } from 'node:url';
 
 const SHIM_ENTRY = fileURLToPath(new URL('./docker-shim-main.ts', import.meta.url));
+const GUARD_ENTRY = fileURLToPath(new URL('../../safety/docker-guard-main.ts', import.meta.url));
 
 /**
  * Bundles the shim into one ESM file. Blocks invoke `docker` many times; a bundle starts in
  * ~0.15 s where a TypeScript loader takes ~0.6 s per call.
  */
 export async function bundleShim(outfile: string): Promise<void> {
+  await bundleEntry(SHIM_ENTRY, outfile);
+}
+
+/** The compose stack's ownership guard in front of the real docker CLI, bundled the same way. */
+export async function bundleDockerGuard(outfile: string): Promise<void> {
+  await bundleEntry(GUARD_ENTRY, outfile);
+}
+
+async function bundleEntry(entry: string, outfile: string): Promise<void> {
   await build({
-    entryPoints: [SHIM_ENTRY],
+    entryPoints: [entry],
     bundle: true,
     platform: 'node',
     format: 'esm',

@@ -1,0 +1,67 @@
+import { z } from 'zod';
+import { REFERENCE_UI } from '../probes/probe.ts';
+
+const url = z.url({ protocol: /^https?$/, error: 'expected a URL (http:// or https://)' });
+const selector = z.string({ error: 'expected a CSS selector (a string)' }).min(1, { error: 'expected a CSS selector, got an empty string' });
+const path = z.string({ error: 'expected a path (a string)' }).min(1, { error: 'expected a path, got an empty string' });
+const ids = z.array(z.string().min(1), { error: 'expected a list of procedure ids, e.g. ["full-backup", "restore-custom"]' });
+
+/** The admin password is a secret: a config file names the environment variable that holds it, never the value. */
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+export const drillConfigSchema = z.strictObject({
+  /** The runbook to drill (relative to the config file). */
+  runbook: path.optional(),
+  stack: z.enum(['auto', 'emulated', 'compose']).optional(),
+  isolation: z.enum(['order', 'alone', 'both']).optional(),
+  scale: z.int({ error: 'expected a whole number of identities' }).min(10, { error: 'expected at least 10 identities' }).optional(),
+  seed: z.int({ error: 'expected a whole number' }).min(0, { error: 'expected a number ≥ 0' }).optional(),
+  /** Parent of the per-drill report directories (relative to the config file). */
+  reportDir: path.optional(),
+  objectives: z
+    .strictObject({
+      rtoSeconds: z.int({ error: 'expected whole seconds' }).min(1, { error: 'expected at least 1 second' }).optional(),
+      rpoSeconds: z.int({ error: 'expected whole seconds' }).min(0, { error: 'expected seconds ≥ 0' }).optional(),
+    })
+    .optional(),
+  only: ids.optional(),
+  skip: ids.optional(),
+  /**
+   * Every binding value is made by the drill itself (the file a backup wrote, the drill workspace, the
+   * environment's SECRET_KEY); an override would make the drill check something other than what ran.
+   */
+  bindings: z.never({ error: 'bindings are not configurable: each value is made by the drill itself (see `nmia-drill plan`)' }).optional(),
+  /** How the DR checklist probes reach and read the application (the reference stack's values otherwise). */
+  probes: z
+    .strictObject({
+      api: z.strictObject({ url }).optional(),
+      ui: z
+        .strictObject({
+          url: url.optional(),
+          /** Path (and fragment) that signs in; {username} and {password} are filled in, URL-encoded. */
+          signIn: z
+            .string()
+            .refine((value) => value.startsWith('/') && value.includes('{username}') && value.includes('{password}'), {
+              error: `expected a path with {username} and {password}, e.g. ${REFERENCE_UI.signIn}`,
+            })
+            .optional(),
+          selectors: z.strictObject({ ready: selector.optional(), error: selector.optional(), enclaveRow: selector.optional(), status: selector.optional() }).optional(),
+        })
+        .optional(),
+      admin: z
+        .strictObject({
+          username: z.string({ error: 'expected a user name (a string)' }).min(1).optional(),
+          passwordEnv: z.string({ error: 'expected the NAME of the environment variable that holds the admin password, e.g. "NMIA_ADMIN_PASSWORD"' }).regex(ENV_NAME, {
+            error: 'expected the NAME of an environment variable (letters, digits, _), e.g. "NMIA_ADMIN_PASSWORD" — not the password itself',
+          }),
+          password: z.never({ error: 'a literal password is not allowed in a config file' }).optional(),
+        })
+        .optional(),
+      /** The connector the "test connector scan" item scans (else the first enabled ldap:// connector). */
+      scan: z.strictObject({ connectorId: z.int({ error: 'expected a connector id (a whole number)' }).min(1, { error: 'expected a connector id ≥ 1' }) }).optional(),
+    })
+    .optional(),
+});
+
+/** What a config file may contain (drill.config.ts / drill.config.json). */
+export type DrillConfig = z.input<typeof drillConfigSchema>;
