@@ -143,10 +143,13 @@ export function canChattr(): { ok: true } | { ok: false; reason: string } {
  * With NMIA_FAULT_OBSERVATIONS=<file>, appends what a fault drill reported (outcome, failed rungs,
  * findings) as one JSON line: the source of the table in docs/faults.md.
  */
-export function noteObservation(test: string | undefined, record: ProcedureRecord, journal: { findings: Array<{ id: string; title: string }> }): void {
+export function noteObservation(test: string | undefined, record: ProcedureRecord, journal: { findings: Array<{ id: string; title: string; evidence: Record<string, unknown> }> }): void {
   const file = process.env.NMIA_FAULT_OBSERVATIONS;
   if (!file) return;
-  const findings = journal.findings.filter((finding) => record.findings.includes(finding.id)).map((finding) => finding.title);
+  // The title, plus what a diagnosis checked (e.g. the dump's own read-back, what is left of the database).
+  const findings = journal.findings
+    .filter((finding) => record.findings.includes(finding.id))
+    .map((finding) => [finding.title, ...['dumpCheck', 'databaseNow'].filter((key) => key in finding.evidence).map((key) => `${key}: ${String(finding.evidence[key])}`)].join(' | '));
   const rungs = record.rungs.filter((rung) => rung.outcome !== 'passed').map((rung) => `${rung.outcome} ${rung.rung}: ${rung.summary}`);
   appendFileSync(file, `${JSON.stringify({ test, procedure: record.id, outcome: record.outcome, reason: record.reason, rungs, findings })}\n`);
 }

@@ -37,12 +37,15 @@ function expectDroppedBeforeCheck(journal: Journal, record: ProcedureRecord, dum
   expect(findings).toEqual([
     expect.objectContaining({
       severity: 'high',
-      title: 'the restore drops the database before checking that the dump reads back: with an unreadable dump the operator is left with no database',
+      title: 'the restore drops the database before checking that the dump reads back: an unreadable dump leaves the operator with no usable database',
       suggestedFix: expect.stringMatching(/^Before dropdb, .*pg_restore --list .*pg_restore -f \/dev\/null/),
-      evidence: expect.objectContaining({ droppedBy: 'docker compose exec db dropdb -U nmia nmia', dumpCheck: expect.stringMatching(dumpCheck), databaseNow: expect.stringMatching(/^nmia holds \d+ of the \d+ tables it had$/) }),
+      evidence: expect.objectContaining({ droppedBy: 'docker compose exec db dropdb -U nmia nmia', dumpCheck: expect.stringMatching(dumpCheck), databaseNow: expect.stringMatching(/^nmia now holds \d+ of its \d+ tables and \d+ of the \d+ rows seeded into it$/) }),
     }),
   ]);
   expect(record.harnessActions.map((action) => action.purpose)).toContain('check: what is left of nmia after the failed restore');
+  // Whatever pg_restore managed before it failed, the data is not all there.
+  const [, rows, seeded] = /and (\d+) of the (\d+) rows/.exec(String(findings[0]!.evidence.databaseNow))!;
+  expect(Number(rows)).toBeLessThan(Number(seeded));
 }
 
 describe('faults: restore-custom never passes a damaged dump', () => {

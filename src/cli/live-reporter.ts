@@ -184,7 +184,7 @@ export class LiveReporter implements DrillReporter {
     if (this.finished) return;
     this.finished = true;
     if (this.running) this.running.state = 'interrupted';
-    this.renderer.stop([this.header(this.now()), ...this.tasks.map((task) => this.taskLine(task, this.now(), true))]);
+    this.renderer.stop([this.header(this.now()), ...this.tasks.map((task) => this.taskLine(task, this.now()))]);
   }
 
   /** The live frame: a header, the task list (shortened to fit the height), what the environment is doing. */
@@ -229,9 +229,11 @@ export class LiveReporter implements DrillReporter {
     return lines;
   }
 
-  private taskLine(task: Task, now: number, final = false): string {
+  private taskLine(task: Task, now: number): string {
     const idWidth = Math.min(24, Math.max(12, ...this.tasks.map((candidate) => candidate.id.length)));
-    const elapsed = task.state === 'running' || (final && task.state === 'interrupted') ? (task.startedAt !== undefined ? formatElapsed(now - task.startedAt) : '') : task.durationMs !== undefined ? formatElapsed(task.durationMs) : '';
+    // Running (or cut short): time so far; finished: its recorded duration.
+    const ms = task.durationMs ?? (task.startedAt !== undefined ? now - task.startedAt : undefined);
+    const elapsed = ms === undefined ? '' : formatElapsed(ms);
     const findings = task.findings.length > 0 ? color.yellow(task.findings.join(',')) : '';
     const note = task.state !== 'running' && task.state !== 'pending' && task.step ? color.dim(task.step) : '';
     return `  ${symbol(task.state, now)} ${task.mode.padEnd(5)} ${task.id.padEnd(idWidth)} ${elapsed.padStart(7)}  ${[findings, note].filter(Boolean).join('  ')}`.trimEnd();
@@ -275,6 +277,6 @@ export class LiveReporter implements DrillReporter {
       ...(whyNotPassed(record) ? { step: whyNotPassed(record)! } : {}),
     }));
     this.tasks.splice(0, this.tasks.length, ...tasks);
-    return [this.header(now), ...tasks.map((task) => this.taskLine(task, now, true))];
+    return [this.header(now), ...tasks.map((task) => this.taskLine(task, now))];
   }
 }

@@ -1,9 +1,11 @@
 import { basename } from 'node:path';
+import pg from 'pg';
 import { connectPg } from '../postgres/pg-connect.ts';
 import { checkArtifact } from '../verify/artifact-check.ts';
 import type { FailureDiagnosis } from './procedure.ts';
 import type { ProcedureContext } from './procedure-context.ts';
 
+const { escapeIdentifier } = pg;
 const DROPDB = /\bdropdb\b(?:\s+(?:-U|--username|-h|--host|-p|--port)\s+\S+|\s+-\S+)*\s+(\S+)\s*$/;
 
 /**
@@ -26,15 +28,24 @@ export async function diagnoseDropBeforeReadCheck(context: ProcedureContext, fai
   );
   if (dump.readable) return undefined;
 
-  const expectedTables = Object.keys(context.environment.baseline.tables).length;
-  const left = await context.harnessAction(`check: what is left of ${database} after the failed restore`, `SELECT count(*) FROM pg_tables WHERE schemaname = 'public' (on ${database})`, () =>
+  // What the environment held before the drill touched it: the seeded baseline (tables and exact row counts).
+  const baseline = context.environment.baseline.tables;
+  const rowsBefore = Object.values(baseline).reduce((sum, table) => sum + table.rows, 0);
+  const left = await context.harnessAction(`check: what is left of ${database} after the failed restore`, `count(*) of each table the seeded ${database} had`, () =>
     context.withDb(async (client) => {
       const exists = (await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database])).rowCount === 1;
       if (!exists) return `${database} no longer exists`;
       const inner = await connectPg({ ...context.stack.dbClientConfig(database), connectionTimeoutMillis: 10_000 });
       try {
-        const tables = Number((await inner.query<{ n: string }>("SELECT count(*) AS n FROM pg_tables WHERE schemaname = 'public'")).rows[0]!.n);
-        return `${database} holds ${tables} of the ${expectedTables} tables it had`;
+        let tables = 0;
+        let rows = 0;
+        for (const name of Object.keys(baseline)) {
+          const [schema, table] = name.split('.') as [string, string];
+          if ((await inner.query('SELECT 1 FROM pg_tables WHERE schemaname = $1 AND tablename = $2', [schema, table])).rowCount !== 1) continue;
+          tables++;
+          rows += Number((await inner.query<{ n: string }>(`SELECT count(*) AS n FROM ${escapeIdentifier(schema)}.${escapeIdentifier(table)}`)).rows[0]!.n);
+        }
+        return `${database} now holds ${tables} of its ${Object.keys(baseline).length} tables and ${rows} of the ${rowsBefore} rows seeded into it`;
       } finally {
         await inner.end();
       }
@@ -43,7 +54,7 @@ export async function diagnoseDropBeforeReadCheck(context: ProcedureContext, fai
 
   return {
     severity: 'high',
-    title: 'the restore drops the database before checking that the dump reads back: with an unreadable dump the operator is left with no database',
+    title: 'the restore drops the database before checking that the dump reads back: an unreadable dump leaves the operator with no usable database',
     whyItMatters: `\`${dropped.text}\` succeeded, then pg_restore could not read the dump (${dump.detail}). The data that was there, damaged or not, is gone and nothing replaced it: ${left}.`,
     suggestedFix:
       'Before dropdb, check the dump inside the container and stop if either fails: `docker compose exec db pg_restore --list /tmp/nmia_restore.dump > /dev/null && docker compose exec db pg_restore -f /dev/null /tmp/nmia_restore.dump` (the second reads every data block). Better still, restore into a new database and rename it over the old one only once the restore succeeded.',

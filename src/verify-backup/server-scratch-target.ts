@@ -84,8 +84,9 @@ export class ServerScratchTarget implements RestoreTarget {
       await this.dropOwned(name);
     }
     this.cleanup ??= cleanupRegistry.register(`scratch databases on ${this.url.describe()}`, () => this.dropAll(), () => this.dropAllSync());
-    await this.query(`CREATE DATABASE ${sqlIdentifier(name)} TEMPLATE template0`);
+    // Listed first, so a Ctrl-C during CREATE still finds it (it is dropped only once it carries the marker).
     this.created.push(name);
+    await this.query(`CREATE DATABASE ${sqlIdentifier(name)} TEMPLATE template0`);
     await this.query(markStatement(name, this.drillId));
   }
 

@@ -1,5 +1,7 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findPgBinaries, type PgBinaries } from '../postgres/pg-binaries.ts';
 import { LocalPostgresProvider } from '../postgres/local-postgres-provider.ts';
@@ -110,4 +112,25 @@ describe('verify-backup --target-url: scratch databases on an existing server', 
     expect(await runVerifyBackupCommand(dumps.custom, { targetUrl: 'mysql://x@y/z', reportDir: dumps.reports, stderr: (text) => lines.push(text) })).toBe(2);
     expect(lines.join('')).toMatch(/^error: --target-url must be a postgresql:\/\/ URL, not mysql:\/\/\n  fix: e\.g\. --target-url/);
   });
+
+  it('Ctrl-C during the run (real CLI): the scratch databases are dropped, exit 130', async () => {
+    const cli = execa('node', [fileURLToPath(new URL('../../bin/nmia-drill.js', import.meta.url)), 'verify-backup', dumps.custom, '--target-url', url, '--report-dir', dumps.reports], { reject: false, stdin: 'ignore' });
+    const deadline = Date.now() + 60_000;
+    let seen: string[] = [];
+    while (seen.length === 0 && Date.now() < deadline && cli.exitCode === null) {
+      seen = (await databases()).filter((name) => name.startsWith('nmia_drill_'));
+      if (seen.length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    if (seen.length === 0) {
+      cli.kill('SIGKILL');
+      const early = await cli;
+      expect.fail(`the CLI never created a scratch database: exit ${early.exitCode}: ${early.stderr}`);
+    }
+    cli.kill('SIGINT');
+    const result = await cli;
+    expect(result.exitCode).toBe(130);
+    expect(result.stderr).toContain('SIGINT: stopping verify-backup and cleaning up');
+    expect((await databases()).filter((name) => name.startsWith('nmia_drill_'))).toEqual([]);
+    for (const name of ['nmia', 'prod_nmia']) expect(await server.query('SELECT id FROM precious', [], name)).toEqual([{ id: 42 }]);
+  }, 120_000);
 });

@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DrillError, ExitCode } from '../errors/drill-error.ts';
+import { cleanupRegistry } from '../lifecycle/cleanup-registry.ts';
 import { BackupVerification } from './backup-verification.ts';
 import { TargetUrl } from './target-url.ts';
 
@@ -39,6 +40,16 @@ export async function runVerifyBackupCommand(file: string, options: VerifyBackup
     if (error instanceof DrillError) return usage(error.message, error.fix);
     throw error;
   }
+  // Ctrl-C: drop the scratch databases (or the throwaway cluster) before exiting; Node's default would skip every cleanup.
+  const onSignal = (signal: NodeJS.Signals) => {
+    stderr(`\n${signal}: stopping verify-backup and cleaning up…\n`);
+    void cleanupRegistry
+      .runAll()
+      .then((failures) => failures.forEach((failure) => stderr(`cleanup error: ${failure.message}\n`)))
+      .finally(() => process.exit(ExitCode.interrupted));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   try {
     const verification = new BackupVerification({
       ...(target ? { target } : {}),
@@ -74,5 +85,8 @@ export async function runVerifyBackupCommand(file: string, options: VerifyBackup
     }
     stderr(`error: ${(error as Error).message}\n  fix: check that the report directory is writable\n`);
     return ExitCode.failed;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
 }

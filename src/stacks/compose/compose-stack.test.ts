@@ -57,7 +57,8 @@ describe.skipIf(!docker.available)(`ComposeStack: real Docker Compose, destroyin
     const stack = await ComposeStack.create({ workspace, composeFile: COMPOSE_FILE, dotEnv: { DATABASE_URL: 'postgresql://nmia:nmia@db:5432/nmia', SECRET_KEY: 'canary-secret' }, reason: 'test' });
     try {
       const env = stack.blockEnv();
-      expect(env.PATH).toBe(process.env.PATH);
+      // The blocks' docker is the ownership guard in front of the real CLI (src/safety/docker-guard-main.ts).
+      expect(env.PATH).toBe(`${join(workspace.harnessDir, 'guard', 'bin')}:${process.env.PATH}`);
       expect(env.DOCKER_HOST).toBe(process.env.DOCKER_HOST);
       expect(env.NMIA_DRILL_REPO).toBe(fileURLToPath(new URL('../../../', import.meta.url)).replace(/\/$/, ''));
       expect(Number(env.NMIA_API_PORT)).not.toBe(8000);
