@@ -14,7 +14,7 @@ import { EmulatedEngine } from './emulated-engine.ts';
 import { isAlive } from './process-liveness.ts';
 import { PGDATA } from './postgres-runtime.ts';
 import { readShimState, writeShimState, type ShimState } from './shim-state.ts';
-import { bundleShim } from './shim-bundle.ts';
+import { bundleServices, bundleShim } from './shim-bundle.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -64,7 +64,7 @@ export class EmulatedStack implements StartedStack {
     };
     writeShimState(state);
     const bundle = join(engineRoot, 'docker-shim.mjs');
-    await bundleShim(bundle);
+    await Promise.all([bundleShim(bundle), bundleServices(join(engineRoot, 'services'))]);
     await writeFile(
       join(binDir, 'docker'),
       `#!/bin/sh\n# nmia-drill emulated docker: see src/stacks/emulated/docker-shim.ts\nexec "${process.execPath}" "${bundle}" "$@"\n`,
@@ -88,6 +88,8 @@ export class EmulatedStack implements StartedStack {
       TZ: process.env.TZ ?? 'UTC',
       NMIA_DRILL_ENGINE: this.engineRoot,
       NMIA_DRILL_REPO: REPO_ROOT.replace(/\/$/, ''),
+      // The compose file's x-emulated commands run these bundles (see bundleServices).
+      NMIA_DRILL_SERVICES: join(this.engineRoot, 'services'),
     };
   }
 

@@ -17,16 +17,34 @@ export async function bundleDockerGuard(outfile: string): Promise<void> {
   await bundleEntry(GUARD_ENTRY, outfile);
 }
 
+/** The reference app's services and the fixture directory, as the emulated stack runs them. */
+const SERVICE_ENTRIES: Record<string, string> = {
+  api: fileURLToPath(new URL('../../../fixtures/app/api/main.ts', import.meta.url)),
+  worker: fileURLToPath(new URL('../../../fixtures/app/worker/main.ts', import.meta.url)),
+  collector: fileURLToPath(new URL('../../../fixtures/app/collector/main.ts', import.meta.url)),
+  ui: fileURLToPath(new URL('../../../fixtures/app/ui/main.ts', import.meta.url)),
+  directory: fileURLToPath(new URL('../../../fixtures/directory/main.ts', import.meta.url)),
+};
+
+/**
+ * Bundles every service into `<outdir>/<service>.mjs`. A service restarted by a restore then starts
+ * in ~0.3 s instead of ~0.9 s through a TypeScript loader: time the drill would otherwise count
+ * against the runbook's recovery (the "app is back" check, the RTO).
+ */
+export async function bundleServices(outdir: string): Promise<void> {
+  await build({ ...BUILD_OPTIONS, entryPoints: SERVICE_ENTRIES, outdir, outExtension: { '.js': '.mjs' } });
+}
+
+const BUILD_OPTIONS = {
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  // Some dependencies are CommonJS and call require().
+  banner: { js: "import { createRequire as __nmiaCreateRequire } from 'node:module'; const require = __nmiaCreateRequire(import.meta.url);" },
+  logLevel: 'error',
+} as const;
+
 async function bundleEntry(entry: string, outfile: string): Promise<void> {
-  await build({
-    entryPoints: [entry],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    outfile,
-    // Some dependencies are CommonJS and call require().
-    banner: { js: "import { createRequire as __nmiaCreateRequire } from 'node:module'; const require = __nmiaCreateRequire(import.meta.url);" },
-    logLevel: 'error',
-  });
+  await build({ ...BUILD_OPTIONS, entryPoints: [entry], outfile });
 }
