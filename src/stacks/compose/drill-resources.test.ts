@@ -44,19 +44,24 @@ describe.skipIf(!docker.available)(`DrillResources against the engine${suffix}`,
   it('at exit (sync) removes what the drill created and nothing that was there or belongs to others', async () => {
     const drillId = `sync${process.pid}`;
     const existing = `${project}_existing`;
-    await cli.run(['volume', 'create', existing]);
-    const resources = new DrillResources(cli, project, drillId, []);
-    await resources.snapshot();
     const created = `${project}_typo`;
     const foreignAnonymous = 'e'.repeat(58) + String(process.pid).padStart(6, '0');
-    await cli.run(['run', '-d', '--label', `${DRILL_LABEL}=${drillId}`, '-v', `${created}:/data`, 'alpine:latest', 'sleep', '60']);
-    await cli.run(['volume', 'create', foreignAnonymous]);
-    resources.teardownSync();
-    const after = await volumes();
-    expect(after).not.toContain(created);
-    expect(after).toContain(existing);
-    expect(after).toContain(foreignAnonymous);
-    expect((await cli.run(['ps', '-aq', '--filter', `label=${DRILL_LABEL}=${drillId}`])).stdout.trim()).toBe('');
-    await cli.run(['volume', 'rm', existing, foreignAnonymous]);
+    await cli.run(['volume', 'create', existing]);
+    try {
+      const resources = new DrillResources(cli, project, drillId, []);
+      await resources.snapshot();
+      await cli.run(['run', '-d', '--label', `${DRILL_LABEL}=${drillId}`, '-v', `${created}:/data`, 'alpine:latest', 'sleep', '60']);
+      await cli.run(['volume', 'create', foreignAnonymous]);
+      resources.teardownSync();
+      const after = await volumes();
+      expect(after).not.toContain(created);
+      expect(after).toContain(existing);
+      expect(after).toContain(foreignAnonymous);
+      expect((await cli.run(['ps', '-aq', '--filter', `label=${DRILL_LABEL}=${drillId}`])).stdout.trim()).toBe('');
+    } finally {
+      // Whatever the assertions say, the test leaves the engine as it found it.
+      await cli.run(['rm', '-f', ...(await cli.run(['ps', '-aq', '--filter', `label=${DRILL_LABEL}=${drillId}`])).stdout.split('\n').filter(Boolean)]);
+      await cli.run(['volume', 'rm', existing, foreignAnonymous, created]);
+    }
   });
 });
