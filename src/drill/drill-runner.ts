@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { canariesFor } from '../../fixtures/nmia/canaries.ts';
 import { PROCEDURES } from '../../runbook/registry.ts';
 import { DrillError, ExitCode, UsageError } from '../errors/drill-error.ts';
-import { JOURNAL_VERSION, overallOutcome, totalsOf, type Journal, type ProcedureRecord } from '../evidence/journal.ts';
+import { overallOutcome, totalsOf, type Journal, type ProcedureRecord } from '../evidence/journal.ts';
 import { writeEvidence, type EvidenceFiles } from '../evidence/evidence-writer.ts';
 import { Redactor } from '../evidence/redactor.ts';
 import { createReportDirectory, reportDirName } from '../evidence/report-directory.ts';
@@ -21,7 +21,7 @@ import type { DrillOptions } from './drill-options.ts';
 import type { DrillState } from './drill-state.ts';
 import type { Procedure } from './procedure.ts';
 import { ProcedureRunner } from './procedure-runner.ts';
-import { harnessIdentity, runnerIdentity } from './run-identity.ts';
+import { newJournal } from './new-journal.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const DEFAULT_RUNBOOK = join(REPO_ROOT, 'runbook', 'backup-restore.md');
@@ -83,13 +83,9 @@ export class DrillRunner {
     redactor.add('configured_admin_password', options.probes?.admin?.password);
     const startedAt = new Date();
     const reportDir = await createReportDirectory(options.reportRoot, reportDirName(startedAt, this.drillId));
-    const journal: Journal = {
-      journalVersion: JOURNAL_VERSION,
+    const journal = newJournal({
       drillId: this.drillId,
-      startedAt: startedAt.toISOString(),
-      outcome: 'not-run',
-      runner: runnerIdentity(),
-      harness: harnessIdentity(),
+      startedAt,
       runbook: {
         path: runbook.path,
         sha256: runbook.sha256,
@@ -99,13 +95,7 @@ export class DrillRunner {
         allowDrift: options.allowDrift,
       },
       options: { seed: options.seed, scale: options.scale, isolation: options.isolation, only: options.only, skip: options.skip },
-      procedures: [],
-      environmentResets: [],
-      findings: [],
-      manifests: {},
-      timing: {},
-      totals: totalsOf([]),
-    };
+    });
     this.state = {
       drillId: this.drillId,
       runbook,

@@ -6,11 +6,11 @@ import { basename, join, resolve } from 'node:path';
 import pg from 'pg';
 import { findForeignKeyViolations } from '../../fixtures/nmia/foreign-key-check.ts';
 import { applySchema } from '../../fixtures/nmia/nmia-schema.ts';
-import { harnessIdentity, runnerIdentity } from '../drill/run-identity.ts';
+import { newJournal } from '../drill/new-journal.ts';
 import { outcomeSymbol } from '../drill/drill-reporter.ts';
 import { DrillError } from '../errors/drill-error.ts';
 import { writeEvidence, type EvidenceFiles } from '../evidence/evidence-writer.ts';
-import { JOURNAL_VERSION, totalsOf, type Finding, type Journal, type Outcome, type ProcedureRecord, type Rung, type Severity } from '../evidence/journal.ts';
+import { totalsOf, type Finding, type Journal, type Outcome, type ProcedureRecord, type Rung, type Severity } from '../evidence/journal.ts';
 import { Redactor } from '../evidence/redactor.ts';
 import { binaryVersion, findPgBinaries, type PgBinaries } from '../postgres/pg-binaries.ts';
 import { checkArtifact, type ArtifactEvidence } from '../verify/artifact-check.ts';
@@ -132,23 +132,13 @@ export class BackupVerification {
       findings: [],
       timings: {},
     };
-    this.journal = {
-      journalVersion: JOURNAL_VERSION,
+    this.journal = newJournal({
       drillId: this.drillId,
-      startedAt: startedAt.toISOString(),
-      outcome: 'not-run',
-      runner: runnerIdentity(),
-      harness: harnessIdentity(),
+      startedAt,
       // No runbook is drilled here; the subject is the backup file, whose sha256 the artifact rung records.
       runbook: { path: `(none: verify-backup of ${this.file})`, sha256: '', lockPath: '', lockState: 'missing', drift: [], allowDrift: false },
       options: { seed: 0, scale: 0, isolation: 'alone', only: [PROCEDURE_ID], skip: [] },
-      procedures: [],
-      environmentResets: [],
-      findings: [],
-      manifests: {},
-      timing: {},
-      totals: totalsOf([]),
-    };
+    });
     this.say(`verify-backup ${this.drillId}: ${this.file}`);
     const started = Date.now();
     try {
