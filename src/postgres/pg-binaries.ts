@@ -65,7 +65,7 @@ export function findPgBinaries(
   if (env.PG_BINDIR && !hasAll(env.PG_BINDIR, required)) {
     const missing = required.filter((binary) => !isExecutable(join(env.PG_BINDIR!, binary)));
     throw new EnvironmentError(`PG_BINDIR=${env.PG_BINDIR} lacks ${missing.join(', ')}`, {
-      fix: 'point PG_BINDIR at a PostgreSQL bin directory holding initdb, pg_ctl, postgres, pg_dump, pg_restore and psql, or unset it',
+      fix: `point PG_BINDIR at a PostgreSQL bin directory holding ${required.join(', ')}, or unset it`,
     });
   }
   for (const [source, dir] of candidates) {

@@ -5,9 +5,9 @@ import { cleanupRegistry, type CleanupHandle } from '../lifecycle/cleanup-regist
 import type { PgBinaries } from '../postgres/pg-binaries.ts';
 import { connectPg } from '../postgres/pg-connect.ts';
 import { markStatement, ownershipMarker, refuseDatabase, sqlIdentifier, sqlLiteral } from '../safety/ownership-marker.ts';
+import { assertClientsFitServer } from '../drill/client-version-guard.ts';
 import type { RestoreTarget } from './restore-target.ts';
 import type { TargetUrl } from './target-url.ts';
-import { checkClientServerVersions } from './version-check.ts';
 
 /**
  * verify-backup against an existing server (`--target-url`): the drill restores only into scratch
@@ -48,8 +48,7 @@ export class ServerScratchTarget implements RestoreTarget {
         cause: error,
       });
     }
-    const mismatch = checkClientServerVersions(binaries, version);
-    if (mismatch) throw new EnvironmentError(mismatch.cause, { fix: mismatch.fix });
+    assertClientsFitServer(binaries, version);
     return target;
   }
 
