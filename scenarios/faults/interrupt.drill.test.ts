@@ -4,6 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, execaSync } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { announceSkip, dockerAvailability } from '../../src/stacks/compose/docker-availability.ts';
+import { DockerCli, dockerClientEnv } from '../../src/stacks/compose/docker-cli.ts';
+import { DRILL_LABEL } from '../../src/stacks/compose/drill-resources.ts';
 import { CORRECTED_RUNBOOK, REPO } from '../support/drill-harness.ts';
 
 /** What a drill left on the machine: its workspace dirs and any process started from them. */
@@ -48,11 +51,12 @@ function reached(moment: Moment, output: string, reportRoot: string): boolean {
   return readdirSync(reportRoot).some((dir) => existsSync(join(reportRoot, dir, moment.reportFile)));
 }
 
-async function interruptAt(args: string[], moment: Moment, signal: NodeJS.Signals, reportDir: string) {
-  const child = execa('node', [join(REPO, 'bin/nmia-drill.js'), '--isolation', 'order', '--stack', 'emulated', '--report-dir', reportDir, ...args], { cwd: REPO, reject: false, stdin: 'ignore' });
+async function interruptAt(args: string[], moment: Moment, signal: NodeJS.Signals, reportDir: string, stack: 'emulated' | 'compose' = 'emulated') {
+  const child = execa('node', [join(REPO, 'bin/nmia-drill.js'), '--isolation', 'order', '--stack', stack, '--report-dir', reportDir, ...args], { cwd: REPO, reject: false, stdin: 'ignore' });
   let output = '';
   child.stderr!.on('data', (chunk: Buffer) => void (output += chunk.toString()));
-  const deadline = Date.now() + 150_000;
+  // A compose drill may first wait for the compose lock another compose test holds.
+  const deadline = Date.now() + (stack === 'compose' ? 360_000 : 150_000);
   while (!reached(moment, output, reportDir)) {
     if (Date.now() > deadline || child.exitCode !== null) {
       child.kill('SIGKILL');
@@ -100,4 +104,33 @@ describe('an interrupted drill cleans up and still leaves its journal', () => {
       expect(journal).toMatchObject({ outcome: 'error', interrupted: true, error: `interrupted by ${signal}` });
     }, 240_000);
   }
+});
+
+const docker = await dockerAvailability(['postgres:15', 'alpine:latest', 'nmia-drill/node:20']);
+
+describe.skipIf(!docker.available)(`an interrupted compose drill removes its containers, volumes and network${announceSkip('compose interrupt', docker)}`, () => {
+  const cli = new DockerCli({ PATH: process.env.PATH ?? '', ...dockerClientEnv() }, '/');
+  const list = async (args: string[]) => (await cli.run(args)).stdout.split('\n').filter(Boolean);
+  let reports: string;
+  beforeAll(async () => {
+    reports = await mkdtemp(join(tmpdir(), 'nmia-drill-interrupt-compose-'));
+  });
+  afterAll(async () => {
+    await rm(reports, { recursive: true, force: true });
+  });
+
+  it('SIGINT during the backup (pg_dump block running on the compose stack): exit 130, nothing of the drill left on the engine or the disk', async () => {
+    const { result, drillId, output } = await interruptAt(['--scale', '300', '--only', 'full-backup'], { reportFile: 'procedures/order-full-backup/block-0.trace' }, 'SIGINT', reports, 'compose');
+    expect(drillId, output).toMatch(/^[0-9a-f]{8}$/);
+    expect(result.exitCode, output).toBe(130);
+    expect(await list(['ps', '-a', '--filter', `label=${DRILL_LABEL}=${drillId}`, '--format', '{{.Names}}'])).toEqual([]);
+    expect(await list(['ps', '-a', '--filter', 'label=com.docker.compose.project=nmia', '--format', '{{.Names}}'])).toEqual([]);
+    expect(await list(['volume', 'ls', '--filter', `label=${DRILL_LABEL}=${drillId}`, '--format', '{{.Name}}'])).toEqual([]);
+    expect((await list(['volume', 'ls', '--format', '{{.Name}}'])).filter((name) => name.startsWith('nmia_'))).toEqual([]);
+    expect(await list(['network', 'ls', '--filter', 'label=com.docker.compose.project=nmia', '--format', '{{.Name}}'])).toEqual([]);
+    expect(leftovers(drillId)).toEqual([]);
+    const [reportDir] = readdirSync(reports);
+    const journal = JSON.parse(readFileSync(join(reports, reportDir!, 'journal.json'), 'utf8')) as { outcome: string; interrupted?: boolean; stack?: { kind: string } };
+    expect(journal).toMatchObject({ outcome: 'error', interrupted: true, stack: { kind: 'compose' } });
+  }, 480_000);
 });
