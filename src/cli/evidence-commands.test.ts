@@ -69,9 +69,13 @@ describe('evidence bundle from a real CLI drill', () => {
   });
 
   it('status reports the last passing drill and, with --max-age, fails when it is too old', async () => {
-    const fresh = await cli(['status', '--report-dir', reports, '--max-age', '1']);
+    // The drill above ran a subset (--only): it proves those procedures, not the runbook, so by default it keeps no gate green.
+    const strict = await cli(['status', '--report-dir', reports, '--max-age', '1']);
+    expect(strict.exitCode).toBe(1);
+    expect(strict.stdout).toMatch(/not counted: 1 partial run/);
+    const fresh = await cli(['status', '--report-dir', reports, '--max-age', '1', '--include-partial']);
     expect(fresh.exitCode).toBe(0);
-    expect(fresh.stdout).toMatch(/last passing drill [0-9a-f]{8}/);
+    expect(fresh.stdout).toMatch(/^OK: last passing partial drill [0-9a-f]{8}/);
     const index = JSON.parse(await readFile(join(reports, 'index.json'), 'utf8')) as { drills: Array<Record<string, unknown>> };
     expect(index.drills).toHaveLength(1);
     const empty = await mkdtemp(join(tmpdir(), 'nmia-drill-status-empty-'));

@@ -221,11 +221,12 @@ export function buildProgram(): Command {
 
   program
     .command('status')
-    .description('the trend of recent drills and when the last passing one ran; with --max-age, exit 1 when it is too old')
+    .description('the trend of recent drills and when the last full one passed; with --max-age, exit 1 when it is too old or the last full drill failed')
     .option('--report-dir <dir>', 'where drill reports are written', 'reports')
-    .option('--max-age <days>', 'fail when the last passing drill is older than this', integer('--max-age', 1))
-    .action((flags: { reportDir: string; maxAge?: number }) => {
-      const current = status(resolve(flags.reportDir), flags.maxAge === undefined ? {} : { maxAgeDays: flags.maxAge });
+    .option('--max-age <days>', 'fail when the last passing full drill is older than this, or the last full drill failed', integer('--max-age', 1))
+    .option('--include-partial', 'count --only/--skip drills too (never verify-backup)', false)
+    .action((flags: { reportDir: string; maxAge?: number; includePartial: boolean }) => {
+      const current = status(resolve(flags.reportDir), { ...(flags.maxAge === undefined ? {} : { maxAgeDays: flags.maxAge }), includePartial: flags.includePartial });
       process.stdout.write(`${current.message}\n`);
       process.exitCode = flags.maxAge !== undefined && current.stale ? ExitCode.failed : ExitCode.ok;
     });

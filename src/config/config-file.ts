@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import type { z } from 'zod';
 import { UsageError } from '../errors/drill-error.ts';
 import { drillConfigSchema } from './drill-config-schema.ts';
@@ -65,14 +65,25 @@ async function readJson(path: string, label: string): Promise<unknown> {
   }
 }
 
+/** What `import … from 'nmia-drill'` means in a config file, wherever the file sits. */
+const PUBLIC_ENTRY = fileURLToPath(new URL('../index.ts', import.meta.url));
+
+/**
+ * A TypeScript config is bundled with esbuild (the `nmia-drill` import aliased to this checkout's public
+ * entry) and imported from memory: it loads the same inside the checkout and anywhere else (e.g. an ops
+ * repo with no package.json, where Node would take a .ts file for CommonJS), and writes no file.
+ */
 async function importModule(path: string, label: string): Promise<unknown> {
   if (!/\.(ts|mts|js|mjs)$/.test(path)) throw new UsageError(`${label}: expected a .ts or .json config file`, { fix: `name it drill.config.ts or drill.config.json (see ${EXAMPLE})` });
   let module: { default?: unknown };
   try {
-    // The CLI runs under tsx, so a TypeScript config file imports like any module.
-    module = (await import(pathToFileURL(path).href)) as { default?: unknown };
+    const { build } = await import('esbuild');
+    const bundled = await build({ entryPoints: [path], bundle: true, platform: 'node', format: 'esm', target: 'node20', write: false, alias: { 'nmia-drill': PUBLIC_ENTRY }, logLevel: 'silent' });
+    module = (await import(`data:text/javascript;base64,${Buffer.from(bundled.outputFiles[0]!.text).toString('base64')}`)) as { default?: unknown };
   } catch (error) {
-    throw new UsageError(`${label}: could not be loaded: ${(error as Error).message.split('\n')[0]}`, {
+    const esbuildError = (error as { errors?: Array<{ text: string; location?: { line: number } | null }> }).errors?.[0];
+    const cause = esbuildError ? `${esbuildError.text}${esbuildError.location ? ` (line ${esbuildError.location.line})` : ''}` : (error as Error).message.split('\n')[0];
+    throw new UsageError(`${label}: could not be loaded: ${cause}`, {
       fix: `check its syntax and imports; it should be \`import { defineConfig } from 'nmia-drill'; export default defineConfig({ … })\` (see ${EXAMPLE})`,
     });
   }

@@ -44,6 +44,21 @@ describe('drill config files', () => {
     expect(plan.settings.scale).toEqual({ value: 2000, from: `${EXAMPLE}: scale` });
   });
 
+  it('a drill.config.ts outside the checkout (no package.json, importing nmia-drill) loads, found in the working directory', async () => {
+    const dir = join(scratch, 'ops-repo');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'drill.config.ts'), "import { defineConfig } from 'nmia-drill';\nexport default defineConfig({ scale: 750, objectives: { rtoSeconds: 120 } });\n");
+    const result = await cli(['plan', '--json', '--only', 'full-backup'], dir);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const plan = JSON.parse(result.stdout) as PlanJson;
+    expect(plan.settings.scale).toEqual({ value: 750, from: 'drill.config.ts: scale' });
+    // A syntax error is named with its line, in one line plus the fix.
+    await writeFile(join(dir, 'drill.config.ts'), 'export default {{\n');
+    const broken = await cli(['plan'], dir);
+    expect(broken.exitCode).toBe(2);
+    expect(broken.stderr).toMatch(/^error: drill\.config\.ts: could not be loaded: .* \(line 1\)\n {2}fix: /);
+  });
+
   it('a bad config stops run, plan and verify-backup with exit 2 and one line naming the file and the key', async () => {
     const cases = [
       { name: 'wrong-type', config: { scale: 'lots' }, line: /^error: drill\.config\.json: scale: expected a whole number of identities$/m },

@@ -13,6 +13,7 @@ import { detectDrift, type Drift } from '../runbook/drift.ts';
 import { lockPathFor, readLock } from '../runbook/runbook-lock.ts';
 import { loadRunbook, type Runbook } from '../runbook/runbook.ts';
 import { COMPOSE_SUPPORTED, createStack } from '../stacks/stack-factory.ts';
+import { composeImages } from '../stacks/compose/compose-images.ts';
 import { selectStack, type StackSelection } from '../stacks/stack-selector.ts';
 import type { StartedStack } from '../stacks/stack.ts';
 import { Workspace } from '../stacks/workspace.ts';
@@ -141,6 +142,7 @@ export class DrillRunner {
   /** Stops the drill from starting anything new; call first on a signal. */
   halt(): void {
     this.interrupted = true;
+    if (this.state) this.state.halted = true;
   }
 
   async interrupt(signal: string): Promise<EvidenceFiles | undefined> {
@@ -248,7 +250,7 @@ export class DrillRunner {
 
   private selectionCache: StackSelection | undefined;
   private async selection(): Promise<StackSelection> {
-    this.selectionCache ??= await selectStack(this.options.stack, COMPOSE_SUPPORTED);
+    this.selectionCache ??= await selectStack(this.options.stack, COMPOSE_SUPPORTED, { images: composeImages(COMPOSE_FILE) });
     return this.selectionCache;
   }
 

@@ -34,6 +34,8 @@ export interface DrillState {
   probes?: ProbeOverrides;
   /** Opt-in RTO lever: after a custom-format restore, measure pg_restore -j 1 against -j N. */
   parallelRestoreJobs?: number;
+  /** Set on SIGINT/SIGTERM: a block killed by it says nothing about the runbook. */
+  halted?: boolean;
 }
 
 /** What one environment (a stack, in order or alone) accumulates across the procedures run in it. */

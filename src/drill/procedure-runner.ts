@@ -92,6 +92,8 @@ export class ProcedureRunner {
 
   /** Exit codes, and a scan of each command's output: a command that exits 0 after errors is still caught. */
   private async checkCommands(procedure: Procedure, context: ProcedureContext, failedRun: BlockRun | undefined): Promise<void> {
+    // Ctrl-C kills the running block with the drill: that is no finding about the runbook.
+    if (this.drill.halted) throw new Error('interrupted: the drill was stopped by a signal while this procedure ran');
     const rung = procedure.kind === 'restore' ? 'restorability' : 'intent';
     const check = 'every command exits 0 with no errors in its output';
     if (failedRun) {

@@ -22,7 +22,9 @@ const NOW = new Date('2026-02-01T12:00:00.000Z');
 
 function drillAt(id: string, outcome: Journal['outcome'], daysAgo: number, extra: Partial<Journal> = {}): Journal {
   const started = new Date(NOW.getTime() - daysAgo * DAY);
-  return syntheticJournal({ drillId: id, outcome, startedAt: started.toISOString(), finishedAt: new Date(started.getTime() + 60_000).toISOString(), timing: {}, ...extra });
+  // A full drill (no --only/--skip) unless a test says otherwise: only those count for status.
+  const full = { seed: 42, scale: 200, isolation: 'both' as const, only: [], skip: [] };
+  return syntheticJournal({ drillId: id, outcome, startedAt: started.toISOString(), finishedAt: new Date(started.getTime() + 60_000).toISOString(), timing: {}, options: full, ...extra });
 }
 
 async function record(journal: Journal): Promise<void> {
@@ -49,6 +51,7 @@ describe('appendToIndex', () => {
       reportDir: '20260101-000000-aaaa0001',
       runbook: { path: journal.runbook.path, sha256: journal.runbook.sha256, lockState: 'clean' },
       stack: 'emulated',
+      scope: 'full',
     });
   });
 
@@ -96,23 +99,42 @@ describe('status', () => {
     expect(result.message).toMatch(/^STALE: no drill recorded/);
   });
 
-  it('is fresh when a drill passed within the max age, and names a later failure', async () => {
+  it('is fresh when the last full drill passed within the max age', async () => {
+    await record(drillAt('fail0001', 'failed', 3));
     await record(drillAt('pass0001', 'passed', 2));
-    await record(drillAt('fail0001', 'failed', 1));
     const result = status(root, { now: NOW });
     expect(result.stale).toBe(false);
     expect(result.lastPassing?.drillId).toBe('pass0001');
-    expect(result.lastDrill?.drillId).toBe('fail0001');
-    expect(result.message).toMatch(/^OK: last passing drill pass0001 .*2\.0 days ago.*within 7 days/);
-    expect(result.message).toContain('last drill: fail0001 FAIL');
-    expect(result.message).toContain('trend, oldest first: PASS · FAIL');
+    expect(result.message).toMatch(/^OK: last passing full drill pass0001 .*2\.0 days ago.*within 7 days/);
+    expect(result.message).toContain('trend, oldest first: FAIL · PASS');
+  });
+
+  it('fails when the last full drill that ran to the end failed, even with a recent pass before it; an interrupted one is ignored', async () => {
+    await record(drillAt('pass0001', 'passed', 2));
+    await record(drillAt('fail0001', 'failed', 1));
+    const failing = status(root, { now: NOW });
+    expect(failing.stale).toBe(true);
+    expect(failing.message).toMatch(/^FAILING: the last full drill fail0001 FAIL .*; last passing: pass0001/);
+    await record(drillAt('pass0002', 'passed', 0.5));
+    await record(drillAt('intr0001', 'error', 0.2, { interrupted: true }));
+    expect(status(root, { now: NOW }).message).toMatch(/^OK: last passing full drill pass0002/);
+  });
+
+  it('never counts a partial run (--only/--skip) or a verify-backup towards freshness, unless asked to', async () => {
+    await record(drillAt('full0001', 'passed', 10));
+    await record(drillAt('part0001', 'passed', 0.5, { options: { seed: 42, scale: 200, isolation: 'order', only: ['full-backup'], skip: [] } }));
+    const result = status(root, { now: NOW });
+    expect(result.stale).toBe(true);
+    expect(result.message).toMatch(/^STALE: no passing full drill within the last 7 days; last passing: full0001/);
+    expect(result.message).toContain('not counted: 1 partial run(s)');
+    expect(status(root, { now: NOW, includePartial: true })).toMatchObject({ stale: false, lastPassing: { drillId: 'part0001' } });
   });
 
   it('is stale when the last passing drill is older than the max age', async () => {
     await record(drillAt('pass0001', 'passed', 2));
     const result = status(root, { now: NOW, maxAgeDays: 1 });
     expect(result.stale).toBe(true);
-    expect(result.message).toMatch(/^STALE: no passing drill within the last 1 days; last passing: pass0001/);
+    expect(result.message).toMatch(/^STALE: no passing full drill within the last 1 days; last passing: pass0001/);
   });
 
   it('is stale when drills ran recently but none passed', async () => {
@@ -120,7 +142,7 @@ describe('status', () => {
     await record(drillAt('err00001', 'error', 0.1));
     const result = status(root, { now: NOW, maxAgeDays: 30 });
     expect(result.stale).toBe(true);
-    expect(result.message).toMatch(/^STALE: no drill has passed \(2 recorded\)/);
+    expect(result.message).toMatch(/^FAILING: the last full drill err00001 ERROR/);
   });
 
   it('gives the last drills as the trend, oldest first, bounded by trendLength', async () => {

@@ -37,6 +37,11 @@ export const IndexEntrySchema = z.object({
   reportDir: z.string(),
   runbook: z.object({ path: z.string(), sha256: z.string(), lockState: z.string() }),
   stack: z.string().optional(),
+  /**
+   * What the run proves: `full` every procedure of the runbook; `partial` an --only/--skip subset;
+   * `verify-backup` one backup file. Only full drills count for `status` (entries without it are full).
+   */
+  scope: z.enum(['full', 'partial', 'verify-backup']).optional(),
 });
 export type IndexEntry = z.infer<typeof IndexEntrySchema>;
 
@@ -64,6 +69,8 @@ export interface StatusOptions {
   /** How many drills the trend shows. */
   trendLength?: number;
   now?: Date;
+  /** Count --only/--skip subsets too (never a verify-backup): for teams that schedule a subset on purpose. */
+  includePartial?: boolean;
 }
 
 function measureEntry(measure: TimingMeasure | undefined): z.infer<typeof MeasureEntrySchema> | undefined {
@@ -92,7 +99,13 @@ export function indexEntryOf(journal: Journal, reportDir: string, reportRoot: st
     reportDir: relative(reportRoot, reportDir).split(sep).join('/'),
     runbook: { path: journal.runbook.path, sha256: journal.runbook.sha256, lockState: journal.runbook.lockState },
     ...(journal.stack ? { stack: journal.stack.kind } : {}),
+    scope: scopeOf(journal),
   };
+}
+
+function scopeOf(journal: Journal): NonNullable<IndexEntry['scope']> {
+  if (journal.runbook.path.startsWith('(none: verify-backup')) return 'verify-backup';
+  return journal.options.only.length > 0 || journal.options.skip.length > 0 ? 'partial' : 'full';
 }
 
 function parseIndex(text: string, path: string): DrillIndex {
@@ -213,18 +226,28 @@ export function status(reportRoot: string, options: StatusOptions = {}): DrillSt
   const drills = [...readIndexSync(reportRoot).drills].sort(byStart);
   const trend = drills.slice(-(options.trendLength ?? 10));
   const lastDrill = drills.at(-1);
-  const lastPassing = [...drills].reverse().find((entry) => entry.outcome === 'passed');
-  const stale = !lastPassing || now - endOf(lastPassing) > maxAgeDays * DAY_MS;
+  // A subset (--only/--skip) or one verified backup file proves less than the runbook: it never keeps the gate green.
+  const counted = new Set(options.includePartial ? ['full', 'partial'] : ['full']);
+  const full = drills.filter((entry) => counted.has(entry.scope ?? 'full'));
+  const lastPassing = [...full].reverse().find((entry) => entry.outcome === 'passed');
+  // An interrupted drill proves nothing either way; a full drill that ran to the end and did not pass does.
+  const lastFull = [...full].reverse().find((entry) => !entry.interrupted);
+  const failing = lastFull !== undefined && lastFull.outcome !== 'passed';
+  const stale = !lastPassing || failing || now - endOf(lastPassing) > maxAgeDays * DAY_MS;
+  const ignored = drills.length - full.length;
   const lines: string[] = [];
+  const passingWhen = lastPassing ? `${lastPassing.finishedAt ?? lastPassing.startedAt}, ${age(now - endOf(lastPassing))}` : '';
   if (!lastDrill) {
     lines.push(`STALE: no drill recorded in ${join(reportRoot, INDEX_FILE)}`);
+  } else if (failing) {
+    lines.push(`FAILING: the last full drill ${lastFull.drillId} ${outcomeSymbol(lastFull.outcome)} (${lastFull.startedAt}, ${lastFull.findings} finding${lastFull.findings === 1 ? '' : 's'}) in ${lastFull.reportDir}${lastPassing ? `; last passing: ${lastPassing.drillId} (${passingWhen})` : ''}`);
   } else if (!lastPassing) {
-    lines.push(`STALE: no drill has passed (${drills.length} recorded)`);
+    lines.push(`STALE: no full drill has passed (${full.length} full of ${drills.length} recorded)`);
   } else {
-    const when = `${lastPassing.finishedAt ?? lastPassing.startedAt}, ${age(now - endOf(lastPassing))}`;
-    lines.push(stale ? `STALE: no passing drill within the last ${maxAgeDays} days; last passing: ${lastPassing.drillId} (${when})` : `OK: last passing drill ${lastPassing.drillId} (${when}), within ${maxAgeDays} days`);
+    lines.push(stale ? `STALE: no passing full drill within the last ${maxAgeDays} days; last passing: ${lastPassing.drillId} (${passingWhen})` : `OK: last passing ${lastPassing.scope ?? 'full'} drill ${lastPassing.drillId} (${passingWhen}), within ${maxAgeDays} days`);
   }
-  if (lastDrill && lastDrill !== lastPassing) {
+  if (ignored > 0) lines.push(`not counted: ${ignored} partial run(s) (--only/--skip or verify-backup)`);
+  if (lastDrill && lastDrill !== lastPassing && lastDrill !== lastFull) {
     lines.push(`last drill: ${lastDrill.drillId} ${outcomeSymbol(lastDrill.outcome)} (${lastDrill.startedAt}, ${lastDrill.findings} finding${lastDrill.findings === 1 ? '' : 's'}) in ${lastDrill.reportDir}`);
   }
   if (trend.length > 0) lines.push(`trend, oldest first: ${trend.map((entry) => outcomeSymbol(entry.outcome)).join(' · ')}`);

@@ -70,7 +70,7 @@ export interface DrillPlan {
 const STACK_NOTES: Record<StackChoice, { kind: DrillPlan['stack']['kind']; note: string }> = {
   emulated: { kind: 'emulated', note: 'the docker shim over a local PostgreSQL cluster and the reference app as local processes' },
   compose: { kind: 'compose', note: 'a real Docker Compose project "nmia" (the drill checks for a Docker engine and Compose v2 when it starts)' },
-  auto: { kind: 'decided at run time', note: 'compose when a Docker engine answers and Compose v2 is present, else emulated (plan does not ask Docker)' },
+  auto: { kind: 'decided at run time', note: 'compose when a Docker engine answers, Compose v2 is present and the images are there, else emulated (plan does not ask Docker)' },
 };
 
 /**

@@ -7,6 +7,7 @@ import { EnvironmentError } from '../../errors/drill-error.ts';
 import { cleanupRegistry, type CleanupHandle } from '../../lifecycle/cleanup-registry.ts';
 import { freePort } from '../../postgres/free-port.ts';
 import { binaryVersion, findPgBinaries, type PgBinaries } from '../../postgres/pg-binaries.ts';
+import { BLOCK_IMAGES } from './compose-images.ts';
 import { ComposeProject } from '../compose-file/compose-project.ts';
 import { REPO_ROOT } from '../emulated/emulated-stack.ts';
 import { bundleDockerGuard } from '../emulated/shim-bundle.ts';
@@ -22,8 +23,6 @@ import { DrillResources } from './drill-resources.ts';
 export const COMPOSE_PROJECT = 'nmia';
 /** Volumes a drill creates by name: the db's, and the one the runbook's typo creates. */
 export const GUARDED_VOLUMES = ['nmia_pgdata', 'nmai_pgdata'] as const;
-/** Images the runbook's own blocks use besides the services' (`docker run … alpine tar …`). */
-export const BLOCK_IMAGES = ['alpine:latest'] as const;
 /** Published app ports the stack moves to free ones, so a drill never collides with a real :8000. */
 const PUBLISHED_PORT_VARIABLES = ['NMIA_API_PORT', 'NMIA_UI_PORT'] as const;
 const DB_PASSWORD = 'nmia';
@@ -84,7 +83,7 @@ export class ComposeStack implements StartedStack {
     const dotEnv = { ...options.dotEnv, ...ports };
     await writeFile(join(workspace.projectDir, '.env'), Object.entries(dotEnv).map(([key, value]) => `${key}=${value}\n`).join(''), { mode: 0o600 });
     const project = ComposeProject.locate(workspace.projectDir, undefined, env);
-    const engine = await new DockerPreflight(cli).check([...[...project.services.values()].map((service) => service.image), ...BLOCK_IMAGES]);
+    const engine = await new DockerPreflight(cli).check([...new Set([...[...project.services.values()].map((service) => service.image), ...BLOCK_IMAGES])]);
 
     const onWait = options.onWait ?? ((message: string) => process.stderr.write(`nmia-drill: ${message}\n`));
     const lock = await ComposeLock.acquire(workspace.drillId, { ...options.lock, onWait });
