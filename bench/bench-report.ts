@@ -80,7 +80,7 @@ function proofCost(drill: DrillBenchResult): Array<{ what: string; ms: number; v
     const ms = row.drillMs ?? 0;
     const { step } = row;
     if (/manifest just (before|after) the blocks/.test(step)) add('verification: the window manifests just before and after pg_dump', ms, true);
-    else if (step.includes('verify: artifact check')) add('verification: artifact read-back of the dump (sha256, pg_restore --list, pg_restore -f /dev/null)', ms, true);
+    else if (step.includes('verify: artifact check')) add('verification: artifact read-back of the dump (sha256, pg_restore --list, pg_restore -f /dev/null), beyond the closing manifest it runs beside', ms, true);
     else if (step.includes('verify: manifest of the restored')) add("verification: manifest of the restored database, diffed against the backup's", ms, true);
     else if (step.startsWith('between procedures')) add(reused ? "damage check between the procedures (reuses full-backup's closing manifest: no SQL)" : 'damage check between the procedures (a fresh full manifest)', ms, true);
     else if (step.includes('› harness: disaster')) add(`the disaster (${purposeOf(step).replace(/^disaster: /, '')})`, ms);

@@ -75,7 +75,7 @@ async function checkDump(context: ProcedureContext): Promise<void> {
   const scratch = await restoreIntoScratch(context, backup.path, 'custom', 'script_dump');
   try {
     if (!scratch.ok) context.fail('restorability', 'the script’s dump restores', scratch.stderr.trim().split('\n').slice(-2).join(' | '));
-    else await context.verifyRestoredDatabase(scratch.database, context.window!);
+    else await context.verifyRestoredDatabase(scratch.database, (await context.backupWindow())!);
   } finally {
     await context.dropScratchDatabase(scratch.database);
   }

@@ -28,7 +28,7 @@ export const schemaBackup: Procedure = {
       context.pass('restorability', 'the schema dump replays without errors', `psql -v ON_ERROR_STOP=1 replayed ${backup.path.split('/').at(-1)}`);
       const rebuilt = await context.manifest('rebuilt from the schema dump', scratch.database);
       // A schema-only dump carries no data, so materialized views come back unpopulated: content, not structure.
-      const structural = diffManifests(context.window!.before, rebuilt).filter(
+      const structural = diffManifests((await context.backupWindow())!.before, rebuilt).filter(
         (difference) => difference.kind.startsWith('schema-object') && !(difference.message.startsWith('materialized view') && /"not populated"/.test(difference.message)),
       );
       if (structural.length === 0) context.pass('structure', 'the schema dump rebuilds an identical structure', `schema fingerprint ${rebuilt.schema.fingerprint.slice(0, 12)}… equal, privileges included`);

@@ -42,10 +42,11 @@ export const volumeBackup: Procedure = {
       return;
     }
     context.pass('restorability', 'a server starts on the extracted archive', 'throwaway server started on the extracted data directory');
-    const comparison = compareWithBackupWindow(context.window!.before, context.window!.after, restored.manifest);
+    const window = (await context.backupWindow())!;
+    const comparison = compareWithBackupWindow(window.before, window.after, restored.manifest);
     if (comparison.problems.length === 0) {
       context.pass('content', "the archived data matches the db service's state", `${comparison.exactTables.length} tables exact${comparison.liveTables.length ? `; written meanwhile (bounds): ${comparison.liveTables.join(', ')}` : ''}`);
-      context.produce({ name: 'volume-archive', path: archive, sha256: evidence.sha256, window: context.window! });
+      context.produce({ name: 'volume-archive', path: archive, sha256: evidence.sha256, window });
     } else {
       context.fail('content', "the archived data matches the db service's state", comparison.problems.slice(0, 5).map((problem) => problem.message).join('; '));
     }

@@ -24,11 +24,13 @@ export async function checkNewBackup(
     return undefined;
   }
   const path = created[0]!;
+  // The artifact is read while the window's closing manifest is still being taken.
   const evidence = await context.checkArtifact(options.artifactName, path, options.format);
-  if (evidence.readable && context.window) {
+  const window = await context.backupWindow();
+  if (evidence.readable && window) {
     // A dump the drill keeps gets its manifest sidecar, so verify-backup can later check it against its source.
-    if (options.sidecar) await writeBackupSidecar(context, path, context.window);
-    context.produce({ name: options.artifactName, path, sha256: evidence.sha256, window: context.window });
+    if (options.sidecar) await writeBackupSidecar(context, path, window);
+    context.produce({ name: options.artifactName, path, sha256: evidence.sha256, window });
   }
   return { path, evidence };
 }

@@ -23,8 +23,23 @@ export class ProcedureContext {
   private cwd: string;
   /** Values a procedure keeps between its own hooks. */
   readonly scratch: Record<string, unknown> = {};
-  /** Manifests right before and after the blocks, for procedures that capture a backup window. */
-  window: { before: Manifest; after: Manifest } | undefined;
+  private windowClosing: Promise<{ before: Manifest; after: Manifest }> | undefined;
+
+  /**
+   * Closes a backup window: the "after" manifest is taken from now on while the procedure's checks read
+   * the artifact (file work beside database work, on different cores). `backupWindow()` waits for it.
+   */
+  closeWindow(before: Manifest): void {
+    const closing = this.manifest('just after the blocks').then((after) => ({ before, after }));
+    // Awaited through backupWindow(); the runner awaits it too, so a failure is never unhandled.
+    closing.catch(() => undefined);
+    this.windowClosing = closing;
+  }
+
+  /** Manifests right before and after the blocks, for procedures that capture a backup window (undefined otherwise). */
+  async backupWindow(): Promise<{ before: Manifest; after: Manifest } | undefined> {
+    return this.windowClosing;
+  }
 
   constructor(
     readonly procedure: Procedure,

@@ -64,13 +64,14 @@ export class ProcedureRunner {
         }
       }
       if (before && !failedRun) {
-        context.window = { before, after: await context.manifest('just after the blocks') };
+        context.closeWindow(before);
         actionsWhenWindowClosed = record.harnessActions.length;
       }
       await this.checkCommands(procedure, context, failedRun);
       if (!failedRun) await procedure.verify(context);
+      const window = await context.backupWindow();
       // A backup that did nothing after its window closed left the database exactly as that manifest says.
-      if (procedure.kind === 'backup' && context.window && record.harnessActions.length === actionsWhenWindowClosed) environment.state.stateAfterLastProcedure = context.window.after;
+      if (procedure.kind === 'backup' && window && record.harnessActions.length === actionsWhenWindowClosed) environment.state.stateAfterLastProcedure = window.after;
       record.outcome = record.rungs.some((rung) => rung.outcome === 'failed') ? 'failed' : record.rungs.some((rung) => rung.outcome === 'passed') ? 'passed' : 'error';
       if (record.outcome === 'error') record.reason = 'no check ran: nothing to call passed';
       this.addMissingFindings(context);
