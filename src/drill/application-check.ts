@@ -33,6 +33,13 @@ export function serviceStates(psOutput: string, services: readonly string[]): Ma
   return states;
 }
 
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+  });
+}
+
 const running = (status: string | undefined) => status !== undefined && /^Up\b/.test(status);
 const exited = (status: string | undefined) => status !== undefined && /^(Exited|Dead)\b/.test(status);
 
@@ -57,7 +64,8 @@ export async function checkApplicationBack(context: ProcedureContext, timeoutMs 
       const states = serviceStates((await ps()).stdout, services);
       const gone = services.filter((service) => exited(states.get(service)));
       if (gone.length > 0) stop.abort(`${gone.map((service) => `${service} ${states.get(service)}`).join(', ')}`);
-      else await new Promise((resolve) => setTimeout(resolve, 500));
+      // The pause ends early when the health wait is over: a watcher asleep must not hold the check up.
+      else await pause(500, stop.signal);
     }
   })();
   const started = Date.now();
