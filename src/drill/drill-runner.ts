@@ -121,6 +121,8 @@ export class DrillRunner {
       } else {
         await this.runProcedures(selected);
       }
+      // After a signal, interrupt() writes the journal; this run must not report a normal end.
+      this.stopIfInterrupted();
       journal.procedures.push(...this.pendingSections(runbook));
     } catch (error) {
       if (this.interrupted) throw error;

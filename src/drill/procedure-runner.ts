@@ -69,6 +69,7 @@ export class ProcedureRunner {
       }
       await this.checkCommands(procedure, context, failedRun);
       if (!failedRun) await procedure.verify(context);
+      if (this.drill.halted) throw new Error('interrupted: the drill was stopped by a signal while this procedure ran');
       const window = await context.backupWindow();
       // A backup that did nothing after its window closed left the database exactly as that manifest says.
       if (procedure.kind === 'backup' && window && record.harnessActions.length === actionsWhenWindowClosed) environment.state.stateAfterLastProcedure = window.after;
@@ -79,9 +80,12 @@ export class ProcedureRunner {
       record.outcome = 'error';
       record.reason = this.drill.redactor.redact((error as Error).message);
     } finally {
+      // Checks that ran while the stack was torn down under them say nothing about the runbook.
+      if (this.drill.halted) this.withdrawFindings(record);
       environment.state.sentinels?.resume();
     }
     record.durationMs = Date.now() - started;
+    if (this.drill.halted) return record;
     for (const rung of record.rungs) this.reporter?.onRung?.(procedure.id, rung);
     for (const id of record.findings) {
       const finding = this.drill.findings.find((candidate) => candidate.id === id);
@@ -89,6 +93,13 @@ export class ProcedureRunner {
     }
     this.reporter?.onProcedureEnd?.(record);
     return record;
+  }
+
+  private withdrawFindings(record: ProcedureRecord): void {
+    const withdrawn = new Set(record.findings.splice(0));
+    for (let index = this.drill.findings.length - 1; index >= 0; index--) if (withdrawn.has(this.drill.findings[index]!.id)) this.drill.findings.splice(index, 1);
+    record.outcome = 'error';
+    record.reason = 'interrupted: the drill was stopped by a signal while this procedure ran';
   }
 
   /** Exit codes, and a scan of each command's output: a command that exits 0 after errors is still caught. */

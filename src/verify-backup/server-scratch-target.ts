@@ -21,6 +21,9 @@ export class ServerScratchTarget implements RestoreTarget {
   readonly restoredDb: string;
   readonly referenceDb: string;
   private readonly created: string[] = [];
+  /** Names whose CREATE this drill issued (each absent just before) but not yet marked: a Ctrl-C may land in between. */
+  private readonly unmarked = new Set<string>();
+  private creating: Promise<void> | undefined;
   private cleanup: CleanupHandle | undefined;
 
   private constructor(
@@ -85,8 +88,13 @@ export class ServerScratchTarget implements RestoreTarget {
     this.cleanup ??= cleanupRegistry.register(`scratch databases on ${this.url.describe()}`, () => this.dropAll(), () => this.dropAllSync());
     // Listed first, so a Ctrl-C during CREATE still finds it (it is dropped only once it carries the marker).
     this.created.push(name);
-    await this.query(`CREATE DATABASE ${sqlIdentifier(name)} TEMPLATE template0`);
-    await this.query(markStatement(name, this.drillId));
+    this.unmarked.add(name);
+    this.creating = (async () => {
+      await this.query(`CREATE DATABASE ${sqlIdentifier(name)} TEMPLATE template0`);
+      await this.query(markStatement(name, this.drillId));
+      this.unmarked.delete(name);
+    })();
+    await this.creating;
   }
 
   async connect(database: string): Promise<pg.Client> {
@@ -112,10 +120,12 @@ export class ServerScratchTarget implements RestoreTarget {
   }
 
   private async dropAll(): Promise<void> {
+    // A Ctrl-C during CREATE DATABASE: the server finishes it after we ask, so wait for it before looking.
+    await this.creating?.catch(() => undefined);
     const failures: string[] = [];
     for (const name of this.created.splice(0)) {
       try {
-        await this.dropOwned(name);
+        await this.dropOwned(name, this.unmarked.has(name));
       } catch (error) {
         failures.push(`${name}: ${(error as Error).message}`);
       }
@@ -123,13 +133,18 @@ export class ServerScratchTarget implements RestoreTarget {
     if (failures.length > 0) throw new Error(`scratch databases left on ${this.url.describe()}: ${failures.join('; ')}`);
   }
 
-  /** Drops a scratch database only while it carries this drill's marker: checked in the same session, right before. */
-  private async dropOwned(name: string): Promise<void> {
+  /**
+   * Drops a scratch database only while it carries this drill's marker: checked in the same session, right
+   * before. `createdUnmarked`: this drill's CREATE ran for a name that was absent, and the marking did not
+   * follow (interrupted); then a database with no comment at all is the one it created.
+   */
+  private async dropOwned(name: string, createdUnmarked = false): Promise<void> {
     const client = await connectPg({ ...this.url.clientConfig(this.url.database), connectionTimeoutMillis: 10_000 });
     try {
       const { rows } = await client.query<{ comment: string | null }>(`SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = $1`, [name]);
       if (rows.length === 0) return;
-      if (rows[0]!.comment !== ownershipMarker(this.drillId)) throw new Error(refuseDatabase('drop', name, this.drillId));
+      const comment = rows[0]!.comment;
+      if (comment !== ownershipMarker(this.drillId) && !(createdUnmarked && comment === null)) throw new Error(refuseDatabase('drop', name, this.drillId));
       await client.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [name]);
       await client.query(`DROP DATABASE ${sqlIdentifier(name)}`);
     } finally {
