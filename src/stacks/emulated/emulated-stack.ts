@@ -11,7 +11,7 @@ import { ComposeProject } from '../compose-file/compose-project.ts';
 import type { DockerResult, StackKind, StartedStack } from '../stack.ts';
 import type { Workspace } from '../workspace.ts';
 import { EmulatedEngine } from './emulated-engine.ts';
-import { isAlive } from './process-liveness.ts';
+import { isAlive, killProcessesReferencing } from './process-liveness.ts';
 import { PGDATA } from './postgres-runtime.ts';
 import { readShimState, writeShimState, type ShimState } from './shim-state.ts';
 import { bundleServices, bundleShim } from './shim-bundle.ts';
@@ -158,6 +158,7 @@ export class EmulatedStack implements StartedStack {
         if (container.socketDir) rmSync(container.socketDir, { recursive: true, force: true });
       }
     }
+    killProcessesReferencing(engineRoot);
     await workspace.remove();
   }
 
@@ -178,6 +179,7 @@ export class EmulatedStack implements StartedStack {
     } catch {
       // Best effort while exiting.
     }
+    killProcessesReferencing(engineRoot);
     workspace.removeSync();
   }
 }

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** True when pid is a live process; a zombie (exited, not yet reaped by its new parent) counts as dead. */
 export function isAlive(pid: number | undefined): boolean {
@@ -33,4 +33,31 @@ export async function terminate(pid: number, graceMs = 10_000): Promise<void> {
   const deadline = Date.now() + graceMs;
   while (isAlive(pid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
   if (isAlive(pid)) signal('SIGKILL');
+}
+
+/**
+ * Last sweep of a teardown: SIGKILL every process whose command line names `path` (the stack's engine
+ * directory: service inits, bundled services, a postmaster's data directory). It catches a service a
+ * Ctrl-C raced with, started after the teardown read the engine state. Returns the pids it killed.
+ */
+export function killProcessesReferencing(path: string): number[] {
+  const killed: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    const pid = Number(name);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    let commandLine: string;
+    try {
+      commandLine = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+    } catch {
+      continue;
+    }
+    if (!commandLine.includes(path)) continue;
+    try {
+      process.kill(pid, 'SIGKILL');
+      killed.push(pid);
+    } catch {
+      // Gone meanwhile, or not ours to signal.
+    }
+  }
+  return killed;
 }
