@@ -49,7 +49,7 @@ describe.skipIf(!existsSync(SCRIPT))('progress on a real terminal (the CLI under
 
   it('draws a live task list: the command being run, the dump copied with a byte bar; leaves the final list and the summary', async () => {
     const reports = join(scratch, 'reports-live');
-    const { exitCode, output } = await underPty(['--only', 'full-backup', '--isolation', 'order', '--scale', '10', '--stack', 'emulated', '--report-dir', reports], {});
+    const { exitCode, output } = await underPty(['--only', 'full-backup', '--isolation', 'order', '--scale', '20000', '--stack', 'emulated', '--report-dir', reports], {});
     expect(exitCode, output.slice(-3000)).toBe(0);
     const plain = stripAnsi(output);
     // Live: the cursor hidden, frames redrawn in place, the command pg_dump live, the copy with its total.
@@ -57,7 +57,7 @@ describe.skipIf(!existsSync(SCRIPT))('progress on a real terminal (the CLI under
     expect(output).toMatch(/\r\u001b\[\d+A\u001b\[0J/);
     // Which of the block's two commands a 250 ms poll catches depends on the machine; one of them it does.
     expect(plain).toMatch(/order full-backup +\d+\.\ds {2}\$ docker compose (exec db pg_dump -U nmia -d nmia -Fc --file=\/tmp\/nmia_backup\.dump|cp db:\/tmp\/nmia_backup\.dump \.\/backups\/)/);
-    expect(plain).toMatch(/▕█+▏ 100% {2}\.\/backups\/nmia_backup_\d{8}_\d{6}\.dump {2}[\d.]+ KiB \/ [\d.]+ KiB/);
+    expect(plain).toMatch(/▕█+▏ 100% {2}\.\/backups\/nmia_backup_\d{8}_\d{6}\.dump {2}[\d.]+ [KM]iB \/ [\d.]+ [KM]iB/);
     // What stays on screen: the final task list, then the same summary as in plain mode; the cursor back.
     const screen = screenOf(output).map(stripAnsi);
     const first = screen.findIndex((line) => /^nmia-drill [0-9a-f]{8} · backup-restore\.md/.test(line));
