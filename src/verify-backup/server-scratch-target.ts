@@ -146,7 +146,7 @@ export class ServerScratchTarget implements RestoreTarget {
       const comment = rows[0]!.comment;
       if (comment !== ownershipMarker(this.drillId) && !(createdUnmarked && comment === null)) throw new Error(refuseDatabase('drop', name, this.drillId));
       await client.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [name]);
-      await client.query(`DROP DATABASE ${sqlIdentifier(name)}`);
+      await client.query(`DROP DATABASE ${sqlIdentifier(name)} WITH (FORCE)`);
     } finally {
       await client.end();
     }
@@ -159,7 +159,7 @@ export class ServerScratchTarget implements RestoreTarget {
         `SELECT coalesce((SELECT shobj_description(oid, 'pg_database') = ${sqlLiteral(ownershipMarker(this.drillId))} FROM pg_database WHERE datname = ${sqlLiteral(name)}), false) AS owned \\gset`,
         '\\if :owned',
         `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ${sqlLiteral(name)};`,
-        `DROP DATABASE ${sqlIdentifier(name)};`,
+        `DROP DATABASE ${sqlIdentifier(name)} WITH (FORCE);`,
         '\\endif',
       ].join('\n');
       spawnSync(this.binaries.path('psql'), ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', this.url.database], { input: `${script}\n`, env: { ...this.url.env(this.url.database), PATH: process.env.PATH ?? '' }, stdio: ['pipe', 'ignore', 'ignore'], timeout: 20_000 });
