@@ -30,7 +30,9 @@ export default defineConfig({
             // procedure's steps are the drill's commands and rungs.
             configureVitest({ vitest }) {
               if (vitest.config.reporters.some((reporter) => reporter instanceof ProjectAllureReporter)) return;
-              vitest.config.reporters.push(new ProjectAllureReporter('scenarios', { resultsDir: ALLURE_RESULTS_DIR, reportMatchers: false }));
+              vitest.config.reporters.push(
+                new ProjectAllureReporter('scenarios', { resultsDir: ALLURE_RESULTS_DIR, reportMatchers: false }),
+              );
             },
           },
         ],

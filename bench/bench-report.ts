@@ -61,7 +61,13 @@ const RAW_STEP_OF: Record<string, string> = { pg_dump: 'pg_dump -Fc', dropdb: 'd
 /** The harness action's purpose, from its breakdown step (`<procedure> › harness: <purpose>`). */
 const purposeOf = (step: string) => step.slice(step.indexOf('› harness: ') + '› harness: '.length);
 /** A runbook command's short name: `docker compose exec db psql -U …` → `exec db psql`. */
-const commandName = (step: string) => step.slice(step.indexOf('› $ ') + 4).replace(/^docker compose /, '').split(' ').slice(0, /^exec\b/.test(step.slice(step.indexOf('› $ ') + 4).replace(/^docker compose /, '')) ? 3 : 1).join(' ');
+const commandName = (step: string) =>
+  step
+    .slice(step.indexOf('› $ ') + 4)
+    .replace(/^docker compose /, '')
+    .split(' ')
+    .slice(0, /^exec\b/.test(step.slice(step.indexOf('› $ ') + 4).replace(/^docker compose /, '')) ? 3 : 1)
+    .join(' ');
 
 /** Whether the damage check before restore-custom reused full-backup's manifest in every round (observed by the bench). */
 function damageCheckReused(drill: DrillBenchResult): boolean {
@@ -73,16 +79,31 @@ function proofCost(drill: DrillBenchResult): Array<{ what: string; ms: number; v
   const probe = execProbeOf(drill);
   const perExec = Math.max(0, probe.dockerExecMs - probe.directMs);
   const groups = new Map<string, { ms: number; verification?: boolean }>();
-  const add = (what: string, ms: number, verification?: boolean) => groups.set(what, { ms: (groups.get(what)?.ms ?? 0) + ms, ...(verification ? { verification } : {}) });
+  const add = (what: string, ms: number, verification?: boolean) =>
+    groups.set(what, { ms: (groups.get(what)?.ms ?? 0) + ms, ...(verification ? { verification } : {}) });
   const reused = damageCheckReused(drill);
   const others: string[] = [];
   for (const row of drill.breakdown) {
     const ms = row.drillMs ?? 0;
     const { step } = row;
-    if (/manifest just (before|after) the blocks/.test(step)) add('verification: the window manifests just before and after pg_dump', ms, true);
-    else if (step.includes('verify: artifact check')) add('verification: artifact read-back of the dump (sha256, pg_restore --list, pg_restore -f /dev/null), beyond the closing manifest it runs beside', ms, true);
-    else if (step.includes('verify: manifest of the restored')) add("verification: manifest of the restored database, diffed against the backup's", ms, true);
-    else if (step.startsWith('between procedures')) add(reused ? "damage check between the procedures (reuses full-backup's closing manifest: no SQL)" : 'damage check between the procedures (a fresh full manifest)', ms, true);
+    if (/manifest just (before|after) the blocks/.test(step))
+      add('verification: the window manifests just before and after pg_dump', ms, true);
+    else if (step.includes('verify: artifact check'))
+      add(
+        'verification: artifact read-back of the dump (sha256, pg_restore --list, pg_restore -f /dev/null), beyond the closing manifest it runs beside',
+        ms,
+        true,
+      );
+    else if (step.includes('verify: manifest of the restored'))
+      add("verification: manifest of the restored database, diffed against the backup's", ms, true);
+    else if (step.startsWith('between procedures'))
+      add(
+        reused
+          ? "damage check between the procedures (reuses full-backup's closing manifest: no SQL)"
+          : 'damage check between the procedures (a fresh full manifest)',
+        ms,
+        true,
+      );
     else if (step.includes('› harness: disaster')) add(`the disaster (${purposeOf(step).replace(/^disaster: /, '')})`, ms);
     else if (step.includes('› harness: check:')) add(`verification: ${purposeOf(step).replace(/^check: /, '')}`, ms, true);
     else if (step.includes('› harness: ')) add(`harness action: ${purposeOf(step)}`, ms);
@@ -90,7 +111,8 @@ function proofCost(drill: DrillBenchResult): Array<{ what: string; ms: number; v
     else if (step.includes('› $ ')) {
       add('other commands', ms);
       others.push(commandName(step));
-    } else if (step === STEP.blockRunner || step === STEP.unattributed) add('harness orchestration (block runner, connections, journal; unattributed)', ms);
+    } else if (step === STEP.blockRunner || step === STEP.unattributed)
+      add('harness orchestration (block runner, connections, journal; unattributed)', ms);
     else add(`other: ${step}`, ms);
   }
   const sameFour = groups.get('raw four')?.ms ?? 0;
@@ -109,7 +131,10 @@ function proofCost(drill: DrillBenchResult): Array<{ what: string; ms: number; v
     });
   const parts = [...groups.entries()].map(([what, part]) => ({ what, ...part }));
   if (otherCommands) parts.push({ what: `the runbook's ${others.length} other commands (${others.join(', ')})`, ms: otherCommands.ms });
-  parts.push({ what: `the ${fourCount} raw commands started through \`docker compose exec\` (the emulated shim: ${perExec.toFixed(0)} ms each)`, ms: shim });
+  parts.push({
+    what: `the ${fourCount} raw commands started through \`docker compose exec\` (the emulated shim: ${perExec.toFixed(0)} ms each)`,
+    ms: shim,
+  });
   parts.push({
     what: `pg_dump, dropdb, createdb and pg_restore themselves, in the drill against the raw script, beyond the shim (${perCommand.join(', ')}; the drill runs pg_dump with the app services up, the raw script with them stopped)`,
     ms: sameFour - drill.rawMs - shim,
@@ -118,9 +143,17 @@ function proofCost(drill: DrillBenchResult): Array<{ what: string; ms: number; v
 }
 
 function priceOfProof(drills: DrillBenchResult[]): SummaryRow {
-  const measured = drills.map((drill) => `${scaleName(drill.scale)}: **${fmtRatio(drill.proofRatio)}** (${seconds(drill.drillMs)} vs ${seconds(drill.rawMs)})`).join('; ');
+  const measured = drills
+    .map((drill) => `${scaleName(drill.scale)}: **${fmtRatio(drill.proofRatio)}** (${seconds(drill.drillMs)} vs ${seconds(drill.rawMs)})`)
+    .join('; ');
   const atGoal = drills.find((drill) => drill.scale === GOALS.priceOfProof.atScale);
-  const row: SummaryRow = { id: '1', name: 'Price of proof: drill ÷ raw pg_dump -Fc, dropdb, createdb, pg_restore', measured, goal: `≤ ${GOALS.priceOfProof.max} at 1M`, verdict: 'n/a' };
+  const row: SummaryRow = {
+    id: '1',
+    name: 'Price of proof: drill ÷ raw pg_dump -Fc, dropdb, createdb, pg_restore',
+    measured,
+    goal: `≤ ${GOALS.priceOfProof.max} at 1M`,
+    verdict: 'n/a',
+  };
   if (!atGoal) return { ...row, cause: 'not run at 1M: run `npm run bench -- --scale 1000000`' };
   const value = atGoal.proofRatio;
   row.verdict = value <= GOALS.priceOfProof.max ? 'met' : 'NOT MET';
@@ -137,14 +170,27 @@ function priceOfProof(drills: DrillBenchResult[]): SummaryRow {
       `Measured, largest first: ${shown.map((part) => `${part.what}: ${seconds(part.ms)} (${pct(part.ms, atGoal.rawMs)} of raw)`).join('; ')}` +
       (small.length > 0 ? `; under 0.05 s each: ${small.map((part) => `${part.what} ${seconds(part.ms, 2)}`).join(', ')}` : '') +
       `. The verification alone (the parts marked "verification", and the damage check) is ${seconds(verification)}: with nothing else added the ratio would be ${fmtRatio(proofOnly)}` +
-      (proofOnly > GOALS.priceOfProof.max ? `, already above the goal: at this scale the proof itself costs more than the goal allows.` : `, within the goal: the rest (${seconds(extra - verification)}) is what exceeds it.`);
+      (proofOnly > GOALS.priceOfProof.max
+        ? `, already above the goal: at this scale the proof itself costs more than the goal allows.`
+        : `, within the goal: the rest (${seconds(extra - verification)}) is what exceeds it.`);
   }
   return row;
 }
 
 function overhead(drills: DrillBenchResult[]): SummaryRow {
-  const measured = drills.map((drill) => `${scaleName(drill.scale)}: **${fmtRatio(drill.overheadRatio)}** (${seconds(drill.drillMs)} vs ${seconds(drill.replayMs)})`).join('; ');
-  const row: SummaryRow = { id: '2', name: "Orchestration overhead: drill ÷ bash replay of the drill's own commands and verification SQL", measured, goal: `≤ ${GOALS.overhead.max} at 100k and at 1M`, verdict: 'n/a' };
+  const measured = drills
+    .map(
+      (drill) =>
+        `${scaleName(drill.scale)}: **${fmtRatio(drill.overheadRatio)}** (${seconds(drill.drillMs)} vs ${seconds(drill.replayMs)})`,
+    )
+    .join('; ');
+  const row: SummaryRow = {
+    id: '2',
+    name: "Orchestration overhead: drill ÷ bash replay of the drill's own commands and verification SQL",
+    measured,
+    goal: `≤ ${GOALS.overhead.max} at 100k and at 1M`,
+    verdict: 'n/a',
+  };
   const atGoal = drills.filter((drill) => (GOALS.overhead.atScales as readonly number[]).includes(drill.scale));
   if (atGoal.length === 0) return { ...row, cause: 'not run at 100k or 1M' };
   const failing = atGoal.filter((drill) => drill.overheadRatio > GOALS.overhead.max);
@@ -180,7 +226,9 @@ function seedingRows(seeding: SeedingBenchResult | undefined, verification: Veri
       verdict: value >= GOALS.seedingThroughput.min ? 'met' : 'NOT MET',
     };
     if (row.verdict === 'NOT MET') {
-      const phases = Object.entries(seeding.phases).sort((a, b) => b[1] - a[1]).map(([phase, time]) => `${phase} ${seconds(time)}`);
+      const phases = Object.entries(seeding.phases)
+        .sort((a, b) => b[1] - a[1])
+        .map(([phase, time]) => `${phase} ${seconds(time)}`);
       row.cause =
         `the seeder took ${seconds(seeding.seedMs)} where the server alone writes the same rows in ${seconds(seeding.baselineMs)}. By phase: ${phases.join(', ')}. ` +
         `Its row generators alone (no database) need ${seconds(seeding.generation.ms)} for ${(seeding.generation.bytes / 2 ** 20).toFixed(0)} MiB of COPY text: ` +
@@ -192,10 +240,18 @@ function seedingRows(seeding: SeedingBenchResult | undefined, verification: Veri
     rows.push({
       id: '3b',
       name: '1M identities and their related tables seeded',
-      measured: at1M ? `**${seconds(seeding.seedMs)}** (${seeding.rows.toLocaleString('en')} rows)` : `${seconds(seeding.seedMs)} at ${scaleName(seeding.scale)}`,
+      measured: at1M
+        ? `**${seconds(seeding.seedMs)}** (${seeding.rows.toLocaleString('en')} rows)`
+        : `${seconds(seeding.seedMs)} at ${scaleName(seeding.scale)}`,
       goal: '< 60 s at 1M',
       verdict: at1M ? (seeding.seedMs < GOALS.seeding1M.maxMs ? 'met' : 'NOT MET') : 'n/a',
-      ...(at1M && seeding.seedMs >= GOALS.seeding1M.maxMs ? { cause: `phases: ${Object.entries(seeding.phases).map(([phase, time]) => `${phase} ${seconds(time)}`).join(', ')}` } : {}),
+      ...(at1M && seeding.seedMs >= GOALS.seeding1M.maxMs
+        ? {
+            cause: `phases: ${Object.entries(seeding.phases)
+              .map(([phase, time]) => `${phase} ${seconds(time)}`)
+              .join(', ')}`,
+          }
+        : {}),
       ...(!at1M ? { cause: 'not run at 1M' } : {}),
     });
   }
@@ -209,7 +265,9 @@ function seedingRows(seeding: SeedingBenchResult | undefined, verification: Veri
       measured: `**${fmtRatio(value)}** (${seconds(manifest, 2)} vs ${seconds(dump, 2)}, medians of ${verification.manifestMs.length})`,
       goal: `≤ ${GOALS.manifestVsDump.max}`,
       verdict: value <= GOALS.manifestVsDump.max ? 'met' : 'NOT MET',
-      ...(value > GOALS.manifestVsDump.max ? { cause: 'the manifest hashes every row of every table in one pass per table; see the manifest rows in "Where the time goes"' } : {}),
+      ...(value > GOALS.manifestVsDump.max
+        ? { cause: 'the manifest hashes every row of every table in one pass per table; see the manifest rows in "Where the time goes"' }
+        : {}),
     });
   }
   return rows;
@@ -231,7 +289,12 @@ function growth(curve: ScalePoint[]): Array<{ from: ScalePoint; to: ScalePoint; 
   const sorted = [...curve].sort((a, b) => a.scale - b.scale);
   return sorted.slice(1).map((to, index) => {
     const from = sorted[index]!;
-    return { from, to, exponent: Math.log(to.wallMs / from.wallMs) / Math.log(to.scale / from.scale), marginalUs: ((to.wallMs - from.wallMs) * 1000) / (to.scale - from.scale) };
+    return {
+      from,
+      to,
+      exponent: Math.log(to.wallMs / from.wallMs) / Math.log(to.scale / from.scale),
+      marginalUs: ((to.wallMs - from.wallMs) * 1000) / (to.scale - from.scale),
+    };
   });
 }
 
@@ -243,13 +306,20 @@ function scaleRows(curve: ScalePoint[], moduleLoad: ModuleLoadCost | undefined):
   const linear: SummaryRow = {
     id: '4a',
     name: 'Scale curve: wall time growth exponent between scales (1 = linear)',
-    measured: steps.map((step) => `${scaleName(step.from.scale)}→${scaleName(step.to.scale)}: **${step.exponent.toFixed(2)}**`).join('; ') || 'one scale only',
+    measured:
+      steps.map((step) => `${scaleName(step.from.scale)}→${scaleName(step.to.scale)}: **${step.exponent.toFixed(2)}**`).join('; ') ||
+      'one scale only',
     goal: `linear (≤ ${GOALS.growthExponent.max})`,
     verdict: steps.length === 0 ? 'n/a' : worst <= GOALS.growthExponent.max ? 'met' : 'NOT MET',
   };
   if (linear.verdict === 'NOT MET') {
     const bad = steps.filter((step) => step.exponent > GOALS.growthExponent.max);
-    linear.cause = bad.map((step) => `${scaleName(step.from.scale)}→${scaleName(step.to.scale)}: seeding ${seconds(step.from.seedingMs)}→${seconds(step.to.seedingMs)}, procedures ${seconds(step.from.proceduresMs)}→${seconds(step.to.proceduresMs)}`).join('; ');
+    linear.cause = bad
+      .map(
+        (step) =>
+          `${scaleName(step.from.scale)}→${scaleName(step.to.scale)}: seeding ${seconds(step.from.seedingMs)}→${seconds(step.to.seedingMs)}, procedures ${seconds(step.from.proceduresMs)}→${seconds(step.to.proceduresMs)}`,
+      )
+      .join('; ');
   }
   const low = curve.reduce((min, point) => Math.min(min, point.peakRssMiB), Number.POSITIVE_INFINITY);
   const peakPoint = curve.find((point) => point.peakRssMiB === peak)!;
@@ -263,8 +333,12 @@ function scaleRows(curve: ScalePoint[], moduleLoad: ModuleLoadCost | undefined):
       ? {
           cause:
             `peak ${Math.round(peak)} MiB at ${scaleName(peakPoint.scale)}; ` +
-            (peak - low < 0.1 * peak ? `nearly flat across scales (${Math.round(low)}–${Math.round(peak)} MiB): the harness's code, not the data, sets it. ` : `it grows with scale (${Math.round(low)} → ${Math.round(peak)} MiB): data the harness holds, not only its code. `) +
-            (moduleLoad ? `${moduleLoadText(moduleLoad)} The drill's own work adds ${Math.round(peak - moduleLoad.loadOnlyMiB)} MiB on top of module load at its peak.` : 'Module load was not measured in this run.'),
+            (peak - low < 0.1 * peak
+              ? `nearly flat across scales (${Math.round(low)}–${Math.round(peak)} MiB): the harness's code, not the data, sets it. `
+              : `it grows with scale (${Math.round(low)} → ${Math.round(peak)} MiB): data the harness holds, not only its code. `) +
+            (moduleLoad
+              ? `${moduleLoadText(moduleLoad)} The drill's own work adds ${Math.round(peak - moduleLoad.loadOnlyMiB)} MiB on top of module load at its peak.`
+              : 'Module load was not measured in this run.'),
         }
       : {}),
   };
@@ -285,15 +359,34 @@ function leversRow(levers: RestoreLeversResult | undefined, dumpScale: number | 
       : 'error' in hint
         ? `; the drill with \`--parallel-restore-hint\` at ${scaleName(drill.scale)}: not measured (${hint.error})`
         : `; in a drill at ${scaleName(drill.scale)} (once, on its own dump): **${hint.savingPercent}%** (${seconds(hint.serialMs)} → ${seconds(hint.parallelMs)})`;
-  const row: SummaryRow = { id: '5', name, measured: benchPart + drillPart, goal: 'a measured hint in the journal, never a runbook change', verdict: 'n/a' };
+  const row: SummaryRow = {
+    id: '5',
+    name,
+    measured: benchPart + drillPart,
+    goal: 'a measured hint in the journal, never a runbook change',
+    verdict: 'n/a',
+  };
   if (!drill) return [{ ...row, cause: 'no drill with `--parallel-restore-hint` in this run: run `npm run bench -- --only levers`' }];
-  if (!hint || 'error' in hint) return [{ ...row, verdict: 'NOT MET', cause: hint ? `the drill recorded why it could not measure: ${hint.error}` : 'restore-custom did not record journal.timing.parallelRestore (src/drill/restore-lever.ts runs only after a restore that verified)' }];
+  if (!hint || 'error' in hint)
+    return [
+      {
+        ...row,
+        verdict: 'NOT MET',
+        cause: hint
+          ? `the drill recorded why it could not measure: ${hint.error}`
+          : 'restore-custom did not record journal.timing.parallelRestore (src/drill/restore-lever.ts runs only after a restore that verified)',
+      },
+    ];
   return [{ ...row, verdict: 'met' }];
 }
 
 function table(headers: string[], rows: string[][]): string {
   const escape = (cell: string) => cell.replace(/\|/g, '\\|').replace(/\n/g, ' ');
-  return [`| ${headers.join(' | ')} |`, `| ${headers.map(() => '---').join(' | ')} |`, ...rows.map((row) => `| ${row.map(escape).join(' | ')} |`)].join('\n');
+  return [
+    `| ${headers.join(' | ')} |`,
+    `| ${headers.map(() => '---').join(' | ')} |`,
+    ...rows.map((row) => `| ${row.map(escape).join(' | ')} |`),
+  ].join('\n');
 }
 
 export function summaryRows(run: BenchRun): SummaryRow[] {
@@ -308,7 +401,8 @@ export function summaryRows(run: BenchRun): SummaryRow[] {
 /** The side-by-side lines printed to the terminal. */
 export function consoleSummary(run: BenchRun): string {
   const lines = [`cores ${run.facts.cores} · PostgreSQL ${run.facts.postgres} · node ${run.facts.node} · --scale ${run.options.scale}`];
-  for (const row of summaryRows(run)) lines.push(`${row.id.padEnd(3)} ${row.verdict.padEnd(7)} ${row.name}\n        ${row.measured.replace(/\*\*/g, '')}   goal ${row.goal}`);
+  for (const row of summaryRows(run))
+    lines.push(`${row.id.padEnd(3)} ${row.verdict.padEnd(7)} ${row.name}\n        ${row.measured.replace(/\*\*/g, '')}   goal ${row.goal}`);
   return lines.join('\n');
 }
 
@@ -346,7 +440,12 @@ function drillSection(drill: DrillBenchResult): string {
       `${round.loadBefore} → ${round.loadAfter}`,
     ]),
   );
-  const rows = drill.breakdown.map((row) => [row.step, ms(row.drillMs), ms(row.replayMs), row.drillMs !== undefined && row.replayMs !== undefined ? ms(row.drillMs - row.replayMs) : '']);
+  const rows = drill.breakdown.map((row) => [
+    row.step,
+    ms(row.drillMs),
+    ms(row.replayMs),
+    row.drillMs !== undefined && row.replayMs !== undefined ? ms(row.drillMs - row.replayMs) : '',
+  ]);
   rows.push(['**median totals**', `**${ms(drill.drillMs)}**`, `**${ms(drill.replayMs)}**`, `**${ms(drill.drillMs - drill.replayMs)}**`]);
   const probe = execProbeOf(drill);
   const matches = drill.rounds.every((round) => round.replayMatches);
@@ -361,7 +460,10 @@ function drillSection(drill: DrillBenchResult): string {
     '',
     raw,
     '',
-    table(['environment, before the first round (the drill\'s own progress steps)', 's'], drill.environment.map((phase) => [phase.phase, ms(phase.ms)])),
+    table(
+      ["environment, before the first round (the drill's own progress steps)", 's'],
+      drill.environment.map((phase) => [phase.phase, ms(phase.ms)]),
+    ),
     '',
     'Step by step (median of the rounds per step):',
     '',
@@ -391,7 +493,10 @@ function wasteSection(run: BenchRun): string {
   const at = `at ${scaleName(drill.scale)}`;
   const disasterAt = [...run.drills]
     .sort((a, b) => a.scale - b.scale)
-    .map((other) => `${scaleName(other.scale)}: ${seconds(other.breakdown.find((row) => row.step.includes('› harness: disaster'))?.drillMs ?? 0, 2)}`)
+    .map(
+      (other) =>
+        `${scaleName(other.scale)}: ${seconds(other.breakdown.find((row) => row.step.includes('› harness: disaster'))?.drillMs ?? 0, 2)}`,
+    )
     .join(', ');
   const items = [
     disaster
@@ -401,7 +506,9 @@ function wasteSection(run: BenchRun): string {
     reused
       ? `**Damage check between procedures** (DrillEnvironment.damage, src/drill/drill-environment.ts): before restore-custom the runner compares 4 core tables with the seeded baseline. In every round it compared full-backup's own "just after the blocks" manifest (EnvironmentState.stateAfterLastProcedure, which src/drill/procedure-runner.ts keeps when a backup does nothing after its window closes; the bench saw that manifest in place as restore-custom started) and sent no SQL: the time from full-backup's end to restore-custom's start was **${seconds(damage?.drillMs ?? 0, 2)}** ${at}, the runner's bookkeeping only. The replay has no step for it either.`
       : `**Damage check between procedures** (DrillEnvironment.damage, src/drill/drill-environment.ts): before restore-custom the runner took a fresh full manifest (every table hashed, catalogs read) to compare 4 core tables with the seeded baseline: **${seconds(damage?.drillMs ?? 0, 2)}** of ${seconds(drill.drillMs, 2)} ${at} (${pct(damage?.drillMs ?? 0, drill.drillMs)}), although full-backup (a backup: it changes nothing) took its own "just after the blocks" manifest of the same state moments before.` +
-        (drill.rounds.some((round) => round.damageCheckReusedManifest === false) ? ' The runner reuses that manifest only when the backup recorded no harness action after its window closed (src/drill/procedure-runner.ts): something did, in this run.' : ' (This run was measured before the runner could reuse it.)'),
+        (drill.rounds.some((round) => round.damageCheckReusedManifest === false)
+          ? ' The runner reuses that manifest only when the backup recorded no harness action after its window closed (src/drill/procedure-runner.ts): something did, in this run.'
+          : ' (This run was measured before the runner could reuse it.)'),
     `**Full manifests**: the drill took ${manifests.length} (${manifests.map((row) => `${row.step.replace(/^.* › /, '')} ${ms(row.drillMs)} s`).join(', ')}): ${seconds(manifestMs, 2)}, ${pct(manifestMs, drill.drillMs)} of the drill and ${pct(manifestMs, verificationMs)} of its verification (${seconds(verificationMs, 2)} with the artifact read-back). The window manifests around pg_dump are the price of exactness under live writes; the restored database's manifest is what proves the restore.` +
       (reused ? '' : " The damage check's buys nothing full-backup's closing manifest did not already show."),
     `**docker compose exec through the emulated shim**: each of the ${execCommands} \`docker compose\` commands of the two blocks starts a node process (the shim bundle) that then spawns the real binary or acts itself: ${perExec.toFixed(0)} ms per command more than running it directly (measured ${probe.dockerExecMs.toFixed(0)} vs ${probe.directMs.toFixed(0)} ms), about ${seconds(perExec * execCommands)} per drill. This is the emulated stack standing in for Docker (a real \`docker compose exec\` also starts a client per command), so it is counted in the price of proof, not in orchestration; the replay pays it too.`,
@@ -410,7 +517,9 @@ function wasteSection(run: BenchRun): string {
       ? `**Restored-database verification** (ProcedureContext.verifyRestoredDatabase and withDb, src/drill/procedure-context.ts): withDb() first waits for the database (a throwaway connect + end) and then connects again for the manifest; with the JS manifest diff the step costs ${seconds(restored?.drillMs ?? 0, 2)} against ${seconds(restored?.replayMs ?? 0, 2)} for the same SQL through psql. The app services started by the block's last command boot on the same cores while it runs.`
       : `**Restored-database verification** (ProcedureContext.verifyRestoredDatabase and withDb, src/drill/procedure-context.ts): ${seconds(restored?.drillMs ?? 0, 2)} against ${seconds(restored?.replayMs ?? 0, 2)} for the same SQL through psql: the extra connection withDb() opens first and the JS manifest diff cost nothing measurable.`,
     ...(otherActions.length > 0
-      ? [`**Other harness actions**: ${otherActions.map((row) => `${purposeOf(row.step)} ${seconds(row.drillMs ?? 0, 2)} (replay ${seconds(row.replayMs ?? 0, 2)})`).join('; ')}.`]
+      ? [
+          `**Other harness actions**: ${otherActions.map((row) => `${purposeOf(row.step)} ${seconds(row.drillMs ?? 0, 2)} (replay ${seconds(row.replayMs ?? 0, 2)})`).join('; ')}.`,
+        ]
       : []),
     `**Everything else the harness does** (journal records, checks, procedure bookkeeping; unattributed): ${seconds(unattributed?.drillMs ?? 0, 2)}. Harness CPU over the whole drill window was ${seconds(cpu, 2)} (median): the harness process mostly waits on PostgreSQL and child processes; there is no JavaScript hot spot to fix.`,
   ];
@@ -433,12 +542,20 @@ export function renderResults(run: BenchRun): string {
     '',
     '## Summary',
     '',
-    table(['#', 'benchmark', 'measured', 'goal', 'verdict'], rows.map((row) => [row.id, row.name, row.measured, row.goal, row.verdict])),
+    table(
+      ['#', 'benchmark', 'measured', 'goal', 'verdict'],
+      rows.map((row) => [row.id, row.name, row.measured, row.goal, row.verdict]),
+    ),
     '',
   ];
   const explained = rows.filter((row) => row.cause && row.verdict !== 'met');
   if (explained.length > 0) {
-    sections.push('### Goals not met (or not measured), with the measured cause', '', ...explained.map((row) => `- **${row.id}** (${row.verdict}): ${row.cause}`), '');
+    sections.push(
+      '### Goals not met (or not measured), with the measured cause',
+      '',
+      ...explained.map((row) => `- **${row.id}** (${row.verdict}): ${row.cause}`),
+      '',
+    );
   }
   if (run.drills.length > 0) {
     sections.push(
@@ -446,7 +563,7 @@ export function renderResults(run: BenchRun): string {
       '',
       'One drill of `full-backup` + `restore-custom` (`--isolation order`, emulated stack) runs in process; the bench appends a procedure that, in the **same environment on the same database** (same seed, same server, same `docker` on PATH), runs two bash scripts after the drill:',
       '',
-      '- **raw**: the machine\'s `pg_dump -Fc`, `dropdb`, `createdb`, `pg_restore --no-owner --no-privileges`, directly against the db service; no verification (app services stopped first, untimed, so dropdb finds no sessions).',
+      "- **raw**: the machine's `pg_dump -Fc`, `dropdb`, `createdb`, `pg_restore --no-owner --no-privileges`, directly against the db service; no verification (app services stopped first, untimed, so dropdb finds no sessions).",
       "- **replay**: every command of the drill's own command log (`journal.procedures[].blocks[].commands` and `harnessActions`, verbatim, through the same `docker`), plus the verification the drill runs but does not log as commands: the exact statements `takeManifest` sends (captured through a recording client and replayed with `psql -f`, once per manifest the drill took) and the artifact check of src/verify/artifact-check.ts (`sha256sum` alongside `pg_restore --list` and `pg_restore -f /dev/null`).",
       '',
       'The drill time is measured from the start of full-backup to the end of restore-custom (reporter events); seeding and environment start-up are outside it, as they are outside both scripts.',
@@ -462,12 +579,25 @@ export function renderResults(run: BenchRun): string {
         `A fresh local cluster (fsync off, as the drill's), schema applied, then \`seedDatabase\` (fixtures/nmia/seed-database.ts) at ${scaleName(seeding.scale)}: ${seeding.rows.toLocaleString('en')} rows in **${seconds(seeding.seedMs, 2)}** (load ${seeding.loadBefore} → ${seeding.loadAfter}). ` +
           `Baseline: for each seeded table, as many rows of the same average width (a bigint primary key and padding text) by \`INSERT … SELECT … FROM generate_series\`, in one transaction: **${seconds(seeding.baselineMs, 2)}**.`,
         '',
-        table(['seeder phase', 's'], Object.entries(seeding.phases).sort((a, b) => b[1] - a[1]).map(([phase, time]) => [phase, ms(time)])),
+        table(
+          ['seeder phase', 's'],
+          Object.entries(seeding.phases)
+            .sort((a, b) => b[1] - a[1])
+            .map(([phase, time]) => [phase, ms(time)]),
+        ),
         '',
         `The seeder's row generators alone, without a database: ${seconds(seeding.generation.ms, 2)} for ${(seeding.generation.bytes / 2 ** 20).toFixed(0)} MiB of COPY text (${Math.round(seeding.rows / (seeding.generation.ms / 1000)).toLocaleString('en')} rows/s). ` +
           `identities' rows copied server-side into a table with its uuid primary key: ${seconds(seeding.primaryKey.loadWithKeyMs, 2)}; into a bare table: ${seconds(seeding.primaryKey.loadBareMs, 2)}, then building the key: ${seconds(seeding.primaryKey.buildKeyAfterMs, 2)}.`,
         '',
-        table(['table', 'rows', 'seeded avg width (B)', 'baseline avg width (B)'], seeding.widths.map((width) => [width.table, width.rows.toLocaleString('en'), width.seededWidth.toFixed(0), width.baselineWidth.toFixed(0)])),
+        table(
+          ['table', 'rows', 'seeded avg width (B)', 'baseline avg width (B)'],
+          seeding.widths.map((width) => [
+            width.table,
+            width.rows.toLocaleString('en'),
+            width.seededWidth.toFixed(0),
+            width.baselineWidth.toFixed(0),
+          ]),
+        ),
         '',
       );
     }
@@ -487,10 +617,27 @@ export function renderResults(run: BenchRun): string {
       '',
       table(
         ['scale', 'wall s', 'seeding s', 'procedures s', 'harness CPU s', 'peak RSS MiB', 'load'],
-        curve.map((point) => [scaleName(point.scale), ms(point.wallMs), ms(point.seedingMs), ms(point.proceduresMs), ms(point.harnessCpuMs), point.peakRssMiB.toFixed(0), `${point.loadBefore} → ${point.loadAfter}`]),
+        curve.map((point) => [
+          scaleName(point.scale),
+          ms(point.wallMs),
+          ms(point.seedingMs),
+          ms(point.proceduresMs),
+          ms(point.harnessCpuMs),
+          point.peakRssMiB.toFixed(0),
+          `${point.loadBefore} → ${point.loadAfter}`,
+        ]),
       ),
       '',
-      steps.length > 0 ? table(['step', 'growth exponent', 'marginal µs per identity'], steps.map((step) => [`${scaleName(step.from.scale)} → ${scaleName(step.to.scale)}`, step.exponent.toFixed(2), step.marginalUs.toFixed(1)])) : '',
+      steps.length > 0
+        ? table(
+            ['step', 'growth exponent', 'marginal µs per identity'],
+            steps.map((step) => [
+              `${scaleName(step.from.scale)} → ${scaleName(step.to.scale)}`,
+              step.exponent.toFixed(2),
+              step.marginalUs.toFixed(1),
+            ]),
+          )
+        : '',
       '',
       `Growth exponent = ln(t₂/t₁) / ln(n₂/n₁): 1 is linear; below 1, fixed costs still dominate (at ${scaleName(curve[0]!.scale)}, everything but seeding and the procedures — start-up of node, the stack and the app services, teardown — took ${seconds(curve[0]!.wallMs - curve[0]!.seedingMs - curve[0]!.proceduresMs)} of ${seconds(curve[0]!.wallMs)}).`,
       '',
@@ -507,7 +654,10 @@ export function renderResults(run: BenchRun): string {
       sections.push(
         `\`measureParallelRestoreHint\` (src/verify/parallel-restore-hint.ts) restores the custom-format dump of section 3 into scratch databases with \`pg_restore -j 1\` and \`-j ${levers.jobs}\` (the runbook's \`--no-owner --no-privileges\`), ${levers.rounds.length} rounds (load ${levers.loadBefore} → ${levers.loadAfter}):`,
         '',
-        table(['round', '-j 1 s', `-j ${levers.jobs} s`, 'saving'], levers.rounds.map((round, index) => [String(index + 1), ms(round.serialMs), ms(round.parallelMs), `${round.savingPercent}%`])),
+        table(
+          ['round', '-j 1 s', `-j ${levers.jobs} s`, 'saving'],
+          levers.rounds.map((round, index) => [String(index + 1), ms(round.serialMs), ms(round.parallelMs), `${round.savingPercent}%`]),
+        ),
         '',
         `From the medians, the same code would say: "${levers.hint.hint}"`,
         '',
@@ -522,7 +672,9 @@ export function renderResults(run: BenchRun): string {
               ? `the journal records that it could not measure: ${hint.error}.`
               : `the drill journal then carries a measured hint (timing.parallelRestore, -j 1 ${seconds(hint.serialMs)}, -j ${hint.jobs} ${seconds(hint.parallelMs)}, one measurement): "${hint.hint}"`) +
           ` That drill took ${seconds(drill.wallMs)} wall` +
-          (plain ? ` against ${seconds(plain.wallMs)} for the same drill without the hint in section 4 (${seconds(drill.wallMs - plain.wallMs)} more): the price of the opt-in.` : '.'),
+          (plain
+            ? ` against ${seconds(plain.wallMs)} for the same drill without the hint in section 4 (${seconds(drill.wallMs - plain.wallMs)} more): the price of the opt-in.`
+            : '.'),
         '',
       );
     }
@@ -535,9 +687,14 @@ export function renderResults(run: BenchRun): string {
       '## How quiet the machine was',
       '',
       `Before each of ${run.waits.length} measurements the bench, idle itself, waited until the machine's CPUs were nearly idle (under 0.35 cores busy over 3 s, from /proc/stat; at most ${run.options.maxWaitS} s each${run.options.waitBudgetS ? `, ${run.options.waitBudgetS} s in all` : ''}): ${seconds(waited)} of waiting in all. ` +
-        (noisy.length === 0 ? 'Every measurement started on a quiet machine; other work may still have started during one (see the load columns).' : `Started on a busy machine after the maximum wait: ${noisy.map((wait) => `${wait.before} (${wait.busyCores} cores busy)`).join('; ')}.`),
+        (noisy.length === 0
+          ? 'Every measurement started on a quiet machine; other work may still have started during one (see the load columns).'
+          : `Started on a busy machine after the maximum wait: ${noisy.map((wait) => `${wait.before} (${wait.busyCores} cores busy)`).join('; ')}.`),
       '',
     );
   }
-  return `${sections.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`;
+  return `${sections
+    .join('\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trimEnd()}\n`;
 }

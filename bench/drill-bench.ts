@@ -97,7 +97,8 @@ function timed(procedure: Procedure, observed: Observed): Procedure {
     if (!original) continue;
     wrapped[hook] = async (context: ProcedureContext) => {
       if (hook === 'verify') observed.verifyActionsFrom.set(procedure.id, context.record.harnessActions.length);
-      if (hook === 'verify' && procedure.id === 'full-backup') observed.backup = { environment: context.environment, after: (await context.backupWindow())?.after };
+      if (hook === 'verify' && procedure.id === 'full-backup')
+        observed.backup = { environment: context.environment, after: (await context.backupWindow())?.after };
       const started = performance.now();
       try {
         return await original.call(procedure, context);
@@ -134,7 +135,12 @@ function sameContent(expected: Manifest, actual: Manifest): boolean {
 /** What one `docker compose exec` costs beyond the command itself, on this stack. */
 async function execProbe(context: ProcedureContext, env: Record<string, string>): Promise<DrillRound['execProbe']> {
   const body = Array.from({ length: EXEC_PROBE_SAMPLES }, (_, index) =>
-    [`step 'docker ${index}'`, `docker compose exec -T db psql -U nmia -X -q -c 'SELECT 1' > /dev/null`, `step 'direct ${index}'`, `"$PSQL" -X -q -d nmia -c 'SELECT 1' > /dev/null`].join('\n'),
+    [
+      `step 'docker ${index}'`,
+      `docker compose exec -T db psql -U nmia -X -q -c 'SELECT 1' > /dev/null`,
+      `step 'direct ${index}'`,
+      `"$PSQL" -X -q -d nmia -c 'SELECT 1' > /dev/null`,
+    ].join('\n'),
   ).join('\n');
   const { steps } = await runTimedBashScript(body, { cwd: context.projectDir, env });
   const of = (prefix: string) => median(steps.filter((step) => step.name.startsWith(prefix)).map((step) => step.ms));
@@ -158,16 +164,24 @@ function breakdown(journal: Journal, observed: Observed, damageCheckMs: number, 
   const rows = new Map<string, BreakdownRow>();
   const verifyFrom = (procedure: ProcedureRecord) => observed.verifyActionsFrom.get(procedure.id) ?? procedure.harnessActions.length;
   // A verify hook's own time, without the harness actions it recorded (those have rows of their own).
-  const verifyMs = (procedure: ProcedureRecord) => (observed.hooks.get(`${procedure.id}.verify`) ?? 0) - procedure.harnessActions.slice(verifyFrom(procedure)).reduce((sum, action) => sum + action.durationMs, 0);
+  const verifyMs = (procedure: ProcedureRecord) =>
+    (observed.hooks.get(`${procedure.id}.verify`) ?? 0) -
+    procedure.harnessActions.slice(verifyFrom(procedure)).reduce((sum, action) => sum + action.durationMs, 0);
   const manifestMs = (label: string) => (journal.manifests[label] as Manifest | undefined)?.durationMs ?? 0;
-  const blockOverhead = (procedure: ProcedureRecord) => procedure.blocks.reduce((sum, block) => sum + block.durationMs - block.commands.reduce((inner, command) => inner + command.durationMs, 0), 0);
+  const blockOverhead = (procedure: ProcedureRecord) =>
+    procedure.blocks.reduce(
+      (sum, block) => sum + block.durationMs - block.commands.reduce((inner, command) => inner + command.durationMs, 0),
+      0,
+    );
   // Harness actions before the blocks (prepare, disaster) or those of the verify hook, in drill order.
   const actions = (procedure: ProcedureRecord, part: 'before' | 'verify') => {
-    const list = part === 'before' ? procedure.harnessActions.slice(0, verifyFrom(procedure)) : procedure.harnessActions.slice(verifyFrom(procedure));
+    const list =
+      part === 'before' ? procedure.harnessActions.slice(0, verifyFrom(procedure)) : procedure.harnessActions.slice(verifyFrom(procedure));
     for (const action of list) add(rows, STEP.harness(procedure.id, action.purpose), 'drillMs', action.durationMs);
   };
   const commands = (procedure: ProcedureRecord) => {
-    for (const command of procedure.blocks.flatMap((block) => block.commands)) add(rows, STEP.command(procedure.id, command.text), 'drillMs', command.durationMs);
+    for (const command of procedure.blocks.flatMap((block) => block.commands))
+      add(rows, STEP.command(procedure.id, command.text), 'drillMs', command.durationMs);
   };
   const backup = latestRecord(journal, 'full-backup');
   const restore = latestRecord(journal, 'restore-custom');
@@ -198,7 +212,11 @@ function breakdown(journal: Journal, observed: Observed, damageCheckMs: number, 
  * baselines in the drill's own environment, on the database the drill just restored (same seed, same
  * server, same `docker`). Not a runbook section; it covers no block.
  */
-function baselineProcedure(round: number, inputs: { scale: number; rounds: number; observed: Observed; timeline: DrillTimeline; gate: QuietGate | undefined }, sink: (round: DrillRound, statements: number) => void): Procedure {
+function baselineProcedure(
+  round: number,
+  inputs: { scale: number; rounds: number; observed: Observed; timeline: DrillTimeline; gate: QuietGate | undefined },
+  sink: (round: DrillRound, statements: number) => void,
+): Procedure {
   return {
     id: `${BASELINE_ID}-${round}`,
     title: `bench: raw and replay baselines in the drill environment (round ${round})`,
@@ -226,13 +244,24 @@ function baselineProcedure(round: number, inputs: { scale: number; rounds: numbe
       await inputs.gate?.pass(`the replay, round ${round}`);
       const damageCheckReused = inputs.observed.damageCheckReused === true;
       const verifyActionsFrom = Object.fromEntries(inputs.observed.verifyActionsFrom);
-      const replay = await runTimedBashScript(replayScript({ journal, manifestSqlFile, outDir: out, damageCheckTookManifest: !damageCheckReused, verifyActionsFrom }), { cwd: context.projectDir, env });
+      const replay = await runTimedBashScript(
+        replayScript({ journal, manifestSqlFile, outDir: out, damageCheckTookManifest: !damageCheckReused, verifyActionsFrom }),
+        { cwd: context.projectDir, env },
+      );
       const restoredByDrill = journal.manifests['order/restore-custom: restored nmia'] as Manifest;
       const afterReplay = await context.withDb((client) => takeManifest(client));
-      await context.harnessDocker('bench: stop the app services so the raw dropdb finds no sessions', ['compose', 'stop', 'api', 'worker', 'collector']);
+      await context.harnessDocker('bench: stop the app services so the raw dropdb finds no sessions', [
+        'compose',
+        'stop',
+        'api',
+        'worker',
+        'collector',
+      ]);
       await inputs.gate?.pass(`the raw commands, round ${round}`);
       const raw = await runTimedBashScript(rawScript(out), { cwd: out, env });
-      const identities = await context.withDb(async (client) => Number((await client.query<{ n: string }>('SELECT count(*) AS n FROM identities')).rows[0]?.n));
+      const identities = await context.withDb(async (client) =>
+        Number((await client.query<{ n: string }>('SELECT count(*) AS n FROM identities')).rows[0]?.n),
+      );
       if (identities !== inputs.scale) throw new Error(`the raw baseline restored ${identities} identities, expected ${inputs.scale}`);
       const probe = await execProbe(context, env);
       await context.harnessDocker('bench: start the app services again', ['compose', 'start', 'api', 'worker', 'collector']);
@@ -253,7 +282,11 @@ function baselineProcedure(round: number, inputs: { scale: number; rounds: numbe
         },
         captured.statements,
       );
-      context.pass('intent', 'bench baselines ran in the drill environment', `replay ${(replay.wallMs / 1000).toFixed(1)} s, raw ${(raw.wallMs / 1000).toFixed(1)} s`);
+      context.pass(
+        'intent',
+        'bench baselines ran in the drill environment',
+        `replay ${(replay.wallMs / 1000).toFixed(1)} s, raw ${(raw.wallMs / 1000).toFixed(1)} s`,
+      );
       if (round < inputs.rounds) await inputs.gate?.pass(`drill round ${round + 1} at ${inputs.scale}`);
     },
   };
@@ -278,7 +311,9 @@ function medianBreakdown(rounds: DrillRound[]): BreakdownRow[] {
   const steps = [...new Set(rounds.flatMap((round) => round.breakdown.map((row) => row.step)))];
   return steps.map((step) => {
     const of = (side: 'drillMs' | 'replayMs') => {
-      const values = rounds.map((round) => round.breakdown.find((row) => row.step === step)?.[side]).filter((value): value is number => value !== undefined);
+      const values = rounds
+        .map((round) => round.breakdown.find((row) => row.step === step)?.[side])
+        .filter((value): value is number => value !== undefined);
       return values.length > 0 ? median(values) : undefined;
     };
     const drillMs = of('drillMs');
@@ -293,7 +328,13 @@ function medianBreakdown(rounds: DrillRound[]): BreakdownRow[] {
  * exactly as `--only full-backup,restore-custom --isolation order` runs it). The engine runs unchanged:
  * the bench only listens, times, and appends its baseline procedure.
  */
-export async function runDrillBench(options: { scale: number; seed: number; rounds: number; log: (line: string) => void; gate?: QuietGate }): Promise<DrillBenchResult> {
+export async function runDrillBench(options: {
+  scale: number;
+  seed: number;
+  rounds: number;
+  log: (line: string) => void;
+  gate?: QuietGate;
+}): Promise<DrillBenchResult> {
   const reportRoot = await mkdtemp(join(tmpdir(), 'nmia-bench-drill-'));
   const observed: Observed = { hooks: new Map(), verifyActionsFrom: new Map() };
   // As the runner announces restore-custom, the damage check has just run and the runner has not yet
@@ -313,10 +354,14 @@ export async function runDrillBench(options: { scale: number; seed: number; roun
     settleProcedure(options.scale, options.gate),
     ...Array.from({ length: options.rounds }, (_, index) => [
       ...drilled.map((procedure) => timed(procedure, observed)),
-      baselineProcedure(index + 1, { scale: options.scale, rounds: options.rounds, observed, timeline, gate: options.gate }, (round, count) => {
-        rounds.push(round);
-        statements = count;
-      }),
+      baselineProcedure(
+        index + 1,
+        { scale: options.scale, rounds: options.rounds, observed, timeline, gate: options.gate },
+        (round, count) => {
+          rounds.push(round);
+          statements = count;
+        },
+      ),
     ]).flat(),
   ];
   try {
@@ -340,12 +385,28 @@ export async function runDrillBench(options: { scale: number; seed: number; roun
     const finished = performance.now();
     const failed = journal.procedures.filter((procedure) => procedure.outcome !== 'passed' && !procedure.id.startsWith('pending:'));
     if (failed.length > 0 || rounds.length !== options.rounds) {
-      const why = failed.map((procedure) => `${procedure.id}: ${procedure.outcome} (${procedure.reason ?? procedure.rungs.filter((rung) => rung.outcome === 'failed').map((rung) => rung.summary).join('; ')})`).join(', ');
+      const why = failed
+        .map(
+          (procedure) =>
+            `${procedure.id}: ${procedure.outcome} (${
+              procedure.reason ??
+              procedure.rungs
+                .filter((rung) => rung.outcome === 'failed')
+                .map((rung) => rung.summary)
+                .join('; ')
+            })`,
+        )
+        .join(', ');
       throw new Error(`the bench drill at scale ${options.scale} did not pass: ${why || journal.error || 'baselines missing'}`);
     }
     const drillStart = timeline.event('procedure-start', 'full-backup').at;
     const drillBegin = timeline.event('drill-start', 'drill').at;
-    const marks = [{ phase: 'drill start: runbook, lock and drift check, stack selection', at: drillBegin }, ...timeline.events.filter((event) => event.kind === 'step' && event.at < drillStart).map((event) => ({ phase: event.label, at: event.at }))];
+    const marks = [
+      { phase: 'drill start: runbook, lock and drift check, stack selection', at: drillBegin },
+      ...timeline.events
+        .filter((event) => event.kind === 'step' && event.at < drillStart)
+        .map((event) => ({ phase: event.label, at: event.at })),
+    ];
     const environment = marks.map((mark, index) => ({ phase: mark.phase, ms: (marks[index + 1]?.at ?? drillStart) - mark.at }));
     const dump = latestRecord(journal, 'full-backup').artifacts[0];
     return {

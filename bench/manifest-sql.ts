@@ -10,11 +10,16 @@ export async function captureManifestSql(client: pg.Client): Promise<{ sql: stri
   const recording = {
     query: (text: string, values?: unknown[]) => {
       // takeManifest inlines everything today; a bound parameter would not survive psql -f.
-      if (values !== undefined && values.length > 0) throw new Error('takeManifest now binds parameters; teach captureManifestSql to inline them');
+      if (values !== undefined && values.length > 0)
+        throw new Error('takeManifest now binds parameters; teach captureManifestSql to inline them');
       statements.push(text);
       return client.query(text);
     },
   } as unknown as pg.ClientBase;
   const manifest = await takeManifest(recording);
-  return { sql: `${statements.map((statement) => statement.trim().replace(/;\s*$/, '')).join(';\n')};\n`, statements: statements.length, manifest };
+  return {
+    sql: `${statements.map((statement) => statement.trim().replace(/;\s*$/, '')).join(';\n')};\n`,
+    statements: statements.length,
+    manifest,
+  };
 }

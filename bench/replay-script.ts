@@ -38,8 +38,14 @@ export interface ReplayInputs {
 /** The most recent order-mode record of a procedure (the bench runs the same procedures in rounds). */
 export function latestRecord(journal: Journal, id: string): ProcedureRecord {
   const found = journal.procedures.findLast((candidate) => candidate.id === id && candidate.mode === 'order');
-  if (!found) throw new Error(`the journal has no order-mode record of ${id}: run the drill with --only full-backup,restore-custom --isolation order`);
-  if (found.outcome !== 'passed') throw new Error(`${id} did not pass in the drill (${found.outcome}: ${found.reason ?? 'see its rungs'}); a baseline of a failed drill means nothing`);
+  if (!found)
+    throw new Error(
+      `the journal has no order-mode record of ${id}: run the drill with --only full-backup,restore-custom --isolation order`,
+    );
+  if (found.outcome !== 'passed')
+    throw new Error(
+      `${id} did not pass in the drill (${found.outcome}: ${found.reason ?? 'see its rungs'}); a baseline of a failed drill means nothing`,
+    );
   return found;
 }
 
@@ -68,7 +74,8 @@ function harnessActionLines(procedure: ProcedureRecord, part: 'before the blocks
       if (sql) return `step ${name}\n"$PSQL" -X -q -v ON_ERROR_STOP=1 -d ${sql[1]} -c ${shellQuote(sql[2]!)} > /dev/null\n`;
       if (command.startsWith('docker ')) return `step ${name}\n${command}\n`;
       const wait = /^GET (\S+) until 200(?:, (docker compose ps -a [\w -]+))?$/.exec(command);
-      if (wait) return `step ${name}\nuntil curl -fs -o /dev/null --max-time 2 ${shellQuote(wait[1]!)}; do sleep 0.15; done\n${wait[2] ? `${wait[2]} > /dev/null\n` : ''}`;
+      if (wait)
+        return `step ${name}\nuntil curl -fs -o /dev/null --max-time 2 ${shellQuote(wait[1]!)}; do sleep 0.15; done\n${wait[2] ? `${wait[2]} > /dev/null\n` : ''}`;
       throw new Error(`cannot replay harness action "${action.purpose}": ${command.slice(0, 80)}`);
     })
     .join('');

@@ -21,12 +21,17 @@ export function leverJobs(): number {
 }
 
 /** pg_restore -j 1 against -j N (N = cores, at least 2) on one custom-format dump, through the journal hint's own code. */
-export async function benchRestoreLevers(server: StartedLocalPostgres, options: { dump: string; rounds: number }): Promise<RestoreLeversResult> {
+export async function benchRestoreLevers(
+  server: StartedLocalPostgres,
+  options: { dump: string; rounds: number },
+): Promise<RestoreLeversResult> {
   const loadBefore = loadAverage();
   const jobs = leverJobs();
   const rounds: ParallelRestoreHint[] = [];
   for (let round = 0; round < options.rounds; round++) {
-    rounds.push(await measureParallelRestoreHint({ pgRestorePath: server.binaries.path('pg_restore'), dump: options.dump, env: server.env(), jobs }));
+    rounds.push(
+      await measureParallelRestoreHint({ pgRestorePath: server.binaries.path('pg_restore'), dump: options.dump, env: server.env(), jobs }),
+    );
   }
   const serialMs = median(rounds.map((round) => round.serialMs));
   const parallelMs = median(rounds.map((round) => round.parallelMs));

@@ -9,6 +9,9 @@ if (target) {
   process.on('exit', () => {
     const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
     const cpu = process.cpuUsage();
-    writeFileSync(target, JSON.stringify({ vmHwmKb: Number(hwm ?? 0), maxRssKb: process.resourceUsage().maxRSS, cpuMs: (cpu.user + cpu.system) / 1000 }));
+    writeFileSync(
+      target,
+      JSON.stringify({ vmHwmKb: Number(hwm ?? 0), maxRssKb: process.resourceUsage().maxRSS, cpuMs: (cpu.user + cpu.system) / 1000 }),
+    );
   });
 }

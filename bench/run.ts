@@ -75,7 +75,10 @@ async function main(): Promise<number> {
   const seed = positiveInteger('seed', values.seed, 42);
   const rounds = positiveInteger('rounds', values.rounds, 3);
   const with10m = values['with-10m'] ?? false;
-  const only = (values.only?.split(',').map((item) => item.trim()).filter(Boolean) ?? [...BENCHES]) as Bench[];
+  const only = (values.only
+    ?.split(',')
+    .map((item) => item.trim())
+    .filter(Boolean) ?? [...BENCHES]) as Bench[];
   const unknown = only.filter((item) => !(BENCHES as readonly string[]).includes(item));
   if (unknown.length > 0) throw new DrillError(`unknown benchmark ${unknown.join(', ')}`, { fix: `use some of: ${BENCHES.join(', ')}` });
   const out = resolve(values.out ?? join(BENCH_DIR, 'RESULTS.md'));
@@ -92,8 +95,19 @@ async function main(): Promise<number> {
 
   const facts = machineFacts();
   const command = `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim().replace(/ --$/, '');
-  log(`cores ${facts.cores}, PostgreSQL ${facts.postgres}, node ${facts.node}; scale ${scale}${with10m ? ' (+10M)' : ''}; load ${loadAverage()}`);
-  const run: BenchRun = { startedAt: new Date().toISOString(), finishedAt: '', command, facts, options: { scale, seed, with10m, rounds, maxWaitS, waitBudgetS }, drills: [], curve: [], waits: gate.waits };
+  log(
+    `cores ${facts.cores}, PostgreSQL ${facts.postgres}, node ${facts.node}; scale ${scale}${with10m ? ' (+10M)' : ''}; load ${loadAverage()}`,
+  );
+  const run: BenchRun = {
+    startedAt: new Date().toISOString(),
+    finishedAt: '',
+    command,
+    facts,
+    options: { scale, seed, with10m, rounds, maxWaitS, waitBudgetS },
+    drills: [],
+    curve: [],
+    waits: gate.waits,
+  };
 
   // 3 and 5 share one local cluster: seeded once, dumped, then restored with -j 1 and -j N.
   if (only.includes('seeding') || only.includes('levers')) {
@@ -131,7 +145,9 @@ async function main(): Promise<number> {
   }
 
   if (only.includes('scale')) {
-    const points = [...new Set([10_000, 100_000, 1_000_000].filter((point) => point <= scale).concat(scale, with10m ? [10_000_000] : []))].sort((a, b) => a - b);
+    const points = [
+      ...new Set([10_000, 100_000, 1_000_000].filter((point) => point <= scale).concat(scale, with10m ? [10_000_000] : [])),
+    ].sort((a, b) => a - b);
     for (const point of points) {
       log(`4: CLI drill at ${point} identities`);
       await gate.pass(`the CLI drill at ${point}`);

@@ -41,15 +41,42 @@ function vmHwmKb(pid: number): number {
  * process whose peak RSS is the harness's own: polled from /proc/<pid>/status and reported by the
  * preloaded probe at exit (a late peak between two polls is not lost).
  */
-export async function runCliDrill(options: { scale: number; seed: number; log: (line: string) => void; extraArgs?: string[] }): Promise<ScalePoint> {
+export async function runCliDrill(options: {
+  scale: number;
+  seed: number;
+  log: (line: string) => void;
+  extraArgs?: string[];
+}): Promise<ScalePoint> {
   const reportDir = await mkdtemp(join(tmpdir(), 'nmia-bench-scale-'));
   const probeFile = join(reportDir, 'rss.json');
   const loadBefore = loadAverage();
   try {
-    const args = ['--import', PROBE, 'bin/nmia-drill.js', '--only', 'full-backup,restore-custom', '--isolation', 'order', '--stack', 'emulated', '--scale', String(options.scale), '--seed', String(options.seed), '--report-dir', reportDir, '--quiet', ...(options.extraArgs ?? [])];
+    const args = [
+      '--import',
+      PROBE,
+      'bin/nmia-drill.js',
+      '--only',
+      'full-backup,restore-custom',
+      '--isolation',
+      'order',
+      '--stack',
+      'emulated',
+      '--scale',
+      String(options.scale),
+      '--seed',
+      String(options.seed),
+      '--report-dir',
+      reportDir,
+      '--quiet',
+      ...(options.extraArgs ?? []),
+    ];
     options.log(`    node ${args.slice(args.indexOf('bin/nmia-drill.js')).join(' ')}`);
     const started = performance.now();
-    const child = spawn(process.execPath, args, { cwd: REPO, env: { ...process.env, NMIA_BENCH_RSS_FILE: probeFile }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, args, {
+      cwd: REPO,
+      env: { ...process.env, NMIA_BENCH_RSS_FILE: probeFile },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-4000)));
     let polledKb = 0;
@@ -57,11 +84,18 @@ export async function runCliDrill(options: { scale: number; seed: number; log: (
     const exitCode = await new Promise<number>((resolve) => child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : 1))));
     clearInterval(poll);
     const wallMs = performance.now() - started;
-    if (exitCode !== 0) throw new Error(`the drill at scale ${options.scale} exited ${exitCode}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`);
-    const probe = JSON.parse(await readFile(probeFile, 'utf8').catch(() => '{}')) as { vmHwmKb?: number; maxRssKb?: number; cpuMs?: number };
+    if (exitCode !== 0)
+      throw new Error(`the drill at scale ${options.scale} exited ${exitCode}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`);
+    const probe = JSON.parse(await readFile(probeFile, 'utf8').catch(() => '{}')) as {
+      vmHwmKb?: number;
+      maxRssKb?: number;
+      cpuMs?: number;
+    };
     const run = readdirSync(reportDir).find((name) => name !== 'rss.json');
     const journal = JSON.parse(await readFile(join(reportDir, run ?? '', 'journal.json'), 'utf8')) as Journal;
-    const proceduresMs = journal.procedures.filter((procedure) => procedure.mode === 'order').reduce((sum, procedure) => sum + (procedure.durationMs ?? 0), 0);
+    const proceduresMs = journal.procedures
+      .filter((procedure) => procedure.mode === 'order')
+      .reduce((sum, procedure) => sum + (procedure.durationMs ?? 0), 0);
     const parallelRestore = parallelRestoreTiming(journal.timing);
     return {
       scale: options.scale,
@@ -97,7 +131,11 @@ async function peakOf(args: string[]): Promise<number> {
   const dir = await mkdtemp(join(tmpdir(), 'nmia-bench-rss-'));
   try {
     const file = join(dir, 'rss.json');
-    const child = spawn(process.execPath, ['--import', PROBE, ...args], { cwd: REPO, env: { ...process.env, NMIA_BENCH_RSS_FILE: file }, stdio: 'ignore' });
+    const child = spawn(process.execPath, ['--import', PROBE, ...args], {
+      cwd: REPO,
+      env: { ...process.env, NMIA_BENCH_RSS_FILE: file },
+      stdio: 'ignore',
+    });
     const code = await new Promise<number>((resolve) => child.on('close', (exit) => resolve(exit ?? 1)));
     if (code !== 0) throw new Error(`node ${args.join(' ')} exited ${code}`);
     return (JSON.parse(await readFile(file, 'utf8')) as { vmHwmKb: number }).vmHwmKb / 1024;

@@ -109,7 +109,18 @@ export async function benchSeeding(server: StartedLocalPostgres, options: { scal
   const baselineMs = await generateSeriesBaseline(server, widths);
   const generation = await generationOnly(server, options);
   const primaryKey = await primaryKeyCost(server);
-  return { scale: options.scale, rows, seedMs: summary.durationMs, phases, baselineMs, generation, primaryKey, widths, loadBefore, loadAfter: loadAverage() };
+  return {
+    scale: options.scale,
+    rows,
+    seedMs: summary.durationMs,
+    phases,
+    baselineMs,
+    generation,
+    primaryKey,
+    widths,
+    loadBefore,
+    loadAfter: loadAverage(),
+  };
 }
 
 /**
@@ -117,7 +128,10 @@ export async function benchSeeding(server: StartedLocalPostgres, options: { scal
  * throws the rows away: how long the client alone needs to produce what COPY loads. The bcrypt
  * hashes are stand-ins of the same length; they are computed once, outside the rows.
  */
-async function generationOnly(server: StartedLocalPostgres, options: { scale: number; seed: number }): Promise<{ ms: number; bytes: number }> {
+async function generationOnly(
+  server: StartedLocalPostgres,
+  options: { scale: number; seed: number },
+): Promise<{ ms: number; bytes: number }> {
   const roles = await server.query<{ id: number; name: string }>('SELECT id, name FROM roles', [], 'nmia');
   const types = await server.query<{ code: string }>('SELECT code FROM connector_types ORDER BY code', [], 'nmia');
   const pools = new SeedPools(options.seed);
@@ -148,7 +162,9 @@ async function primaryKeyCost(server: StartedLocalPostgres): Promise<SeedingBenc
   };
   try {
     await client.query('SELECT count(*) FROM identities');
-    await client.query('CREATE TABLE bench_identities_keyed (LIKE identities INCLUDING DEFAULTS); ALTER TABLE bench_identities_keyed ADD PRIMARY KEY (id)');
+    await client.query(
+      'CREATE TABLE bench_identities_keyed (LIKE identities INCLUDING DEFAULTS); ALTER TABLE bench_identities_keyed ADD PRIMARY KEY (id)',
+    );
     const loadWithKeyMs = await timed('INSERT INTO bench_identities_keyed SELECT * FROM identities');
     const loadBareMs = await timed('CREATE TABLE bench_identities_bare AS SELECT * FROM identities');
     const buildKeyAfterMs = await timed('ALTER TABLE bench_identities_bare ADD PRIMARY KEY (id)');
@@ -200,7 +216,10 @@ async function generateSeriesBaseline(server: StartedLocalPostgres, widths: Tabl
 }
 
 /** One full manifest against pg_dump -Fc of the same database, interleaved `rounds` times; keeps the last dump. */
-export async function benchVerificationCost(server: StartedLocalPostgres, options: { rounds: number; dir: string }): Promise<VerificationCostResult> {
+export async function benchVerificationCost(
+  server: StartedLocalPostgres,
+  options: { rounds: number; dir: string },
+): Promise<VerificationCostResult> {
   const loadBefore = loadAverage();
   const manifestMs: number[] = [];
   const pgDumpMs: number[] = [];

@@ -5,7 +5,6 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
-
 export function seconds(ms: number, digits = 1): string {
   return `${(ms / 1000).toFixed(digits)} s`;
 }

@@ -46,7 +46,11 @@ export async function runTimedBashScript(body: string, options: { cwd: string; e
     });
     const wallMs = performance.now() - started;
     if (result.exitCode !== 0) {
-      const tail = String(result.stderr ?? '').trim().split('\n').slice(-4).join(' | ');
+      const tail = String(result.stderr ?? '')
+        .trim()
+        .split('\n')
+        .slice(-4)
+        .join(' | ');
       throw new DrillError(`bench baseline script failed (exit ${result.exitCode ?? result.signal}): ${tail}`, {
         fix: `the baseline must run the same commands cleanly; run it by hand to see why: bash ${scriptFile} (kept only while the bench runs)`,
       });

@@ -17,7 +17,11 @@ import { CORRECTED_RUNBOOK, REPO, drill, failedChecks, procedure } from './suppo
  * drill: the last test below runs this file that way, in a child vitest, over a journal with a seeded defect.
  */
 const REPLAY_JOURNAL = process.env.NMIA_ALLURE_REPLAY_JOURNAL;
-const SEEDED = { procedure: 'full-backup', stderr: 'pg_dump: error: connection to server on socket "/run/postgresql/.s.PGSQL.5432" failed (seeded)', table: 'identities' };
+const SEEDED = {
+  procedure: 'full-backup',
+  stderr: 'pg_dump: error: connection to server on socket "/run/postgresql/.s.PGSQL.5432" failed (seeded)',
+  table: 'identities',
+};
 
 describe('the corrected runbook, one Allure test per procedure', () => {
   let journal: Journal;
@@ -52,8 +56,24 @@ describe('the corrected runbook, one Allure test per procedure', () => {
         // The exact reporter flags .ci/run passes: they replace the configured reporters.
         const run = await execa(
           process.execPath,
-          [join(REPO, 'node_modules/vitest/vitest.mjs'), 'run', relative(REPO, fileURLToPath(import.meta.url)), '--project', 'scenarios', '--reporter=default', '--reporter=json', `--outputFile=${join(dir, 'vitest.json')}`],
-          { cwd: REPO, env: childEnv({ NMIA_ALLURE_REPLAY_JOURNAL: join(dir, 'journal.json'), NMIA_ALLURE_RESULTS_DIR: resultsDir }), extendEnv: false, reject: false, all: true, timeout: 180_000 },
+          [
+            join(REPO, 'node_modules/vitest/vitest.mjs'),
+            'run',
+            relative(REPO, fileURLToPath(import.meta.url)),
+            '--project',
+            'scenarios',
+            '--reporter=default',
+            '--reporter=json',
+            `--outputFile=${join(dir, 'vitest.json')}`,
+          ],
+          {
+            cwd: REPO,
+            env: childEnv({ NMIA_ALLURE_REPLAY_JOURNAL: join(dir, 'journal.json'), NMIA_ALLURE_RESULTS_DIR: resultsDir }),
+            extendEnv: false,
+            reject: false,
+            all: true,
+            timeout: 180_000,
+          },
         );
         const output = String(run.all).slice(-3000);
         expect(run.exitCode, output).toBe(1);
@@ -66,33 +86,55 @@ describe('the corrected runbook, one Allure test per procedure', () => {
           const record = procedure(journal, result.name!);
           expect(label(result, 'stack'), result.name).toEqual([journal.stack!.kind]);
           expect(label(result, 'suite'), result.name).toEqual(['order']);
-          expect(result.links, result.name).toContainEqual(expect.objectContaining({ name: record.section, url: expect.stringMatching(new RegExp(`^file://.*\\.md#L${record.line ?? record.blocks[0]?.line}$`)) }));
+          expect(result.links, result.name).toContainEqual(
+            expect.objectContaining({
+              name: record.section,
+              url: expect.stringMatching(new RegExp(`^file://.*\\.md#L${record.line ?? record.blocks[0]?.line}$`)),
+            }),
+          );
           const commands = record.blocks.flatMap((block) => block.commands.map((command) => command.text));
-          expect(allSteps(result).map((step) => step.name), result.name).toEqual(expect.arrayContaining([...commands, ...record.rungs.map((rung) => `${rung.rung}: ${rung.check}`)]));
+          expect(
+            allSteps(result).map((step) => step.name),
+            result.name,
+          ).toEqual(expect.arrayContaining([...commands, ...record.rungs.map((rung) => `${rung.rung}: ${rung.check}`)]));
           const blockSteps = result.steps.filter((step) => / › block \d+ \(line \d+\)$/.test(step.name ?? ''));
           expect(blockSteps, result.name).toHaveLength(record.blocks.length);
-          expect(blockSteps.every((step) => attachmentsUnder(step).some((attachment) => attachment.name === 'command log')), result.name).toBe(true);
+          expect(
+            blockSteps.every((step) => attachmentsUnder(step).some((attachment) => attachment.name === 'command log')),
+            result.name,
+          ).toBe(true);
           // Every screenshot the checklist kept is in the results as a PNG.
-          const screenshots = record.rungs.filter((rung) => typeof rung.evidence?.screenshot === 'string' && existsSync(rung.evidence.screenshot as string)).length;
-          expect(attachmentsUnder(result).filter((attachment) => attachment.type === 'image/png'), result.name).toHaveLength(screenshots);
+          const screenshots = record.rungs.filter(
+            (rung) => typeof rung.evidence?.screenshot === 'string' && existsSync(rung.evidence.screenshot as string),
+          ).length;
+          expect(
+            attachmentsUnder(result).filter((attachment) => attachment.type === 'image/png'),
+            result.name,
+          ).toHaveLength(screenshots);
         }
 
         const clean = results.find((result) => result.name === 'sql-backup')!;
         expect(clean.status).toBe('passed');
         expect(label(clean, 'severity')).toEqual([]);
-        expect(allSteps(clean).filter((step) => step.status !== undefined && step.status !== 'passed' && step.status !== 'skipped')).toEqual([]);
+        expect(
+          allSteps(clean).filter((step) => step.status !== undefined && step.status !== 'passed' && step.status !== 'skipped'),
+        ).toEqual([]);
 
         const broken = results.find((result) => result.name === SEEDED.procedure)!;
         expect(broken.status).toBe('failed');
         expect(label(broken, 'severity')).toEqual(['blocker']);
-        const failedCommand = allSteps(broken).find((step) => step.name === procedure(journal, SEEDED.procedure).blocks[0]!.commands[0]!.text)!;
+        const failedCommand = allSteps(broken).find(
+          (step) => step.name === procedure(journal, SEEDED.procedure).blocks[0]!.commands[0]!.text,
+        )!;
         expect(failedCommand.status).toBe('failed');
         const stderr = attachmentsUnder(failedCommand).find((attachment) => attachment.name === 'stderr')!;
         expect(await readFile(join(resultsDir, stderr.source), 'utf8')).toBe(SEEDED.stderr);
         const contentRung = allSteps(broken).find((step) => step.status === 'failed' && step.name?.startsWith('content: '))!;
         const diff = attachmentsUnder(contentRung).find((attachment) => attachment.name === 'manifest differences')!;
         expect(diff.type).toBe('application/json');
-        expect(JSON.parse(await readFile(join(resultsDir, diff.source), 'utf8'))).toMatchObject({ differences: [expect.objectContaining({ table: SEEDED.table })] });
+        expect(JSON.parse(await readFile(join(resultsDir, diff.source), 'utf8'))).toMatchObject({
+          differences: [expect.objectContaining({ table: SEEDED.table })],
+        });
       } finally {
         await rm(dir, { recursive: true, force: true });
       }
@@ -116,14 +158,25 @@ function seeded(source: Journal): Journal {
     summary: `${SEEDED.table}: 199 rows, expected 200 (seeded)`,
     evidence: { differences: [{ kind: 'row-count', table: SEEDED.table, expected: 200, actual: 199 }] },
   });
-  journal.findings.push({ id: 'F99', procedure: SEEDED.procedure, section: record.section, severity: 'critical', title: 'seeded: the dump is incomplete', evidence: {}, whyItMatters: 'seeded', suggestedFix: 'seeded' });
+  journal.findings.push({
+    id: 'F99',
+    procedure: SEEDED.procedure,
+    section: record.section,
+    severity: 'critical',
+    title: 'seeded: the dump is incomplete',
+    evidence: {},
+    whyItMatters: 'seeded',
+    suggestedFix: 'seeded',
+  });
   record.findings.push('F99');
   return journal;
 }
 
 /** The child vitest must not think it runs inside a vitest worker. */
 function childEnv(extra: Record<string, string>): Record<string, string> {
-  const env = Object.fromEntries(Object.entries(process.env).filter((entry): entry is [string, string] => entry[1] !== undefined && !entry[0].startsWith('VITEST')));
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter((entry): entry is [string, string] => entry[1] !== undefined && !entry[0].startsWith('VITEST')),
+  );
   return { ...env, ...extra };
 }
 

@@ -35,14 +35,24 @@ describe('the DR checklist fails on seeded defects', () => {
     const application = record.rungs.filter((rung) => rung.rung === 'application');
     expect(application).toHaveLength(8);
     expect(application.every((rung) => rung.outcome === 'passed')).toBe(true);
-    expect(journal.timing).toMatchObject({ rto: { measuredMs: expect.any(Number), targetMs: 900_000 }, rpo: { measuredMs: expect.any(Number) } });
+    expect(journal.timing).toMatchObject({
+      rto: { measuredMs: expect.any(Number), targetMs: 900_000 },
+      rpo: { measuredMs: expect.any(Number) },
+    });
     const postRecovery = journal.checklist!.filter((item) => /Rotate the `?SECRET_KEY|Update DNS/.test(item.item));
     expect(postRecovery.map((item) => item.outcome)).toEqual(['not-run', 'not-run']);
   });
 
   it('fails the login probe when the admin password hash is wrong after the restore', async () => {
     const { record } = await recoveryChecks(
-      recoveryWithFault((context) => context.harnessSql('fault: a wrong admin password hash', "UPDATE users SET password_hash = '$2b$10$' || repeat('A', 53) WHERE username = 'admin'").then(() => undefined)),
+      recoveryWithFault((context) =>
+        context
+          .harnessSql(
+            'fault: a wrong admin password hash',
+            "UPDATE users SET password_hash = '$2b$10$' || repeat('A', 53) WHERE username = 'admin'",
+          )
+          .then(() => undefined),
+      ),
     );
     expect(record.outcome).toBe('failed');
     expect(failedChecks(record).join('\n')).toMatch(/application: Admin can log in with existing credentials — .*401/);
@@ -64,11 +74,18 @@ describe('the DR checklist fails on seeded defects', () => {
     const { record } = await recoveryChecks(
       recoveryWithFault(async (context) => {
         // The directory loads its accounts from the restored database when it starts; change the password after that.
-        for (let waited = 0; !/directory listening/.test((await context.stack.docker(['compose', 'logs', 'directory'])).stdout); waited += 200) {
+        for (
+          let waited = 0;
+          !/directory listening/.test((await context.stack.docker(['compose', 'logs', 'directory'])).stdout);
+          waited += 200
+        ) {
           if (waited > 30_000) throw new Error('the fixture directory never started');
           await new Promise((resolve) => setTimeout(resolve, 200));
         }
-        await context.harnessSql('fault: a changed connector bind password', `UPDATE connectors SET config = jsonb_set(config, '{bind_password}', '"not-the-directory-password"')`);
+        await context.harnessSql(
+          'fault: a changed connector bind password',
+          `UPDATE connectors SET config = jsonb_set(config, '{bind_password}', '"not-the-directory-password"')`,
+        );
       }),
     );
     expect(failedChecks(record).join('\n')).toMatch(/application: Run a test connector scan to verify connectivity — .*invalid/i);
@@ -77,9 +94,14 @@ describe('the DR checklist fails on seeded defects', () => {
   it('fails token continuity when the recovery uses a different SECRET_KEY', async () => {
     const procedures = withProcedure('dr-recovery', (original) => ({
       ...original,
-      bindings: async (context) => (await original.bindings!(context)).map((binding) => (binding.placeholder === '<original-secret-key>' ? { ...binding, value: 'a-different-key-0123456789-abcdefghijklmnop' } : binding)),
+      bindings: async (context) =>
+        (await original.bindings!(context)).map((binding) =>
+          binding.placeholder === '<original-secret-key>' ? { ...binding, value: 'a-different-key-0123456789-abcdefghijklmnop' } : binding,
+        ),
     }));
     const { record } = await recoveryChecks(procedures);
-    expect(failedChecks(record).join('\n')).toMatch(/application: A JWT issued before the disaster is still valid \(SECRET_KEY kept\) — .*401/);
+    expect(failedChecks(record).join('\n')).toMatch(
+      /application: A JWT issued before the disaster is still valid \(SECRET_KEY kept\) — .*401/,
+    );
   });
 });

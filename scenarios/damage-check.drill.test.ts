@@ -15,7 +15,16 @@ describe('damage check between procedures in runbook order', () => {
   it('a backup that damages the database in its blocks: the reused manifest shows it and the environment is rebuilt', async () => {
     const procedures = withProcedure('full-backup', (original) => ({
       ...original,
-      checkpoints: (context) => [{ beforeCommand: 'docker compose cp', run: async () => void (await context.harnessSql('fault: a backup step that deletes users', 'DELETE FROM user_roles; DELETE FROM users WHERE username <> \'admin\'')) }],
+      checkpoints: (context) => [
+        {
+          beforeCommand: 'docker compose cp',
+          run: async () =>
+            void (await context.harnessSql(
+              'fault: a backup step that deletes users',
+              "DELETE FROM user_roles; DELETE FROM users WHERE username <> 'admin'",
+            )),
+        },
+      ],
     }));
     const result = await drill({ only: ['full-backup', 'restore-custom'], procedures });
     cleanups.push(result.cleanup);
@@ -27,7 +36,10 @@ describe('damage check between procedures in runbook order', () => {
       ...original,
       async verify(context) {
         await original.verify(context);
-        await context.harnessSql('fault: a check that changes an enclave', "UPDATE enclaves SET name = name || ' (changed)' WHERE id = (SELECT min(id::text)::uuid FROM enclaves)");
+        await context.harnessSql(
+          'fault: a check that changes an enclave',
+          "UPDATE enclaves SET name = name || ' (changed)' WHERE id = (SELECT min(id::text)::uuid FROM enclaves)",
+        );
       },
     }));
     const result = await drill({ only: ['full-backup', 'restore-custom'], procedures });

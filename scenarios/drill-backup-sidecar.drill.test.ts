@@ -35,14 +35,25 @@ function keeping(original: Procedure, artifact: string): Procedure {
 
 beforeAll(async () => {
   kept = await mkdtemp(join(tmpdir(), 'nmia-drill-sidecars-'));
-  const procedures = PROCEDURES.map((candidate) => (candidate.id === 'full-backup' ? keeping(candidate, 'custom-dump') : candidate.id === 'restore-sql' ? keeping(candidate, 'plain-dump') : candidate));
+  const procedures = PROCEDURES.map((candidate) =>
+    candidate.id === 'full-backup'
+      ? keeping(candidate, 'custom-dump')
+      : candidate.id === 'restore-sql'
+        ? keeping(candidate, 'plain-dump')
+        : candidate,
+  );
   const result = await drill({ only: ['full-backup', 'restore-sql'], procedures });
   cleanupDrill = result.cleanup;
   expect(procedure(result.journal, 'full-backup').outcome).toBe('passed');
   expect(procedure(result.journal, 'restore-sql').outcome).toBe('passed');
   // The sidecar is part of the procedure's evidence.
-  expect(procedure(result.journal, 'full-backup').artifacts.map((artifact) => artifact.name)).toEqual(['custom-dump', expect.stringMatching(/^manifest sidecar of nmia_backup_\d{8}_\d{6}\.dump$/)]);
-  expect(procedure(result.journal, 'restore-sql').artifacts.map((artifact) => artifact.name)).toContainEqual(expect.stringMatching(/^manifest sidecar of harness_backup_\d+\.sql$/));
+  expect(procedure(result.journal, 'full-backup').artifacts.map((artifact) => artifact.name)).toEqual([
+    'custom-dump',
+    expect.stringMatching(/^manifest sidecar of nmia_backup_\d{8}_\d{6}\.dump$/),
+  ]);
+  expect(procedure(result.journal, 'restore-sql').artifacts.map((artifact) => artifact.name)).toContainEqual(
+    expect.stringMatching(/^manifest sidecar of harness_backup_\d+\.sql$/),
+  );
 }, 300_000);
 
 afterAll(async () => {
@@ -64,7 +75,9 @@ describe('a drill’s backups carry manifest sidecars that verify-backup checks 
       expect(rungLines(journal, 'passed')).toEqual(
         expect.arrayContaining([
           expect.stringMatching(/^artifact: the file is the one its manifest sidecar describes \(sha256\)/),
-          expect.stringMatching(/^content: matches the manifest sidecar written at backup time .* — counts, content hashes and sequences match: \d+ tables exact/),
+          expect.stringMatching(
+            /^content: matches the manifest sidecar written at backup time .* — counts, content hashes and sequences match: \d+ tables exact/,
+          ),
           expect.stringMatching(/^structure: the schema matches the manifest sidecar/),
         ]),
       );
@@ -81,6 +94,10 @@ describe('a drill’s backups carry manifest sidecars that verify-backup checks 
     const { journal } = await verifyBackup({ file, reportRoot: join(kept, 'reports') });
     expect(journal.outcome).toBe('failed');
     expect(sidecar.after, 'the drill’s sidecar holds the backup window').toBeDefined();
-    expect(rungLines(journal, 'failed')).toEqual([expect.stringMatching(/^content: matches the manifest sidecar .* — 1 difference\(s\) from the sidecar: public\.enclaves: content hash differs/)]);
+    expect(rungLines(journal, 'failed')).toEqual([
+      expect.stringMatching(
+        /^content: matches the manifest sidecar .* — 1 difference\(s\) from the sidecar: public\.enclaves: content hash differs/,
+      ),
+    ]);
   }, 120_000);
 });

@@ -21,9 +21,17 @@ describe('foundation: full backup, then restore from the custom-format dump, fro
     const restore = procedure(journal, 'restore-custom');
     expect([backup.outcome, restore.outcome]).toEqual(['passed', 'passed']);
     expect(backup.artifacts[0]).toMatchObject({ name: 'custom-dump', format: 'custom', readable: true });
-    expect(restore.rungs.filter((rung) => rung.outcome === 'passed').map((rung) => rung.rung)).toEqual(expect.arrayContaining(['restorability', 'structure', 'content']));
+    expect(restore.rungs.filter((rung) => rung.outcome === 'passed').map((rung) => rung.rung)).toEqual(
+      expect.arrayContaining(['restorability', 'structure', 'content']),
+    );
     // The dated name in the runbook is a binding to the file the backup produced, and it is recorded.
-    expect(restore.blocks[0]?.bindings).toEqual([expect.objectContaining({ placeholder: 'nmia_backup_20250201_020000.dump', value: backup.artifacts[0]!.path.replace('./backups/', ''), occurrences: 1 })]);
+    expect(restore.blocks[0]?.bindings).toEqual([
+      expect.objectContaining({
+        placeholder: 'nmia_backup_20250201_020000.dump',
+        value: backup.artifacts[0]!.path.replace('./backups/', ''),
+        occurrences: 1,
+      }),
+    ]);
     expect(restore.blocks[0]?.commands.map((command) => command.exitCode)).toEqual(restore.blocks[0]?.commands.map(() => 0));
     expect(JournalSchema.safeParse(JSON.parse(await readFile(result.files.journal, 'utf8'))).success).toBe(true);
     expect(await readFile(result.files.summary, 'utf8')).toMatch(/restore-custom/);
@@ -36,7 +44,9 @@ describe('foundation: full backup, then restore from the custom-format dump, fro
     cleanups.push(refused.cleanup);
     expect(refused.journal.outcome).toBe('failed');
     expect(refused.journal.runbook.lockState).toBe('drift');
-    expect(refused.journal.findings.map((finding) => finding.title)).toEqual(['runbook drift (hash-mismatch): Database Backup › Full Backup (Recommended) block 0']);
+    expect(refused.journal.findings.map((finding) => finding.title)).toEqual([
+      'runbook drift (hash-mismatch): Database Backup › Full Backup (Recommended) block 0',
+    ]);
     expect(procedure(refused.journal, 'full-backup').outcome).toBe('not-run');
 
     const allowed = await drill({ runbookPath: copy.path, only: ['full-backup'], allowDrift: true });
@@ -51,7 +61,10 @@ describe('foundation: full backup, then restore from the custom-format dump, fro
     const procedures = withProcedure('restore-custom', (original) => ({
       ...original,
       async verify(context) {
-        await context.harnessSql('fault: change one row after the restore', "UPDATE identities SET name = name || '-tampered' WHERE id = (SELECT min(id::text)::uuid FROM identities)");
+        await context.harnessSql(
+          'fault: change one row after the restore',
+          "UPDATE identities SET name = name || '-tampered' WHERE id = (SELECT min(id::text)::uuid FROM identities)",
+        );
         await original.verify(context);
       },
     }));

@@ -27,22 +27,34 @@ describe('restore and recovery intent checks fail on seeded defects', () => {
     const psql = record.blocks[0]!.commands.find((command) => command.text.includes('psql -U nmia -d nmia -f'));
     expect(psql?.exitCode).toBe(0);
     expect(record.outcome).toBe('failed');
-    expect(failedChecks(record).join('\n')).toMatch(/restorability: .*exit codes were 0 but the output has 1 error line\(s\): .*no_such_function_nmia_drill/);
+    expect(failedChecks(record).join('\n')).toMatch(
+      /restorability: .*exit codes were 0 but the output has 1 error line\(s\): .*no_such_function_nmia_drill/,
+    );
     expect(result.journal.findings.map((finding) => finding.title)).toContain('commands exit 0 while printing errors');
   });
 
   it('restore-test-db: a section that never drops its test database fails the cleanup check', async () => {
-    const copy = await editedRunbook(CORRECTED_RUNBOOK, '# Clean up when done\ndocker compose exec db dropdb -U nmia nmia_restore_test\n', '');
+    const copy = await editedRunbook(
+      CORRECTED_RUNBOOK,
+      '# Clean up when done\ndocker compose exec db dropdb -U nmia nmia_restore_test\n',
+      '',
+    );
     cleanups.push(copy.cleanup);
     const result = await drill({ runbookPath: copy.path, only: ['restore-test-db'], allowDrift: true });
     cleanups.push(result.cleanup);
     const record = procedure(result.journal, 'restore-test-db');
     expect(record.outcome).toBe('failed');
-    expect(failedChecks(record)).toEqual([expect.stringMatching(/^intent: cleanup drops only the test database — databases now: .*nmia_restore_test/)]);
+    expect(failedChecks(record)).toEqual([
+      expect.stringMatching(/^intent: cleanup drops only the test database — databases now: .*nmia_restore_test/),
+    ]);
   });
 
   it('config-export: exporting the config column fails the column and the secret checks', async () => {
-    const copy = await editedRunbook(GIVEN_RUNBOOK, '"SELECT id, name, connector_type_code,', '"SELECT id, name, config, connector_type_code,');
+    const copy = await editedRunbook(
+      GIVEN_RUNBOOK,
+      '"SELECT id, name, connector_type_code,',
+      '"SELECT id, name, config, connector_type_code,',
+    );
     cleanups.push(copy.cleanup);
     const result = await drill({ runbookPath: copy.path, only: ['config-export'], allowDrift: true });
     cleanups.push(result.cleanup);
@@ -55,7 +67,11 @@ describe('restore and recovery intent checks fail on seeded defects', () => {
   });
 
   it('dr-recovery: a recovery that restores only the schema fails the content check', async () => {
-    const copy = await editedRunbook(CORRECTED_RUNBOOK, '     -U nmia -d nmia --no-owner --no-privileges \\', '     -U nmia -d nmia --no-owner --no-privileges --schema-only \\');
+    const copy = await editedRunbook(
+      CORRECTED_RUNBOOK,
+      '     -U nmia -d nmia --no-owner --no-privileges \\',
+      '     -U nmia -d nmia --no-owner --no-privileges --schema-only \\',
+    );
     cleanups.push(copy.cleanup);
     const result = await drill({ runbookPath: copy.path, only: ['dr-recovery'], allowDrift: true });
     cleanups.push(result.cleanup);

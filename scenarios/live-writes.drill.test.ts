@@ -16,7 +16,12 @@ function writerDuringTheDump(original: Procedure): Procedure {
     const client = await connectPg(context.stack.dbClientConfig('nmia'));
     let running = true;
     let written = 0;
-    const insert = () => client.query("INSERT INTO audit_log (action, entity_type, details) VALUES ('identity.updated', 'identity', '{\"by\": \"live-writes test\"}')").then(() => void written++);
+    const insert = () =>
+      client
+        .query(
+          "INSERT INTO audit_log (action, entity_type, details) VALUES ('identity.updated', 'identity', '{\"by\": \"live-writes test\"}')",
+        )
+        .then(() => void written++);
     // Some rows before pg_dump takes its snapshot, then a stream of them while it runs.
     for (let i = 0; i < 20; i++) await insert();
     const loop = (async () => {
@@ -34,7 +39,10 @@ function writerDuringTheDump(original: Procedure): Procedure {
     // The audit history the application had before this backup: the window's lower bound.
     async beforeBlocks(context) {
       await original.beforeBlocks?.(context);
-      await context.harnessSql('history: 50 audit rows written before the backup', "INSERT INTO audit_log (action, entity_type) SELECT 'identity.created', 'identity' FROM generate_series(1, 50)");
+      await context.harnessSql(
+        'history: 50 audit rows written before the backup',
+        "INSERT INTO audit_log (action, entity_type) SELECT 'identity.created', 'identity' FROM generate_series(1, 50)",
+      );
     },
     checkpoints: (context) => [
       { beforeCommand: 'pg_dump', run: () => start(context) },
@@ -55,7 +63,9 @@ describe('a backup taken while the application keeps writing', () => {
     expect(after.tables['public.audit_log']!.rows).toBeGreaterThanOrEqual(before.tables['public.audit_log']!.rows + 20);
     const content = procedure(journal, 'restore-custom').rungs.find((rung) => rung.rung === 'content')!;
     expect(content.outcome).toBe('passed');
-    expect(content.evidence?.liveTables).toEqual(expect.arrayContaining(['public.audit_log', 'public.sentinels', 'public.worker_heartbeats']));
+    expect(content.evidence?.liveTables).toEqual(
+      expect.arrayContaining(['public.audit_log', 'public.sentinels', 'public.worker_heartbeats']),
+    );
     expect(content.summary).toMatch(/\d+ tables exact; written by the running application, checked within bounds: .*public\.audit_log/);
     // Everything the writer did not touch is still compared exactly.
     expect(Number(/^(\d+) tables exact/.exec(content.summary)?.[1])).toBeGreaterThan(5);

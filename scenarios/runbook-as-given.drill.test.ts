@@ -35,7 +35,10 @@ describe('the runbook as given', () => {
 
   it('yields exactly the known findings, each with evidence and a suggested fix', () => {
     const findings = result.journal.findings;
-    expect(findings.map((finding) => `${finding.procedure}: ${finding.title}`), 'the findings').toHaveLength(EXPECTED.length);
+    expect(
+      findings.map((finding) => `${finding.procedure}: ${finding.title}`),
+      'the findings',
+    ).toHaveLength(EXPECTED.length);
     const unmatched = [...findings];
     for (const expected of EXPECTED) {
       const at = unmatched.findIndex((finding) => finding.procedure === expected.procedure && expected.title.test(finding.title));
@@ -77,7 +80,8 @@ describe('the runbook as given', () => {
       'alone/dr-recovery': 'failed',
       'alone/dr-recovery-key-lost': 'failed',
     });
-    for (const record of result.journal.procedures.filter((candidate) => candidate.outcome === 'failed')) expect(record.findings.length, record.id).toBeGreaterThan(0);
+    for (const record of result.journal.procedures.filter((candidate) => candidate.outcome === 'failed'))
+      expect(record.findings.length, record.id).toBeGreaterThan(0);
     expect(result.journal.outcome).toBe('failed');
     // The volume restore in order leaves the database damaged; the environment is rebuilt, and that is recorded.
     // After a recovery that lost its race with the database, the environment is rebuilt before the next one too.

@@ -16,7 +16,13 @@ describe('the corrected runbook', () => {
     expect(result.journal.findings).toEqual([]);
     expect(result.journal.procedures).toHaveLength(24);
     for (const record of result.journal.procedures) {
-      expect(record.outcome, `${record.mode}/${record.id}: ${record.rungs.filter((rung) => rung.outcome === 'failed').map((rung) => rung.summary).join('; ')}`).toBe('passed');
+      expect(
+        record.outcome,
+        `${record.mode}/${record.id}: ${record.rungs
+          .filter((rung) => rung.outcome === 'failed')
+          .map((rung) => rung.summary)
+          .join('; ')}`,
+      ).toBe('passed');
     }
     expect(result.journal.outcome).toBe('passed');
     expect(result.journal.runbook.lockState).toBe('clean');

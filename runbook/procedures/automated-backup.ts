@@ -38,7 +38,14 @@ export const automatedBackup: Procedure = {
 
   bindings: scriptBindings,
   plan: {
-    bindings: (plan) => [{ placeholder: '/opt/nmia', value: plan.projectDir, reason: 'the install directory, inside the drill workspace', runtime: 'the drill workspace is a temp directory created when the drill starts' }],
+    bindings: (plan) => [
+      {
+        placeholder: '/opt/nmia',
+        value: plan.projectDir,
+        reason: 'the install directory, inside the drill workspace',
+        runtime: 'the drill workspace is a temp directory created when the drill starts',
+      },
+    ],
     produces: [{ name: 'script-dump', file: 'nmia_backup_{YYYYMMDD_HHMMSS}.dump', from: 'automated-backup (when its checks pass)' }],
   },
 
@@ -54,7 +61,12 @@ export const automatedBackup: Procedure = {
       const when = new Date(now - plant.ageDays * DAY_MS);
       await utimes(path, when, when);
     }
-    context.record.harnessActions.push({ purpose: 'retention check: plant files with real mtimes', command: RETENTION_PLANTS.map((plant) => `${plant.name} (${plant.ageDays} days old)`).join(', '), exitCode: 0, durationMs: 0 });
+    context.record.harnessActions.push({
+      purpose: 'retention check: plant files with real mtimes',
+      command: RETENTION_PLANTS.map((plant) => `${plant.name} (${plant.ageDays} days old)`).join(', '),
+      exitCode: 0,
+      durationMs: 0,
+    });
     rememberBackups(context);
   },
 
@@ -70,8 +82,14 @@ async function checkDump(context: ProcedureContext): Promise<void> {
   const backup = await checkNewBackup(context, { pattern: DUMP_NAME, artifactName: 'script-dump', format: 'custom', sidecar: true });
   if (!backup?.evidence.readable) return;
   const printed = context.record.blocks[0]?.stdoutTail ?? '';
-  if (printed.includes(`Backup completed: ${basename(backup.path)}`)) context.pass('intent', 'the script reports the file it wrote', printed.trim().split('\n').at(-1) ?? '');
-  else context.fail('intent', 'the script reports the file it wrote', `printed ${JSON.stringify(printed.trim())}, wrote ${basename(backup.path)}`);
+  if (printed.includes(`Backup completed: ${basename(backup.path)}`))
+    context.pass('intent', 'the script reports the file it wrote', printed.trim().split('\n').at(-1) ?? '');
+  else
+    context.fail(
+      'intent',
+      'the script reports the file it wrote',
+      `printed ${JSON.stringify(printed.trim())}, wrote ${basename(backup.path)}`,
+    );
   const scratch = await restoreIntoScratch(context, backup.path, 'custom', 'script_dump');
   try {
     if (!scratch.ok) context.fail('restorability', 'the script’s dump restores', scratch.stderr.trim().split('\n').slice(-2).join(' | '));
@@ -84,9 +102,14 @@ async function checkDump(context: ProcedureContext): Promise<void> {
 async function checkRetention(context: ProcedureContext): Promise<void> {
   const present = listFiles(context.backupsDir);
   const wrong = RETENTION_PLANTS.filter((plant) => (plant.expect === 'deleted') === present.has(plant.name));
-  const summary = RETENTION_PLANTS.map((plant) => `${plant.name} (${plant.ageDays} d): ${present.has(plant.name) ? 'kept' : 'deleted'}`).join('; ');
+  const summary = RETENTION_PLANTS.map(
+    (plant) => `${plant.name} (${plant.ageDays} d): ${present.has(plant.name) ? 'kept' : 'deleted'}`,
+  ).join('; ');
   if (wrong.length === 0) context.pass('intent', 'retention deletes backups older than RETENTION_DAYS=30 and keeps newer ones', summary);
-  else context.fail('intent', 'retention deletes backups older than RETENTION_DAYS=30 and keeps newer ones', summary, { wrong: wrong.map((plant) => plant.name) });
+  else
+    context.fail('intent', 'retention deletes backups older than RETENTION_DAYS=30 and keeps newer ones', summary, {
+      wrong: wrong.map((plant) => plant.name),
+    });
   for (const plant of RETENTION_PLANTS) await rm(join(context.backupsDir, plant.name), { force: true });
 }
 
@@ -98,7 +121,9 @@ async function checkCron(context: ProcedureContext): Promise<void> {
   try {
     const expression = CronExpressionParser.parse(schedule, { tz: 'UTC', currentDate: new Date('2026-01-01T00:00:00Z') });
     const runs = [expression.next(), expression.next(), expression.next()].map((date) => date.toISOString() ?? '');
-    const daily = runs.every((run, index) => run.endsWith('T02:00:00.000Z') && (index === 0 || Date.parse(run) - Date.parse(runs[index - 1]!) === DAY_MS));
+    const daily = runs.every(
+      (run, index) => run.endsWith('T02:00:00.000Z') && (index === 0 || Date.parse(run) - Date.parse(runs[index - 1]!) === DAY_MS),
+    );
     if (daily) context.pass('intent', 'the cron entry fires daily at 02:00', `"${schedule}" → ${runs.join(', ')}`);
     else context.fail('intent', 'the cron entry fires daily at 02:00', `"${schedule}" → ${runs.join(', ')}`);
   } catch (error) {
@@ -106,20 +131,28 @@ async function checkCron(context: ProcedureContext): Promise<void> {
   }
   const interpreter = /^(\/(usr\/)?bin\/)?(ba)?sh$/.test(command[0] ?? '');
   const scriptPath = (interpreter ? command[1] : command[0])?.split('/opt/nmia').join(context.projectDir) ?? '';
-  const mode = await stat(scriptPath).then((stats) => stats.mode, () => undefined);
+  const mode = await stat(scriptPath).then(
+    (stats) => stats.mode,
+    () => undefined,
+  );
   if (mode === undefined) {
     context.fail('intent', 'the cron entry runs the script', `${scriptPath} does not exist`);
   } else if (interpreter || (mode & 0o111) !== 0) {
     context.pass('intent', 'the cron entry runs the script', interpreter ? `through ${command[0]}` : `${command[0]} is executable`);
   } else {
-    context.fail('intent', 'the cron entry runs the script', `${command[0]} has mode ${(mode & 0o777).toString(8)}: cron would get "Permission denied"`);
+    context.fail(
+      'intent',
+      'the cron entry runs the script',
+      `${command[0]} has mode ${(mode & 0o777).toString(8)}: cron would get "Permission denied"`,
+    );
     context.finding({
       line: context.block(1).line,
       severity: 'medium',
       title: 'the cron entry executes /opt/nmia/backup.sh directly, but the runbook never makes the script executable',
       evidence: { cronEntry: entry, scriptMode: (mode & 0o777).toString(8) },
       whyItMatters: 'Saved as shown, the script has no execute bit; cron logs "Permission denied" every night and no backup is taken.',
-      suggestedFix: 'Add `chmod +x /opt/nmia/backup.sh` after creating it, or run it through bash in the entry: 0 2 * * * /bin/bash /opt/nmia/backup.sh >> …',
+      suggestedFix:
+        'Add `chmod +x /opt/nmia/backup.sh` after creating it, or run it through bash in the entry: 0 2 * * * /bin/bash /opt/nmia/backup.sh >> …',
     });
   }
 }
@@ -139,9 +172,14 @@ async function checkFailurePartWay(context: ProcedureContext): Promise<void> {
     let killed = false;
     const deadline = Date.now() + 30_000;
     while (!killed && Date.now() < deadline) {
-      const waiting = await context.withDb((client) => client.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE application_name = 'pg_dump' AND wait_event_type = 'Lock'"));
+      const waiting = await context.withDb((client) =>
+        client.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE application_name = 'pg_dump' AND wait_event_type = 'Lock'"),
+      );
       for (const { pid } of waiting.rows) {
-        await context.harnessSql('fault: terminate pg_dump part-way (after it connected and began its work)', `SELECT pg_terminate_backend(${pid})`);
+        await context.harnessSql(
+          'fault: terminate pg_dump part-way (after it connected and began its work)',
+          `SELECT pg_terminate_backend(${pid})`,
+        );
         killed = true;
       }
       if (!killed) await new Promise((resolve) => setTimeout(resolve, 50));
@@ -152,26 +190,54 @@ async function checkFailurePartWay(context: ProcedureContext): Promise<void> {
   const failedRun = outcome.run;
   // The experiment's run is evidence, not the procedure's own block: keep it out of the exit-code rung.
   context.record.blocks.pop();
-  context.record.harnessActions.push({ purpose: 'fault: the script run whose pg_dump was killed', command: 'bash backup.sh (evidence: block-0-pg-dump-killed.*)', exitCode: failedRun.exitCode, durationMs: failedRun.durationMs, detail: failedRun.stderrTail });
+  context.record.harnessActions.push({
+    purpose: 'fault: the script run whose pg_dump was killed',
+    command: 'bash backup.sh (evidence: block-0-pg-dump-killed.*)',
+    exitCode: failedRun.exitCode,
+    durationMs: failedRun.durationMs,
+    detail: failedRun.stderrTail,
+  });
   if (!outcome.killed || failedRun.exitCode === 0) {
-    context.rung({ rung: 'intent', check: 'a run whose pg_dump fails leaves no file that looks like a backup', outcome: 'error', summary: outcome.killed ? 'the script exited 0 although pg_dump was terminated' : 'pg_dump never waited on the lock, so it could not be failed part-way' });
+    context.rung({
+      rung: 'intent',
+      check: 'a run whose pg_dump fails leaves no file that looks like a backup',
+      outcome: 'error',
+      summary: outcome.killed
+        ? 'the script exited 0 although pg_dump was terminated'
+        : 'pg_dump never waited on the lock, so it could not be failed part-way',
+    });
     return;
   }
   const leftovers = newFiles(context.backupsDir, before, DUMP_NAME).concat(newFiles(context.backupsDir, before, /\.tmp$|\.partial$/));
   if (leftovers.length === 0) {
-    context.pass('intent', 'a run whose pg_dump fails leaves no file that looks like a backup', `script exited ${failedRun.exitCode}; nothing left in ${context.relativeToProject(context.backupsDir)}`);
+    context.pass(
+      'intent',
+      'a run whose pg_dump fails leaves no file that looks like a backup',
+      `script exited ${failedRun.exitCode}; nothing left in ${context.relativeToProject(context.backupsDir)}`,
+    );
     return;
   }
   const sizes = await Promise.all(leftovers.map(async (file) => `${basename(file)} (${(await stat(file)).size} bytes)`));
-  context.fail('intent', 'a run whose pg_dump fails leaves no file that looks like a backup', `script exited ${failedRun.exitCode}; left ${sizes.join(', ')}`);
+  context.fail(
+    'intent',
+    'a run whose pg_dump fails leaves no file that looks like a backup',
+    `script exited ${failedRun.exitCode}; left ${sizes.join(', ')}`,
+  );
   context.finding({
     line: context.block(0).line,
     severity: 'medium',
     title: `a failed run leaves ${sizes.join(', ')}: named like a good backup, but unusable`,
     command: '> "$BACKUP_DIR/nmia_backup_${TIMESTAMP}.dump"',
-    evidence: { exitCode: failedRun.exitCode, stderrTail: failedRun.stderrTail, leftovers: sizes, firstBytes: (await readFile(leftovers[0]!)).subarray(0, 5).toString('latin1') },
-    whyItMatters: 'The shell creates the file before pg_dump runs; when pg_dump fails the file stays, matches the backup pattern, and the newest "backup" an operator grabs in an incident is empty or truncated.',
-    suggestedFix: 'Dump to "$BACKUP_DIR/.nmia_backup_${TIMESTAMP}.dump.partial" and `mv` it to the final name only after pg_dump succeeds (and remove the partial file on error).',
+    evidence: {
+      exitCode: failedRun.exitCode,
+      stderrTail: failedRun.stderrTail,
+      leftovers: sizes,
+      firstBytes: (await readFile(leftovers[0]!)).subarray(0, 5).toString('latin1'),
+    },
+    whyItMatters:
+      'The shell creates the file before pg_dump runs; when pg_dump fails the file stays, matches the backup pattern, and the newest "backup" an operator grabs in an incident is empty or truncated.',
+    suggestedFix:
+      'Dump to "$BACKUP_DIR/.nmia_backup_${TIMESTAMP}.dump.partial" and `mv` it to the final name only after pg_dump succeeds (and remove the partial file on error).',
   });
   for (const file of leftovers) await rm(file, { force: true });
 }

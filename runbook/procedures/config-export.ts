@@ -21,18 +21,41 @@ export const configExport: Procedure = {
     const text = await readFile(path, 'utf8');
     const rows = parse(text, { relax_column_count: true }) as string[][];
     const [header = [], ...records] = rows;
-    if (JSON.stringify(header) === JSON.stringify(EXPORTED_COLUMNS)) context.pass('intent', 'the CSV has exactly the columns the runbook lists', header.join(', '));
-    else context.fail('intent', 'the CSV has exactly the columns the runbook lists', `got ${header.join(', ')}; expected ${EXPORTED_COLUMNS.join(', ')}`);
+    if (JSON.stringify(header) === JSON.stringify(EXPORTED_COLUMNS))
+      context.pass('intent', 'the CSV has exactly the columns the runbook lists', header.join(', '));
+    else
+      context.fail(
+        'intent',
+        'the CSV has exactly the columns the runbook lists',
+        `got ${header.join(', ')}; expected ${EXPORTED_COLUMNS.join(', ')}`,
+      );
 
-    const ids = await context.withDb(async (client) => (await client.query<{ id: string }>('SELECT id::text AS id FROM connectors ORDER BY id')).rows.map((row) => row.id));
+    const ids = await context.withDb(async (client) =>
+      (await client.query<{ id: string }>('SELECT id::text AS id FROM connectors ORDER BY id')).rows.map((row) => row.id),
+    );
     const exported = records.map((record) => record[0] ?? '').sort();
-    if (JSON.stringify(exported) === JSON.stringify([...ids].sort())) context.pass('intent', 'one row per connector', `${records.length} rows for ${ids.length} connectors`);
-    else context.fail('intent', 'one row per connector', `${records.length} rows for ${ids.length} connectors`, { exported: exported.slice(0, 10), expected: ids.slice(0, 10) });
+    if (JSON.stringify(exported) === JSON.stringify([...ids].sort()))
+      context.pass('intent', 'one row per connector', `${records.length} rows for ${ids.length} connectors`);
+    else
+      context.fail('intent', 'one row per connector', `${records.length} rows for ${ids.length} connectors`, {
+        exported: exported.slice(0, 10),
+        expected: ids.slice(0, 10),
+      });
 
     const canaries = context.drill.canaries;
     const leaked = [...canaries.bindPasswords, canaries.secretKey, canaries.adminPassword].filter((secret) => text.includes(secret));
     const secretWords = /bind_password|"config"|\bconfig\b/i.test(header.join(','));
-    if (leaked.length === 0 && !secretWords) context.pass('intent', 'no connector secret in the export', `searched for ${canaries.bindPasswords.length + 2} canary secrets: none found`);
-    else context.fail('intent', 'no connector secret in the export', `${leaked.length} canary secret(s) found in the CSV${secretWords ? '; a config column is exported' : ''}`);
+    if (leaked.length === 0 && !secretWords)
+      context.pass(
+        'intent',
+        'no connector secret in the export',
+        `searched for ${canaries.bindPasswords.length + 2} canary secrets: none found`,
+      );
+    else
+      context.fail(
+        'intent',
+        'no connector secret in the export',
+        `${leaked.length} canary secret(s) found in the CSV${secretWords ? '; a config column is exported' : ''}`,
+      );
   },
 };

@@ -33,7 +33,8 @@ export const drRecoveryKeyLost: Procedure = {
   plan: {
     disaster: PLANNED_ENVIRONMENT_LOSS,
     prepare: planRecoveryInputs,
-    bindings: (plan) => planRecoveryBindings(plan, 'a SECRET_KEY different from the original (the original is lost); generated when the drill runs'),
+    bindings: (plan) =>
+      planRecoveryBindings(plan, 'a SECRET_KEY different from the original (the original is lost); generated when the drill runs'),
     destroysWorkspaceFiles: true,
   },
 

@@ -44,10 +44,17 @@ export const drRecovery: Procedure = {
     await waitForRecoveredApi(context);
     const counts = dump.window!.before.tables;
     const results = await verifyRecovery(context, {
-      expected: { identities: counts['public.identities']?.rows ?? 0, enclaves: counts['public.enclaves']?.rows ?? 0, connectors: counts['public.connectors']?.rows ?? 0 },
+      expected: {
+        identities: counts['public.identities']?.rows ?? 0,
+        enclaves: counts['public.enclaves']?.rows ?? 0,
+        connectors: counts['public.connectors']?.rows ?? 0,
+      },
       ...(inputs.preDisasterToken ? { preDisasterToken: inputs.preDisasterToken } : {}),
       tokenExpectation: 'valid',
-      workerLogs: { read: async () => (await context.stack.docker(['compose', 'logs', 'worker'])).stdout, since: inputs.disasterAt ?? new Date(0) },
+      workerLogs: {
+        read: async () => (await context.stack.docker(['compose', 'logs', 'worker'])).stdout,
+        since: inputs.disasterAt ?? new Date(0),
+      },
     });
     await measureRecoveryObjectives(context, results);
     await checkPrerequisites(context, { repoUrl: `file://${inputs.bareRepo}`, backupFile: inputs.offsiteDump });

@@ -16,6 +16,11 @@ export const fullBackup: Procedure = {
   },
 
   async verify(context) {
-    await checkNewBackup(context, { pattern: /^nmia_backup_\d{8}_\d{6}\.dump$/, artifactName: 'custom-dump', format: 'custom', sidecar: true });
+    await checkNewBackup(context, {
+      pattern: /^nmia_backup_\d{8}_\d{6}\.dump$/,
+      artifactName: 'custom-dump',
+      format: 'custom',
+      sidecar: true,
+    });
   },
 };

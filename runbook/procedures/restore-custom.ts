@@ -23,7 +23,13 @@ export const restoreCustom: Procedure = {
   bindings(context) {
     const dump = context.artifact('custom-dump');
     if (!dump) throw new Error('no custom-format dump to restore');
-    return [{ placeholder: RUNBOOK_DUMP_NAME, value: basename(dump.path), reason: `the dump the backup produced (sha256 ${dump.sha256.slice(0, 12)}…)` }];
+    return [
+      {
+        placeholder: RUNBOOK_DUMP_NAME,
+        value: basename(dump.path),
+        reason: `the dump the backup produced (sha256 ${dump.sha256.slice(0, 12)}…)`,
+      },
+    ];
   },
 
   disaster: corruptDatabase,
@@ -39,7 +45,8 @@ export const restoreCustom: Procedure = {
     const restored = await context.verifyRestoredDatabase('nmia', dump.window!, { privilegesDroppedByDesign: true });
     // The block ends by restarting api, worker and collector: the restore is only done when they are back.
     await checkApplicationBack(context);
-    if (restored && context.drill.parallelRestoreJobs) await recordParallelRestoreHint(context, dump.path, context.drill.parallelRestoreJobs);
+    if (restored && context.drill.parallelRestoreJobs)
+      await recordParallelRestoreHint(context, dump.path, context.drill.parallelRestoreJobs);
   },
 
   // pg_restore failing on an unreadable dump after dropdb already ran: the runbook's order is the defect.

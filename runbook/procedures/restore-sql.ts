@@ -24,7 +24,13 @@ export const restoreSql: Procedure = {
   bindings(context) {
     const dump = context.artifact('plain-dump');
     if (!dump) throw new Error('no plain SQL dump to restore');
-    return [{ placeholder: RUNBOOK_DUMP_NAME, value: basename(dump.path), reason: `the SQL dump the backup produced (sha256 ${dump.sha256.slice(0, 12)}…)` }];
+    return [
+      {
+        placeholder: RUNBOOK_DUMP_NAME,
+        value: basename(dump.path),
+        reason: `the SQL dump the backup produced (sha256 ${dump.sha256.slice(0, 12)}…)`,
+      },
+    ];
   },
 
   disaster: corruptDatabase,

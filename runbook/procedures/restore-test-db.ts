@@ -25,7 +25,15 @@ export const restoreTestDb: Procedure = {
 
   bindings(context) {
     const dump = context.artifact('custom-dump');
-    return dump ? [{ placeholder: 'nmia_backup_20250201_020000.dump', value: basename(dump.path), reason: `the dump the backup produced (sha256 ${dump.sha256.slice(0, 12)}…)` }] : [];
+    return dump
+      ? [
+          {
+            placeholder: 'nmia_backup_20250201_020000.dump',
+            value: basename(dump.path),
+            reason: `the dump the backup produced (sha256 ${dump.sha256.slice(0, 12)}…)`,
+          },
+        ]
+      : [];
   },
 
   plan: {
@@ -55,8 +63,13 @@ export const restoreTestDb: Procedure = {
 
   async verify(context) {
     // Without a cleanup command the checkpoint never fires; the test database is then still there to look at.
-    const leftOver = await context.withDb(async (client) => (await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [TEST_DATABASE])).rowCount === 1, 'postgres');
-    const restored = (context.scratch.testDatabase as Manifest | undefined) ?? (leftOver ? await context.manifest(`${TEST_DATABASE} after the section`, TEST_DATABASE) : undefined);
+    const leftOver = await context.withDb(
+      async (client) => (await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [TEST_DATABASE])).rowCount === 1,
+      'postgres',
+    );
+    const restored =
+      (context.scratch.testDatabase as Manifest | undefined) ??
+      (leftOver ? await context.manifest(`${TEST_DATABASE} after the section`, TEST_DATABASE) : undefined);
     if (!restored) {
       context.fail('content', `${TEST_DATABASE} matches the backup`, 'the harness never saw the test database');
       return;
@@ -64,7 +77,11 @@ export const restoreTestDb: Procedure = {
     // The block restores whatever dump sits at /tmp/nmia_restore.dump; in runbook order that is the custom restore's input.
     const dump = context.artifact('custom-dump');
     if (!dump?.window) {
-      context.fail('content', `${TEST_DATABASE} matches the backup`, 'no known dump to compare with: /tmp/nmia_restore.dump came from outside this section');
+      context.fail(
+        'content',
+        `${TEST_DATABASE} matches the backup`,
+        'no known dump to compare with: /tmp/nmia_restore.dump came from outside this section',
+      );
       return;
     }
     await context.verifyRestoredDatabase(TEST_DATABASE, dump.window, { privilegesDroppedByDesign: true, restored });
@@ -73,16 +90,36 @@ export const restoreTestDb: Procedure = {
     const printed = Number(/(\d+)\s*\n?\s*\(1 row\)/.exec(countCommand?.stdoutTail ?? '')?.[1]);
     const expected = restored.tables['public.identities']?.rows;
     if (printed === expected) context.pass('intent', 'the verification query prints the restored identity count', `count(*) = ${printed}`);
-    else context.fail('intent', 'the verification query prints the restored identity count', `printed ${Number.isNaN(printed) ? 'nothing' : printed}, the test database holds ${expected}`);
+    else
+      context.fail(
+        'intent',
+        'the verification query prints the restored identity count',
+        `printed ${Number.isNaN(printed) ? 'nothing' : printed}, the test database holds ${expected}`,
+      );
 
-    const databases = await context.withDb(async (client) => (await client.query<{ datname: string }>('SELECT datname FROM pg_database')).rows.map((row) => row.datname), 'postgres');
+    const databases = await context.withDb(
+      async (client) => (await client.query<{ datname: string }>('SELECT datname FROM pg_database')).rows.map((row) => row.datname),
+      'postgres',
+    );
     const after = await context.manifest('nmia after the section');
     const before = context.scratch.nmiaBefore as Manifest;
-    const nmiaUntouched = before.schema.fingerprint === after.schema.fingerprint && Object.keys(before.tables).every((table) => before.tables[table]!.rows === after.tables[table]?.rows || APP_WRITTEN_TABLES.includes(table));
+    const nmiaUntouched =
+      before.schema.fingerprint === after.schema.fingerprint &&
+      Object.keys(before.tables).every(
+        (table) => before.tables[table]!.rows === after.tables[table]?.rows || APP_WRITTEN_TABLES.includes(table),
+      );
     if (!databases.includes(TEST_DATABASE) && databases.includes('nmia') && nmiaUntouched) {
-      context.pass('intent', 'cleanup drops only the test database', `${TEST_DATABASE} gone; nmia still present with its schema and row counts unchanged`);
+      context.pass(
+        'intent',
+        'cleanup drops only the test database',
+        `${TEST_DATABASE} gone; nmia still present with its schema and row counts unchanged`,
+      );
     } else {
-      context.fail('intent', 'cleanup drops only the test database', `databases now: ${databases.join(', ')}; nmia unchanged: ${nmiaUntouched}`);
+      context.fail(
+        'intent',
+        'cleanup drops only the test database',
+        `databases now: ${databases.join(', ')}; nmia unchanged: ${nmiaUntouched}`,
+      );
     }
   },
 
@@ -91,7 +128,8 @@ export const restoreTestDb: Procedure = {
       return {
         severity: 'high',
         title: 'the section restores /tmp/nmia_restore.dump, which only "Restore from Custom Format Dump" copies into the container',
-        whyItMatters: 'Run on its own, as a test restore usually is, the section fails; it only works after a production restore has just been done.',
+        whyItMatters:
+          'Run on its own, as a test restore usually is, the section fails; it only works after a production restore has just been done.',
         suggestedFix: 'Start the section with: docker compose cp ./backups/<dump file> db:/tmp/nmia_restore.dump',
       };
     }

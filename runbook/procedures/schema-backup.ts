@@ -17,7 +17,11 @@ export const schemaBackup: Procedure = {
   },
 
   async verify(context) {
-    const backup = await checkNewBackup(context, { pattern: /^nmia_schema_\d{8}_\d{6}\.sql$/, artifactName: 'schema-dump', format: 'plain' });
+    const backup = await checkNewBackup(context, {
+      pattern: /^nmia_schema_\d{8}_\d{6}\.sql$/,
+      artifactName: 'schema-dump',
+      format: 'plain',
+    });
     if (!backup?.evidence.readable) return;
     const scratch = await restoreIntoScratch(context, backup.path, 'plain', 'schema_check');
     try {
@@ -25,17 +29,43 @@ export const schemaBackup: Procedure = {
         context.fail('restorability', 'the schema dump replays without errors', scratch.stderr.trim().split('\n').slice(-2).join(' | '));
         return;
       }
-      context.pass('restorability', 'the schema dump replays without errors', `psql -v ON_ERROR_STOP=1 replayed ${backup.path.split('/').at(-1)}`);
+      context.pass(
+        'restorability',
+        'the schema dump replays without errors',
+        `psql -v ON_ERROR_STOP=1 replayed ${backup.path.split('/').at(-1)}`,
+      );
       const rebuilt = await context.manifest('rebuilt from the schema dump', scratch.database);
       // A schema-only dump carries no data, so materialized views come back unpopulated: content, not structure.
       const structural = diffManifests((await context.backupWindow())!.before, rebuilt).filter(
-        (difference) => difference.kind.startsWith('schema-object') && !(difference.message.startsWith('materialized view') && /"not populated"/.test(difference.message)),
+        (difference) =>
+          difference.kind.startsWith('schema-object') &&
+          !(difference.message.startsWith('materialized view') && /"not populated"/.test(difference.message)),
       );
-      if (structural.length === 0) context.pass('structure', 'the schema dump rebuilds an identical structure', `schema fingerprint ${rebuilt.schema.fingerprint.slice(0, 12)}… equal, privileges included`);
-      else context.fail('structure', 'the schema dump rebuilds an identical structure', structural.slice(0, 5).map((difference) => difference.message).join('; '), { differences: structural });
+      if (structural.length === 0)
+        context.pass(
+          'structure',
+          'the schema dump rebuilds an identical structure',
+          `schema fingerprint ${rebuilt.schema.fingerprint.slice(0, 12)}… equal, privileges included`,
+        );
+      else
+        context.fail(
+          'structure',
+          'the schema dump rebuilds an identical structure',
+          structural
+            .slice(0, 5)
+            .map((difference) => difference.message)
+            .join('; '),
+          { differences: structural },
+        );
       const nonEmpty = Object.entries(rebuilt.tables).filter(([, table]) => table.rows > 0);
-      if (nonEmpty.length === 0) context.pass('content', 'the schema dump carries no rows', `${Object.keys(rebuilt.tables).length} tables, all empty`);
-      else context.fail('content', 'the schema dump carries no rows', nonEmpty.map(([name, table]) => `${name}: ${table.rows} rows`).join(', '));
+      if (nonEmpty.length === 0)
+        context.pass('content', 'the schema dump carries no rows', `${Object.keys(rebuilt.tables).length} tables, all empty`);
+      else
+        context.fail(
+          'content',
+          'the schema dump carries no rows',
+          nonEmpty.map(([name, table]) => `${name}: ${table.rows} rows`).join(', '),
+        );
     } finally {
       await context.dropScratchDatabase(scratch.database);
     }

@@ -16,6 +16,11 @@ export const sqlBackup: Procedure = {
   },
 
   async verify(context) {
-    await checkNewBackup(context, { pattern: /^nmia_backup_\d{8}_\d{6}\.sql$/, artifactName: 'plain-dump', format: 'plain', sidecar: true });
+    await checkNewBackup(context, {
+      pattern: /^nmia_backup_\d{8}_\d{6}\.sql$/,
+      artifactName: 'plain-dump',
+      format: 'plain',
+      sidecar: true,
+    });
   },
 };

@@ -13,7 +13,11 @@ export const volumeBackup: Procedure = {
   section: 'Docker Volume Backup',
   blocks: [0],
   captureWindow: true,
-  plan: { produces: [{ name: 'volume-archive', file: 'pgdata_{YYYYMMDD_HHMMSS}.tar.gz', from: 'volume-backup (when the archive matches the database)' }] },
+  plan: {
+    produces: [
+      { name: 'volume-archive', file: 'pgdata_{YYYYMMDD_HHMMSS}.tar.gz', from: 'volume-backup (when the archive matches the database)' },
+    ],
+  },
 
   async beforeBlocks(context) {
     rememberBackups(context);
@@ -31,11 +35,20 @@ export const volumeBackup: Procedure = {
     const entries = await listArchive(archive);
     const missing = missingDataFiles(entries);
     if (missing.length > 0) {
-      context.fail('intent', 'the archive holds a complete PostgreSQL data directory', `${entries.length} entries; missing ${missing.join(', ')}`, { entries: entries.slice(0, 20) });
+      context.fail(
+        'intent',
+        'the archive holds a complete PostgreSQL data directory',
+        `${entries.length} entries; missing ${missing.join(', ')}`,
+        { entries: entries.slice(0, 20) },
+      );
       reportVolumeMismatch(context, 0);
       return;
     }
-    context.pass('intent', 'the archive holds a complete PostgreSQL data directory', `${entries.length} entries including ${missing.length === 0 ? 'PG_VERSION, global/pg_control, base/' : ''}`);
+    context.pass(
+      'intent',
+      'the archive holds a complete PostgreSQL data directory',
+      `${entries.length} entries including ${missing.length === 0 ? 'PG_VERSION, global/pg_control, base/' : ''}`,
+    );
     const restored = await manifestOfDataArchive(archive, context.stack.binaries);
     if (!restored.ok) {
       context.fail('restorability', 'a server starts on the extracted archive', restored.reason);
@@ -45,10 +58,21 @@ export const volumeBackup: Procedure = {
     const window = (await context.backupWindow())!;
     const comparison = compareWithBackupWindow(window.before, window.after, restored.manifest);
     if (comparison.problems.length === 0) {
-      context.pass('content', "the archived data matches the db service's state", `${comparison.exactTables.length} tables exact${comparison.liveTables.length ? `; written meanwhile (bounds): ${comparison.liveTables.join(', ')}` : ''}`);
+      context.pass(
+        'content',
+        "the archived data matches the db service's state",
+        `${comparison.exactTables.length} tables exact${comparison.liveTables.length ? `; written meanwhile (bounds): ${comparison.liveTables.join(', ')}` : ''}`,
+      );
       context.produce({ name: 'volume-archive', path: archive, sha256: evidence.sha256, window });
     } else {
-      context.fail('content', "the archived data matches the db service's state", comparison.problems.slice(0, 5).map((problem) => problem.message).join('; '));
+      context.fail(
+        'content',
+        "the archived data matches the db service's state",
+        comparison.problems
+          .slice(0, 5)
+          .map((problem) => problem.message)
+          .join('; '),
+      );
     }
   },
 };

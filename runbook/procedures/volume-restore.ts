@@ -16,7 +16,21 @@ async function harnessVolumeArchive(context: ProcedureContext): Promise<void> {
   const name = `harness_pgdata_${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}.tar.gz`;
   const before = await context.manifest('before harness volume archive');
   await context.harnessDocker('input: stop db to archive its volume consistently', ['compose', 'stop', 'db']);
-  await context.harnessDocker(`input: archive ${volume}, since no earlier section produced a usable archive here`, ['run', '--rm', '-v', `${volume}:/data`, '-v', `${context.backupsDir}:/backup`, 'alpine', 'tar', 'czf', `/backup/${name}`, '-C', '/data', '.']);
+  await context.harnessDocker(`input: archive ${volume}, since no earlier section produced a usable archive here`, [
+    'run',
+    '--rm',
+    '-v',
+    `${volume}:/data`,
+    '-v',
+    `${context.backupsDir}:/backup`,
+    'alpine',
+    'tar',
+    'czf',
+    `/backup/${name}`,
+    '-C',
+    '/data',
+    '.',
+  ]);
   await context.harnessDocker('input: start db again', ['compose', 'start', 'db']);
   await waitForDatabase(context.stack);
   const after = await context.manifest('after harness volume archive');
@@ -29,7 +43,11 @@ async function harnessVolumeArchive(context: ProcedureContext): Promise<void> {
 function planVolumeArchive(plan: PlanContext): PlannedArtifact {
   const existing = plan.artifact('volume-archive');
   if (existing) return existing;
-  const made = { name: 'volume-archive', file: 'harness_pgdata_{YYYYMMDDHHMMSS}.tar.gz', from: 'the harness (db stopped, volume archived with tar)' };
+  const made = {
+    name: 'volume-archive',
+    file: 'harness_pgdata_{YYYYMMDDHHMMSS}.tar.gz',
+    from: 'the harness (db stopped, volume archived with tar)',
+  };
   plan.harnessInput(made, 'an archive of the db volume, since no earlier section produced a usable one here');
   return made;
 }
@@ -48,7 +66,13 @@ export const volumeRestore: Procedure = {
 
   bindings(context) {
     const archive = context.artifact('volume-archive')!;
-    return [{ placeholder: RUNBOOK_ARCHIVE_NAME, value: basename(archive.path), reason: `the volume archive (sha256 ${archive.sha256.slice(0, 12)}…)` }];
+    return [
+      {
+        placeholder: RUNBOOK_ARCHIVE_NAME,
+        value: basename(archive.path),
+        reason: `the volume archive (sha256 ${archive.sha256.slice(0, 12)}…)`,
+      },
+    ];
   },
 
   disaster: corruptDatabase,
@@ -80,7 +104,8 @@ export const volumeRestore: Procedure = {
       return {
         severity: 'critical',
         title: `the section removes and restores volume ${wrong.join(', ')}, but the db service's data lives in ${expected}`,
-        whyItMatters: 'On a host where the typo volume does not exist the restore stops at `docker volume rm`; where it does, the archive goes into a volume the db never reads.',
+        whyItMatters:
+          'On a host where the typo volume does not exist the restore stops at `docker volume rm`; where it does, the archive goes into a volume the db never reads.',
         suggestedFix: `Use ${expected} throughout the section.`,
       };
     }
@@ -89,7 +114,8 @@ export const volumeRestore: Procedure = {
         severity: 'high',
         title: '`docker compose stop db` keeps the db container, so `docker volume rm` refuses: the volume is in use',
         whyItMatters: 'A stopped container still holds its volumes; the restore cannot proceed as written.',
-        suggestedFix: 'Replace `docker compose stop db` with `docker compose rm --stop --force db` before removing the volume, and `docker compose start db` with `docker compose up -d db` after the restore.',
+        suggestedFix:
+          'Replace `docker compose stop db` with `docker compose rm --stop --force db` before removing the volume, and `docker compose start db` with `docker compose up -d db` after the restore.',
       };
     }
     return undefined;

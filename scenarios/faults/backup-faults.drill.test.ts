@@ -6,7 +6,19 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { FailureDiagnosis, Procedure } from '../../src/drill/procedure.ts';
 import type { ProcedureContext } from '../../src/drill/procedure-context.ts';
 import { drill, failedChecks, procedure, withProcedure } from '../support/drill-harness.ts';
-import { canChattr, canMountTmpfs, clearImmutable, dockerSync, failedCommand, failedRung, immutables, killPgDumpWhenItWaits, mounts, noteObservation, unmount } from './fault-helpers.ts';
+import {
+  canChattr,
+  canMountTmpfs,
+  clearImmutable,
+  dockerSync,
+  failedCommand,
+  failedRung,
+  immutables,
+  killPgDumpWhenItWaits,
+  mounts,
+  noteObservation,
+  unmount,
+} from './fault-helpers.ts';
 
 /** Faults while full-backup runs: pg_dump killed, the db down, ./backups missing, read-only or full. */
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -56,7 +68,9 @@ describe('faults: full-backup never passes a backup that did not happen', () => 
         // What is left behind: the container's /tmp file (copied out to look at it) and ./backups.
         const probe = join(context.stack.workspace.harnessDir, 'left-in-container.dump');
         const copied = dockerSync(context, ['compose', 'cp', 'db:/tmp/nmia_backup.dump', probe]);
-        const inContainer = copied.ok ? `/tmp/nmia_backup.dump in the db container: ${statSync(probe).size} bytes` : `no /tmp/nmia_backup.dump in the db container (${copied.output})`;
+        const inContainer = copied.ok
+          ? `/tmp/nmia_backup.dump in the db container: ${statSync(probe).size} bytes`
+          : `no /tmp/nmia_backup.dump in the db container (${copied.output})`;
         const backups = backupsLeft(context);
         return {
           severity: 'high',
@@ -69,11 +83,17 @@ describe('faults: full-backup never passes a backup that did not happen', () => 
     await killer?.done;
     expect(record.outcome).toBe('failed');
     // The summary quotes pg_dump's error line, not the `detail: Query was: …` line printed after it.
-    expect(failedRung(record, 'intent')).toMatch(/^docker compose exec db pg_dump .* exited 1: pg_dump: error: query failed: FATAL: {2}terminating connection due to administrator command$/s);
+    expect(failedRung(record, 'intent')).toMatch(
+      /^docker compose exec db pg_dump .* exited 1: pg_dump: error: query failed: FATAL: {2}terminating connection due to administrator command$/s,
+    );
     expect(stderr).toMatch(/^pg_dump: error: query failed: FATAL: {2}terminating connection due to administrator command$/m);
-    expect(record.harnessActions.map((action) => action.purpose)).toContain('fault: terminate pg_dump part-way (connected, output file open, waiting on a lock)');
+    expect(record.harnessActions.map((action) => action.purpose)).toContain(
+      'fault: terminate pg_dump part-way (connected, output file open, waiting on a lock)',
+    );
     const finding = journal.findings.find((candidate) => candidate.procedure === 'full-backup')!;
-    expect(finding.title).toMatch(/^pg_dump was terminated part-way \(exit 1\); left behind: \/tmp\/nmia_backup\.dump in the db container: \d+ bytes; \.\/backups: nothing$/);
+    expect(finding.title).toMatch(
+      /^pg_dump was terminated part-way \(exit 1\); left behind: \/tmp\/nmia_backup\.dump in the db container: \d+ bytes; \.\/backups: nothing$/,
+    );
     // The copy to ./backups never ran: errexit stopped the block at pg_dump.
     expect(record.blocks[0]!.commands.map((command) => command.text)).toEqual([expect.stringMatching(/^docker compose exec db pg_dump/)]);
   });
@@ -82,7 +102,12 @@ describe('faults: full-backup never passes a backup that did not happen', () => 
     const { record } = await fullBackupWith((original) => ({
       ...original,
       // A checkpoint, not beforeBlocks: the backup window's manifest is taken just before the blocks and needs the db.
-      checkpoints: (context) => [{ beforeCommand: 'pg_dump', run: async () => void (await context.harnessDocker('fault: the db service stops', ['compose', 'stop', 'db'])) }],
+      checkpoints: (context) => [
+        {
+          beforeCommand: 'pg_dump',
+          run: async () => void (await context.harnessDocker('fault: the db service stops', ['compose', 'stop', 'db'])),
+        },
+      ],
     }));
     expect(record.outcome).toBe('failed');
     expect(failedRung(record, 'intent')).toMatch(/^docker compose exec db pg_dump .* exited 1: service "db" is not running$/s);
@@ -102,62 +127,72 @@ describe('faults: full-backup never passes a backup that did not happen', () => 
     expect(record.findings).toHaveLength(1);
   });
 
-  it.skipIf(isRoot && !chattr.ok)(`./backups is not writable (${isRoot ? 'root ignores mode bits: chattr +i' : 'chmod 0555'}): the copy fails with a permission error`, async () => {
-    const { record, stderr } = await fullBackupWith((original) => ({
-      ...original,
-      async beforeBlocks(context) {
-        await original.beforeBlocks?.(context);
-        if (isRoot) {
-          execFileSync('chattr', ['+i', context.backupsDir]);
-          immutables.add(context.backupsDir);
-        } else {
-          chmodSync(context.backupsDir, 0o555);
-        }
-      },
-      // The workspace is removed right after the procedure: make it removable again, whatever happened.
-      diagnose(context) {
-        clearImmutable(context.backupsDir);
-        chmodSync(context.backupsDir, 0o755);
-        return undefined;
-      },
-      async verify(context) {
-        clearImmutable(context.backupsDir);
-        await original.verify(context);
-      },
-    }));
-    expect(record.outcome).toBe('failed');
-    expect(failedCommand(record)?.text).toMatch(/^docker compose cp db:\/tmp\/nmia_backup\.dump \.\/backups\//);
-    // As Docker does: one line from the daemon and exit 1, so the rung's summary names the cause.
-    expect(failedCommand(record)?.exitCode).toBe(1);
-    expect(stderr.split('\n')[0]).toMatch(/^Error response from daemon: copy to .*\/nmia\/backups\/nmia_backup_\d{8}_\d{6}\.dump: permission denied$/);
-    expect(failedChecks(record).join('\n')).toMatch(/permission denied/);
-  });
+  it.skipIf(isRoot && !chattr.ok)(
+    `./backups is not writable (${isRoot ? 'root ignores mode bits: chattr +i' : 'chmod 0555'}): the copy fails with a permission error`,
+    async () => {
+      const { record, stderr } = await fullBackupWith((original) => ({
+        ...original,
+        async beforeBlocks(context) {
+          await original.beforeBlocks?.(context);
+          if (isRoot) {
+            execFileSync('chattr', ['+i', context.backupsDir]);
+            immutables.add(context.backupsDir);
+          } else {
+            chmodSync(context.backupsDir, 0o555);
+          }
+        },
+        // The workspace is removed right after the procedure: make it removable again, whatever happened.
+        diagnose(context) {
+          clearImmutable(context.backupsDir);
+          chmodSync(context.backupsDir, 0o755);
+          return undefined;
+        },
+        async verify(context) {
+          clearImmutable(context.backupsDir);
+          await original.verify(context);
+        },
+      }));
+      expect(record.outcome).toBe('failed');
+      expect(failedCommand(record)?.text).toMatch(/^docker compose cp db:\/tmp\/nmia_backup\.dump \.\/backups\//);
+      // As Docker does: one line from the daemon and exit 1, so the rung's summary names the cause.
+      expect(failedCommand(record)?.exitCode).toBe(1);
+      expect(stderr.split('\n')[0]).toMatch(
+        /^Error response from daemon: copy to .*\/nmia\/backups\/nmia_backup_\d{8}_\d{6}\.dump: permission denied$/,
+      );
+      expect(failedChecks(record).join('\n')).toMatch(/permission denied/);
+    },
+  );
 
-  it.skipIf(!tmpfs.ok)(`a full disk: ./backups on a 64 KiB tmpfs${tmpfs.ok ? '' : ` (skipped: ${tmpfs.reason})`}; the copy fails with ENOSPC and nothing that looks like a backup stays`, async () => {
-    let left: string[] = [];
-    const { record, stderr } = await fullBackupWith((original) => ({
-      ...original,
-      async beforeBlocks(context) {
-        await original.beforeBlocks?.(context);
-        execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k,mode=0755', 'tmpfs', context.backupsDir]);
-        mounts.add(context.backupsDir);
-      },
-      diagnose(context) {
-        left = backupsLeft(context);
-        unmount(context.backupsDir);
-        return undefined;
-      },
-      async verify(context) {
-        unmount(context.backupsDir);
-        await original.verify(context);
-      },
-    }));
-    expect(record.outcome).toBe('failed');
-    expect(failedCommand(record)?.text).toMatch(/^docker compose cp db:\/tmp\/nmia_backup\.dump \.\/backups\//);
-    expect(failedCommand(record)?.exitCode).toBe(1);
-    expect(stderr.split('\n')[0]).toMatch(/^Error response from daemon: copy to .*\/nmia\/backups\/nmia_backup_\d{8}_\d{6}\.dump: no space left on device$/);
-    expect(failedChecks(record).join('\n')).toMatch(/no space left on device/);
-    // The failed copy removes its partial file: nothing on the full filesystem passes for a backup.
-    expect(left).toEqual([]);
-  });
+  it.skipIf(!tmpfs.ok)(
+    `a full disk: ./backups on a 64 KiB tmpfs${tmpfs.ok ? '' : ` (skipped: ${tmpfs.reason})`}; the copy fails with ENOSPC and nothing that looks like a backup stays`,
+    async () => {
+      let left: string[] = [];
+      const { record, stderr } = await fullBackupWith((original) => ({
+        ...original,
+        async beforeBlocks(context) {
+          await original.beforeBlocks?.(context);
+          execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k,mode=0755', 'tmpfs', context.backupsDir]);
+          mounts.add(context.backupsDir);
+        },
+        diagnose(context) {
+          left = backupsLeft(context);
+          unmount(context.backupsDir);
+          return undefined;
+        },
+        async verify(context) {
+          unmount(context.backupsDir);
+          await original.verify(context);
+        },
+      }));
+      expect(record.outcome).toBe('failed');
+      expect(failedCommand(record)?.text).toMatch(/^docker compose cp db:\/tmp\/nmia_backup\.dump \.\/backups\//);
+      expect(failedCommand(record)?.exitCode).toBe(1);
+      expect(stderr.split('\n')[0]).toMatch(
+        /^Error response from daemon: copy to .*\/nmia\/backups\/nmia_backup_\d{8}_\d{6}\.dump: no space left on device$/,
+      );
+      expect(failedChecks(record).join('\n')).toMatch(/no space left on device/);
+      // The failed copy removes its partial file: nothing on the full filesystem passes for a backup.
+      expect(left).toEqual([]);
+    },
+  );
 });

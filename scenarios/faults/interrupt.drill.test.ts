@@ -13,7 +13,9 @@ import { CORRECTED_RUNBOOK, REPO } from '../support/drill-harness.ts';
 function leftovers(drillId: string): string[] {
   const dirs = readdirSync(tmpdir()).filter((name) => name.startsWith(`nmia-drill-${drillId}-`));
   const mark = `nmia-drill-${drillId}-`;
-  const processes = execaSync('ps', ['-eo', 'pid,args']).stdout.split('\n').filter((line) => line.includes(mark));
+  const processes = execaSync('ps', ['-eo', 'pid,args'])
+    .stdout.split('\n')
+    .filter((line) => line.includes(mark));
   // App services run from the repo, so look at where each process runs too.
   for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
     try {
@@ -27,15 +29,20 @@ function leftovers(drillId: string): string[] {
 
 /** Headless Chromium processes (the UI probe's) with no parent left: orphans of a drill that exited. */
 function orphanedChromium(before: Set<string>): string[] {
-  return execaSync('ps', ['-eo', 'pid=,ppid=,args=']).stdout
-    .split('\n')
+  return execaSync('ps', ['-eo', 'pid=,ppid=,args='])
+    .stdout.split('\n')
     .map((line) => line.trim().split(/\s+/))
     .filter(([pid, ppid, ...args]) => !before.has(pid!) && ppid === '1' && args.join(' ').includes('nmia-drill-chromium-'))
     .map(([pid, , ...args]) => `pid ${pid}: ${args.join(' ').slice(0, 120)}`);
 }
 
 function chromiumPids(): Set<string> {
-  return new Set(execaSync('ps', ['-eo', 'pid=,args=']).stdout.split('\n').filter((line) => line.includes('nmia-drill-chromium-')).map((line) => line.trim().split(/\s+/)[0]!));
+  return new Set(
+    execaSync('ps', ['-eo', 'pid=,args='])
+      .stdout.split('\n')
+      .filter((line) => line.includes('nmia-drill-chromium-'))
+      .map((line) => line.trim().split(/\s+/)[0]!),
+  );
 }
 
 /**
@@ -51,8 +58,18 @@ function reached(moment: Moment, output: string, reportRoot: string): boolean {
   return readdirSync(reportRoot).some((dir) => existsSync(join(reportRoot, dir, moment.reportFile)));
 }
 
-async function interruptAt(args: string[], moment: Moment, signal: NodeJS.Signals, reportDir: string, stack: 'emulated' | 'compose' = 'emulated') {
-  const child = execa('node', [join(REPO, 'bin/nmia-drill.js'), '--isolation', 'order', '--stack', stack, '--report-dir', reportDir, ...args], { cwd: REPO, reject: false, stdin: 'ignore' });
+async function interruptAt(
+  args: string[],
+  moment: Moment,
+  signal: NodeJS.Signals,
+  reportDir: string,
+  stack: 'emulated' | 'compose' = 'emulated',
+) {
+  const child = execa(
+    'node',
+    [join(REPO, 'bin/nmia-drill.js'), '--isolation', 'order', '--stack', stack, '--report-dir', reportDir, ...args],
+    { cwd: REPO, reject: false, stdin: 'ignore' },
+  );
   let output = '';
   child.stderr!.on('data', (chunk: Buffer) => void (output += chunk.toString()));
   // A compose drill may first wait for the compose lock another compose test holds.
@@ -81,11 +98,31 @@ describe('an interrupted drill cleans up and still leaves its journal', () => {
 
   const cases: Array<{ signal: NodeJS.Signals; moment: string; args: string[]; at: Moment }> = [
     // Seeding needs some size to be caught in the act; everything else runs at the test scale.
-    { signal: 'SIGINT', moment: 'while seeding', args: ['--scale', '20000', '--only', 'full-backup'], at: { stderr: /seeding 20000 identities/ } },
-    { signal: 'SIGINT', moment: 'during the backup (pg_dump block running)', args: ['--scale', '300', '--only', 'full-backup'], at: { reportFile: 'procedures/order-full-backup/block-0.trace' } },
-    { signal: 'SIGTERM', moment: 'during the restore (dropdb/pg_restore block running)', args: ['--scale', '300', '--only', 'restore-custom'], at: { reportFile: 'procedures/order-restore-custom/block-0.trace' } },
+    {
+      signal: 'SIGINT',
+      moment: 'while seeding',
+      args: ['--scale', '20000', '--only', 'full-backup'],
+      at: { stderr: /seeding 20000 identities/ },
+    },
+    {
+      signal: 'SIGINT',
+      moment: 'during the backup (pg_dump block running)',
+      args: ['--scale', '300', '--only', 'full-backup'],
+      at: { reportFile: 'procedures/order-full-backup/block-0.trace' },
+    },
+    {
+      signal: 'SIGTERM',
+      moment: 'during the restore (dropdb/pg_restore block running)',
+      args: ['--scale', '300', '--only', 'restore-custom'],
+      at: { reportFile: 'procedures/order-restore-custom/block-0.trace' },
+    },
     // The corrected runbook's recovery gets as far as the checklist (the given one stops at step 4).
-    { signal: 'SIGTERM', moment: 'during the DR checklist probes', args: ['--runbook', CORRECTED_RUNBOOK, '--scale', '300', '--only', 'dr-recovery'], at: { reportFile: 'procedures/order-dr-recovery/checklist' } },
+    {
+      signal: 'SIGTERM',
+      moment: 'during the DR checklist probes',
+      args: ['--runbook', CORRECTED_RUNBOOK, '--scale', '300', '--only', 'dr-recovery'],
+      at: { reportFile: 'procedures/order-dr-recovery/checklist' },
+    },
   ];
 
   for (const [index, { signal, moment, args, at }] of cases.entries()) {
@@ -102,7 +139,11 @@ describe('an interrupted drill cleans up and still leaves its journal', () => {
       expect(leftovers(drillId)).toEqual([]);
       expect(orphanedChromium(chromiumBefore)).toEqual([]);
       const [reportDir] = readdirSync(dir);
-      const journal = JSON.parse(readFileSync(join(dir, reportDir!, 'journal.json'), 'utf8')) as { outcome: string; interrupted?: boolean; error?: string };
+      const journal = JSON.parse(readFileSync(join(dir, reportDir!, 'journal.json'), 'utf8')) as {
+        outcome: string;
+        interrupted?: boolean;
+        error?: string;
+      };
       expect(journal).toMatchObject({ outcome: 'error', interrupted: true, error: `interrupted by ${signal}` });
     }, 240_000);
   }
@@ -110,29 +151,42 @@ describe('an interrupted drill cleans up and still leaves its journal', () => {
 
 const docker = await dockerAvailability(['postgres:15', 'alpine:latest', 'nmia-drill/node:20']);
 
-describe.skipIf(!docker.available)(`an interrupted compose drill removes its containers, volumes and network${announceSkip('compose interrupt', docker)}`, () => {
-  const cli = new DockerCli({ PATH: process.env.PATH ?? '', ...dockerClientEnv() }, '/');
-  const list = async (args: string[]) => (await cli.run(args)).stdout.split('\n').filter(Boolean);
-  let reports: string;
-  beforeAll(async () => {
-    reports = await mkdtemp(join(tmpdir(), 'nmia-drill-interrupt-compose-'));
-  });
-  afterAll(async () => {
-    await rm(reports, { recursive: true, force: true });
-  });
+describe.skipIf(!docker.available)(
+  `an interrupted compose drill removes its containers, volumes and network${announceSkip('compose interrupt', docker)}`,
+  () => {
+    const cli = new DockerCli({ PATH: process.env.PATH ?? '', ...dockerClientEnv() }, '/');
+    const list = async (args: string[]) => (await cli.run(args)).stdout.split('\n').filter(Boolean);
+    let reports: string;
+    beforeAll(async () => {
+      reports = await mkdtemp(join(tmpdir(), 'nmia-drill-interrupt-compose-'));
+    });
+    afterAll(async () => {
+      await rm(reports, { recursive: true, force: true });
+    });
 
-  it('SIGINT during the backup (pg_dump block running on the compose stack): exit 130, nothing of the drill left on the engine or the disk', async () => {
-    const { result, drillId, output } = await interruptAt(['--scale', '300', '--only', 'full-backup'], { reportFile: 'procedures/order-full-backup/block-0.trace' }, 'SIGINT', reports, 'compose');
-    expect(drillId, output).toMatch(/^[0-9a-f]{8}$/);
-    expect(result.exitCode, output).toBe(130);
-    expect(await list(['ps', '-a', '--filter', `label=${DRILL_LABEL}=${drillId}`, '--format', '{{.Names}}'])).toEqual([]);
-    expect(await list(['ps', '-a', '--filter', 'label=com.docker.compose.project=nmia', '--format', '{{.Names}}'])).toEqual([]);
-    expect(await list(['volume', 'ls', '--filter', `label=${DRILL_LABEL}=${drillId}`, '--format', '{{.Name}}'])).toEqual([]);
-    expect((await list(['volume', 'ls', '--format', '{{.Name}}'])).filter((name) => name.startsWith('nmia_'))).toEqual([]);
-    expect(await list(['network', 'ls', '--filter', 'label=com.docker.compose.project=nmia', '--format', '{{.Name}}'])).toEqual([]);
-    expect(leftovers(drillId)).toEqual([]);
-    const [reportDir] = readdirSync(reports);
-    const journal = JSON.parse(readFileSync(join(reports, reportDir!, 'journal.json'), 'utf8')) as { outcome: string; interrupted?: boolean; stack?: { kind: string } };
-    expect(journal).toMatchObject({ outcome: 'error', interrupted: true, stack: { kind: 'compose' } });
-  }, 480_000);
-});
+    it('SIGINT during the backup (pg_dump block running on the compose stack): exit 130, nothing of the drill left on the engine or the disk', async () => {
+      const { result, drillId, output } = await interruptAt(
+        ['--scale', '300', '--only', 'full-backup'],
+        { reportFile: 'procedures/order-full-backup/block-0.trace' },
+        'SIGINT',
+        reports,
+        'compose',
+      );
+      expect(drillId, output).toMatch(/^[0-9a-f]{8}$/);
+      expect(result.exitCode, output).toBe(130);
+      expect(await list(['ps', '-a', '--filter', `label=${DRILL_LABEL}=${drillId}`, '--format', '{{.Names}}'])).toEqual([]);
+      expect(await list(['ps', '-a', '--filter', 'label=com.docker.compose.project=nmia', '--format', '{{.Names}}'])).toEqual([]);
+      expect(await list(['volume', 'ls', '--filter', `label=${DRILL_LABEL}=${drillId}`, '--format', '{{.Name}}'])).toEqual([]);
+      expect((await list(['volume', 'ls', '--format', '{{.Name}}'])).filter((name) => name.startsWith('nmia_'))).toEqual([]);
+      expect(await list(['network', 'ls', '--filter', 'label=com.docker.compose.project=nmia', '--format', '{{.Name}}'])).toEqual([]);
+      expect(leftovers(drillId)).toEqual([]);
+      const [reportDir] = readdirSync(reports);
+      const journal = JSON.parse(readFileSync(join(reports, reportDir!, 'journal.json'), 'utf8')) as {
+        outcome: string;
+        interrupted?: boolean;
+        stack?: { kind: string };
+      };
+      expect(journal).toMatchObject({ outcome: 'error', interrupted: true, stack: { kind: 'compose' } });
+    }, 480_000);
+  },
+);

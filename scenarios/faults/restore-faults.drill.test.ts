@@ -37,9 +37,14 @@ function expectDroppedBeforeCheck(journal: Journal, record: ProcedureRecord, dum
   expect(findings).toEqual([
     expect.objectContaining({
       severity: 'high',
-      title: 'the restore drops the database before checking that the dump reads back: an unreadable dump leaves the operator with no usable database',
+      title:
+        'the restore drops the database before checking that the dump reads back: an unreadable dump leaves the operator with no usable database',
       suggestedFix: expect.stringMatching(/^Before dropdb, .*pg_restore --list .*pg_restore -f \/dev\/null/),
-      evidence: expect.objectContaining({ droppedBy: 'docker compose exec db dropdb -U nmia nmia', dumpCheck: expect.stringMatching(dumpCheck), databaseNow: expect.stringMatching(/^nmia now holds \d+ of its \d+ tables and \d+ of the \d+ rows seeded into it$/) }),
+      evidence: expect.objectContaining({
+        droppedBy: 'docker compose exec db dropdb -U nmia nmia',
+        dumpCheck: expect.stringMatching(dumpCheck),
+        databaseNow: expect.stringMatching(/^nmia now holds \d+ of its \d+ tables and \d+ of the \d+ rows seeded into it$/),
+      }),
     }),
   ]);
   expect(record.harnessActions.map((action) => action.purpose)).toContain('check: what is left of nmia after the failed restore');
@@ -53,7 +58,9 @@ describe('faults: restore-custom never passes a damaged dump', () => {
     const { journal, record } = await restoreDamagedDump(async (path) => truncate(path, Math.floor((await stat(path)).size / 2)));
     expect(record.outcome).toBe('failed');
     expect(journal.outcome).toBe('failed');
-    expect(failedRung(record, 'restorability')).toMatch(/pg_restore .* exited 1: pg_restore: error: could not read from input file: end of file/s);
+    expect(failedRung(record, 'restorability')).toMatch(
+      /pg_restore .* exited 1: pg_restore: error: could not read from input file: end of file/s,
+    );
     expect(failedCommand(record)?.text).toMatch(/^docker compose exec db pg_restore/);
     expectDroppedBeforeCheck(journal, record, /end of file|could not read/);
   });
@@ -79,7 +86,9 @@ describe('faults: restore-custom never passes a damaged dump', () => {
   it('an empty file: pg_restore says it is too short', async () => {
     const { journal, record } = await restoreDamagedDump(async (path) => truncate(path, 0));
     expect(record.outcome).toBe('failed');
-    expect(failedRung(record, 'restorability')).toMatch(/pg_restore .* exited 1: pg_restore: error: input file is too short \(read 0, expected 5\)/s);
+    expect(failedRung(record, 'restorability')).toMatch(
+      /pg_restore .* exited 1: pg_restore: error: input file is too short \(read 0, expected 5\)/s,
+    );
     expectDroppedBeforeCheck(journal, record, /^empty file \(0 bytes\)/);
   });
 
@@ -89,7 +98,9 @@ describe('faults: restore-custom never passes a damaged dump', () => {
       await copyFile(context.artifact('plain-dump')!.path, path);
     });
     expect(record.outcome).toBe('failed');
-    expect(failedRung(record, 'restorability')).toMatch(/pg_restore .* exited 1: pg_restore: error: input file appears to be a text format dump\. Please use psql\./s);
+    expect(failedRung(record, 'restorability')).toMatch(
+      /pg_restore .* exited 1: pg_restore: error: input file appears to be a text format dump\. Please use psql\./s,
+    );
     expectDroppedBeforeCheck(journal, record, /^expected a custom-format dump \(PGDMP magic\) but the file is a plain SQL dump/);
   });
 });

@@ -50,7 +50,11 @@ export async function reportProcedureToAllure(journal: Journal, record: Procedur
   if (record.harnessActions.length > 0) {
     await allure.step('harness actions (not the runbook: prerequisites, disaster, checks)', async () => {
       for (const action of record.harnessActions) {
-        await allure.logStep(`${action.purpose}: ${action.command}`, action.exitCode === 0 ? Status.PASSED : Status.BROKEN, action.exitCode === 0 ? undefined : note(`exit ${String(action.exitCode)}${action.detail ? `: ${action.detail}` : ''}`));
+        await allure.logStep(
+          `${action.purpose}: ${action.command}`,
+          action.exitCode === 0 ? Status.PASSED : Status.BROKEN,
+          action.exitCode === 0 ? undefined : note(`exit ${String(action.exitCode)}${action.detail ? `: ${action.detail}` : ''}`),
+        );
       }
     });
   }
@@ -58,7 +62,10 @@ export async function reportProcedureToAllure(journal: Journal, record: Procedur
 }
 
 async function reportBlock(block: BlockRun): Promise<void> {
-  const failure = block.exitCode === 0 ? undefined : verdict(`block exited ${String(block.exitCode)}${block.signal ? ` (${block.signal})` : ''}`, 0, block.exitCode);
+  const failure =
+    block.exitCode === 0
+      ? undefined
+      : verdict(`block exited ${String(block.exitCode)}${block.signal ? ` (${block.signal})` : ''}`, 0, block.exitCode);
   await settled(
     allure.step(`${block.section} › block ${block.blockIndex + 1} (line ${block.line})`, async () => {
       await allure.attachment('command log', commandLog(block), ContentType.TEXT);
@@ -70,7 +77,8 @@ async function reportBlock(block: BlockRun): Promise<void> {
 }
 
 async function reportCommand(command: CommandRecord): Promise<void> {
-  const failure = command.exitCode === 0 ? undefined : verdict(`exit ${String(command.exitCode)}: ${lastLine(command.stderrTail)}`, 0, command.exitCode);
+  const failure =
+    command.exitCode === 0 ? undefined : verdict(`exit ${String(command.exitCode)}: ${lastLine(command.stderrTail)}`, 0, command.exitCode);
   await settled(
     allure.step(command.text, async (step) => {
       await step.parameter('exit code', String(command.exitCode));
@@ -90,15 +98,18 @@ async function reportRung(rung: Rung): Promise<void> {
     return;
   }
   // `failed` is a check that found a defect; `error` is a check that could not run (Allure: broken).
-  const failure = rung.outcome === 'passed' ? undefined : rung.outcome === 'failed' ? verdict(rung.summary, 'passed', 'failed') : note(rung.summary);
+  const failure =
+    rung.outcome === 'passed' ? undefined : rung.outcome === 'failed' ? verdict(rung.summary, 'passed', 'failed') : note(rung.summary);
   await settled(
     allure.step(name, async (step) => {
       await step.parameter('summary', rung.summary);
-      const differences = rung.outcome === 'failed' && (rung.rung === 'content' || rung.rung === 'structure') ? manifestDifferences(rung) : undefined;
+      const differences =
+        rung.outcome === 'failed' && (rung.rung === 'content' || rung.rung === 'structure') ? manifestDifferences(rung) : undefined;
       if (differences) await allure.attachment('manifest differences', JSON.stringify(differences, null, 2), ContentType.JSON);
       const screenshot = rung.evidence?.screenshot;
       // Read now: the drill's report directory may be gone when the reporter writes the results.
-      if (typeof screenshot === 'string' && isAbsolute(screenshot) && existsSync(screenshot)) await allure.attachment('screenshot', await readFile(screenshot), ContentType.PNG);
+      if (typeof screenshot === 'string' && isAbsolute(screenshot) && existsSync(screenshot))
+        await allure.attachment('screenshot', await readFile(screenshot), ContentType.PNG);
       if (failure) throw failure;
     }),
     failure,
@@ -107,14 +118,20 @@ async function reportRung(rung: Rung): Promise<void> {
 
 function manifestDifferences(rung: Rung): Record<string, unknown> | undefined {
   const evidence = rung.evidence ?? {};
-  const picked = Object.fromEntries(['differences', 'problems'].filter((key) => evidence[key] !== undefined).map((key) => [key, evidence[key]]));
+  const picked = Object.fromEntries(
+    ['differences', 'problems'].filter((key) => evidence[key] !== undefined).map((key) => [key, evidence[key]]),
+  );
   return Object.keys(picked).length > 0 ? picked : undefined;
 }
 
 /** The block as bash ran it, then each command with its exit code, time and output tails. */
 function commandLog(block: BlockRun): string {
-  const lines = [`# ${block.section}, block ${block.blockIndex + 1} at line ${block.line} (sha256 ${block.sha256.slice(0, 12)})`, `# exit ${String(block.exitCode)}${block.signal ? ` (${block.signal})` : ''}, ${Math.round(block.durationMs)} ms, started ${block.startedAt}`];
-  for (const binding of block.bindings) lines.push(`# binding: ${binding.placeholder} → ${binding.value} (${binding.reason}; ${binding.occurrences}×)`);
+  const lines = [
+    `# ${block.section}, block ${block.blockIndex + 1} at line ${block.line} (sha256 ${block.sha256.slice(0, 12)})`,
+    `# exit ${String(block.exitCode)}${block.signal ? ` (${block.signal})` : ''}, ${Math.round(block.durationMs)} ms, started ${block.startedAt}`,
+  ];
+  for (const binding of block.bindings)
+    lines.push(`# binding: ${binding.placeholder} → ${binding.value} (${binding.reason}; ${binding.occurrences}×)`);
   lines.push('', '## executed text', block.executedText, '', '## commands');
   for (const command of block.commands) {
     lines.push(`$ ${command.text}`, `  exit ${String(command.exitCode)} · ${Math.round(command.durationMs)} ms · ${command.startedAt}`);
@@ -126,8 +143,15 @@ function commandLog(block: BlockRun): string {
 }
 
 function describe(journal: Journal, record: ProcedureRecord): string {
-  const lines = [`**${record.title}**`, '', `Runbook section: ${record.section}${record.line ? ` (line ${record.line})` : ''}; mode \`${record.mode}\`; outcome **${record.outcome}**${record.reason ? `: ${record.reason}` : ''}.`];
-  lines.push('', `Drill ${journal.drillId}, stack ${journal.stack?.kind ?? 'unknown'}, seed ${journal.options.seed}, scale ${journal.options.scale}.`);
+  const lines = [
+    `**${record.title}**`,
+    '',
+    `Runbook section: ${record.section}${record.line ? ` (line ${record.line})` : ''}; mode \`${record.mode}\`; outcome **${record.outcome}**${record.reason ? `: ${record.reason}` : ''}.`,
+  ];
+  lines.push(
+    '',
+    `Drill ${journal.drillId}, stack ${journal.stack?.kind ?? 'unknown'}, seed ${journal.options.seed}, scale ${journal.options.scale}.`,
+  );
   for (const finding of journal.findings.filter((candidate) => record.findings.includes(candidate.id))) {
     lines.push('', `- **${finding.id} (${finding.severity})** ${finding.title}. ${finding.whyItMatters} Fix: ${finding.suggestedFix}`);
   }
@@ -160,5 +184,9 @@ function lastLine(text: string): string {
 }
 
 function indent(text: string): string {
-  return text.replace(/\s+$/, '').split('\n').map((line) => `    ${line}`).join('\n');
+  return text
+    .replace(/\s+$/, '')
+    .split('\n')
+    .map((line) => `    ${line}`)
+    .join('\n');
 }

@@ -53,7 +53,9 @@ describe('nmia-drill CLI (spawned for real)', () => {
     await writeFile(join(scratch, 'not-a-dir'), 'x');
     const result = await cli(['--only', 'full-backup', '--report-dir', join(scratch, 'not-a-dir', 'reports')]);
     expect(result.exitCode).toBe(2);
-    expect(result.stderr).toMatch(/^error: the reports directory .*not-a-dir\/reports cannot be written \(ENOTDIR\); nothing was started\n {2}fix: pass --report-dir a directory you can write/);
+    expect(result.stderr).toMatch(
+      /^error: the reports directory .*not-a-dir\/reports cannot be written \(ENOTDIR\); nothing was started\n {2}fix: pass --report-dir a directory you can write/,
+    );
     expect(result.stderr).not.toMatch(/internal error|starting the db service/);
   });
 
@@ -73,7 +75,10 @@ describe('nmia-drill CLI (spawned for real)', () => {
     expect(result.exitCode).toBe(1);
     expect(result.stderr).toMatch(/runbook drift \(hash-mismatch\): Database Backup › Full Backup \(Recommended\) block 0/);
     const [dir] = await readdir(reports);
-    const journal = JSON.parse(await readFile(join(reports, dir!, 'journal.json'), 'utf8')) as { runbook: { lockState: string }; procedures: Array<{ outcome: string }> };
+    const journal = JSON.parse(await readFile(join(reports, dir!, 'journal.json'), 'utf8')) as {
+      runbook: { lockState: string };
+      procedures: Array<{ outcome: string }>;
+    };
     expect(journal.runbook.lockState).toBe('drift');
     expect(journal.procedures.every((record) => record.outcome === 'not-run')).toBe(true);
   });

@@ -42,12 +42,24 @@ export class ConsoleReporter implements DrillReporter {
     this.line(`    $ ${text}  → exit ${command.exitCode ?? '?'} (${command.durationMs} ms)`);
   }
 
-  onRung(_procedure: string, rung: { rung: string; outcome: 'passed' | 'failed' | 'error' | 'skipped' | 'not-run'; check: string; summary: string }): void {
-    this.line(`    ${outcomeSymbol(rung.outcome).padEnd(4)} ${rung.rung}: ${rung.check} — ${rung.summary.length > 140 ? `${rung.summary.slice(0, 137)}…` : rung.summary}`);
+  onRung(
+    _procedure: string,
+    rung: { rung: string; outcome: 'passed' | 'failed' | 'error' | 'skipped' | 'not-run'; check: string; summary: string },
+  ): void {
+    this.line(
+      `    ${outcomeSymbol(rung.outcome).padEnd(4)} ${rung.rung}: ${rung.check} — ${rung.summary.length > 140 ? `${rung.summary.slice(0, 137)}…` : rung.summary}`,
+    );
   }
 
-  onProcedureEnd(record: { id: string; outcome: 'passed' | 'failed' | 'error' | 'skipped' | 'not-run'; durationMs?: number; reason?: string }): void {
-    this.line(`◀ ${record.id}: ${outcomeSymbol(record.outcome)} in ${((record.durationMs ?? 0) / 1000).toFixed(1)} s${record.reason ? ` (${record.reason})` : ''}`);
+  onProcedureEnd(record: {
+    id: string;
+    outcome: 'passed' | 'failed' | 'error' | 'skipped' | 'not-run';
+    durationMs?: number;
+    reason?: string;
+  }): void {
+    this.line(
+      `◀ ${record.id}: ${outcomeSymbol(record.outcome)} in ${((record.durationMs ?? 0) / 1000).toFixed(1)} s${record.reason ? ` (${record.reason})` : ''}`,
+    );
   }
 
   onDrillEnd(journal: Journal, files: EvidenceFiles): void {
@@ -59,21 +71,38 @@ export class ConsoleReporter implements DrillReporter {
 export function drillEndText(journal: Journal, files: EvidenceFiles): string[] {
   const texts = [renderSummaryTable(journal), `report:  ${files.html}\njournal: ${files.journal}\nsummary: ${files.summary}`];
   // The bundle is scrubbed as a last line of defence; anything it had to scrub is a leak in its writer.
-  if (files.redactedFiles.length > 0) texts.push(`warning: secrets were scrubbed from ${files.redactedFiles.length} evidence file(s) after writing: ${files.redactedFiles.join(', ')}`);
+  if (files.redactedFiles.length > 0)
+    texts.push(
+      `warning: secrets were scrubbed from ${files.redactedFiles.length} evidence file(s) after writing: ${files.redactedFiles.join(', ')}`,
+    );
   return texts;
 }
 
 export function renderSummaryTable(journal: Journal): string {
-  const rows = journal.procedures.map((procedure) => [outcomeSymbol(procedure.outcome), procedure.mode, procedure.id, procedure.durationMs === undefined ? '' : `${(procedure.durationMs / 1000).toFixed(1)}s`, procedure.findings.join(',')]);
+  const rows = journal.procedures.map((procedure) => [
+    outcomeSymbol(procedure.outcome),
+    procedure.mode,
+    procedure.id,
+    procedure.durationMs === undefined ? '' : `${(procedure.durationMs / 1000).toFixed(1)}s`,
+    procedure.findings.join(','),
+  ]);
   const header = ['OUTCOME', 'MODE', 'PROCEDURE', 'TIME', 'FINDINGS'];
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
-  const format = (row: string[]) => row.map((value, column) => value.padEnd(widths[column]!)).join('  ').trimEnd();
+  const format = (row: string[]) =>
+    row
+      .map((value, column) => value.padEnd(widths[column]!))
+      .join('  ')
+      .trimEnd();
   const lines = ['', format(header), ...rows.map(format)];
   if (journal.findings.length > 0) {
     lines.push('', 'Findings:');
-    for (const finding of journal.findings) lines.push(`  ${finding.id} [${finding.severity}] ${finding.procedure}: ${finding.title}\n       fix: ${finding.suggestedFix}`);
+    for (const finding of journal.findings)
+      lines.push(`  ${finding.id} [${finding.severity}] ${finding.procedure}: ${finding.title}\n       fix: ${finding.suggestedFix}`);
   }
   const t = journal.totals;
-  lines.push('', `drill ${journal.drillId}: ${outcomeSymbol(journal.outcome)} — ${t.passed} passed, ${t.failed} failed, ${t.error} error, ${t.skipped} skipped, ${t.notRun} not run${journal.error ? ` — ${journal.error}` : ''}`);
+  lines.push(
+    '',
+    `drill ${journal.drillId}: ${outcomeSymbol(journal.outcome)} — ${t.passed} passed, ${t.failed} failed, ${t.error} error, ${t.skipped} skipped, ${t.notRun} not run${journal.error ? ` — ${journal.error}` : ''}`,
+  );
   return lines.join('\n');
 }

@@ -7,7 +7,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canariesFor } from '../../fixtures/nmia/canaries.ts';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
-const cli = (args: string[]) => execa('node', [join(REPO, 'bin/nmia-drill.js'), ...args], { cwd: REPO, reject: false, stdin: 'ignore', env: { DOCKER_HOST: 'unix:///nonexistent' } });
+const cli = (args: string[]) =>
+  execa('node', [join(REPO, 'bin/nmia-drill.js'), ...args], {
+    cwd: REPO,
+    reject: false,
+    stdin: 'ignore',
+    env: { DOCKER_HOST: 'unix:///nonexistent' },
+  });
 
 async function allFiles(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true });
@@ -24,7 +30,20 @@ describe('evidence bundle from a real CLI drill', () => {
   let exitCode: number | undefined;
   beforeAll(async () => {
     reports = await mkdtemp(join(tmpdir(), 'nmia-drill-evidence-cli-'));
-    const run = await cli(['--runbook', 'fixtures/runbooks/backup-restore.corrected.md', '--only', 'full-backup,dr-recovery', '--isolation', 'order', '--scale', '200', '--report-dir', reports, '--attest', 'Update DNS=ops@example.com']);
+    const run = await cli([
+      '--runbook',
+      'fixtures/runbooks/backup-restore.corrected.md',
+      '--only',
+      'full-backup,dr-recovery',
+      '--isolation',
+      'order',
+      '--scale',
+      '200',
+      '--report-dir',
+      reports,
+      '--attest',
+      'Update DNS=ops@example.com',
+    ]);
     output = `${run.stdout}\n${run.stderr}`;
     exitCode = run.exitCode;
     bundle = join(reports, (await readdir(reports)).find((name) => /^\d{8}-\d{6}-[0-9a-f]{8}$/.test(name))!);
@@ -35,10 +54,18 @@ describe('evidence bundle from a real CLI drill', () => {
 
   it('writes journal, summary, HTML, JUnit and SHA256SUMS, and exits 0 when every procedure passed', async () => {
     expect(exitCode, output).toBe(0);
-    expect((await readdir(bundle)).sort()).toEqual(expect.arrayContaining(['SHA256SUMS', 'journal.json', 'junit.xml', 'report.html', 'summary.md']));
-    const journal = JSON.parse(await readFile(join(bundle, 'journal.json'), 'utf8')) as { checklist: Array<{ item: string; outcome: string; attestation?: { by: string } }>; timing: { rto: { measuredMs: number } } };
+    expect((await readdir(bundle)).sort()).toEqual(
+      expect.arrayContaining(['SHA256SUMS', 'journal.json', 'junit.xml', 'report.html', 'summary.md']),
+    );
+    const journal = JSON.parse(await readFile(join(bundle, 'journal.json'), 'utf8')) as {
+      checklist: Array<{ item: string; outcome: string; attestation?: { by: string } }>;
+      timing: { rto: { measuredMs: number } };
+    };
     expect(journal.timing.rto.measuredMs).toBeGreaterThan(0);
-    expect(journal.checklist.find((item) => item.item.startsWith('Update DNS'))).toMatchObject({ outcome: 'passed', attestation: { by: 'ops@example.com' } });
+    expect(journal.checklist.find((item) => item.item.startsWith('Update DNS'))).toMatchObject({
+      outcome: 'passed',
+      attestation: { by: 'ops@example.com' },
+    });
     expect(output).toMatch(/summary: .*summary\.md/);
   });
 
@@ -55,7 +82,9 @@ describe('evidence bundle from a real CLI drill', () => {
       for (const secret of secrets) expect(text.includes(secret), `${file} holds a canary`).toBe(false);
     }
     // The key really was used (bound into the recovery's .env), and shows redacted.
-    expect(await readFile(join(bundle, 'procedures', 'order-dr-recovery', 'block-1.sh'), 'utf8')).toContain('SECRET_KEY=[REDACTED:secret_key]');
+    expect(await readFile(join(bundle, 'procedures', 'order-dr-recovery', 'block-1.sh'), 'utf8')).toContain(
+      'SECRET_KEY=[REDACTED:secret_key]',
+    );
   });
 
   it('verify-evidence passes the untouched bundle and names a file changed by a single byte', async () => {

@@ -21,9 +21,24 @@ import { syntheticJournal } from '../evidence/synthetic-journal.ts';
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const WORKFLOW = join(REPO, '.github/workflows/dr-drill.yml');
 
-type Step = { name?: string; id?: string; uses?: string; run?: string; if?: string; with?: Record<string, unknown>; env?: Record<string, unknown>; 'continue-on-error'?: unknown };
+type Step = {
+  name?: string;
+  id?: string;
+  uses?: string;
+  run?: string;
+  if?: string;
+  with?: Record<string, unknown>;
+  env?: Record<string, unknown>;
+  'continue-on-error'?: unknown;
+};
 type Job = { 'runs-on'?: unknown; env?: Record<string, unknown>; steps?: Step[] };
-type Workflow = { on?: { schedule?: Array<{ cron?: string }>; workflow_dispatch?: { inputs?: Record<string, { type?: string; default?: unknown; options?: unknown[] }> } }; jobs?: Record<string, Job> };
+type Workflow = {
+  on?: {
+    schedule?: Array<{ cron?: string }>;
+    workflow_dispatch?: { inputs?: Record<string, { type?: string; default?: unknown; options?: unknown[] }> };
+  };
+  jobs?: Record<string, Job>;
+};
 
 /** The CLI as it is: its commands, and each command's flags (with their choices) from --help. */
 interface CliHelp {
@@ -37,11 +52,20 @@ const cli = (args: string[]) => execa('node', [join(REPO, 'bin/nmia-drill.js'), 
 function optionsOf(help: string): Map<string, string[] | undefined> {
   const options = new Map<string, string[] | undefined>();
   const section = help.slice(help.indexOf('Options:'));
-  const entries = section.split(/\n(?= {2}-)/).slice(1).map((entry) => entry.split('\n').map((line) => line.trim()).join(' '));
+  const entries = section
+    .split(/\n(?= {2}-)/)
+    .slice(1)
+    .map((entry) =>
+      entry
+        .split('\n')
+        .map((line) => line.trim())
+        .join(' '),
+    );
   for (const entry of entries) {
     const [flags = ''] = entry.split(/\s{2,}/);
     const choices = /\(choices: ((?:"[^"]*"(?:, )?)+)/.exec(entry)?.[1];
-    for (const flag of flags.match(/--[a-z][a-z-]*/g) ?? []) options.set(flag, choices ? [...choices.matchAll(/"([^"]*)"/g)].map((choice) => choice[1]!) : undefined);
+    for (const flag of flags.match(/--[a-z][a-z-]*/g) ?? [])
+      options.set(flag, choices ? [...choices.matchAll(/"([^"]*)"/g)].map((choice) => choice[1]!) : undefined);
   }
   return options;
 }
@@ -49,7 +73,9 @@ function optionsOf(help: string): Map<string, string[] | undefined> {
 async function readCliHelp(): Promise<CliHelp> {
   const root = (await cli(['--help'])).stdout;
   const commandsSection = root.slice(root.indexOf('Commands:'));
-  const commands = new Set([...commandsSection.matchAll(/^ {2}([a-z][a-z-]*)\b/gm)].map((match) => match[1]!).filter((name) => name !== 'help'));
+  const commands = new Set(
+    [...commandsSection.matchAll(/^ {2}([a-z][a-z-]*)\b/gm)].map((match) => match[1]!).filter((name) => name !== 'help'),
+  );
   const flags = new Map<string, Map<string, string[] | undefined>>();
   await Promise.all([...commands].map(async (command) => flags.set(command, optionsOf((await cli([command, '--help'])).stdout))));
   return { commands, flags };
@@ -121,7 +147,8 @@ function workflowProblems(workflow: Workflow, help: CliHelp, packageScripts: Rec
   const schedule = workflow.on?.schedule ?? [];
   if (schedule.length === 0) problems.push('on.schedule: no cron entry');
   for (const { cron } of schedule) {
-    if (typeof cron !== 'string' || cron.trim().split(/\s+/).length !== 5) problems.push(`on.schedule cron ${JSON.stringify(cron)}: GitHub wants five fields`);
+    if (typeof cron !== 'string' || cron.trim().split(/\s+/).length !== 5)
+      problems.push(`on.schedule cron ${JSON.stringify(cron)}: GitHub wants five fields`);
     else {
       try {
         CronExpressionParser.parse(cron);
@@ -133,7 +160,8 @@ function workflowProblems(workflow: Workflow, help: CliHelp, packageScripts: Rec
   const inputs = workflow.on?.workflow_dispatch?.inputs;
   if (!workflow.on || !('workflow_dispatch' in workflow.on)) problems.push('on.workflow_dispatch: missing (no manual runs)');
   if (!inputs?.scale) problems.push('workflow_dispatch.inputs.scale: missing');
-  else if (!Number.isInteger(Number(inputs.scale.default)) || Number(inputs.scale.default) < 10) problems.push('workflow_dispatch.inputs.scale: default must be an integer ≥ 10 (the CLI refuses less)');
+  else if (!Number.isInteger(Number(inputs.scale.default)) || Number(inputs.scale.default) < 10)
+    problems.push('workflow_dispatch.inputs.scale: default must be an integer ≥ 10 (the CLI refuses less)');
   if (!inputs?.stack) problems.push('workflow_dispatch.inputs.stack: missing');
   else if (inputs.stack.default !== 'compose') problems.push('workflow_dispatch.inputs.stack: default is not compose');
 
@@ -154,34 +182,45 @@ function workflowProblems(workflow: Workflow, help: CliHelp, packageScripts: Rec
       if (!known.has(flag)) problems.push(`nmia-drill ${call.command} has no option ${flag}`);
       const choices = known.get(flag);
       const value = flagValue(call.args, flag);
-      if (choices && value !== undefined && !choices.includes(value)) problems.push(`nmia-drill ${call.command} ${flag} ${value}: not one of ${choices.join(', ')}`);
+      if (choices && value !== undefined && !choices.includes(value))
+        problems.push(`nmia-drill ${call.command} ${flag} ${value}: not one of ${choices.join(', ')}`);
     }
   }
 
   const drill = calls.find((call) => call.command === 'run');
   if (!drill) problems.push('no step runs the drill');
   else {
-    if (flagValue(drill.args, '--stack') !== 'compose') problems.push(`the scheduled drill runs with --stack ${flagValue(drill.args, '--stack') ?? '(default: auto)'}, not compose`);
+    if (flagValue(drill.args, '--stack') !== 'compose')
+      problems.push(`the scheduled drill runs with --stack ${flagValue(drill.args, '--stack') ?? '(default: auto)'}, not compose`);
     if (hidesExitCode(drill)) problems.push('the drill step hides its exit code: a failed procedure would not fail the job');
     if (drill.step.if !== undefined) problems.push('the drill step has a condition: it must always run');
     const reportDir = flagValue(drill.args, '--report-dir');
-    if (reportDir !== undefined && reportDir.replace(/\/$/, '') !== 'reports') problems.push(`the drill writes to ${reportDir}, but the artifact and summary read reports/`);
+    if (reportDir !== undefined && reportDir.replace(/\/$/, '') !== 'reports')
+      problems.push(`the drill writes to ${reportDir}, but the artifact and summary read reports/`);
   }
 
   const upload = steps.find((step) => step.uses?.startsWith('actions/upload-artifact@'));
   if (!upload) problems.push('no actions/upload-artifact step');
   else {
     if (upload.uses !== 'actions/upload-artifact@v4') problems.push(`${upload.uses}: expected actions/upload-artifact@v4`);
-    if (!String(upload.if ?? '').includes('always()')) problems.push('the evidence upload lacks if: always(): a failed drill would keep no evidence');
-    if (!String(upload.with?.path ?? '').split('\n').some((path) => path.trim().replace(/\/$/, '') === 'reports')) problems.push('the evidence upload does not include reports/');
+    if (!String(upload.if ?? '').includes('always()'))
+      problems.push('the evidence upload lacks if: always(): a failed drill would keep no evidence');
+    if (
+      !String(upload.with?.path ?? '')
+        .split('\n')
+        .some((path) => path.trim().replace(/\/$/, '') === 'reports')
+    )
+      problems.push('the evidence upload does not include reports/');
   }
 
   const summary = steps.find((step) => /"?\$GITHUB_STEP_SUMMARY"?/.test(step.run ?? ''));
   if (!summary) problems.push('no step writes $GITHUB_STEP_SUMMARY');
   else {
     if (!/>>\s*"?\$GITHUB_STEP_SUMMARY/.test(summary.run ?? '')) problems.push('the summary step does not append to $GITHUB_STEP_SUMMARY');
-    if (!(summary.run ?? '').includes('reports/*/summary.md')) problems.push('the summary step does not use the drill\'s reports/*/summary.md');
-    if (!String(summary.if ?? '').includes('always()')) problems.push('the summary step lacks if: always(): a failed drill would have no summary');
+    if (!(summary.run ?? '').includes('reports/*/summary.md'))
+      problems.push("the summary step does not use the drill's reports/*/summary.md");
+    if (!String(summary.if ?? '').includes('always()'))
+      problems.push('the summary step lacks if: always(): a failed drill would have no summary');
   }
 
   // The summary may show the status with `|| true`; one call must be the gate.
@@ -190,8 +229,10 @@ function workflowProblems(workflow: Workflow, help: CliHelp, packageScripts: Rec
   if (statusCalls.length === 0) problems.push('no nmia-drill status --max-age step: stale evidence would not fail the job');
   else if (!gate) problems.push('the status --max-age step hides its exit code');
   else {
-    if (flagValue(gate.args, '--max-age') !== '1') problems.push(`status --max-age ${flagValue(gate.args, '--max-age')}: a nightly drill wants 1 day`);
-    if (gate.step.if !== undefined && !/!cancelled\(\)|always\(\)/.test(gate.step.if)) problems.push('the status --max-age step does not run after a failed drill');
+    if (flagValue(gate.args, '--max-age') !== '1')
+      problems.push(`status --max-age ${flagValue(gate.args, '--max-age')}: a nightly drill wants 1 day`);
+    if (gate.step.if !== undefined && !/!cancelled\(\)|always\(\)/.test(gate.step.if))
+      problems.push('the status --max-age step does not run after a failed drill');
   }
   return problems;
 }
@@ -205,7 +246,7 @@ describe('.github/workflows/dr-drill.yml', () => {
     help = await readCliHelp();
   }, 120_000);
 
-  it('reads the real CLI\'s commands and flags (so the checks below mean something)', () => {
+  it("reads the real CLI's commands and flags (so the checks below mean something)", () => {
     expect([...help.commands]).toEqual(expect.arrayContaining(['run', 'status', 'list', 'verify-evidence']));
     expect(help.flags.get('run')!.get('--stack')).toEqual(['auto', 'emulated', 'compose']);
     expect(help.flags.get('run')!.has('--json')).toBe(true);
@@ -215,7 +256,11 @@ describe('.github/workflows/dr-drill.yml', () => {
   it('is a nightly and manual drill on the compose stack that keeps its evidence, summarises, and fails on failure or stale evidence', () => {
     expect(workflowProblems(workflow(), help, scripts)).toEqual([]);
     const calls = invocations(Object.values(workflow().jobs!)[0]!);
-    expect(calls.map((call) => [call.command, ...call.args].join(' '))).toEqual(['run --stack compose --scale 2000 --json', 'status --max-age 1', 'status --max-age 1']);
+    expect(calls.map((call) => [call.command, ...call.args].join(' '))).toEqual([
+      'run --stack compose --scale 2000 --json',
+      'status --max-age 1',
+      'status --max-age 1',
+    ]);
   });
 
   it('catches each way the workflow could break (seeded defects)', () => {
@@ -225,23 +270,49 @@ describe('.github/workflows/dr-drill.yml', () => {
       return workflowProblems(copy, help, scripts);
     };
     const job = (copy: { jobs: Record<string, Job & { steps: Step[] }> }) => Object.values(copy.jobs)[0]!;
-    const step = (copy: { jobs: Record<string, Job & { steps: Step[] }> }, pattern: RegExp) => job(copy).steps.find((candidate) => pattern.test(candidate.run ?? candidate.uses ?? ''))!;
-    const gate = (copy: { jobs: Record<string, Job & { steps: Step[] }> }) => job(copy).steps.find((candidate) => candidate.name === 'Evidence is fresh')!;
-    expect(mutated((copy) => (copy.on!.schedule![0]!.cron = '61 3 * * *'))).toEqual([expect.stringMatching(/cron "61 3 \* \* \*": Constraint error/)]);
+    const step = (copy: { jobs: Record<string, Job & { steps: Step[] }> }, pattern: RegExp) =>
+      job(copy).steps.find((candidate) => pattern.test(candidate.run ?? candidate.uses ?? ''))!;
+    const gate = (copy: { jobs: Record<string, Job & { steps: Step[] }> }) =>
+      job(copy).steps.find((candidate) => candidate.name === 'Evidence is fresh')!;
+    expect(mutated((copy) => (copy.on!.schedule![0]!.cron = '61 3 * * *'))).toEqual([
+      expect.stringMatching(/cron "61 3 \* \* \*": Constraint error/),
+    ]);
     expect(mutated((copy) => (copy.on!.schedule![0]!.cron = '0 17 3 * * *'))).toEqual([expect.stringMatching(/five fields/)]);
-    expect(mutated((copy) => delete copy.on!.workflow_dispatch)).toEqual(expect.arrayContaining([expect.stringMatching(/workflow_dispatch: missing/)]));
+    expect(mutated((copy) => delete copy.on!.workflow_dispatch)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/workflow_dispatch: missing/)]),
+    );
     expect(mutated((copy) => delete step(copy, /upload-artifact/).if)).toEqual([expect.stringMatching(/lacks if: always\(\)/)]);
-    expect(mutated((copy) => (step(copy, /upload-artifact/).uses = 'actions/upload-artifact@v3'))).toEqual([expect.stringMatching(/expected actions\/upload-artifact@v4/)]);
-    expect(mutated((copy) => (step(copy, / run --stack/).run = step(copy, / run --stack/).run!.replace('--stack', '--stak')))).toEqual(expect.arrayContaining(['nmia-drill run has no option --stak']));
-    expect(mutated((copy) => (job(copy).env!.DRILL_STACK = "${{ inputs.stack || 'composer' }}"))).toEqual(['nmia-drill run --stack composer: not one of auto, emulated, compose', 'the scheduled drill runs with --stack composer, not compose']);
-    expect(mutated((copy) => (step(copy, / run --stack/).run += ' || true'))).toEqual([expect.stringMatching(/drill step hides its exit code/)]);
-    expect(mutated((copy) => (step(copy, / run --stack/)['continue-on-error'] = true))).toEqual([expect.stringMatching(/drill step hides its exit code/)]);
-    expect(mutated((copy) => (gate(copy).run = gate(copy).run!.replace(' --max-age 1', '')))).toEqual(['the status --max-age step hides its exit code']);
+    expect(mutated((copy) => (step(copy, /upload-artifact/).uses = 'actions/upload-artifact@v3'))).toEqual([
+      expect.stringMatching(/expected actions\/upload-artifact@v4/),
+    ]);
+    expect(mutated((copy) => (step(copy, / run --stack/).run = step(copy, / run --stack/).run!.replace('--stack', '--stak')))).toEqual(
+      expect.arrayContaining(['nmia-drill run has no option --stak']),
+    );
+    expect(mutated((copy) => (job(copy).env!.DRILL_STACK = "${{ inputs.stack || 'composer' }}"))).toEqual([
+      'nmia-drill run --stack composer: not one of auto, emulated, compose',
+      'the scheduled drill runs with --stack composer, not compose',
+    ]);
+    expect(mutated((copy) => (step(copy, / run --stack/).run += ' || true'))).toEqual([
+      expect.stringMatching(/drill step hides its exit code/),
+    ]);
+    expect(mutated((copy) => (step(copy, / run --stack/)['continue-on-error'] = true))).toEqual([
+      expect.stringMatching(/drill step hides its exit code/),
+    ]);
+    expect(mutated((copy) => (gate(copy).run = gate(copy).run!.replace(' --max-age 1', '')))).toEqual([
+      'the status --max-age step hides its exit code',
+    ]);
     expect(mutated((copy) => (gate(copy).run += ' || true'))).toEqual(['the status --max-age step hides its exit code']);
-    expect(mutated((copy) => (gate(copy).if = "steps.drill.outcome == 'success'"))).toEqual(['the status --max-age step does not run after a failed drill']);
-    expect(mutated((copy) => (gate(copy).run = gate(copy).run!.replace('--max-age 1', '--max-age 7')))).toEqual(['status --max-age 7: a nightly drill wants 1 day']);
+    expect(mutated((copy) => (gate(copy).if = "steps.drill.outcome == 'success'"))).toEqual([
+      'the status --max-age step does not run after a failed drill',
+    ]);
+    expect(mutated((copy) => (gate(copy).run = gate(copy).run!.replace('--max-age 1', '--max-age 7')))).toEqual([
+      'status --max-age 7: a nightly drill wants 1 day',
+    ]);
     expect(mutated((copy) => (step(copy, /GITHUB_STEP_SUMMARY"$/m).run = 'echo done'))).toEqual(['no step writes $GITHUB_STEP_SUMMARY']);
-    expect(mutated((copy) => (gate(copy).run = 'npm run --silent drill -- stats --max-age 1'))).toEqual(['"stats": not an nmia-drill command', 'the status --max-age step hides its exit code']);
+    expect(mutated((copy) => (gate(copy).run = 'npm run --silent drill -- stats --max-age 1'))).toEqual([
+      '"stats": not an nmia-drill command',
+      'the status --max-age step hides its exit code',
+    ]);
   });
 
   it('summarises from the file the drill really writes: reports/*/summary.md matches the evidence writer', async () => {
@@ -252,7 +323,9 @@ describe('.github/workflows/dr-drill.yml', () => {
       const reportDir = join(root, 'reports', '20260110-020000-synth001');
       await mkdir(reportDir, { recursive: true });
       const files = await writeEvidence(syntheticJournal(), reportDir, new Redactor());
-      const [dir] = await readdir(join(root, 'reports'), { withFileTypes: true }).then((entries) => entries.filter((entry) => entry.isDirectory()));
+      const [dir] = await readdir(join(root, 'reports'), { withFileTypes: true }).then((entries) =>
+        entries.filter((entry) => entry.isDirectory()),
+      );
       expect(files.summary).toBe(join(root, 'reports', dir!.name, 'summary.md'));
       expect(files.index).toBe(join(root, 'reports', 'index.json'));
     } finally {
@@ -261,4 +334,3 @@ describe('.github/workflows/dr-drill.yml', () => {
     }
   });
 });
-

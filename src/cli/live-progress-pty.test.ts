@@ -19,10 +19,26 @@ function quote(value: string): string {
  * The real CLI under a pseudo-terminal (util-linux `script`), as an operator would run it: stderr
  * is a TTY, so the choice of progress style, the redraws and the final screen are the real ones.
  */
-async function underPty(args: string[], env: Record<string, string | undefined>): Promise<{ exitCode: number | undefined; output: string }> {
+async function underPty(
+  args: string[],
+  env: Record<string, string | undefined>,
+): Promise<{ exitCode: number | undefined; output: string }> {
   const command = `stty cols 120 rows 40; exec node ${quote(join(REPO, 'bin/nmia-drill.js'))} ${args.map(quote).join(' ')}`;
-  const childEnv: Record<string, string | undefined> = { ...process.env, CI: undefined, NO_COLOR: undefined, TERM: 'xterm-256color', ...env };
-  const result = await execa(SCRIPT, ['-qec', command, '/dev/null'], { cwd: REPO, env: childEnv, extendEnv: false, reject: false, stdin: 'ignore', timeout: 240_000 });
+  const childEnv: Record<string, string | undefined> = {
+    ...process.env,
+    CI: undefined,
+    NO_COLOR: undefined,
+    TERM: 'xterm-256color',
+    ...env,
+  };
+  const result = await execa(SCRIPT, ['-qec', command, '/dev/null'], {
+    cwd: REPO,
+    env: childEnv,
+    extendEnv: false,
+    reject: false,
+    stdin: 'ignore',
+    timeout: 240_000,
+  });
   return { exitCode: result.exitCode, output: String(result.stdout) };
 }
 
@@ -49,14 +65,19 @@ describe.skipIf(!existsSync(SCRIPT))('progress on a real terminal (the CLI under
 
   it('draws a live task list: the command being run, the dump copied with a byte bar; leaves the final list and the summary', async () => {
     const reports = join(scratch, 'reports-live');
-    const { exitCode, output } = await underPty(['--only', 'full-backup', '--isolation', 'order', '--scale', '20000', '--stack', 'emulated', '--report-dir', reports], {});
+    const { exitCode, output } = await underPty(
+      ['--only', 'full-backup', '--isolation', 'order', '--scale', '20000', '--stack', 'emulated', '--report-dir', reports],
+      {},
+    );
     expect(exitCode, output.slice(-3000)).toBe(0);
     const plain = stripAnsi(output);
     // Live: the cursor hidden, frames redrawn in place, the command pg_dump live, the copy with its total.
     expect(output).toContain('\u001b[?25l');
     expect(output).toMatch(/\r\u001b\[\d+A\u001b\[0J/);
     // Which of the block's two commands a 250 ms poll catches depends on the machine; one of them it does.
-    expect(plain).toMatch(/order full-backup +\d+\.\ds {2}\$ docker compose (exec db pg_dump -U nmia -d nmia -Fc --file=\/tmp\/nmia_backup\.dump|cp db:\/tmp\/nmia_backup\.dump \.\/backups\/)/);
+    expect(plain).toMatch(
+      /order full-backup +\d+\.\ds {2}\$ docker compose (exec db pg_dump -U nmia -d nmia -Fc --file=\/tmp\/nmia_backup\.dump|cp db:\/tmp\/nmia_backup\.dump \.\/backups\/)/,
+    );
     expect(plain).toMatch(/▕█+▏ 100% {2}\.\/backups\/nmia_backup_\d{8}_\d{6}\.dump {2}[\d.]+ [KM]iB \/ [\d.]+ [KM]iB/);
     // What stays on screen: the final task list, then the same summary as in plain mode; the cursor back.
     const screen = screenOf(output).map(stripAnsi);
@@ -70,15 +91,23 @@ describe.skipIf(!existsSync(SCRIPT))('progress on a real terminal (the CLI under
     expect(screen.filter((line) => /order full-backup/.test(line) && !/^PASS/.test(line))).toHaveLength(1);
   });
 
-  it('on Ctrl-C stops drawing first: the task list stays with the running procedure marked, then the signal\'s messages, exit 130', async () => {
+  it("on Ctrl-C stops drawing first: the task list stays with the running procedure marked, then the signal's messages, exit 130", async () => {
     const reports = join(scratch, 'reports-interrupted');
     const command = `stty cols 120 rows 40; exec node ${quote(join(REPO, 'bin/nmia-drill.js'))} --only full-backup,sql-backup --isolation order --scale 10 --stack emulated --report-dir ${quote(reports)}`;
-    const child = execa(SCRIPT, ['-qec', command, '/dev/null'], { cwd: REPO, env: { ...process.env, CI: undefined, NO_COLOR: undefined, TERM: 'xterm-256color' }, extendEnv: false, reject: false, stdin: 'ignore', timeout: 240_000 });
+    const child = execa(SCRIPT, ['-qec', command, '/dev/null'], {
+      cwd: REPO,
+      env: { ...process.env, CI: undefined, NO_COLOR: undefined, TERM: 'xterm-256color' },
+      extendEnv: false,
+      reject: false,
+      stdin: 'ignore',
+      timeout: 240_000,
+    });
     let output = '';
     child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
     // Interrupt once a procedure is running: the node process is script's only child (`exec`).
     const deadline = Date.now() + 180_000;
-    while (!/order full-backup +\d+\.\ds {2}\S/.test(stripAnsi(output)) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    while (!/order full-backup +\d+\.\ds {2}\S/.test(stripAnsi(output)) && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 100));
     process.kill(await childOf(child.pid!), 'SIGINT');
     const result = await child;
     expect(result.exitCode, output.slice(-2000)).toBe(130);

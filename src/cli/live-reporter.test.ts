@@ -26,7 +26,16 @@ class FakeTty {
 }
 
 function record(overrides: Partial<ProcedureRecord> & Pick<ProcedureRecord, 'id' | 'outcome' | 'mode'>): ProcedureRecord {
-  return { title: overrides.id, section: `Section › ${overrides.id}`, blocks: [], harnessActions: [], artifacts: [], rungs: [], findings: [], ...overrides };
+  return {
+    title: overrides.id,
+    section: `Section › ${overrides.id}`,
+    blocks: [],
+    harnessActions: [],
+    artifacts: [],
+    rungs: [],
+    findings: [],
+    ...overrides,
+  };
 }
 
 const files: EvidenceFiles = {
@@ -109,7 +118,12 @@ describe('the live task list', () => {
     clock.now += 4200;
     const frame = reporter.frame({ columns: 100, rows: 30 }).map(stripAnsi);
     expect(frame[0]).toBe('nmia-drill ab12cd34 · backup-restore.md · 4.2s · 0/4 done');
-    expect(frame.slice(1, 5)).toEqual(['  · order full-backup', '  · order restore-custom', '  · alone full-backup', '  · alone restore-custom']);
+    expect(frame.slice(1, 5)).toEqual([
+      '  · order full-backup',
+      '  · order restore-custom',
+      '  · alone full-backup',
+      '  · alone restore-custom',
+    ]);
     expect(frame[5]).toBe('  ▸ seeding 2000 identities (seed 42)  4.2s');
     expect(frame[6]).toBe(`    ${progressBar(0.25)}  identities: 500/2,000 rows  (1 table done)`);
     reporter.stop();
@@ -120,14 +134,19 @@ describe('the live task list', () => {
     const clock = { now: 1_000_000 };
     const reporter = startedReporter(tty, clock);
     reporter.onProcedureStart({ id: 'full-backup', title: 'Full Backup', mode: 'order' });
-    reporter.onProcedureStep('full-backup', '$ docker compose cp db:/tmp/nmia_backup.dump ./backups/nmia_backup_$(date +%Y%m%d_%H%M%S).dump');
+    reporter.onProcedureStep(
+      'full-backup',
+      '$ docker compose cp db:/tmp/nmia_backup.dump ./backups/nmia_backup_$(date +%Y%m%d_%H%M%S).dump',
+    );
     reporter.onBytesProgress('./backups/nmia_backup_20260110_020000.dump', 2 * 1024 * 1024, 8 * 1024 * 1024);
     clock.now += 1000;
     reporter.onBytesProgress('./backups/nmia_backup_20260110_020000.dump', 4 * 1024 * 1024, 8 * 1024 * 1024);
     reporter.onBytesProgress('db:/tmp/other.dump', 3000);
     clock.now += 500;
     const frame = reporter.frame({ columns: 200, rows: 30 }).map(stripAnsi);
-    expect(frame[1]).toMatch(/^ {2}[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] order full-backup {7}1.5s {2}\$ docker compose cp db:\/tmp\/nmia_backup\.dump \.\/backups\/nmia_backup_\$\(date/);
+    expect(frame[1]).toMatch(
+      /^ {2}[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] order full-backup {7}1.5s {2}\$ docker compose cp db:\/tmp\/nmia_backup\.dump \.\/backups\/nmia_backup_\$\(date/,
+    );
     expect(frame[2]).toBe(`      ${progressBar(0.5)}  ./backups/nmia_backup_20260110_020000.dump  4.0 MiB / 8.0 MiB  2.0 MiB/s`);
     // Size known, total unknown (a dump being written): bytes, no bar.
     expect(frame[3]).toBe('      ↧ db:/tmp/other.dump  2.9 KiB');
@@ -140,7 +159,16 @@ describe('the live task list', () => {
     reporter.onProcedureEnd(record({ id: 'full-backup', mode: 'order', outcome: 'passed', durationMs: 6500 }));
     reporter.onProcedureStart({ id: 'restore-custom', title: 'Restore', mode: 'order' });
     reporter.onProcedureStep('restore-custom', 'content: row counts, content hashes and sequences match the backup → failed');
-    reporter.onProcedureEnd(record({ id: 'restore-custom', mode: 'order', outcome: 'failed', durationMs: 3000, findings: ['F01'], rungs: [{ rung: 'content', check: 'row counts match', outcome: 'failed', summary: 'identities: 0 rows, expected 2000' }] }));
+    reporter.onProcedureEnd(
+      record({
+        id: 'restore-custom',
+        mode: 'order',
+        outcome: 'failed',
+        durationMs: 3000,
+        findings: ['F01'],
+        rungs: [{ rung: 'content', check: 'row counts match', outcome: 'failed', summary: 'identities: 0 rows, expected 2000' }],
+      }),
+    );
     const after = reporter.frame({ columns: 200, rows: 30 }).map(stripAnsi);
     expect(after[0]).toMatch(/ · 2\/4 done · 1 not passed$/);
     expect(after[1]).toBe('  ✔ order full-backup       6.5s');
@@ -153,7 +181,11 @@ describe('the live task list', () => {
     const tty = new FakeTty(60, 9);
     const clock = { now: 0 };
     const reporter = new LiveReporter(tty, { now: () => clock.now, intervalMs: 60_000 });
-    const plan = Array.from({ length: 24 }, (_, index) => ({ id: `procedure-${String(index).padStart(2, '0')}`, title: 't', mode: index < 12 ? ('order' as const) : ('alone' as const) }));
+    const plan = Array.from({ length: 24 }, (_, index) => ({
+      id: `procedure-${String(index).padStart(2, '0')}`,
+      title: 't',
+      mode: index < 12 ? ('order' as const) : ('alone' as const),
+    }));
     reporter.onDrillStart({ drillId: 'ab12cd34', runbook: 'runbook.md', reportDir: '/r', procedures: plan });
     for (const { id, mode } of plan.slice(0, 10)) {
       reporter.onProcedureStart({ id, title: 't', mode });
@@ -204,7 +236,7 @@ describe('the live task list', () => {
     expect(tty.chunks.length).toBe(afterStop);
   });
 
-  it('keeps anyone else\'s writes above the frame instead of tearing it', () => {
+  it("keeps anyone else's writes above the frame instead of tearing it", () => {
     const tty = new FakeTty();
     const reporter = startedReporter(tty, { now: 0 });
     tty.write('warning: something a library printed\n');

@@ -97,9 +97,15 @@ export class LiveReporter implements DrillReporter {
     });
   }
 
-  onDrillStart(info: { drillId: string; runbook: string; reportDir: string; procedures?: Array<{ id: string; title: string; mode: Mode }> }): void {
+  onDrillStart(info: {
+    drillId: string;
+    runbook: string;
+    reportDir: string;
+    procedures?: Array<{ id: string; title: string; mode: Mode }>;
+  }): void {
     this.drill = { id: info.drillId, runbook: info.runbook, startedAt: this.now() };
-    for (const procedure of info.procedures ?? []) this.tasks.push({ id: procedure.id, mode: procedure.mode, state: 'pending', findings: [] });
+    for (const procedure of info.procedures ?? [])
+      this.tasks.push({ id: procedure.id, mode: procedure.mode, state: 'pending', findings: [] });
     if (!this.finished) this.renderer.start();
   }
 
@@ -120,7 +126,9 @@ export class LiveReporter implements DrillReporter {
   }
 
   onProcedureStart(procedure: { id: string; title: string; mode: Mode }): void {
-    let task = this.tasks.find((candidate) => candidate.id === procedure.id && candidate.mode === procedure.mode && candidate.state === 'pending');
+    let task = this.tasks.find(
+      (candidate) => candidate.id === procedure.id && candidate.mode === procedure.mode && candidate.state === 'pending',
+    );
     if (!task) {
       task = { id: procedure.id, mode: procedure.mode, state: 'pending', findings: [] };
       this.tasks.push(task);
@@ -152,7 +160,10 @@ export class LiveReporter implements DrillReporter {
   }
 
   onProcedureEnd(record: ProcedureRecord): void {
-    const task = this.running?.id === record.id && this.running.mode === record.mode ? this.running : this.tasks.find((candidate) => candidate.id === record.id && candidate.mode === record.mode);
+    const task =
+      this.running?.id === record.id && this.running.mode === record.mode
+        ? this.running
+        : this.tasks.find((candidate) => candidate.id === record.id && candidate.mode === record.mode);
     if (task) {
       task.state = record.outcome;
       if (record.durationMs !== undefined) task.durationMs = record.durationMs;
@@ -199,7 +210,12 @@ export class LiveReporter implements DrillReporter {
     const drill = this.drill;
     const done = this.tasks.filter((task) => task.state !== 'pending' && task.state !== 'running').length;
     const failed = this.tasks.filter((task) => task.state === 'failed' || task.state === 'error').length;
-    const parts = [`${color.bold('nmia-drill')} ${drill?.id ?? ''}`, drill ? printable(basename(drill.runbook)) : '', drill ? formatElapsed(now - drill.startedAt) : '', `${done}/${this.tasks.length} done`];
+    const parts = [
+      `${color.bold('nmia-drill')} ${drill?.id ?? ''}`,
+      drill ? printable(basename(drill.runbook)) : '',
+      drill ? formatElapsed(now - drill.startedAt) : '',
+      `${done}/${this.tasks.length} done`,
+    ];
     if (failed > 0) parts.push(color.red(`${failed} not passed`));
     return parts.filter(Boolean).join(' · ');
   }
@@ -222,9 +238,15 @@ export class LiveReporter implements DrillReporter {
     const hiddenBefore = before.slice(0, before.length - beforeShown);
     if (hiddenBefore.length > 0) {
       const notPassed = hiddenBefore.filter((task) => task.state !== 'passed').length;
-      lines.push(`  ${color.dim('…')} ${hiddenBefore.length} more finished${notPassed > 0 ? `, ${color.red(`${notPassed} not passed`)}` : ''}`);
+      lines.push(
+        `  ${color.dim('…')} ${hiddenBefore.length} more finished${notPassed > 0 ? `, ${color.red(`${notPassed} not passed`)}` : ''}`,
+      );
     }
-    lines.push(...before.slice(before.length - beforeShown).map((task) => this.taskLine(task, now)), ...active, ...after.slice(0, afterShown).map((task) => this.taskLine(task, now)));
+    lines.push(
+      ...before.slice(before.length - beforeShown).map((task) => this.taskLine(task, now)),
+      ...active,
+      ...after.slice(0, afterShown).map((task) => this.taskLine(task, now)),
+    );
     if (after.length > afterShown) lines.push(`  ${color.dim('…')} ${after.length - afterShown} more to run`);
     return lines;
   }
@@ -248,7 +270,8 @@ export class LiveReporter implements DrillReporter {
 
   private transferLine(transfer: Transfer): string {
     const seconds = (transfer.lastAt - transfer.firstAt) / 1000;
-    const rate = seconds > 0 && transfer.bytes > transfer.firstBytes ? `  ${formatBytes((transfer.bytes - transfer.firstBytes) / seconds)}/s` : '';
+    const rate =
+      seconds > 0 && transfer.bytes > transfer.firstBytes ? `  ${formatBytes((transfer.bytes - transfer.firstBytes) / seconds)}/s` : '';
     if (transfer.totalBytes) {
       return `${progressBar(transfer.bytes / transfer.totalBytes)}  ${transfer.label}  ${formatBytes(transfer.bytes)} / ${formatBytes(transfer.totalBytes)}${rate}`;
     }
@@ -257,10 +280,13 @@ export class LiveReporter implements DrillReporter {
 
   private footer(now: number): string[] {
     const lines: string[] = [];
-    if (this.environmentStep) lines.push(`  ${color.cyan('▸')} ${this.environmentStep.text}  ${color.dim(formatElapsed(now - this.environmentStep.at))}`);
+    if (this.environmentStep)
+      lines.push(`  ${color.cyan('▸')} ${this.environmentStep.text}  ${color.dim(formatElapsed(now - this.environmentStep.at))}`);
     const seeding = this.seeding;
     if (seeding) {
-      lines.push(`    ${progressBar(seeding.totalRows > 0 ? seeding.rows / seeding.totalRows : 1)}  ${seeding.table}: ${formatCount(seeding.rows)}/${formatCount(seeding.totalRows)} rows${seeding.tablesDone > 0 ? color.dim(`  (${seeding.tablesDone} table${seeding.tablesDone === 1 ? '' : 's'} done)`) : ''}`);
+      lines.push(
+        `    ${progressBar(seeding.totalRows > 0 ? seeding.rows / seeding.totalRows : 1)}  ${seeding.table}: ${formatCount(seeding.rows)}/${formatCount(seeding.totalRows)} rows${seeding.tablesDone > 0 ? color.dim(`  (${seeding.tablesDone} table${seeding.tablesDone === 1 ? '' : 's'} done)`) : ''}`,
+      );
     }
     return lines;
   }

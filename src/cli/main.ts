@@ -7,7 +7,15 @@ import { LiveReporter } from './live-reporter.ts';
 import { chooseProgressMode } from './progress-mode.ts';
 import { cleanupRegistry } from '../lifecycle/cleanup-registry.ts';
 import { DrillError, ExitCode, UsageError } from '../errors/drill-error.ts';
-import { DEFAULT_RPO_TARGET_MS, DEFAULT_RTO_TARGET_MS, DEFAULT_SCALE, DEFAULT_SEED, type DrillOptions, type Isolation, type StackChoice } from '../drill/drill-options.ts';
+import {
+  DEFAULT_RPO_TARGET_MS,
+  DEFAULT_RTO_TARGET_MS,
+  DEFAULT_SCALE,
+  DEFAULT_SEED,
+  type DrillOptions,
+  type Isolation,
+  type StackChoice,
+} from '../drill/drill-options.ts';
 import { coverageOf, DEFAULT_RUNBOOK, DrillRunner, lockFor } from '../drill/drill-runner.ts';
 import { detectDrift, pinLock } from '../runbook/drift.ts';
 import { lockPathFor, readLock, writeLock } from '../runbook/runbook-lock.ts';
@@ -29,7 +37,13 @@ function integer(name: string, min: number) {
 }
 
 function list(value: string, previous: string[] = []): string[] {
-  return [...previous, ...value.split(',').map((item) => item.trim()).filter(Boolean)];
+  return [
+    ...previous,
+    ...value
+      .split(',')
+      .map((item) => item.trim())
+      .filter(Boolean),
+  ];
 }
 
 interface RunFlags {
@@ -54,7 +68,10 @@ interface RunFlags {
 /** `--attest "Update DNS=alice@example.com"`: the item text (or a unique part of it), then who signs it off. */
 function parseAttestation(value: string): { item: string; by: string } {
   const at = value.lastIndexOf('=');
-  if (at <= 0 || at === value.length - 1) throw new UsageError(`--attest ${JSON.stringify(value)}: expected "item=name"`, { fix: 'e.g. --attest "Update DNS=alice@example.com"' });
+  if (at <= 0 || at === value.length - 1)
+    throw new UsageError(`--attest ${JSON.stringify(value)}: expected "item=name"`, {
+      fix: 'e.g. --attest "Update DNS=alice@example.com"',
+    });
   return { item: value.slice(0, at).trim(), by: value.slice(at + 1).trim() };
 }
 
@@ -84,7 +101,9 @@ async function runDrill(flags: RunFlags, command: Command): Promise<number> {
     rpoTargetMs: settings.rpoSeconds.value * 1000,
     attestations: flags.attest.map(parseAttestation),
     ...(Object.keys(settings.probes.overrides).length > 0 ? { probes: settings.probes.overrides } : {}),
-    ...(flags.parallelRestoreHint ? { parallelRestoreJobs: flags.parallelRestoreHint === true ? Math.max(2, availableParallelism()) : flags.parallelRestoreHint } : {}),
+    ...(flags.parallelRestoreHint
+      ? { parallelRestoreJobs: flags.parallelRestoreHint === true ? Math.max(2, availableParallelism()) : flags.parallelRestoreHint }
+      : {}),
     reporter,
   };
   const runner = new DrillRunner(options);
@@ -117,7 +136,10 @@ async function runDrill(flags: RunFlags, command: Command): Promise<number> {
     live?.stop();
     throw error;
   });
-  if (flags.json) process.stdout.write(`${JSON.stringify({ drillId: journal.drillId, outcome: journal.outcome, totals: journal.totals, findings: journal.findings.map(({ id, severity, procedure, title }) => ({ id, severity, procedure, title })), journal: files.journal })}\n`);
+  if (flags.json)
+    process.stdout.write(
+      `${JSON.stringify({ drillId: journal.drillId, outcome: journal.outcome, totals: journal.totals, findings: journal.findings.map(({ id, severity, procedure, title }) => ({ id, severity, procedure, title })), journal: files.journal })}\n`,
+    );
   return journal.outcome === 'passed' ? ExitCode.ok : ExitCode.failed;
 }
 
@@ -132,29 +154,70 @@ async function listProcedures(runbookPath: string): Promise<number> {
 }
 
 function addRunOptions(command: Command): Command {
-  return command
-    // Each of these also reads an environment variable (shown in --help); a drill.config.* sits between it and the default.
-    .addOption(new Option('--config <path>', 'drill config file (default: drill.config.ts or drill.config.json in the current directory)').env(SETTING_ENV.config))
-    .addOption(new Option('--runbook <path>', 'the runbook to drill').default(DEFAULT_RUNBOOK).env(SETTING_ENV.runbook))
-    .option('--allow-drift', 'run blocks that changed since they were pinned, recording the drift as a finding', false)
-    .addOption(new Option('--seed <n>', 'seed for deterministic data').argParser(integer('--seed', 0)).default(DEFAULT_SEED).env(SETTING_ENV.seed))
-    .addOption(new Option('--scale <n>', 'number of identities to seed (other tables in proportion)').argParser(integer('--scale', 10)).default(DEFAULT_SCALE).env(SETTING_ENV.scale))
-    .addOption(new Option('--isolation <mode>', 'run procedures in runbook order in one environment, each alone in a fresh one, or both').choices(['order', 'alone', 'both']).default('both').env(SETTING_ENV.isolation))
-    .addOption(new Option('--only <ids>', 'run only these procedure ids (comma-separated)').argParser(list).default([]).env(SETTING_ENV.only))
-    .addOption(new Option('--skip <ids>', 'skip these procedure ids (comma-separated)').argParser(list).default([]).env(SETTING_ENV.skip))
-    .addOption(new Option('--report-dir <dir>', 'where drill reports are written').default('reports').env(SETTING_ENV.reportDir))
-    .addOption(new Option('--stack <kind>', 'where the runbook commands run').choices(['auto', 'emulated', 'compose']).default('auto').env(SETTING_ENV.stack))
-    .addOption(new Option('--rto-target <seconds>', 'recovery time objective: disaster → every checklist probe green').argParser(integer('--rto-target', 1)).default(DEFAULT_RTO_TARGET_MS / 1000).env(SETTING_ENV.rtoTarget))
-    .addOption(new Option('--rpo-target <seconds>', 'recovery point objective: acknowledged writes the recovery may lose').argParser(integer('--rpo-target', 0)).default(DEFAULT_RPO_TARGET_MS / 1000).env(SETTING_ENV.rpoTarget))
-    .option('--attest <item=name>', 'record an operator sign-off for a checklist item no machine can check (repeatable)', collect, [])
-    .option('--parallel-restore-hint [jobs]', 'after the custom-format restore, measure pg_restore -j 1 against -j N (default: the cores) and record the saving as an RTO hint; costs about two more restores', integer('--parallel-restore-hint', 2))
-    .option('--quiet', 'no progress output', false)
-    .option('--json', 'print a machine-readable result on stdout', false);
+  return (
+    command
+      // Each of these also reads an environment variable (shown in --help); a drill.config.* sits between it and the default.
+      .addOption(
+        new Option('--config <path>', 'drill config file (default: drill.config.ts or drill.config.json in the current directory)').env(
+          SETTING_ENV.config,
+        ),
+      )
+      .addOption(new Option('--runbook <path>', 'the runbook to drill').default(DEFAULT_RUNBOOK).env(SETTING_ENV.runbook))
+      .option('--allow-drift', 'run blocks that changed since they were pinned, recording the drift as a finding', false)
+      .addOption(
+        new Option('--seed <n>', 'seed for deterministic data').argParser(integer('--seed', 0)).default(DEFAULT_SEED).env(SETTING_ENV.seed),
+      )
+      .addOption(
+        new Option('--scale <n>', 'number of identities to seed (other tables in proportion)')
+          .argParser(integer('--scale', 10))
+          .default(DEFAULT_SCALE)
+          .env(SETTING_ENV.scale),
+      )
+      .addOption(
+        new Option('--isolation <mode>', 'run procedures in runbook order in one environment, each alone in a fresh one, or both')
+          .choices(['order', 'alone', 'both'])
+          .default('both')
+          .env(SETTING_ENV.isolation),
+      )
+      .addOption(
+        new Option('--only <ids>', 'run only these procedure ids (comma-separated)').argParser(list).default([]).env(SETTING_ENV.only),
+      )
+      .addOption(new Option('--skip <ids>', 'skip these procedure ids (comma-separated)').argParser(list).default([]).env(SETTING_ENV.skip))
+      .addOption(new Option('--report-dir <dir>', 'where drill reports are written').default('reports').env(SETTING_ENV.reportDir))
+      .addOption(
+        new Option('--stack <kind>', 'where the runbook commands run')
+          .choices(['auto', 'emulated', 'compose'])
+          .default('auto')
+          .env(SETTING_ENV.stack),
+      )
+      .addOption(
+        new Option('--rto-target <seconds>', 'recovery time objective: disaster → every checklist probe green')
+          .argParser(integer('--rto-target', 1))
+          .default(DEFAULT_RTO_TARGET_MS / 1000)
+          .env(SETTING_ENV.rtoTarget),
+      )
+      .addOption(
+        new Option('--rpo-target <seconds>', 'recovery point objective: acknowledged writes the recovery may lose')
+          .argParser(integer('--rpo-target', 0))
+          .default(DEFAULT_RPO_TARGET_MS / 1000)
+          .env(SETTING_ENV.rpoTarget),
+      )
+      .option('--attest <item=name>', 'record an operator sign-off for a checklist item no machine can check (repeatable)', collect, [])
+      .option(
+        '--parallel-restore-hint [jobs]',
+        'after the custom-format restore, measure pg_restore -j 1 against -j N (default: the cores) and record the saving as an RTO hint; costs about two more restores',
+        integer('--parallel-restore-hint', 2),
+      )
+      .option('--quiet', 'no progress output', false)
+      .option('--json', 'print a machine-readable result on stdout', false)
+  );
 }
 
 export function buildProgram(): Command {
   const program = new Command('nmia-drill')
-    .description('Runbook-as-code disaster-recovery drills for NMIA: runs the runbook\'s own shell blocks, causes the disaster, restores, and proves the result.')
+    .description(
+      "Runbook-as-code disaster-recovery drills for NMIA: runs the runbook's own shell blocks, causes the disaster, restores, and proves the result.",
+    )
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
 
@@ -167,7 +230,9 @@ export function buildProgram(): Command {
   addRunOptions(
     program
       .command('plan')
-      .description('dry run: print every procedure run the same options would execute — section, stack, inputs, the disaster, each block with its bindings substituted, blocks checked without running — and touch nothing; exit 1 on runbook drift (unless --allow-drift); --json for the plan as JSON'),
+      .description(
+        'dry run: print every procedure run the same options would execute — section, stack, inputs, the disaster, each block with its bindings substituted, blocks checked without running — and touch nothing; exit 1 on runbook drift (unless --allow-drift); --json for the plan as JSON',
+      ),
   ).action(async (flags: RunFlags, command: Command) => {
     process.exitCode = await runPlan(flags, command);
   });
@@ -188,7 +253,9 @@ export function buildProgram(): Command {
       const runbook = await loadRunbook(resolve(flags.runbook));
       const lockPath = lockPathFor(runbook.path);
       const previous = await readLock(lockFor(runbook.path));
-      const nonExecutable = PROCEDURES.flatMap((procedure) => (procedure.checksWithoutRunning ?? []).map((check) => ({ section: procedure.section, index: check.index, reason: check.reason })));
+      const nonExecutable = PROCEDURES.flatMap((procedure) =>
+        (procedure.checksWithoutRunning ?? []).map((check) => ({ section: procedure.section, index: check.index, reason: check.reason })),
+      );
       const before = detectDrift(runbook, previous, coverageOf(PROCEDURES));
       await writeLock(lockPath, pinLock(runbook, coverageOf(PROCEDURES), previous, nonExecutable));
       process.stdout.write(`${before.length === 0 ? 'no drift; lock refreshed' : `pinned ${before.length} change(s)`}: ${lockPath}\n`);
@@ -197,21 +264,44 @@ export function buildProgram(): Command {
 
   program
     .command('verify-backup')
-    .description('verify a real backup file (custom or plain dump): restore it into a throwaway cluster and run the ladder; writes the same evidence bundle as a drill')
-    .argument('<file>', 'e.g. last night\'s production dump')
+    .description(
+      'verify a real backup file (custom or plain dump): restore it into a throwaway cluster and run the ladder; writes the same evidence bundle as a drill',
+    )
+    .argument('<file>', "e.g. last night's production dump")
     .addOption(new Option('--report-dir <dir>', 'where the report is written').default('reports').env(SETTING_ENV.reportDir))
-    .addOption(new Option('--config <path>', 'drill config file (its reportDir applies); default: drill.config.ts or drill.config.json in the current directory').env(SETTING_ENV.config))
+    .addOption(
+      new Option(
+        '--config <path>',
+        'drill config file (its reportDir applies); default: drill.config.ts or drill.config.json in the current directory',
+      ).env(SETTING_ENV.config),
+    )
     .option('--json', 'print a machine-readable result on stdout', false)
     .option('--quiet', 'no progress output', false)
-    .option('--target-url <postgres-url>', 'restore into a scratch database nmia_drill_<id> on this existing server (created, marked and dropped by the drill) instead of a throwaway cluster')
-    .action(async (file: string, flags: { reportDir: string; config?: string; json: boolean; quiet: boolean; targetUrl?: string }, command: Command) => {
-      const reportDir = resolveReportDir(flags.reportDir, command.getOptionValueSource('reportDir'), await loadDrillConfig(flags.config));
-      process.exitCode = await runVerifyBackupCommand(resolve(file), { reportDir, json: flags.json, quiet: flags.quiet, ...(flags.targetUrl === undefined ? {} : { targetUrl: flags.targetUrl }) });
-    });
+    .option(
+      '--target-url <postgres-url>',
+      'restore into a scratch database nmia_drill_<id> on this existing server (created, marked and dropped by the drill) instead of a throwaway cluster',
+    )
+    .action(
+      async (
+        file: string,
+        flags: { reportDir: string; config?: string; json: boolean; quiet: boolean; targetUrl?: string },
+        command: Command,
+      ) => {
+        const reportDir = resolveReportDir(flags.reportDir, command.getOptionValueSource('reportDir'), await loadDrillConfig(flags.config));
+        process.exitCode = await runVerifyBackupCommand(resolve(file), {
+          reportDir,
+          json: flags.json,
+          quiet: flags.quiet,
+          ...(flags.targetUrl === undefined ? {} : { targetUrl: flags.targetUrl }),
+        });
+      },
+    );
 
   program
     .command('verify-evidence')
-    .description('check an evidence bundle against its SHA256SUMS (and signature when NMIA_DRILL_SIGNING_PUBKEY is set); names every changed file')
+    .description(
+      'check an evidence bundle against its SHA256SUMS (and signature when NMIA_DRILL_SIGNING_PUBKEY is set); names every changed file',
+    )
     .argument('<dir>', 'a drill report directory, e.g. reports/20261127-041310-481538f7')
     .action(async (dir: string) => {
       const result = await verifyEvidence(resolve(dir));
@@ -221,12 +311,21 @@ export function buildProgram(): Command {
 
   program
     .command('status')
-    .description('the trend of recent drills and when the last full one passed; with --max-age, exit 1 when it is too old or the last full drill failed')
+    .description(
+      'the trend of recent drills and when the last full one passed; with --max-age, exit 1 when it is too old or the last full drill failed',
+    )
     .option('--report-dir <dir>', 'where drill reports are written', 'reports')
-    .option('--max-age <days>', 'fail when the last passing full drill is older than this, or the last full drill failed', integer('--max-age', 1))
+    .option(
+      '--max-age <days>',
+      'fail when the last passing full drill is older than this, or the last full drill failed',
+      integer('--max-age', 1),
+    )
     .option('--include-partial', 'count --only/--skip drills too (never verify-backup)', false)
     .action((flags: { reportDir: string; maxAge?: number; includePartial: boolean }) => {
-      const current = status(resolve(flags.reportDir), { ...(flags.maxAge === undefined ? {} : { maxAgeDays: flags.maxAge }), includePartial: flags.includePartial });
+      const current = status(resolve(flags.reportDir), {
+        ...(flags.maxAge === undefined ? {} : { maxAgeDays: flags.maxAge }),
+        includePartial: flags.includePartial,
+      });
       process.stdout.write(`${current.message}\n`);
       process.exitCode = flags.maxAge !== undefined && current.stale ? ExitCode.failed : ExitCode.ok;
     });

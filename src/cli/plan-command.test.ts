@@ -13,7 +13,9 @@ const OLD = new Date('2001-01-01T00:00:00Z');
 /** Lines of `ps` that mention a path: a cluster, container or process the plan would have started there. */
 async function processesMentioning(marker: string): Promise<string[]> {
   const { stdout } = await execa('ps', ['-eo', 'pid,args'], { reject: false });
-  return String(stdout).split('\n').filter((line) => line.includes(marker) && !line.includes('ps -eo'));
+  return String(stdout)
+    .split('\n')
+    .filter((line) => line.includes(marker) && !line.includes('ps -eo'));
 }
 
 async function dockerState(env: NodeJS.ProcessEnv): Promise<string | undefined> {
@@ -85,15 +87,30 @@ describe('nmia-drill plan (spawned for real)', () => {
     const copy = join(scratch, 'drifted.md');
     const text = await readFile(join(REPO, 'runbook/backup-restore.md'), 'utf8');
     await writeFile(copy, text.replace('--file=/tmp/nmia_backup.dump', '--file=/tmp/nmia_backup.dmp'));
-    const drifted = await execa('node', [BIN, 'plan', '--runbook', copy, '--only', 'full-backup'], { cwd: scratch, reject: false, stdin: 'ignore' });
+    const drifted = await execa('node', [BIN, 'plan', '--runbook', copy, '--only', 'full-backup'], {
+      cwd: scratch,
+      reject: false,
+      stdin: 'ignore',
+    });
     expect(drifted.exitCode).toBe(1);
     expect(drifted.stdout).toMatch(/^DRIFT {7}1 block\(s\): the drill would stop here and run nothing \(exit 1\)/m);
-    expect(drifted.stdout).toMatch(/hash-mismatch: .*drifted\.md:33 "Database Backup › Full Backup \(Recommended\)" block 0 changed since it was pinned/);
+    expect(drifted.stdout).toMatch(
+      /hash-mismatch: .*drifted\.md:33 "Database Backup › Full Backup \(Recommended\)" block 0 changed since it was pinned/,
+    );
     expect(drifted.stderr).toMatch(/^runbook drift: 1 block\(s\) differ from the lock/m);
 
-    const allowed = await execa('node', [BIN, 'plan', '--runbook', copy, '--only', 'full-backup', '--allow-drift', '--json', '--isolation', 'alone'], { cwd: scratch, reject: false, stdin: 'ignore' });
+    const allowed = await execa(
+      'node',
+      [BIN, 'plan', '--runbook', copy, '--only', 'full-backup', '--allow-drift', '--json', '--isolation', 'alone'],
+      { cwd: scratch, reject: false, stdin: 'ignore' },
+    );
     expect(allowed.exitCode, allowed.stderr).toBe(0);
-    const plan = JSON.parse(allowed.stdout) as { wouldRun: boolean; drift: unknown[]; runs: Array<{ id: string; mode: string; blocks: Array<{ text: string; line: number }> }>; settings: { isolation: { value: string; from: string } } };
+    const plan = JSON.parse(allowed.stdout) as {
+      wouldRun: boolean;
+      drift: unknown[];
+      runs: Array<{ id: string; mode: string; blocks: Array<{ text: string; line: number }> }>;
+      settings: { isolation: { value: string; from: string } };
+    };
     expect(plan.wouldRun).toBe(true);
     expect(plan.drift).toHaveLength(1);
     expect(plan.settings.isolation).toEqual({ value: 'alone', from: '--isolation' });
@@ -102,15 +119,34 @@ describe('nmia-drill plan (spawned for real)', () => {
   });
 
   it('--json lists each substitution with its value and run-time marker', async () => {
-    const result = await execa('node', [BIN, 'plan', '--json', '--only', 'full-backup,restore-custom,dr-recovery', '--isolation', 'order'], { cwd: scratch, reject: false, stdin: 'ignore' });
+    const result = await execa(
+      'node',
+      [BIN, 'plan', '--json', '--only', 'full-backup,restore-custom,dr-recovery', '--isolation', 'order'],
+      { cwd: scratch, reject: false, stdin: 'ignore' },
+    );
     expect(result.exitCode, result.stderr).toBe(0);
-    const plan = JSON.parse(result.stdout) as { runs: Array<{ id: string; inputs: unknown[]; blocks: Array<{ substitutions: Array<{ placeholder: string; value: string; runtime?: string; secret?: boolean }> }> }> };
+    const plan = JSON.parse(result.stdout) as {
+      runs: Array<{
+        id: string;
+        inputs: unknown[];
+        blocks: Array<{ substitutions: Array<{ placeholder: string; value: string; runtime?: string; secret?: boolean }> }>;
+      }>;
+    };
     const restore = plan.runs.find((run) => run.id === 'restore-custom')!;
     // In runbook order the dump is full-backup's, so the harness makes none.
     expect(restore.inputs).toEqual([]);
-    expect(restore.blocks[0]!.substitutions).toEqual([expect.objectContaining({ placeholder: 'nmia_backup_20250201_020000.dump', value: 'nmia_backup_{YYYYMMDD_HHMMSS}.dump', runtime: expect.any(String), occurrences: 1 })]);
+    expect(restore.blocks[0]!.substitutions).toEqual([
+      expect.objectContaining({
+        placeholder: 'nmia_backup_20250201_020000.dump',
+        value: 'nmia_backup_{YYYYMMDD_HHMMSS}.dump',
+        runtime: expect.any(String),
+        occurrences: 1,
+      }),
+    ]);
     const recovery = plan.runs.find((run) => run.id === 'dr-recovery')!;
-    expect(recovery.blocks[1]!.substitutions).toEqual([expect.objectContaining({ placeholder: '<original-secret-key>', value: '<redacted>', secret: true })]);
+    expect(recovery.blocks[1]!.substitutions).toEqual([
+      expect.objectContaining({ placeholder: '<original-secret-key>', value: '<redacted>', secret: true }),
+    ]);
   });
 
   it('keeps --help working', async () => {

@@ -28,16 +28,26 @@ export async function runPlan(flags: PlanFlags, command: Command): Promise<numbe
     const shown = <T>(setting: Setting<T>) => ({ value: setting.value, from: setting.from });
     const { probes, config, ...rest } = settings;
     process.stdout.write(
-      `${JSON.stringify({
-        settings: { ...Object.fromEntries(Object.entries(rest).map(([key, setting]) => [key, shown(setting as Setting<unknown>)])), config: config?.path ?? null, probes: probes.notes },
-        ...plan,
-      }, null, 2)}\n`,
+      `${JSON.stringify(
+        {
+          settings: {
+            ...Object.fromEntries(Object.entries(rest).map(([key, setting]) => [key, shown(setting as Setting<unknown>)])),
+            config: config?.path ?? null,
+            probes: probes.notes,
+          },
+          ...plan,
+        },
+        null,
+        2,
+      )}\n`,
     );
   } else {
     process.stdout.write(renderPlan(plan, settings, cwd));
   }
   if (!plan.wouldRun) {
-    process.stderr.write(`runbook drift: ${plan.drift.length} block(s) differ from the lock; the drill would run nothing. Review, then pin (or --allow-drift)\n`);
+    process.stderr.write(
+      `runbook drift: ${plan.drift.length} block(s) differ from the lock; the drill would run nothing. Review, then pin (or --allow-drift)\n`,
+    );
     return ExitCode.failed;
   }
   return ExitCode.ok;

@@ -18,7 +18,30 @@ describe('nmia-drill run: flags, --json and exit code 1 (spawned for real)', () 
     reports = await mkdtemp(join(tmpdir(), 'nmia-drill-run-flags-'));
     const result = await execa(
       'node',
-      [join(REPO, 'bin/nmia-drill.js'), 'run', '--stack', 'emulated', '--only', 'full-backup,volume-backup', '--skip', 'full-backup', '--isolation', 'order', '--scale', '200', '--seed', '7', '--rto-target', '60', '--rpo-target', '5', '--report-dir', reports, '--quiet', '--json'],
+      [
+        join(REPO, 'bin/nmia-drill.js'),
+        'run',
+        '--stack',
+        'emulated',
+        '--only',
+        'full-backup,volume-backup',
+        '--skip',
+        'full-backup',
+        '--isolation',
+        'order',
+        '--scale',
+        '200',
+        '--seed',
+        '7',
+        '--rto-target',
+        '60',
+        '--rpo-target',
+        '5',
+        '--report-dir',
+        reports,
+        '--quiet',
+        '--json',
+      ],
       { cwd: REPO, reject: false, stdin: 'ignore', env: { CI: 'true' } },
     );
     run = { exitCode: result.exitCode, stdout: String(result.stdout), stderr: String(result.stderr) };
@@ -31,10 +54,17 @@ describe('nmia-drill run: flags, --json and exit code 1 (spawned for real)', () 
     expect(run.exitCode, run.stderr).toBe(1);
     const lines = run.stdout.trim().split('\n');
     expect(lines).toHaveLength(1);
-    const result = JSON.parse(lines[0]!) as { outcome: string; totals: { failed: number; passed: number }; findings: Array<{ procedure: string; severity: string; title: string }>; journal: string };
+    const result = JSON.parse(lines[0]!) as {
+      outcome: string;
+      totals: { failed: number; passed: number };
+      findings: Array<{ procedure: string; severity: string; title: string }>;
+      journal: string;
+    };
     expect(result.outcome).toBe('failed');
     expect(result.totals).toMatchObject({ failed: 1, passed: 0 });
-    expect(result.findings).toContainEqual(expect.objectContaining({ procedure: 'volume-backup', severity: 'critical', title: expect.stringContaining('nmai_pgdata') }));
+    expect(result.findings).toContainEqual(
+      expect.objectContaining({ procedure: 'volume-backup', severity: 'critical', title: expect.stringContaining('nmai_pgdata') }),
+    );
     expect(result.journal.startsWith(reports)).toBe(true);
   });
 
@@ -43,8 +73,18 @@ describe('nmia-drill run: flags, --json and exit code 1 (spawned for real)', () 
     expect(run.stderr).not.toMatch(/seeding|▶|^\[\d\d:\d\d:\d\d/m);
     expect(run.stderr).toMatch(/^FAIL\s+order\s+volume-backup/m);
     const [bundle] = (await readdir(reports)).filter((name) => /^\d{8}-\d{6}-[0-9a-f]{8}$/.test(name));
-    const journal = JSON.parse(await readFile(join(reports, bundle!, 'journal.json'), 'utf8')) as { options: Record<string, unknown>; procedures: Array<{ id: string }>; stack: { kind: string } };
-    expect(journal.options).toMatchObject({ seed: 7, scale: 200, isolation: 'order', only: ['full-backup', 'volume-backup'], skip: ['full-backup'] });
+    const journal = JSON.parse(await readFile(join(reports, bundle!, 'journal.json'), 'utf8')) as {
+      options: Record<string, unknown>;
+      procedures: Array<{ id: string }>;
+      stack: { kind: string };
+    };
+    expect(journal.options).toMatchObject({
+      seed: 7,
+      scale: 200,
+      isolation: 'order',
+      only: ['full-backup', 'volume-backup'],
+      skip: ['full-backup'],
+    });
     expect(journal.procedures.map((procedure) => procedure.id).filter((id) => !id.startsWith('pending:'))).toEqual(['volume-backup']);
     expect(journal.stack.kind).toBe('emulated');
   });

@@ -81,7 +81,10 @@ export class TerminalRenderer {
     this.releaseForeignWrites();
     process.removeListener('exit', this.restoreCursorOnExit);
     const columns = this.size().columns;
-    const body = finalText.flatMap((text) => text.split('\n')).map((line) => `${fitLine(line, Math.max(columns - 1, 40))}\n`).join('');
+    const body = finalText
+      .flatMap((text) => text.split('\n'))
+      .map((line) => `${fitLine(line, Math.max(columns - 1, 40))}\n`)
+      .join('');
     this.write(`${this.eraseFrame()}${body}${SHOW_CURSOR}`);
     this.linesOnScreen = 0;
   }

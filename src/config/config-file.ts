@@ -26,12 +26,17 @@ export function findConfigFile(explicit: string | undefined, cwd: string): strin
   if (explicit !== undefined) {
     const path = resolve(cwd, explicit);
     if (!existsSync(path) || !statSync(path).isFile()) {
-      throw new UsageError(`config file not found: ${explicit}`, { fix: `pass the path of a drill.config.ts or drill.config.json (see ${EXAMPLE})` });
+      throw new UsageError(`config file not found: ${explicit}`, {
+        fix: `pass the path of a drill.config.ts or drill.config.json (see ${EXAMPLE})`,
+      });
     }
     return path;
   }
   const found = CONFIG_FILE_NAMES.map((name) => join(cwd, name)).filter((path) => existsSync(path));
-  if (found.length > 1) throw new UsageError(`both ${CONFIG_FILE_NAMES.join(' and ')} are in ${cwd}`, { fix: 'keep one of them, or choose with --config <path>' });
+  if (found.length > 1)
+    throw new UsageError(`both ${CONFIG_FILE_NAMES.join(' and ')} are in ${cwd}`, {
+      fix: 'keep one of them, or choose with --config <path>',
+    });
   return found[0];
 }
 
@@ -61,7 +66,9 @@ async function readJson(path: string, label: string): Promise<unknown> {
   try {
     return JSON.parse(text) as unknown;
   } catch (error) {
-    throw new UsageError(`${label}: not valid JSON (${(error as Error).message.split('\n')[0]})`, { fix: `fix the JSON syntax (see ${EXAMPLE} for every key)` });
+    throw new UsageError(`${label}: not valid JSON (${(error as Error).message.split('\n')[0]})`, {
+      fix: `fix the JSON syntax (see ${EXAMPLE} for every key)`,
+    });
   }
 }
 
@@ -74,15 +81,31 @@ const PUBLIC_ENTRY = fileURLToPath(new URL('../index.ts', import.meta.url));
  * repo with no package.json, where Node would take a .ts file for CommonJS), and writes no file.
  */
 async function importModule(path: string, label: string): Promise<unknown> {
-  if (!/\.(ts|mts|js|mjs)$/.test(path)) throw new UsageError(`${label}: expected a .ts or .json config file`, { fix: `name it drill.config.ts or drill.config.json (see ${EXAMPLE})` });
+  if (!/\.(ts|mts|js|mjs)$/.test(path))
+    throw new UsageError(`${label}: expected a .ts or .json config file`, {
+      fix: `name it drill.config.ts or drill.config.json (see ${EXAMPLE})`,
+    });
   let module: { default?: unknown };
   try {
     const { build } = await import('esbuild');
-    const bundled = await build({ entryPoints: [path], bundle: true, platform: 'node', format: 'esm', target: 'node20', write: false, alias: { 'nmia-drill': PUBLIC_ENTRY }, logLevel: 'silent' });
-    module = (await import(`data:text/javascript;base64,${Buffer.from(bundled.outputFiles[0]!.text).toString('base64')}`)) as { default?: unknown };
+    const bundled = await build({
+      entryPoints: [path],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      write: false,
+      alias: { 'nmia-drill': PUBLIC_ENTRY },
+      logLevel: 'silent',
+    });
+    module = (await import(`data:text/javascript;base64,${Buffer.from(bundled.outputFiles[0]!.text).toString('base64')}`)) as {
+      default?: unknown;
+    };
   } catch (error) {
     const esbuildError = (error as { errors?: Array<{ text: string; location?: { line: number } | null }> }).errors?.[0];
-    const cause = esbuildError ? `${esbuildError.text}${esbuildError.location ? ` (line ${esbuildError.location.line})` : ''}` : (error as Error).message.split('\n')[0];
+    const cause = esbuildError
+      ? `${esbuildError.text}${esbuildError.location ? ` (line ${esbuildError.location.line})` : ''}`
+      : (error as Error).message.split('\n')[0];
     throw new UsageError(`${label}: could not be loaded: ${cause}`, {
       fix: `check its syntax and imports; it should be \`import { defineConfig } from 'nmia-drill'; export default defineConfig({ … })\` (see ${EXAMPLE})`,
     });
@@ -105,7 +128,15 @@ export function configIssueError(label: string, issues: readonly Issue[]): Usage
   const first = ordered[0]!;
   const more = ordered.length > 1 ? ` (+${ordered.length - 1} more)` : '';
   const { where, message, fix } = describeIssue(first);
-  return new UsageError(`${label}: ${where}: ${message}${more}`, { fix, detail: ordered.map((issue) => { const d = describeIssue(issue); return `${d.where}: ${d.message}`; }).join('\n') });
+  return new UsageError(`${label}: ${where}: ${message}${more}`, {
+    fix,
+    detail: ordered
+      .map((issue) => {
+        const d = describeIssue(issue);
+        return `${d.where}: ${d.message}`;
+      })
+      .join('\n'),
+  });
 }
 
 function describeIssue(issue: Issue): { where: string; message: string; fix: string } {
@@ -114,7 +145,13 @@ function describeIssue(issue: Issue): { where: string; message: string; fix: str
   if (issue.code === 'unrecognized_keys') {
     const known = knownKeysAt(keyPath);
     const key = issue.keys[0] ?? '';
-    const others = issue.keys.length > 1 ? ` (and ${issue.keys.slice(1).map((name) => JSON.stringify(name)).join(', ')})` : '';
+    const others =
+      issue.keys.length > 1
+        ? ` (and ${issue.keys
+            .slice(1)
+            .map((name) => JSON.stringify(name))
+            .join(', ')})`
+        : '';
     return {
       where: [...keyPath, key].join('.'),
       message: `unknown key${others}`,
@@ -123,11 +160,18 @@ function describeIssue(issue: Issue): { where: string; message: string; fix: str
   }
   const where = keyPath.length > 0 ? keyPath.join('.') : '(top level)';
   if (keyPath.at(-1) === 'password' && keyPath.at(-2) === 'admin') {
-    return { where, message: issue.message, fix: 'remove "password" and name the variable that holds it instead: "passwordEnv": "NMIA_ADMIN_PASSWORD", then export NMIA_ADMIN_PASSWORD=…' };
+    return {
+      where,
+      message: issue.message,
+      fix: 'remove "password" and name the variable that holds it instead: "passwordEnv": "NMIA_ADMIN_PASSWORD", then export NMIA_ADMIN_PASSWORD=…',
+    };
   }
   if (issue.code === 'invalid_type' && issue.message.startsWith('Invalid input: ')) {
     const received = /received (\w+)/.exec(issue.message)?.[1];
-    const message = received === 'undefined' ? `required (expected ${issue.expected})` : issue.message.replace('Invalid input: ', '').replace('received', 'got');
+    const message =
+      received === 'undefined'
+        ? `required (expected ${issue.expected})`
+        : issue.message.replace('Invalid input: ', '').replace('received', 'got');
     return { where, message, fix: defaultFix };
   }
   return { where, message: issue.message.replace(/^Invalid option: /, ''), fix: defaultFix };
@@ -148,6 +192,7 @@ function knownKeysAt(keyPath: string[]): string[] {
 
 function unwrap(schema: z.core.$ZodType): z.core.$ZodType {
   let current = schema;
-  while ((current as unknown as { unwrap?: () => z.core.$ZodType }).unwrap && current._zod.def.type === 'optional') current = (current as unknown as { unwrap: () => z.core.$ZodType }).unwrap();
+  while ((current as unknown as { unwrap?: () => z.core.$ZodType }).unwrap && current._zod.def.type === 'optional')
+    current = (current as unknown as { unwrap: () => z.core.$ZodType }).unwrap();
   return current;
 }

@@ -2,7 +2,9 @@ import { z } from 'zod';
 import { REFERENCE_UI } from '../probes/probe.ts';
 
 const url = z.url({ protocol: /^https?$/, error: 'expected a URL (http:// or https://)' });
-const selector = z.string({ error: 'expected a CSS selector (a string)' }).min(1, { error: 'expected a CSS selector, got an empty string' });
+const selector = z
+  .string({ error: 'expected a CSS selector (a string)' })
+  .min(1, { error: 'expected a CSS selector, got an empty string' });
 const path = z.string({ error: 'expected a path (a string)' }).min(1, { error: 'expected a path, got an empty string' });
 const ids = z.array(z.string().min(1), { error: 'expected a list of procedure ids, e.g. ["full-backup", "restore-custom"]' });
 
@@ -45,20 +47,34 @@ export const drillConfigSchema = z.strictObject({
               error: `expected a path with {username} and {password}, e.g. ${REFERENCE_UI.signIn}`,
             })
             .optional(),
-          selectors: z.strictObject({ ready: selector.optional(), error: selector.optional(), enclaveRow: selector.optional(), status: selector.optional() }).optional(),
+          selectors: z
+            .strictObject({
+              ready: selector.optional(),
+              error: selector.optional(),
+              enclaveRow: selector.optional(),
+              status: selector.optional(),
+            })
+            .optional(),
         })
         .optional(),
       admin: z
         .strictObject({
           username: z.string({ error: 'expected a user name (a string)' }).min(1).optional(),
-          passwordEnv: z.string({ error: 'expected the NAME of the environment variable that holds the admin password, e.g. "NMIA_ADMIN_PASSWORD"' }).regex(ENV_NAME, {
-            error: 'expected the NAME of an environment variable (letters, digits, _), e.g. "NMIA_ADMIN_PASSWORD" — not the password itself',
-          }),
+          passwordEnv: z
+            .string({ error: 'expected the NAME of the environment variable that holds the admin password, e.g. "NMIA_ADMIN_PASSWORD"' })
+            .regex(ENV_NAME, {
+              error:
+                'expected the NAME of an environment variable (letters, digits, _), e.g. "NMIA_ADMIN_PASSWORD" — not the password itself',
+            }),
           password: z.never({ error: 'a literal password is not allowed in a config file' }).optional(),
         })
         .optional(),
       /** The connector the "test connector scan" item scans (else the first enabled ldap:// connector). */
-      scan: z.strictObject({ connectorId: z.int({ error: 'expected a connector id (a whole number)' }).min(1, { error: 'expected a connector id ≥ 1' }) }).optional(),
+      scan: z
+        .strictObject({
+          connectorId: z.int({ error: 'expected a connector id (a whole number)' }).min(1, { error: 'expected a connector id ≥ 1' }),
+        })
+        .optional(),
     })
     .optional(),
 });

@@ -23,7 +23,13 @@ describe('drill config files', () => {
     return dir;
   };
   const cli = (args: string[], cwd: string, env: Record<string, string> = {}) =>
-    execa('node', [BIN, ...args], { cwd, env: { NMIA_DRILL_CONFIG: '', NMIA_DRILL_SCALE: '', ...env }, extendEnv: true, reject: false, stdin: 'ignore' });
+    execa('node', [BIN, ...args], {
+      cwd,
+      env: { NMIA_DRILL_CONFIG: '', NMIA_DRILL_SCALE: '', ...env },
+      extendEnv: true,
+      reject: false,
+      stdin: 'ignore',
+    });
 
   beforeAll(async () => {
     scratch = await mkdtemp(join(tmpdir(), 'nmia-drill-config-'));
@@ -47,7 +53,10 @@ describe('drill config files', () => {
   it('a drill.config.ts outside the checkout (no package.json, importing nmia-drill) loads, found in the working directory', async () => {
     const dir = join(scratch, 'ops-repo');
     await mkdir(dir, { recursive: true });
-    await writeFile(join(dir, 'drill.config.ts'), "import { defineConfig } from 'nmia-drill';\nexport default defineConfig({ scale: 750, objectives: { rtoSeconds: 120 } });\n");
+    await writeFile(
+      join(dir, 'drill.config.ts'),
+      "import { defineConfig } from 'nmia-drill';\nexport default defineConfig({ scale: 750, objectives: { rtoSeconds: 120 } });\n",
+    );
     const result = await cli(['plan', '--json', '--only', 'full-backup'], dir);
     expect(result.exitCode, result.stderr).toBe(0);
     const plan = JSON.parse(result.stdout) as PlanJson;
@@ -61,11 +70,33 @@ describe('drill config files', () => {
 
   it('a bad config stops run, plan and verify-backup with exit 2 and one line naming the file and the key', async () => {
     const cases = [
-      { name: 'wrong-type', config: { scale: 'lots' }, line: /^error: drill\.config\.json: scale: expected a whole number of identities$/m },
-      { name: 'bad-url', config: { probes: { api: { url: 'nmia.example.com:8000' } } }, line: /^error: drill\.config\.json: probes\.api\.url: expected a URL \(http:\/\/ or https:\/\/\)$/m },
-      { name: 'unknown-key', config: { probes: { api: { uri: 'http://x' } } }, line: /^error: drill\.config\.json: probes\.api\.uri: unknown key \(\+1 more\)$/m, fix: /fix: remove it, or use one of: url/ },
-      { name: 'literal-password', config: { probes: { admin: { username: 'admin', passwordEnv: 'NMIA_ADMIN_PASSWORD', password: 'hunter2-CANARY' } }, scale: 'lots' }, line: /^error: drill\.config\.json: probes\.admin\.password: a literal password is not allowed in a config file \(\+1 more\)$/m, fix: /fix: remove "password" and name the variable that holds it instead: "passwordEnv"/ },
-      { name: 'password-in-env-name', config: { probes: { admin: { passwordEnv: 'hunter2 CANARY!' } } }, line: /^error: drill\.config\.json: probes\.admin\.passwordEnv: expected the NAME of an environment variable/m },
+      {
+        name: 'wrong-type',
+        config: { scale: 'lots' },
+        line: /^error: drill\.config\.json: scale: expected a whole number of identities$/m,
+      },
+      {
+        name: 'bad-url',
+        config: { probes: { api: { url: 'nmia.example.com:8000' } } },
+        line: /^error: drill\.config\.json: probes\.api\.url: expected a URL \(http:\/\/ or https:\/\/\)$/m,
+      },
+      {
+        name: 'unknown-key',
+        config: { probes: { api: { uri: 'http://x' } } },
+        line: /^error: drill\.config\.json: probes\.api\.uri: unknown key \(\+1 more\)$/m,
+        fix: /fix: remove it, or use one of: url/,
+      },
+      {
+        name: 'literal-password',
+        config: { probes: { admin: { username: 'admin', passwordEnv: 'NMIA_ADMIN_PASSWORD', password: 'hunter2-CANARY' } }, scale: 'lots' },
+        line: /^error: drill\.config\.json: probes\.admin\.password: a literal password is not allowed in a config file \(\+1 more\)$/m,
+        fix: /fix: remove "password" and name the variable that holds it instead: "passwordEnv"/,
+      },
+      {
+        name: 'password-in-env-name',
+        config: { probes: { admin: { passwordEnv: 'hunter2 CANARY!' } } },
+        line: /^error: drill\.config\.json: probes\.admin\.passwordEnv: expected the NAME of an environment variable/m,
+      },
       { name: 'not-json', config: '{ "scale": 10, }', line: /^error: drill\.config\.json: not valid JSON/m },
     ];
     const dirs = await Promise.all(cases.map((entry) => project(entry.name, entry.config)));
@@ -79,7 +110,10 @@ describe('drill config files', () => {
       expect(result.stderr + result.stdout, `${entry.name}: the value never echoes`).not.toContain('hunter2');
     }
     // run and verify-backup read the same file (found in the current directory), before starting anything.
-    const [run, verify] = await Promise.all([cli(['run', '--report-dir', join(dirs[1]!, 'reports')], dirs[1]!), cli(['verify-backup', 'nothing.dump'], dirs[2]!)]);
+    const [run, verify] = await Promise.all([
+      cli(['run', '--report-dir', join(dirs[1]!, 'reports')], dirs[1]!),
+      cli(['verify-backup', 'nothing.dump'], dirs[2]!),
+    ]);
     expect(run.exitCode).toBe(2);
     expect(run.stderr).toMatch(/^error: drill\.config\.json: probes\.api\.url: expected a URL/m);
     expect(verify.exitCode).toBe(2);
@@ -88,7 +122,13 @@ describe('drill config files', () => {
   });
 
   it('precedence: flag > environment variable > config file > default', async () => {
-    const dir = await project('precedence', { scale: 500, stack: 'emulated', objectives: { rtoSeconds: 60 }, reportDir: 'out', only: ['full-backup'] });
+    const dir = await project('precedence', {
+      scale: 500,
+      stack: 'emulated',
+      objectives: { rtoSeconds: 60 },
+      reportDir: 'out',
+      only: ['full-backup'],
+    });
     const settingsOf = async (args: string[], env: Record<string, string> = {}) => {
       const result = await cli(['plan', '--json', ...args], dir, env);
       expect(result.exitCode, result.stderr).toBe(0);
@@ -117,15 +157,22 @@ describe('drill config files', () => {
   });
 
   it('the admin password comes only from the environment variable the config names; a drill without it stops (exit 2)', async () => {
-    const dir = await project('admin', { probes: { admin: { username: 'ops', passwordEnv: 'NMIA_TEST_ADMIN_PW' } }, only: ['full-backup'] });
+    const dir = await project('admin', {
+      probes: { admin: { username: 'ops', passwordEnv: 'NMIA_TEST_ADMIN_PW' } },
+      only: ['full-backup'],
+    });
     const loaded = await loadConfigFile(join(dir, 'drill.config.json'), dir);
     const probes = resolveProbes(loaded, true, { NMIA_TEST_ADMIN_PW: 'CANARY-configured-admin-pw' });
     expect(probes.overrides.admin).toEqual({ username: 'ops', password: 'CANARY-configured-admin-pw' });
     expect(probes.notes.join('\n')).not.toContain('CANARY-configured-admin-pw');
-    expect(() => resolveProbes(loaded, true, {})).toThrow(/drill\.config\.json: probes\.admin\.passwordEnv: environment variable NMIA_TEST_ADMIN_PW is not set/);
+    expect(() => resolveProbes(loaded, true, {})).toThrow(
+      /drill\.config\.json: probes\.admin\.passwordEnv: environment variable NMIA_TEST_ADMIN_PW is not set/,
+    );
     const run = await cli(['run', '--report-dir', join(dir, 'reports')], dir, { NMIA_TEST_ADMIN_PW: '' });
     expect(run.exitCode).toBe(2);
-    expect(run.stderr).toMatch(/^error: drill\.config\.json: probes\.admin\.passwordEnv: environment variable NMIA_TEST_ADMIN_PW is not set\n {2}fix: export NMIA_TEST_ADMIN_PW=/m);
+    expect(run.stderr).toMatch(
+      /^error: drill\.config\.json: probes\.admin\.passwordEnv: environment variable NMIA_TEST_ADMIN_PW is not set\n {2}fix: export NMIA_TEST_ADMIN_PW=/m,
+    );
     expect(await readdir(dir)).toEqual(['drill.config.json']);
   });
 });

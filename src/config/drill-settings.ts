@@ -70,10 +70,21 @@ export interface ResolvedProbes {
 type Source = (key: keyof ParsedRunFlags) => string | undefined;
 
 /** Flag > environment variable > config file > default, for each setting; paths in a config file are relative to it. */
-export function resolveRunSettings(flags: ParsedRunFlags, sourceOf: Source, loaded: LoadedConfig | undefined, options: { requireSecrets: boolean; env?: NodeJS.ProcessEnv }): RunSettings {
+export function resolveRunSettings(
+  flags: ParsedRunFlags,
+  sourceOf: Source,
+  loaded: LoadedConfig | undefined,
+  options: { requireSecrets: boolean; env?: NodeJS.ProcessEnv },
+): RunSettings {
   const config = loaded?.config;
   const label = loaded?.label ?? '';
-  const pick = <K extends keyof ParsedRunFlags, T>(key: K, flag: string, fromConfig: T | undefined, configKey: string, convert: (value: ParsedRunFlags[K]) => T): Setting<T> => {
+  const pick = <K extends keyof ParsedRunFlags, T>(
+    key: K,
+    flag: string,
+    fromConfig: T | undefined,
+    configKey: string,
+    convert: (value: ParsedRunFlags[K]) => T,
+  ): Setting<T> => {
     const source = sourceOf(key);
     if (source === 'cli') return { value: convert(flags[key]), source: 'flag', from: flag };
     if (source === 'env') return { value: convert(flags[key]), source: 'env', from: SETTING_ENV[key] };
@@ -82,12 +93,24 @@ export function resolveRunSettings(flags: ParsedRunFlags, sourceOf: Source, load
   };
   const same = <T>(value: T): T => value;
   return {
-    runbook: pick('runbook', '--runbook', config?.runbook !== undefined && loaded ? pathFromConfig(loaded, config.runbook) : undefined, 'runbook', (value) => resolve(value)),
+    runbook: pick(
+      'runbook',
+      '--runbook',
+      config?.runbook !== undefined && loaded ? pathFromConfig(loaded, config.runbook) : undefined,
+      'runbook',
+      (value) => resolve(value),
+    ),
     stack: pick('stack', '--stack', config?.stack, 'stack', same),
     isolation: pick('isolation', '--isolation', config?.isolation, 'isolation', same),
     scale: pick('scale', '--scale', config?.scale, 'scale', same),
     seed: pick('seed', '--seed', config?.seed, 'seed', same),
-    reportDir: pick('reportDir', '--report-dir', config?.reportDir !== undefined && loaded ? pathFromConfig(loaded, config.reportDir) : undefined, 'reportDir', (value) => resolve(value)),
+    reportDir: pick(
+      'reportDir',
+      '--report-dir',
+      config?.reportDir !== undefined && loaded ? pathFromConfig(loaded, config.reportDir) : undefined,
+      'reportDir',
+      (value) => resolve(value),
+    ),
     rtoSeconds: pick('rtoTarget', '--rto-target', config?.objectives?.rtoSeconds, 'objectives.rtoSeconds', same),
     rpoSeconds: pick('rpoTarget', '--rpo-target', config?.objectives?.rpoSeconds, 'objectives.rpoSeconds', same),
     only: pick('only', '--only', config?.only, 'only', same),
@@ -122,7 +145,10 @@ export function resolveProbes(loaded: LoadedConfig | undefined, requireSecrets: 
     notes.push(`ui ${probes.ui.url} (${from('ui.url')})`);
   }
   if (probes.ui?.signIn || probes.ui?.selectors) {
-    overrides.ui = { ...(probes.ui.signIn ? { signIn: probes.ui.signIn } : {}), ...(probes.ui.selectors ? { selectors: { ...probes.ui.selectors } } : {}) };
+    overrides.ui = {
+      ...(probes.ui.signIn ? { signIn: probes.ui.signIn } : {}),
+      ...(probes.ui.selectors ? { selectors: { ...probes.ui.selectors } } : {}),
+    };
     notes.push(`ui sign-in and selectors: ${JSON.stringify(overrides.ui)} (${from('ui')})`);
   }
   if (probes.admin) {

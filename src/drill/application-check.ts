@@ -28,7 +28,10 @@ export function serviceStates(psOutput: string, services: readonly string[]): Ma
   for (const service of services) {
     const row = rows.find((columns) => columns.includes(service) && columns[0] !== 'NAME');
     // STATUS is the column that starts with Up/Exited/Restarting/Created/…; in both Docker's and the shim's tables.
-    states.set(service, row?.find((column) => /^(Up|Exited|Restarting|Created|Paused|Dead|Removing)\b/.test(column)));
+    states.set(
+      service,
+      row?.find((column) => /^(Up|Exited|Restarting|Created|Paused|Dead|Removing)\b/.test(column)),
+    );
   }
   return states;
 }
@@ -79,18 +82,38 @@ export async function checkApplicationBack(context: ProcedureContext, timeoutMs 
     await watcher;
   }
   const waitedMs = Date.now() - started;
-  context.record.harnessActions.push({ purpose: 'check: wait (bounded) for the restarted application', command: `GET ${url} until 200, docker compose ps -a ${services.join(' ')}`, exitCode: health ? 1 : 0, durationMs: waitedMs });
+  context.record.harnessActions.push({
+    purpose: 'check: wait (bounded) for the restarted application',
+    command: `GET ${url} until 200, docker compose ps -a ${services.join(' ')}`,
+    exitCode: health ? 1 : 0,
+    durationMs: waitedMs,
+  });
 
   const table = (await ps()).stdout;
   const states = serviceStates(table, services);
-  const notRunning = services.filter((service) => !running(states.get(service))).map((service) => `${service}: ${states.get(service) ?? 'no container'}`);
+  const notRunning = services
+    .filter((service) => !running(states.get(service)))
+    .map((service) => `${service}: ${states.get(service) ?? 'no container'}`);
   if (!health && notRunning.length === 0) {
-    context.pass('application', check, `GET /health → 200 after ${(waitedMs / 1000).toFixed(1)} s; ${services.map((service) => `${service} ${states.get(service)}`).join(', ')}`);
+    context.pass(
+      'application',
+      check,
+      `GET /health → 200 after ${(waitedMs / 1000).toFixed(1)} s; ${services.map((service) => `${service} ${states.get(service)}`).join(', ')}`,
+    );
     return true;
   }
   const logs = await Promise.all(
-    (notRunning.length > 0 ? services.filter((service) => !running(states.get(service))) : ['api']).map(async (service) => [service, (await context.stack.docker(['compose', 'logs', '--tail', '8', service], { cwd: context.projectDir })).stdout.slice(-1500)] as const),
+    (notRunning.length > 0 ? services.filter((service) => !running(states.get(service))) : ['api']).map(
+      async (service) =>
+        [
+          service,
+          (await context.stack.docker(['compose', 'logs', '--tail', '8', service], { cwd: context.projectDir })).stdout.slice(-1500),
+        ] as const,
+    ),
   );
-  context.fail('application', check, [...(health ? [health] : []), ...notRunning].join('; '), { ps: table, logs: Object.fromEntries(logs) });
+  context.fail('application', check, [...(health ? [health] : []), ...notRunning].join('; '), {
+    ps: table,
+    logs: Object.fromEntries(logs),
+  });
   return false;
 }

@@ -20,7 +20,9 @@ export async function checkNewBackup(
 ): Promise<{ path: string; evidence: ArtifactEvidence } | undefined> {
   const created = newFiles(options.dir ?? context.backupsDir, context.scratch.backupsBefore as Set<string>, options.pattern);
   if (created.length !== 1) {
-    context.fail('artifact', `the block leaves one new ${options.pattern.source} file`, `found ${created.length}`, { files: created.map((file) => basename(file)) });
+    context.fail('artifact', `the block leaves one new ${options.pattern.source} file`, `found ${created.length}`, {
+      files: created.map((file) => basename(file)),
+    });
     return undefined;
   }
   const path = created[0]!;
@@ -36,10 +38,22 @@ export async function checkNewBackup(
 }
 
 /** Restores a dump into a scratch database the harness owns, with errors made fatal; returns its name. */
-export async function restoreIntoScratch(context: ProcedureContext, dumpPath: string, format: 'custom' | 'plain', purpose: string): Promise<{ database: string; ok: boolean; stderr: string }> {
+export async function restoreIntoScratch(
+  context: ProcedureContext,
+  dumpPath: string,
+  format: 'custom' | 'plain',
+  purpose: string,
+): Promise<{ database: string; ok: boolean; stderr: string }> {
   const database = await context.createScratchDatabase(purpose);
-  const args = format === 'custom' ? ['--no-owner', '--exit-on-error', '-d', database, dumpPath] : ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', database, '-f', dumpPath];
+  const args =
+    format === 'custom'
+      ? ['--no-owner', '--exit-on-error', '-d', database, dumpPath]
+      : ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', database, '-f', dumpPath];
   const binary = format === 'custom' ? 'pg_restore' : 'psql';
-  const result = await context.harnessAction(`check: restore ${basename(dumpPath)} into a scratch database`, `${binary} ${args.join(' ')}`, () => context.pgClient(binary, args, database));
+  const result = await context.harnessAction(
+    `check: restore ${basename(dumpPath)} into a scratch database`,
+    `${binary} ${args.join(' ')}`,
+    () => context.pgClient(binary, args, database),
+  );
   return { database, ok: result.exitCode === 0, stderr: result.stderr };
 }

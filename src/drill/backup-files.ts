@@ -12,5 +12,8 @@ export function listFiles(dir: string): Set<string> {
 
 /** Files that appeared in `dir` since `before` and match `pattern`, newest name last. */
 export function newFiles(dir: string, before: Set<string>, pattern: RegExp): string[] {
-  return [...listFiles(dir)].filter((name) => !before.has(name) && pattern.test(name)).sort().map((name) => join(dir, name));
+  return [...listFiles(dir)]
+    .filter((name) => !before.has(name) && pattern.test(name))
+    .sort()
+    .map((name) => join(dir, name));
 }

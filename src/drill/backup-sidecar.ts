@@ -10,7 +10,11 @@ import type { ProcedureContext } from './procedure-context.ts';
  * so `nmia-drill verify-backup <dump>` later checks that file against what the database held, not just
  * against itself. Recorded as an artifact of the procedure; the database is not touched.
  */
-export async function writeBackupSidecar(context: ProcedureContext, dumpPath: string, window: { before: Manifest; after: Manifest }): Promise<string> {
+export async function writeBackupSidecar(
+  context: ProcedureContext,
+  dumpPath: string,
+  window: { before: Manifest; after: Manifest },
+): Promise<string> {
   const path = await writeManifestSidecar(dumpPath, window);
   const [info, sha256] = await Promise.all([stat(path), sha256File(path)]);
   context.record.artifacts.push({

@@ -33,8 +33,14 @@ describe('the drill’s client binaries against the server they will talk to', (
     expect(thrown).toBeInstanceOf(EnvironmentError);
     const error = thrown as EnvironmentError;
     expect(error.exitCode).toBe(ExitCode.environment);
-    expect(error.message).toMatch(new RegExp(`^pg_dump ${clientMajor}\\.\\d+ \\(.*/pg_dump\\) is older than the PostgreSQL ${clientMajor + 2}\\.1 server: it aborts with "server version mismatch"$`));
-    expect(error.fix).toBe(`install PostgreSQL ${clientMajor + 2} client binaries and point PG_BINDIR at their bin directory (Debian: /usr/lib/postgresql/${clientMajor + 2}/bin)`);
+    expect(error.message).toMatch(
+      new RegExp(
+        `^pg_dump ${clientMajor}\\.\\d+ \\(.*/pg_dump\\) is older than the PostgreSQL ${clientMajor + 2}\\.1 server: it aborts with "server version mismatch"$`,
+      ),
+    );
+    expect(error.fix).toBe(
+      `install PostgreSQL ${clientMajor + 2} client binaries and point PG_BINDIR at their bin directory (Debian: /usr/lib/postgresql/${clientMajor + 2}/bin)`,
+    );
     expect(error.toOperatorText().split('\n')).toHaveLength(2);
   });
 

@@ -29,7 +29,19 @@ export async function harnessDump(context: ProcedureContext, format: 'custom' | 
   const name = `harness_backup_${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}.${format === 'custom' ? 'dump' : 'sql'}`;
   const formatFlag = format === 'custom' ? '-Fc' : '--format=plain';
   await mkdir(context.backupsDir, { recursive: true });
-  await context.harnessDocker(`input: a ${format} dump, since no earlier section produced one here`, ['compose', 'exec', '-T', 'db', 'pg_dump', '-U', 'nmia', '-d', 'nmia', formatFlag, `--file=/tmp/${name}`]);
+  await context.harnessDocker(`input: a ${format} dump, since no earlier section produced one here`, [
+    'compose',
+    'exec',
+    '-T',
+    'db',
+    'pg_dump',
+    '-U',
+    'nmia',
+    '-d',
+    'nmia',
+    formatFlag,
+    `--file=/tmp/${name}`,
+  ]);
   await context.harnessDocker('input: copy the dump to ./backups', ['compose', 'cp', `db:/tmp/${name}`, `./backups/${name}`]);
   const after = await context.manifest(`after harness ${format} dump`);
   const path = `${context.backupsDir}/${name}`;

@@ -26,7 +26,10 @@ export async function waitForHttp(url: string, timeoutMs: number, signal?: Abort
   const deadline = started + timeoutMs;
   let last = 'no answer';
   while (Date.now() < deadline) {
-    if (signal?.aborted) throw new Error(`${url} did not answer 200 (stopped waiting after ${((Date.now() - started) / 1000).toFixed(1)}s: ${String(signal.reason)}; last: ${last})`);
+    if (signal?.aborted)
+      throw new Error(
+        `${url} did not answer 200 (stopped waiting after ${((Date.now() - started) / 1000).toFixed(1)}s: ${String(signal.reason)}; last: ${last})`,
+      );
     try {
       const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
       if (response.status === 200) return;
@@ -123,7 +126,11 @@ export class DrillEnvironment {
       // The db image created it in a volume this drill created: marked as the drill's, so the runbook's dropdb may drop it.
       await client.query(markStatement('nmia', stack.workspace.drillId));
       await applySchema(client);
-      seeding = await seedDatabase(client, { seed: options.seed, scale: options.scale, ...(reporter?.onSeedProgress ? { onProgress: (progress) => reporter.onSeedProgress!(progress) } : {}) });
+      seeding = await seedDatabase(client, {
+        seed: options.seed,
+        scale: options.scale,
+        ...(reporter?.onSeedProgress ? { onProgress: (progress) => reporter.onSeedProgress!(progress) } : {}),
+      });
     } finally {
       await client.end();
     }
@@ -151,5 +158,6 @@ export class DrillEnvironment {
 
 async function mustSucceed(stack: StartedStack, args: string[]): Promise<void> {
   const result = await stack.docker(args);
-  if (result.exitCode !== 0) throw new Error(`${result.command} failed (exit ${result.exitCode}): ${result.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+  if (result.exitCode !== 0)
+    throw new Error(`${result.command} failed (exit ${result.exitCode}): ${result.stderr.trim().split('\n').slice(-3).join(' | ')}`);
 }

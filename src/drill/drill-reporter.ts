@@ -4,7 +4,12 @@ import type { Finding, Journal, Outcome, ProcedureRecord, Rung } from '../eviden
 /** Small hooks a drill calls as it goes (vitest-reporter style); every hook is optional. */
 export interface DrillReporter {
   /** `procedures`: what the drill will run, in order (a live view lists them before they start). */
-  onDrillStart?(info: { drillId: string; runbook: string; reportDir: string; procedures?: Array<{ id: string; title: string; mode: 'order' | 'alone' }> }): void;
+  onDrillStart?(info: {
+    drillId: string;
+    runbook: string;
+    reportDir: string;
+    procedures?: Array<{ id: string; title: string; mode: 'order' | 'alone' }>;
+  }): void;
   onStep?(message: string): void;
   onSeedProgress?(progress: { table: string; rows: number; totalRows: number }): void;
   onProcedureStart?(procedure: { id: string; title: string; mode: 'order' | 'alone' }): void;

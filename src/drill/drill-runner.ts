@@ -37,7 +37,8 @@ export interface DrillResult {
 export function selectProcedures(only: string[], skip: string[], procedures: readonly Procedure[] = PROCEDURES): Procedure[] {
   const ids = procedures.map((procedure) => procedure.id);
   for (const id of [...only, ...skip]) {
-    if (!ids.includes(id)) throw new UsageError(`unknown procedure "${id}"`, { fix: `use one of: ${ids.join(', ')} (see: npm run drill -- list)` });
+    if (!ids.includes(id))
+      throw new UsageError(`unknown procedure "${id}"`, { fix: `use one of: ${ids.join(', ')} (see: npm run drill -- list)` });
   }
   return procedures.filter((procedure) => (only.length === 0 || only.includes(procedure.id)) && !skip.includes(procedure.id));
 }
@@ -49,7 +50,9 @@ export function lockFor(runbookPath: string): string {
 }
 
 export function coverageOf(procedures: readonly Procedure[]) {
-  return procedures.flatMap((procedure) => procedure.blocks.map((index) => ({ procedure: procedure.id, section: procedure.section, index })));
+  return procedures.flatMap((procedure) =>
+    procedure.blocks.map((index) => ({ procedure: procedure.id, section: procedure.section, index })),
+  );
 }
 
 /**
@@ -112,12 +115,21 @@ export class DrillRunner {
       ...(options.probes && Object.keys(options.probes).length > 0 ? { probes: options.probes } : {}),
       ...(options.parallelRestoreJobs ? { parallelRestoreJobs: options.parallelRestoreJobs } : {}),
     };
-    const planned = [...(options.isolation !== 'alone' ? selected.map((procedure) => ({ id: procedure.id, title: procedure.title, mode: 'order' as const })) : []), ...(options.isolation !== 'order' ? selected.map((procedure) => ({ id: procedure.id, title: procedure.title, mode: 'alone' as const })) : [])];
+    const planned = [
+      ...(options.isolation !== 'alone'
+        ? selected.map((procedure) => ({ id: procedure.id, title: procedure.title, mode: 'order' as const }))
+        : []),
+      ...(options.isolation !== 'order'
+        ? selected.map((procedure) => ({ id: procedure.id, title: procedure.title, mode: 'alone' as const }))
+        : []),
+    ];
     options.reporter?.onDrillStart?.({ drillId: this.drillId, runbook: runbook.path, reportDir, procedures: planned });
     try {
       this.recordDrift(drift, runbook);
       if (drift.length > 0 && !options.allowDrift) {
-        journal.procedures = selected.map((procedure) => this.notRun(procedure, 'runbook drift: review the change, then pin (or run with --allow-drift)'));
+        journal.procedures = selected.map((procedure) =>
+          this.notRun(procedure, 'runbook drift: review the change, then pin (or run with --allow-drift)'),
+        );
       } else {
         await this.runProcedures(selected);
       }
@@ -219,7 +231,8 @@ export class DrillRunner {
         severity: 'high',
         title: `"${alone.section}" passes only after the sections before it: on its own it fails`,
         evidence: { inOrder: 'passed', alone: 'failed', aloneFindings: alone.findings },
-        whyItMatters: 'In an incident an operator jumps straight to this section; whatever an earlier section left behind will not be there.',
+        whyItMatters:
+          'In an incident an operator jumps straight to this section; whatever an earlier section left behind will not be there.',
         suggestedFix: 'Make the section bring everything it needs; see the findings of its run alone for what was missing.',
       });
       alone.findings.push(id);
@@ -244,8 +257,14 @@ export class DrillRunner {
       dotEnv: { DATABASE_URL: 'postgresql://nmia:nmia@db:5432/nmia', SECRET_KEY: state.canaries.secretKey },
     });
     this.stacks.add(stack);
-    if (Object.keys(state.journal.stack.versions).length === 0) state.journal.stack.versions = { ...(await stack.versions()), node: process.version };
-    const environment = await DrillEnvironment.start(stack, { seed: state.seed, scale: state.scale, admin: { username: 'admin', password: state.canaries.adminPassword }, ...(this.options.reporter ? { reporter: this.options.reporter } : {}) });
+    if (Object.keys(state.journal.stack.versions).length === 0)
+      state.journal.stack.versions = { ...(await stack.versions()), node: process.version };
+    const environment = await DrillEnvironment.start(stack, {
+      seed: state.seed,
+      scale: state.scale,
+      admin: { username: 'admin', password: state.canaries.adminPassword },
+      ...(this.options.reporter ? { reporter: this.options.reporter } : {}),
+    });
     state.journal.seeding ??= { rows: environment.seeding.rows, durationMs: environment.seeding.durationMs };
     return environment;
   }
@@ -278,20 +297,37 @@ export class DrillRunner {
         severity: this.options.allowDrift ? 'medium' : 'high',
         title: `runbook drift (${item.kind}): ${item.section} block ${item.index}`,
         evidence: { kind: item.kind, message: item.message, runbook: runbook.path },
-        whyItMatters: 'The drill proves the runbook text that was reviewed and pinned; changed or unreviewed blocks are not what was proven.',
-        suggestedFix: this.options.allowDrift ? 'Ran anyway with --allow-drift. Review the change, then run: npm run drill -- pin' : 'Review the change, then run: npm run drill -- pin',
+        whyItMatters:
+          'The drill proves the runbook text that was reviewed and pinned; changed or unreviewed blocks are not what was proven.',
+        suggestedFix: this.options.allowDrift
+          ? 'Ran anyway with --allow-drift. Review the change, then run: npm run drill -- pin'
+          : 'Review the change, then run: npm run drill -- pin',
       });
     }
   }
 
   private notRun(procedure: Procedure, reason: string): ProcedureRecord {
-    return { id: procedure.id, title: procedure.title, section: procedure.section, mode: 'order', outcome: 'not-run', reason, blocks: [], harnessActions: [], artifacts: [], rungs: [], findings: [] };
+    return {
+      id: procedure.id,
+      title: procedure.title,
+      section: procedure.section,
+      mode: 'order',
+      outcome: 'not-run',
+      reason,
+      blocks: [],
+      harnessActions: [],
+      artifacts: [],
+      rungs: [],
+      findings: [],
+    };
   }
 
   /** Sections whose blocks no procedure covers yet appear as not-run, never silently absent. */
   private pendingSections(runbook: Runbook): ProcedureRecord[] {
     const covered = new Set(this.procedures.map((procedure) => procedure.section));
-    const checked = new Set(this.procedures.flatMap((procedure) => (procedure.checksWithoutRunning ?? []).map((check) => `${procedure.section}#${check.index}`)));
+    const checked = new Set(
+      this.procedures.flatMap((procedure) => (procedure.checksWithoutRunning ?? []).map((check) => `${procedure.section}#${check.index}`)),
+    );
     const pending = new Map<string, number>();
     for (const block of runbook.blocks) {
       if (covered.has(block.sectionTitle) || checked.has(`${block.sectionTitle}#${block.index}`)) continue;

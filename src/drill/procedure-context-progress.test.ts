@@ -33,12 +33,29 @@ describe('ProcedureContext live progress', () => {
       'grow() { for i in 1 2 3 4; do head -c 200000 /dev/zero >> ./backups/nmia_backup.dump; sleep 0.2; done; }',
       'grow',
     ].join('\n');
-    const runbook: Runbook = { path: '/r.md', sha256: 'x', sections: [], blocks: [{ sectionTitle: SECTION, sectionPath: ['Recovery', 'Steps'], index: 0, lang: 'bash', line: 12, text, sha256: 'x' }] };
-    const stack = { kind: 'emulated', workspace: { projectDir, backupsDir: join(projectDir, 'backups') }, blockEnv: () => ({ PATH: process.env.PATH ?? '' }) } as unknown as StartedStack;
+    const runbook: Runbook = {
+      path: '/r.md',
+      sha256: 'x',
+      sections: [],
+      blocks: [{ sectionTitle: SECTION, sectionPath: ['Recovery', 'Steps'], index: 0, lang: 'bash', line: 12, text, sha256: 'x' }],
+    };
+    const stack = {
+      kind: 'emulated',
+      workspace: { projectDir, backupsDir: join(projectDir, 'backups') },
+      blockEnv: () => ({ PATH: process.env.PATH ?? '' }),
+    } as unknown as StartedStack;
     const drill = { drillId: 'd1', runbook, redactor: new Redactor().add('secret_key', CANARY) } as unknown as DrillState;
     const procedure = { id: 'dr-recovery', section: SECTION } as unknown as Procedure;
     context = (reporter) => {
-      const record = { id: 'dr-recovery', mode: 'order', blocks: [], harnessActions: [], rungs: [], findings: [], artifacts: [] } as unknown as ProcedureRecord;
+      const record = {
+        id: 'dr-recovery',
+        mode: 'order',
+        blocks: [],
+        harnessActions: [],
+        rungs: [],
+        findings: [],
+        artifacts: [],
+      } as unknown as ProcedureRecord;
       return new ProcedureContext(procedure, record, stack, drill, {} as EnvironmentState, join(dir, 'evidence'), reporter);
     };
     await mkdir(join(dir, 'evidence'), { recursive: true });
@@ -50,7 +67,10 @@ describe('ProcedureContext live progress', () => {
   it('tells the reporter the block, each command as bash reaches it (redacted) and the dump growing in ./backups', async () => {
     const steps: string[] = [];
     const bytes: Array<[string, number]> = [];
-    const run = await context({ onProcedureStep: (procedure, step) => steps.push(`${procedure}: ${step}`), onBytesProgress: (label, size) => bytes.push([label, size]) }).runBlock(0, [{ placeholder: '<original-secret-key>', value: CANARY, reason: 'the key the stack was started with' }]);
+    const run = await context({
+      onProcedureStep: (procedure, step) => steps.push(`${procedure}: ${step}`),
+      onBytesProgress: (label, size) => bytes.push([label, size]),
+    }).runBlock(0, [{ placeholder: '<original-secret-key>', value: CANARY, reason: 'the key the stack was started with' }]);
     expect(run.exitCode).toBe(0);
     expect(steps[0]).toBe('dr-recovery: block 0 (runbook line 12)');
     expect(steps).toContain('dr-recovery: $ grow');
@@ -66,10 +86,14 @@ describe('ProcedureContext live progress', () => {
   it('polls nothing for a reporter that does not ask (plain lines, quiet, tests)', async () => {
     const start = vi.spyOn(BlockActivityWatcher.prototype, 'start');
     try {
-      await context({ onStep: () => undefined, onCommand: () => undefined }).runBlock(0, [{ placeholder: '<original-secret-key>', value: CANARY, reason: 'key' }]);
+      await context({ onStep: () => undefined, onCommand: () => undefined }).runBlock(0, [
+        { placeholder: '<original-secret-key>', value: CANARY, reason: 'key' },
+      ]);
       await context(undefined).runBlock(0, [{ placeholder: '<original-secret-key>', value: CANARY, reason: 'key' }]);
       expect(start).not.toHaveBeenCalled();
-      await context({ onBytesProgress: () => undefined }).runBlock(0, [{ placeholder: '<original-secret-key>', value: CANARY, reason: 'key' }]);
+      await context({ onBytesProgress: () => undefined }).runBlock(0, [
+        { placeholder: '<original-secret-key>', value: CANARY, reason: 'key' },
+      ]);
       expect(start).toHaveBeenCalledTimes(1);
     } finally {
       start.mockRestore();

@@ -83,7 +83,11 @@ export class ProcedureContext {
   }
 
   /** Runs one block as written (plus declared bindings); the result is kept as evidence. */
-  async runBlock(index: number, bindings: Binding[], options: { checkpoints?: Array<{ beforeCommand: string; run: () => Promise<void> }>; label?: string } = {}): Promise<BlockRun> {
+  async runBlock(
+    index: number,
+    bindings: Binding[],
+    options: { checkpoints?: Array<{ beforeCommand: string; run: () => Promise<void> }>; label?: string } = {},
+  ): Promise<BlockRun> {
     const label = options.label ?? `block-${index}`;
     this.step(`block ${index} (runbook line ${this.block(index).line})`);
     const watcher = this.watchBlock(label);
@@ -139,7 +143,10 @@ export class ProcedureContext {
       durationMs: result.durationMs,
       ...(result.exitCode === 0 ? {} : { detail: this.drill.redactor.redact(result.stderr.trim().split('\n').slice(-4).join('\n')) }),
     });
-    if (result.exitCode !== 0) throw new Error(`harness step failed (${purpose}): ${result.command} exited ${result.exitCode}: ${result.stderr.trim().split('\n').at(-1) ?? ''}`);
+    if (result.exitCode !== 0)
+      throw new Error(
+        `harness step failed (${purpose}): ${result.command} exited ${result.exitCode}: ${result.stderr.trim().split('\n').at(-1) ?? ''}`,
+      );
     return result;
   }
 
@@ -147,7 +154,12 @@ export class ProcedureContext {
     this.step(purpose);
     const started = Date.now();
     const result = await this.withDb((client) => client.query(sql), database);
-    this.record.harnessActions.push({ purpose, command: `SQL on ${database}: ${this.drill.redactor.redact(sql)}`, exitCode: 0, durationMs: Date.now() - started });
+    this.record.harnessActions.push({
+      purpose,
+      command: `SQL on ${database}: ${this.drill.redactor.redact(sql)}`,
+      exitCode: 0,
+      durationMs: Date.now() - started,
+    });
     return result;
   }
 
@@ -159,7 +171,13 @@ export class ProcedureContext {
       this.record.harnessActions.push({ purpose, command, exitCode: 0, durationMs: Date.now() - started });
       return value;
     } catch (error) {
-      this.record.harnessActions.push({ purpose, command, exitCode: 1, durationMs: Date.now() - started, detail: this.drill.redactor.redact((error as Error).message) });
+      this.record.harnessActions.push({
+        purpose,
+        command,
+        exitCode: 1,
+        durationMs: Date.now() - started,
+        detail: this.drill.redactor.redact((error as Error).message),
+      });
       throw error;
     }
   }
@@ -212,11 +230,24 @@ export class ProcedureContext {
 
   /** Rung 1 for a file: exists, size, sha256, readable in its format. Registers it for later procedures. */
   async checkArtifact(name: string, path: string, expectedFormat?: ArtifactEvidence['format']): Promise<ArtifactEvidence> {
-    const evidence = await checkArtifact(path, { pgRestorePath: this.stack.binaries.path('pg_restore'), ...(expectedFormat ? { expectedFormat } : {}) });
+    const evidence = await checkArtifact(path, {
+      pgRestorePath: this.stack.binaries.path('pg_restore'),
+      ...(expectedFormat ? { expectedFormat } : {}),
+    });
     const shown = relative(this.projectDir, path).startsWith('..') ? path : `./${relative(this.projectDir, path)}`;
-    this.record.artifacts.push({ name, path: shown, bytes: evidence.bytes, sha256: evidence.sha256, format: evidence.format, readable: evidence.readable, detail: evidence.detail, producedBy: this.procedure.id });
+    this.record.artifacts.push({
+      name,
+      path: shown,
+      bytes: evidence.bytes,
+      sha256: evidence.sha256,
+      format: evidence.format,
+      readable: evidence.readable,
+      detail: evidence.detail,
+      producedBy: this.procedure.id,
+    });
     const summary = `${shown}: ${evidence.bytes} bytes, ${evidence.format}, ${evidence.detail}`;
-    if (evidence.readable) this.pass('artifact', `${name} is a readable ${expectedFormat ?? evidence.format} file`, summary, { sha256: evidence.sha256 });
+    if (evidence.readable)
+      this.pass('artifact', `${name} is a readable ${expectedFormat ?? evidence.format} file`, summary, { sha256: evidence.sha256 });
     else this.fail('artifact', `${name} is a readable ${expectedFormat ?? evidence.format} file`, summary, { sha256: evidence.sha256 });
     return evidence;
   }
@@ -245,31 +276,76 @@ export class ProcedureContext {
   ): Promise<boolean> {
     const restored = options.restored ?? (await this.manifest(`restored ${database}`, database));
     const differences = diffManifests(expected.before, restored);
-    const structural = differences.filter((difference) => difference.kind.startsWith('schema-object') && 'category' in difference && difference.category === 'structure');
-    const privileges = differences.filter((difference) => difference.kind.startsWith('schema-object') && 'category' in difference && difference.category === 'privilege');
+    const structural = differences.filter(
+      (difference) => difference.kind.startsWith('schema-object') && 'category' in difference && difference.category === 'structure',
+    );
+    const privileges = differences.filter(
+      (difference) => difference.kind.startsWith('schema-object') && 'category' in difference && difference.category === 'privilege',
+    );
     let ok = true;
     if (structural.length === 0) {
-      this.pass('structure', 'schema fingerprint matches the backed-up database', `${Object.keys(restored.schema.objects).length} catalog objects compared`, { fingerprint: restored.schema.fingerprint });
+      this.pass(
+        'structure',
+        'schema fingerprint matches the backed-up database',
+        `${Object.keys(restored.schema.objects).length} catalog objects compared`,
+        { fingerprint: restored.schema.fingerprint },
+      );
     } else {
       ok = false;
-      this.fail('structure', 'schema fingerprint matches the backed-up database', structural.slice(0, 5).map((difference) => difference.message).join('; '), { differences: structural });
+      this.fail(
+        'structure',
+        'schema fingerprint matches the backed-up database',
+        structural
+          .slice(0, 5)
+          .map((difference) => difference.message)
+          .join('; '),
+        { differences: structural },
+      );
     }
     if (privileges.length > 0) {
       if (options.privilegesDroppedByDesign) {
-        this.rung({ rung: 'structure', check: 'privileges (GRANTs) survive the restore', outcome: 'skipped', summary: `${privileges.length} privilege entries not restored: the runbook restores with --no-privileges by design`, evidence: { differences: privileges } });
+        this.rung({
+          rung: 'structure',
+          check: 'privileges (GRANTs) survive the restore',
+          outcome: 'skipped',
+          summary: `${privileges.length} privilege entries not restored: the runbook restores with --no-privileges by design`,
+          evidence: { differences: privileges },
+        });
       } else {
         ok = false;
-        this.fail('structure', 'privileges (GRANTs) survive the restore', privileges.slice(0, 5).map((difference) => difference.message).join('; '), { differences: privileges });
+        this.fail(
+          'structure',
+          'privileges (GRANTs) survive the restore',
+          privileges
+            .slice(0, 5)
+            .map((difference) => difference.message)
+            .join('; '),
+          { differences: privileges },
+        );
       }
     }
     const window = compareWithBackupWindow(expected.before, expected.after ?? expected.before, restored, { growing: APP_WRITTEN_TABLES });
     const contentDifferences = differences.filter((difference) => !difference.kind.startsWith('schema-object'));
     if (window.problems.length === 0) {
-      const live = window.liveTables.length > 0 ? `; written by the running application, checked within bounds: ${window.liveTables.join(', ')}` : '';
-      this.pass('content', 'row counts, content hashes and sequences match the backup', `${window.exactTables.length} tables exact${live}`, { liveTables: window.liveTables });
+      const live =
+        window.liveTables.length > 0 ? `; written by the running application, checked within bounds: ${window.liveTables.join(', ')}` : '';
+      this.pass(
+        'content',
+        'row counts, content hashes and sequences match the backup',
+        `${window.exactTables.length} tables exact${live}`,
+        { liveTables: window.liveTables },
+      );
     } else {
       ok = false;
-      this.fail('content', 'row counts, content hashes and sequences match the backup', window.problems.slice(0, 6).map((problem) => problem.message).join('; '), { problems: window.problems, differences: contentDifferences });
+      this.fail(
+        'content',
+        'row counts, content hashes and sequences match the backup',
+        window.problems
+          .slice(0, 6)
+          .map((problem) => problem.message)
+          .join('; '),
+        { problems: window.problems, differences: contentDifferences },
+      );
     }
     return ok;
   }
@@ -281,14 +357,25 @@ export class ProcedureContext {
   async createScratchDatabase(purpose: string): Promise<string> {
     const name = `nmia_drill_${purpose}_${this.drill.drillId}`;
     await this.harnessSql(`scratch database for ${purpose.replace(/_/g, ' ')}`, `CREATE DATABASE ${pg.escapeIdentifier(name)}`, 'postgres');
-    await this.harnessSql('mark the scratch database as owned by this drill', `COMMENT ON DATABASE ${pg.escapeIdentifier(name)} IS ${pg.escapeLiteral(`nmia-drill:${this.drill.drillId}`)}`, 'postgres');
+    await this.harnessSql(
+      'mark the scratch database as owned by this drill',
+      `COMMENT ON DATABASE ${pg.escapeIdentifier(name)} IS ${pg.escapeLiteral(`nmia-drill:${this.drill.drillId}`)}`,
+      'postgres',
+    );
     return name;
   }
 
   async dropScratchDatabase(name: string): Promise<void> {
-    const [row] = (await this.harnessSql('check ownership before dropping', `SELECT shobj_description(oid, 'pg_database') AS marker FROM pg_database WHERE datname = ${pg.escapeLiteral(name)}`, 'postgres')).rows as Array<{ marker: string | null }>;
+    const [row] = (
+      await this.harnessSql(
+        'check ownership before dropping',
+        `SELECT shobj_description(oid, 'pg_database') AS marker FROM pg_database WHERE datname = ${pg.escapeLiteral(name)}`,
+        'postgres',
+      )
+    ).rows as Array<{ marker: string | null }>;
     if (!row) return;
-    if (row.marker !== `nmia-drill:${this.drill.drillId}`) throw new Error(`refusing to drop database ${name}: it does not carry this drill's ownership marker`);
+    if (row.marker !== `nmia-drill:${this.drill.drillId}`)
+      throw new Error(`refusing to drop database ${name}: it does not carry this drill's ownership marker`);
     await this.harnessSql('drop the scratch database', `DROP DATABASE ${pg.escapeIdentifier(name)} WITH (FORCE)`, 'postgres');
   }
 
@@ -303,7 +390,13 @@ export class ProcedureContext {
   async pgClient(binary: string, args: string[], database = 'nmia'): Promise<{ exitCode: number; stdout: string; stderr: string }> {
     const config = this.stack.dbClientConfig(database);
     const result = await execa(this.stack.binaries.path(binary), args, {
-      env: { PGHOST: String(config.host), PGPORT: String(config.port), PGUSER: String(config.user), PGDATABASE: database, ...(config.password ? { PGPASSWORD: String(config.password) } : {}) },
+      env: {
+        PGHOST: String(config.host),
+        PGPORT: String(config.port),
+        PGUSER: String(config.user),
+        PGDATABASE: database,
+        ...(config.password ? { PGPASSWORD: String(config.password) } : {}),
+      },
       reject: false,
       stdin: 'ignore',
     });

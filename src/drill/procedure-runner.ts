@@ -72,8 +72,13 @@ export class ProcedureRunner {
       if (this.drill.halted) throw new Error('interrupted: the drill was stopped by a signal while this procedure ran');
       const window = await context.backupWindow();
       // A backup that did nothing after its window closed left the database exactly as that manifest says.
-      if (procedure.kind === 'backup' && window && record.harnessActions.length === actionsWhenWindowClosed) environment.state.stateAfterLastProcedure = window.after;
-      record.outcome = record.rungs.some((rung) => rung.outcome === 'failed') ? 'failed' : record.rungs.some((rung) => rung.outcome === 'passed') ? 'passed' : 'error';
+      if (procedure.kind === 'backup' && window && record.harnessActions.length === actionsWhenWindowClosed)
+        environment.state.stateAfterLastProcedure = window.after;
+      record.outcome = record.rungs.some((rung) => rung.outcome === 'failed')
+        ? 'failed'
+        : record.rungs.some((rung) => rung.outcome === 'passed')
+          ? 'passed'
+          : 'error';
       if (record.outcome === 'error') record.reason = 'no check ran: nothing to call passed';
       this.addMissingFindings(context);
     } catch (error) {
@@ -97,7 +102,8 @@ export class ProcedureRunner {
 
   private withdrawFindings(record: ProcedureRecord): void {
     const withdrawn = new Set(record.findings.splice(0));
-    for (let index = this.drill.findings.length - 1; index >= 0; index--) if (withdrawn.has(this.drill.findings[index]!.id)) this.drill.findings.splice(index, 1);
+    for (let index = this.drill.findings.length - 1; index >= 0; index--)
+      if (withdrawn.has(this.drill.findings[index]!.id)) this.drill.findings.splice(index, 1);
     record.outcome = 'error';
     record.reason = 'interrupted: the drill was stopped by a signal while this procedure ran';
   }
@@ -111,16 +117,28 @@ export class ProcedureRunner {
     if (failedRun) {
       const command = failedRun.failedCommand;
       const summary = `${command?.text ?? 'the block'} exited ${failedRun.exitCode ?? failedRun.signal}: ${failureLine(command?.stderrTail ?? '')}`;
-      context.fail(rung, check, summary, { line: failedRun.line, exitCode: failedRun.exitCode, stderrTail: command?.stderrTail ?? failedRun.stderrTail });
+      context.fail(rung, check, summary, {
+        line: failedRun.line,
+        exitCode: failedRun.exitCode,
+        stderrTail: command?.stderrTail ?? failedRun.stderrTail,
+      });
       const stderr = command?.stderrTail ?? failedRun.stderrTail;
-      const diagnosis = (await procedure.diagnose?.(context, { command: command?.text ?? '', exitCode: failedRun.exitCode, stderr })) ?? refusalDiagnosis(stderr);
+      const diagnosis =
+        (await procedure.diagnose?.(context, { command: command?.text ?? '', exitCode: failedRun.exitCode, stderr })) ??
+        refusalDiagnosis(stderr);
       context.finding({
         line: failedRun.line,
         severity: diagnosis?.severity ?? 'high',
         title: diagnosis?.title ?? `"${command?.text ?? 'block'}" fails as written (exit ${failedRun.exitCode ?? failedRun.signal})`,
         command: command?.text ?? '',
-        evidence: { exitCode: failedRun.exitCode, stderrTail: command?.stderrTail ?? failedRun.stderrTail, blockLine: failedRun.line, ...(diagnosis?.evidence ?? {}) },
-        whyItMatters: diagnosis?.whyItMatters ?? 'An operator following this section hits the same error and cannot complete the procedure.',
+        evidence: {
+          exitCode: failedRun.exitCode,
+          stderrTail: command?.stderrTail ?? failedRun.stderrTail,
+          blockLine: failedRun.line,
+          ...(diagnosis?.evidence ?? {}),
+        },
+        whyItMatters:
+          diagnosis?.whyItMatters ?? 'An operator following this section hits the same error and cannot complete the procedure.',
         suggestedFix: diagnosis?.suggestedFix ?? 'Review the command against the environment the runbook assumes; see the stderr tail.',
       });
       return;
@@ -130,9 +148,16 @@ export class ProcedureRunner {
       const stderr = await readFile(join(context.evidenceDir, `block-${run.blockIndex}.stderr`), 'utf8').catch(() => run.stderrTail);
       problems.push(...errorLines(stderr));
     }
-    if (problems.length === 0) context.pass(rung, check, `${context.record.blocks.reduce((sum, run) => sum + run.commands.length, 0)} commands, all exit 0, no error lines`);
+    if (problems.length === 0)
+      context.pass(
+        rung,
+        check,
+        `${context.record.blocks.reduce((sum, run) => sum + run.commands.length, 0)} commands, all exit 0, no error lines`,
+      );
     else {
-      context.fail(rung, check, `exit codes were 0 but the output has ${problems.length} error line(s): ${problems[0]}`, { errorLines: problems.slice(0, 20) });
+      context.fail(rung, check, `exit codes were 0 but the output has ${problems.length} error line(s): ${problems[0]}`, {
+        errorLines: problems.slice(0, 20),
+      });
       context.finding({
         severity: 'high',
         title: 'commands exit 0 while printing errors',
@@ -151,7 +176,8 @@ export class ProcedureRunner {
         severity: rung.rung === 'content' || rung.rung === 'structure' || rung.rung === 'artifact' ? 'critical' : 'high',
         title: `${rung.check}: failed`,
         evidence: { rung: rung.rung, summary: rung.summary, ...(rung.evidence ?? {}) },
-        whyItMatters: 'The procedure completes as written but does not achieve what it is for; in a real incident this is lost data or a failed recovery.',
+        whyItMatters:
+          'The procedure completes as written but does not achieve what it is for; in a real incident this is lost data or a failed recovery.',
         suggestedFix: 'See the evidence; the corrected runbook in fixtures/runbooks/ shows a working version of this section.',
       });
     }
@@ -165,7 +191,9 @@ function refusalDiagnosis(stderr: string): FailureDiagnosis | undefined {
   return {
     severity: 'high',
     title: `safety interlock: ${refusal.replace(/^nmia-drill: /, '')}`,
-    whyItMatters: 'The command would destroy something this drill did not create; run against a real host it would destroy production data.',
-    suggestedFix: 'Point the command at what the procedure itself creates (the drill marks its databases with COMMENT ON DATABASE … IS \'nmia-drill:<id>\' and labels its volumes), or fix the name in the runbook.',
+    whyItMatters:
+      'The command would destroy something this drill did not create; run against a real host it would destroy production data.',
+    suggestedFix:
+      "Point the command at what the procedure itself creates (the drill marks its databases with COMMENT ON DATABASE … IS 'nmia-drill:<id>' and labels its volumes), or fix the name in the runbook.",
   };
 }

@@ -50,5 +50,8 @@ export interface Procedure {
   /** What `nmia-drill plan` shows without an environment: inputs, bindings, the disaster, what it leaves behind. */
   plan?: ProcedurePlan;
   /** Turns a failed block into a finding with a precise cause when the failure is a known runbook defect. */
-  diagnose?(context: ProcedureContext, failed: { command: string; exitCode: number | null; stderr: string }): FailureDiagnosis | undefined | Promise<FailureDiagnosis | undefined>;
+  diagnose?(
+    context: ProcedureContext,
+    failed: { command: string; exitCode: number | null; stderr: string },
+  ): FailureDiagnosis | undefined | Promise<FailureDiagnosis | undefined>;
 }

@@ -4,13 +4,18 @@ import type { ProcedureContext } from './procedure-context.ts';
 const NO_WAIT: FailureDiagnosis = {
   severity: 'high',
   title: 'step 3 starts the database but nothing waits for it: step 4 runs before PostgreSQL accepts connections',
-  whyItMatters: '`docker compose up -d` returns once the container runs, while a new data volume is still being initialised; "# Wait for health check to pass" is only a comment, and `docker compose ps` does not wait.',
+  whyItMatters:
+    '`docker compose up -d` returns once the container runs, while a new data volume is still being initialised; "# Wait for health check to pass" is only a comment, and `docker compose ps` does not wait.',
   suggestedFix: 'Start it with `docker compose up -d --wait db`, which returns once the healthcheck passes.',
 };
 
 /** Known ways the recovery steps fail as written. */
-export function diagnoseRecoveryStep(_context: ProcedureContext, failed: { command: string; exitCode: number | null; stderr: string }): FailureDiagnosis | undefined {
-  const notReady = /(could not connect|Is the server running|the database system is (starting up|shutting down)|No such file or directory.*\.s\.PGSQL)/i;
+export function diagnoseRecoveryStep(
+  _context: ProcedureContext,
+  failed: { command: string; exitCode: number | null; stderr: string },
+): FailureDiagnosis | undefined {
+  const notReady =
+    /(could not connect|Is the server running|the database system is (starting up|shutting down)|No such file or directory.*\.s\.PGSQL)/i;
   if (/docker compose exec db (dropdb|createdb|pg_restore|psql)/.test(failed.command) && notReady.test(failed.stderr)) return NO_WAIT;
   return undefined;
 }
@@ -27,6 +32,16 @@ export function checkRecoveryWaitsForDatabase(context: ProcedureContext): void {
     context.pass('intent', check, 'step 3 waits (docker compose up --wait, or a readiness loop)');
     return;
   }
-  context.fail('intent', check, 'step 3 starts the db with `docker compose up -d` and nothing waits; this run’s step 4 happened to start after PostgreSQL was ready', { step3: step3.text });
-  context.finding({ line: step3.line, command: 'docker compose up -d db', evidence: { step3: step3.text, observed: 'won the race this time' }, ...NO_WAIT });
+  context.fail(
+    'intent',
+    check,
+    'step 3 starts the db with `docker compose up -d` and nothing waits; this run’s step 4 happened to start after PostgreSQL was ready',
+    { step3: step3.text },
+  );
+  context.finding({
+    line: step3.line,
+    command: 'docker compose up -d db',
+    evidence: { step3: step3.text, observed: 'won the race this time' },
+    ...NO_WAIT,
+  });
 }

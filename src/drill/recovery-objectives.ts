@@ -22,7 +22,13 @@ export async function waitForRecoveredApi(context: ProcedureContext, timeoutMs =
       await waitForHttp(url, timeoutMs);
       context.record.harnessActions.push({ purpose, command: `GET ${url} until 200`, exitCode: 0, durationMs: Date.now() - started });
     } catch (error) {
-      context.record.harnessActions.push({ purpose, command: `GET ${url} until 200`, exitCode: 1, durationMs: Date.now() - started, detail: (error as Error).message });
+      context.record.harnessActions.push({
+        purpose,
+        command: `GET ${url} until 200`,
+        exitCode: 1,
+        durationMs: Date.now() - started,
+        detail: (error as Error).message,
+      });
     }
   }
   // The reference stack's LDAP directory loads its accounts from the restored database when it starts.
@@ -33,7 +39,12 @@ export async function waitForRecoveredApi(context: ProcedureContext, timeoutMs =
       ready = /listening on ldap:/.test((await context.stack.docker(['compose', 'logs', 'directory'])).stdout);
       if (!ready) await new Promise((resolve) => setTimeout(resolve, 250));
     }
-    context.record.harnessActions.push({ purpose: 'wait for the fixture LDAP directory to listen', command: 'docker compose logs directory until "listening"', exitCode: ready ? 0 : 1, durationMs: Date.now() - started });
+    context.record.harnessActions.push({
+      purpose: 'wait for the fixture LDAP directory to listen',
+      command: 'docker compose logs directory until "listening"',
+      exitCode: ready ? 0 : 1,
+      durationMs: Date.now() - started,
+    });
   }
 }
 
@@ -52,32 +63,81 @@ export async function measureRecoveryObjectives(context: ProcedureContext, resul
   const notGreen = results.filter((result) => result.outcome !== 'passed').map((result) => result.id);
 
   if (rtoMs === undefined) {
-    context.rung({ rung: 'timing', check: 'RTO: disaster → every checklist probe green', outcome: 'error', summary: 'the disaster time was not recorded' });
+    context.rung({
+      rung: 'timing',
+      check: 'RTO: disaster → every checklist probe green',
+      outcome: 'error',
+      summary: 'the disaster time was not recorded',
+    });
   } else if (!green) {
-    context.fail('timing', 'RTO: disaster → every checklist probe green', `not achieved: ${notGreen.join(', ')} not green after ${seconds(rtoMs)}`, { targetMs: targets.rtoMs });
+    context.fail(
+      'timing',
+      'RTO: disaster → every checklist probe green',
+      `not achieved: ${notGreen.join(', ')} not green after ${seconds(rtoMs)}`,
+      { targetMs: targets.rtoMs },
+    );
   } else if (rtoMs <= targets.rtoMs) {
-    context.pass('timing', 'RTO: disaster → every checklist probe green', `${seconds(rtoMs)} (restore ${seconds(restoreMs ?? 0)}) within the ${seconds(targets.rtoMs)} target`, { rtoMs, restoreMs, targetMs: targets.rtoMs });
+    context.pass(
+      'timing',
+      'RTO: disaster → every checklist probe green',
+      `${seconds(rtoMs)} (restore ${seconds(restoreMs ?? 0)}) within the ${seconds(targets.rtoMs)} target`,
+      { rtoMs, restoreMs, targetMs: targets.rtoMs },
+    );
   } else {
-    context.fail('timing', 'RTO: disaster → every checklist probe green', `${seconds(rtoMs)} exceeds the ${seconds(targets.rtoMs)} target`, { rtoMs, restoreMs, targetMs: targets.rtoMs });
+    context.fail(
+      'timing',
+      'RTO: disaster → every checklist probe green',
+      `${seconds(rtoMs)} exceeds the ${seconds(targets.rtoMs)} target`,
+      { rtoMs, restoreMs, targetMs: targets.rtoMs },
+    );
   }
 
-  let rpo: ReturnType<typeof computeRpo> = { rpoMs: null, lostWrites: null, explanation: 'the api could not be asked for its newest sentinel' };
+  let rpo: ReturnType<typeof computeRpo> = {
+    rpoMs: null,
+    lostWrites: null,
+    explanation: 'the api could not be asked for its newest sentinel',
+  };
   try {
     const apiUrl = context.stack.serviceUrl('api', 8000);
     const token = await SentinelWriter.login(apiUrl, { username: 'admin', password: context.drill.canaries.adminPassword });
-    rpo = computeRpo({ acknowledged: inputs.acknowledged, afterRecovery: await latestSentinel(apiUrl, token), disasterAt: inputs.disasterAt ?? new Date() });
+    rpo = computeRpo({
+      acknowledged: inputs.acknowledged,
+      afterRecovery: await latestSentinel(apiUrl, token),
+      disasterAt: inputs.disasterAt ?? new Date(),
+    });
   } catch (error) {
     rpo = { ...rpo, explanation: `${rpo.explanation}: ${(error as Error).message}` };
   }
-  if (rpo.rpoMs === null) context.rung({ rung: 'timing', check: 'RPO: acknowledged writes lost', outcome: 'error', summary: `not measured: ${rpo.explanation}` });
-  else if (rpo.rpoMs <= targets.rpoMs) context.pass('timing', 'RPO: acknowledged writes lost', `${seconds(rpo.rpoMs)} of writes (${rpo.lostWrites ?? '?'} sentinels) within the ${seconds(targets.rpoMs)} target: ${rpo.explanation}`, { ...rpo, targetMs: targets.rpoMs });
-  else context.fail('timing', 'RPO: acknowledged writes lost', `${seconds(rpo.rpoMs)} of writes lost exceeds the ${seconds(targets.rpoMs)} target: ${rpo.explanation}`, { ...rpo, targetMs: targets.rpoMs });
+  if (rpo.rpoMs === null)
+    context.rung({ rung: 'timing', check: 'RPO: acknowledged writes lost', outcome: 'error', summary: `not measured: ${rpo.explanation}` });
+  else if (rpo.rpoMs <= targets.rpoMs)
+    context.pass(
+      'timing',
+      'RPO: acknowledged writes lost',
+      `${seconds(rpo.rpoMs)} of writes (${rpo.lostWrites ?? '?'} sentinels) within the ${seconds(targets.rpoMs)} target: ${rpo.explanation}`,
+      { ...rpo, targetMs: targets.rpoMs },
+    );
+  else
+    context.fail(
+      'timing',
+      'RPO: acknowledged writes lost',
+      `${seconds(rpo.rpoMs)} of writes lost exceeds the ${seconds(targets.rpoMs)} target: ${rpo.explanation}`,
+      { ...rpo, targetMs: targets.rpoMs },
+    );
 
-  context.record.timings = { ...(rtoMs !== undefined && green ? { rtoMs } : {}), ...(restoreMs !== undefined ? { restoreMs } : {}), ...(rpo.rpoMs !== null ? { rpoMs: rpo.rpoMs } : {}) };
+  context.record.timings = {
+    ...(rtoMs !== undefined && green ? { rtoMs } : {}),
+    ...(restoreMs !== undefined ? { restoreMs } : {}),
+    ...(rpo.rpoMs !== null ? { rpoMs: rpo.rpoMs } : {}),
+  };
   // The first recovery of the drill (runbook order) stands for the drill's RTO and RPO.
   const timing = context.drill.journal.timing;
   if (!('rto' in timing)) {
-    timing.rto = { ...(rtoMs !== undefined && green ? { measuredMs: rtoMs } : {}), targetMs: targets.rtoMs, detail: `disaster → all checklist probes green (${context.record.mode}/${context.procedure.id}); restore step ${seconds(restoreMs ?? 0)}` };
+    timing.rto = {
+      ...(rtoMs !== undefined && green ? { measuredMs: rtoMs } : {}),
+      targetMs: targets.rtoMs,
+      detail: `disaster → all checklist probes green (${context.record.mode}/${context.procedure.id}); restore step ${seconds(restoreMs ?? 0)}`,
+    };
     timing.rpo = { ...(rpo.rpoMs !== null ? { measuredMs: rpo.rpoMs } : {}), targetMs: targets.rpoMs, detail: rpo.explanation };
   }
 }

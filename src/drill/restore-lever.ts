@@ -10,11 +10,18 @@ import type { ProcedureContext } from './procedure-context.ts';
  */
 export async function recordParallelRestoreHint(context: ProcedureContext, dumpPath: string, jobs: number): Promise<void> {
   const config = context.stack.dbClientConfig('postgres');
-  const env: Record<string, string> = { PGHOST: String(config.host), PGPORT: String(config.port), PGUSER: String(config.user), ...(config.password ? { PGPASSWORD: String(config.password) } : {}) };
+  const env: Record<string, string> = {
+    PGHOST: String(config.host),
+    PGPORT: String(config.port),
+    PGUSER: String(config.user),
+    ...(config.password ? { PGPASSWORD: String(config.password) } : {}),
+  };
   const shown = context.relativeToProject(dumpPath);
   try {
-    const hint = await context.harnessAction(`RTO lever: pg_restore -j 1 vs -j ${jobs} on ${shown} (opt-in)`, `pg_restore -j 1|${jobs} --no-owner --no-privileges -d <scratch> ${shown}`, () =>
-      measureParallelRestoreHint({ pgRestorePath: context.stack.binaries.path('pg_restore'), dump: dumpPath, env, jobs }),
+    const hint = await context.harnessAction(
+      `RTO lever: pg_restore -j 1 vs -j ${jobs} on ${shown} (opt-in)`,
+      `pg_restore -j 1|${jobs} --no-owner --no-privileges -d <scratch> ${shown}`,
+      () => measureParallelRestoreHint({ pgRestorePath: context.stack.binaries.path('pg_restore'), dump: dumpPath, env, jobs }),
     );
     context.drill.journal.timing.parallelRestore = { ...hint, dump: shown } satisfies ParallelRestoreTiming;
   } catch (error) {

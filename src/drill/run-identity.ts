@@ -20,10 +20,16 @@ export function runnerIdentity(env: NodeJS.ProcessEnv = process.env): Journal['r
       provider: 'github-actions',
       ...(env.GITHUB_ACTOR ? { actor: env.GITHUB_ACTOR } : {}),
       ...(env.GITHUB_WORKFLOW ? { workflow: env.GITHUB_WORKFLOW } : {}),
-      ...(env.GITHUB_RUN_ID ? { runUrl: `${env.GITHUB_SERVER_URL ?? 'https://github.com'}/${env.GITHUB_REPOSITORY ?? ''}/actions/runs/${env.GITHUB_RUN_ID}` } : {}),
+      ...(env.GITHUB_RUN_ID
+        ? { runUrl: `${env.GITHUB_SERVER_URL ?? 'https://github.com'}/${env.GITHUB_REPOSITORY ?? ''}/actions/runs/${env.GITHUB_RUN_ID}` }
+        : {}),
     };
   } else if (env.GITLAB_CI === 'true') {
-    runner.ci = { provider: 'gitlab-ci', ...(env.GITLAB_USER_LOGIN ? { actor: env.GITLAB_USER_LOGIN } : {}), ...(env.CI_PIPELINE_URL ? { runUrl: env.CI_PIPELINE_URL } : {}) };
+    runner.ci = {
+      provider: 'gitlab-ci',
+      ...(env.GITLAB_USER_LOGIN ? { actor: env.GITLAB_USER_LOGIN } : {}),
+      ...(env.CI_PIPELINE_URL ? { runUrl: env.CI_PIPELINE_URL } : {}),
+    };
   } else if (env.CI) {
     runner.ci = { provider: 'ci' };
   }

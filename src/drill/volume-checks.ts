@@ -25,7 +25,8 @@ export function reportVolumeMismatch(context: ProcedureContext, blockIndex: numb
     severity: 'critical',
     title: `the section uses volume ${wrong.join(', ')}, but the db service's data lives in ${expected}`,
     evidence: { volumesInBlock: wrong, dbServiceVolume: expected, project: context.stack.project().name },
-    whyItMatters: 'Docker creates an unknown named volume empty on first use, so every command exits 0 while the real data volume is never touched.',
+    whyItMatters:
+      'Docker creates an unknown named volume empty on first use, so every command exits 0 while the real data volume is never touched.',
     suggestedFix: `Use ${expected} (Compose names volumes <project>_<volume>; check with: docker volume ls).`,
   });
   return true;

@@ -24,7 +24,15 @@ function drillAt(id: string, outcome: Journal['outcome'], daysAgo: number, extra
   const started = new Date(NOW.getTime() - daysAgo * DAY);
   // A full drill (no --only/--skip) unless a test says otherwise: only those count for status.
   const full = { seed: 42, scale: 200, isolation: 'both' as const, only: [], skip: [] };
-  return syntheticJournal({ drillId: id, outcome, startedAt: started.toISOString(), finishedAt: new Date(started.getTime() + 60_000).toISOString(), timing: {}, options: full, ...extra });
+  return syntheticJournal({
+    drillId: id,
+    outcome,
+    startedAt: started.toISOString(),
+    finishedAt: new Date(started.getTime() + 60_000).toISOString(),
+    timing: {},
+    options: full,
+    ...extra,
+  });
 }
 
 async function record(journal: Journal): Promise<void> {
@@ -60,7 +68,10 @@ describe('appendToIndex', () => {
     await record(drillAt('earlier', 'passed', 3));
     await record(drillAt('later', 'error', 1, { interrupted: true }));
     const drills = (await index()).drills;
-    expect(drills.map((entry) => [entry.drillId, entry.outcome])).toEqual([['earlier', 'passed'], ['later', 'error']]);
+    expect(drills.map((entry) => [entry.drillId, entry.outcome])).toEqual([
+      ['earlier', 'passed'],
+      ['later', 'error'],
+    ]);
     expect(drills[1]!.interrupted).toBe(true);
   });
 
@@ -78,7 +89,10 @@ describe('appendToIndex', () => {
 
 describe('rebuildIndex', () => {
   it('recreates the index from the journals in the report directories and names the unreadable ones', async () => {
-    for (const [name, journal] of [['20260101-a', drillAt('aaaa', 'passed', 2)], ['20260102-b', drillAt('bbbb', 'failed', 1)]] as const) {
+    for (const [name, journal] of [
+      ['20260101-a', drillAt('aaaa', 'passed', 2)],
+      ['20260102-b', drillAt('bbbb', 'failed', 1)],
+    ] as const) {
       await mkdir(join(root, name));
       await writeFile(join(root, name, 'journal.json'), JSON.stringify(journal));
     }
@@ -87,7 +101,10 @@ describe('rebuildIndex', () => {
     const rebuilt = await rebuildIndex(root);
     expect(rebuilt.drills).toBe(2);
     expect(rebuilt.skipped).toEqual([join(root, 'broken', 'journal.json')]);
-    expect((await index()).drills.map((entry) => [entry.drillId, entry.reportDir])).toEqual([['aaaa', '20260101-a'], ['bbbb', '20260102-b']]);
+    expect((await index()).drills.map((entry) => [entry.drillId, entry.reportDir])).toEqual([
+      ['aaaa', '20260101-a'],
+      ['bbbb', '20260102-b'],
+    ]);
   });
 });
 
@@ -122,7 +139,9 @@ describe('status', () => {
 
   it('never counts a partial run (--only/--skip) or a verify-backup towards freshness, unless asked to', async () => {
     await record(drillAt('full0001', 'passed', 10));
-    await record(drillAt('part0001', 'passed', 0.5, { options: { seed: 42, scale: 200, isolation: 'order', only: ['full-backup'], skip: [] } }));
+    await record(
+      drillAt('part0001', 'passed', 0.5, { options: { seed: 42, scale: 200, isolation: 'order', only: ['full-backup'], skip: [] } }),
+    );
     const result = status(root, { now: NOW });
     expect(result.stale).toBe(true);
     expect(result.message).toMatch(/^STALE: no passing full drill within the last 7 days; last passing: full0001/);

@@ -221,7 +221,8 @@ function age(ms: number): string {
  */
 export function status(reportRoot: string, options: StatusOptions = {}): DrillStatus {
   const maxAgeDays = options.maxAgeDays ?? DEFAULT_MAX_AGE_DAYS;
-  if (!(maxAgeDays > 0)) throw new DrillError(`max age must be a positive number of days, got ${String(maxAgeDays)}`, { fix: 'e.g. --max-age 7' });
+  if (!(maxAgeDays > 0))
+    throw new DrillError(`max age must be a positive number of days, got ${String(maxAgeDays)}`, { fix: 'e.g. --max-age 7' });
   const now = (options.now ?? new Date()).getTime();
   const drills = [...readIndexSync(reportRoot).drills].sort(byStart);
   const trend = drills.slice(-(options.trendLength ?? 10));
@@ -240,15 +241,23 @@ export function status(reportRoot: string, options: StatusOptions = {}): DrillSt
   if (!lastDrill) {
     lines.push(`STALE: no drill recorded in ${join(reportRoot, INDEX_FILE)}`);
   } else if (failing) {
-    lines.push(`FAILING: the last full drill ${lastFull.drillId} ${outcomeSymbol(lastFull.outcome)} (${lastFull.startedAt}, ${lastFull.findings} finding${lastFull.findings === 1 ? '' : 's'}) in ${lastFull.reportDir}${lastPassing ? `; last passing: ${lastPassing.drillId} (${passingWhen})` : ''}`);
+    lines.push(
+      `FAILING: the last full drill ${lastFull.drillId} ${outcomeSymbol(lastFull.outcome)} (${lastFull.startedAt}, ${lastFull.findings} finding${lastFull.findings === 1 ? '' : 's'}) in ${lastFull.reportDir}${lastPassing ? `; last passing: ${lastPassing.drillId} (${passingWhen})` : ''}`,
+    );
   } else if (!lastPassing) {
     lines.push(`STALE: no full drill has passed (${full.length} full of ${drills.length} recorded)`);
   } else {
-    lines.push(stale ? `STALE: no passing full drill within the last ${maxAgeDays} days; last passing: ${lastPassing.drillId} (${passingWhen})` : `OK: last passing ${lastPassing.scope ?? 'full'} drill ${lastPassing.drillId} (${passingWhen}), within ${maxAgeDays} days`);
+    lines.push(
+      stale
+        ? `STALE: no passing full drill within the last ${maxAgeDays} days; last passing: ${lastPassing.drillId} (${passingWhen})`
+        : `OK: last passing ${lastPassing.scope ?? 'full'} drill ${lastPassing.drillId} (${passingWhen}), within ${maxAgeDays} days`,
+    );
   }
   if (ignored > 0) lines.push(`not counted: ${ignored} partial run(s) (--only/--skip or verify-backup)`);
   if (lastDrill && lastDrill !== lastPassing && lastDrill !== lastFull) {
-    lines.push(`last drill: ${lastDrill.drillId} ${outcomeSymbol(lastDrill.outcome)} (${lastDrill.startedAt}, ${lastDrill.findings} finding${lastDrill.findings === 1 ? '' : 's'}) in ${lastDrill.reportDir}`);
+    lines.push(
+      `last drill: ${lastDrill.drillId} ${outcomeSymbol(lastDrill.outcome)} (${lastDrill.startedAt}, ${lastDrill.findings} finding${lastDrill.findings === 1 ? '' : 's'}) in ${lastDrill.reportDir}`,
+    );
   }
   if (trend.length > 0) lines.push(`trend, oldest first: ${trend.map((entry) => outcomeSymbol(entry.outcome)).join(' · ')}`);
   return {

@@ -108,7 +108,12 @@ describe('verifyEvidence', () => {
     await writeFile(join(dir, 'procedures/order-full-backup/.injected'), 'x');
     await writeFile(join(dir, 'extra.html'), 'x');
     const result = await verifyEvidence(dir, noKeys);
-    expect(result).toMatchObject({ ok: false, changed: [], missing: ['procedures/order-full-backup/block-0.trace'], added: ['extra.html', 'procedures/order-full-backup/.injected'] });
+    expect(result).toMatchObject({
+      ok: false,
+      changed: [],
+      missing: ['procedures/order-full-backup/block-0.trace'],
+      added: ['extra.html', 'procedures/order-full-backup/.injected'],
+    });
     expect(describeVerification(dir, result)).toContain('missing: procedures/order-full-backup/block-0.trace');
     expect(describeVerification(dir, result)).toContain('FAILED');
   });
@@ -142,7 +147,11 @@ describe('signed bundles', () => {
     await writeFile(join(dir, '..', `${dir.split('/').pop()}.pub.pem`), publicPem);
     const pub = join(dir, '..', `${dir.split('/').pop()}.pub.pem`);
     try {
-      const out = execFileSync('openssl', ['pkeyutl', '-verify', '-pubin', '-inkey', pub, '-rawin', '-in', join(dir, SUMS_FILE), '-sigfile', join(dir, SIGNATURE_FILE)], { encoding: 'utf8' });
+      const out = execFileSync(
+        'openssl',
+        ['pkeyutl', '-verify', '-pubin', '-inkey', pub, '-rawin', '-in', join(dir, SUMS_FILE), '-sigfile', join(dir, SIGNATURE_FILE)],
+        { encoding: 'utf8' },
+      );
       expect(out).toContain('Signature Verified Successfully');
     } finally {
       await rm(pub, { force: true });
@@ -183,7 +192,9 @@ describe('signed bundles', () => {
       await rm(keyPath, { force: true });
     }
     const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-    await expect(writeSha256Sums(dir, { env: { [SIGNING_KEY_ENV]: rsa } })).rejects.toThrow(/holds a rsa key; evidence is signed with ed25519/);
+    await expect(writeSha256Sums(dir, { env: { [SIGNING_KEY_ENV]: rsa } })).rejects.toThrow(
+      /holds a rsa key; evidence is signed with ed25519/,
+    );
     const garbled = '-----BEGIN PRIVATE KEY-----\nSECRETMATERIALxyz\n-----END PRIVATE KEY-----\n';
     const error = await writeSha256Sums(dir, { env: { [SIGNING_KEY_ENV]: garbled } }).catch((caught: Error) => caught);
     expect(error).toBeInstanceOf(UsageError);
@@ -199,7 +210,9 @@ describe('redactBundleFiles', () => {
     await writeFile(join(dir, 'binary.bin'), binary);
     const fixed = await redactBundleFiles(dir, new Redactor().add('secret_key', secret));
     expect(fixed).toEqual(['procedures/order-full-backup/block-0.trace']);
-    expect(await readFile(join(dir, 'procedures/order-full-backup/block-0.trace'), 'utf8')).toBe('cat > .env <<EOF SECRET_KEY=[REDACTED:secret_key] EOF\n');
+    expect(await readFile(join(dir, 'procedures/order-full-backup/block-0.trace'), 'utf8')).toBe(
+      'cat > .env <<EOF SECRET_KEY=[REDACTED:secret_key] EOF\n',
+    );
     expect(await readFile(join(dir, 'binary.bin'))).toEqual(binary);
   });
 });

@@ -78,7 +78,9 @@ function parseSumsLine(line: string): { hex: string; path: string } | undefined 
   const escaped = line.startsWith('\\');
   const match = /^([0-9a-f]{64}) [ *](.+)$/.exec(escaped ? line.slice(1) : line);
   if (!match) return undefined;
-  const path = escaped ? match[2]!.replace(/\\(\\|n|r)/g, (_, char: string) => (char === 'n' ? '\n' : char === 'r' ? '\r' : '\\')) : match[2]!;
+  const path = escaped
+    ? match[2]!.replace(/\\(\\|n|r)/g, (_, char: string) => (char === 'n' ? '\n' : char === 'r' ? '\r' : '\\'))
+    : match[2]!;
   return { hex: match[1]!, path };
 }
 
@@ -118,7 +120,10 @@ async function keyFrom(value: string, kind: 'private' | 'public'): Promise<KeyOb
  * signatures at the root), and `SHA256SUMS.sig` when NMIA_DRILL_SIGNING_KEY holds an ed25519 key.
  * A stale signature from an earlier write is removed, never left to contradict the new sums.
  */
-export async function writeSha256Sums(dir: string, options: BundleOptions = {}): Promise<{ sums: string; signature?: string; files: number }> {
+export async function writeSha256Sums(
+  dir: string,
+  options: BundleOptions = {},
+): Promise<{ sums: string; signature?: string; files: number }> {
   const env = options.env ?? process.env;
   const files = await bundleFiles(dir);
   const lines: string[] = [];
@@ -158,7 +163,9 @@ export async function verifyEvidence(dir: string, options: BundleOptions = {}): 
     if (line === '') continue;
     const entry = parseSumsLine(line);
     if (!entry) {
-      throw new DrillError(`${SUMS_FILE} line ${index + 1} is not "<sha256>  <path>"`, { fix: 'the sums file itself was altered: treat the bundle as tampered' });
+      throw new DrillError(`${SUMS_FILE} line ${index + 1} is not "<sha256>  <path>"`, {
+        fix: 'the sums file itself was altered: treat the bundle as tampered',
+      });
     }
     listed.set(entry.path, entry.hex);
   }
@@ -202,7 +209,9 @@ export function describeVerification(dir: string, result: EvidenceVerification):
     unchecked: `signed, not checked (set ${SIGNING_PUBKEY_ENV} to check it)`,
     unsigned: 'unsigned',
   }[result.signature];
-  lines.push(result.ok ? `OK: ${dir} matches its ${SUMS_FILE} (${signature})` : `FAILED: ${dir} does not match its ${SUMS_FILE} (${signature})`);
+  lines.push(
+    result.ok ? `OK: ${dir} matches its ${SUMS_FILE} (${signature})` : `FAILED: ${dir} does not match its ${SUMS_FILE} (${signature})`,
+  );
   return `${lines.join('\n')}\n`;
 }
 

@@ -49,7 +49,13 @@ describe('writeEvidence on a real drill', () => {
   it('writes journal, summary, report.html, junit.xml and SHA256SUMS into the report dir, and the index beside it', () => {
     const { files } = result;
     expect(files.reportDir.startsWith(reportRoot)).toBe(true);
-    expect([files.journal, files.summary, files.html, files.junit, files.sha256sums].map((path) => basename(path))).toEqual(['journal.json', 'summary.md', 'report.html', 'junit.xml', 'SHA256SUMS']);
+    expect([files.journal, files.summary, files.html, files.junit, files.sha256sums].map((path) => basename(path))).toEqual([
+      'journal.json',
+      'summary.md',
+      'report.html',
+      'junit.xml',
+      'SHA256SUMS',
+    ]);
     expect(files.index).toBe(join(reportRoot, 'index.json'));
     expect(dirname(files.html)).toBe(files.reportDir);
   });
@@ -58,12 +64,17 @@ describe('writeEvidence on a real drill', () => {
     const validate = await journalValidator();
     const journal = JSON.parse(await readFile(result.files.journal, 'utf8'));
     expect(validate(journal), JSON.stringify(validate.errors?.slice(0, 5))).toBe(true);
-    expect(journal.procedures.map((procedure: { id: string }) => procedure.id)).toEqual(expect.arrayContaining(['full-backup', 'dr-recovery']));
+    expect(journal.procedures.map((procedure: { id: string }) => procedure.id)).toEqual(
+      expect.arrayContaining(['full-backup', 'dr-recovery']),
+    );
   });
 
   it('SHA256SUMS covers every file of the bundle, sha256sum -c accepts it, and verifyEvidence names a changed byte', async () => {
     const dir = result.files.reportDir;
-    const listed = (await readFile(result.files.sha256sums, 'utf8')).trimEnd().split('\n').map((line) => line.slice(66));
+    const listed = (await readFile(result.files.sha256sums, 'utf8'))
+      .trimEnd()
+      .split('\n')
+      .map((line) => line.slice(66));
     expect(listed).toEqual(await bundleFiles(dir));
     expect(listed).toEqual(expect.arrayContaining(['journal.json', 'report.html', 'junit.xml', 'summary.md']));
     expect(listed.some((path) => path.startsWith('procedures/order-full-backup/'))).toBe(true);
@@ -101,7 +112,9 @@ describe('writeEvidence on a real drill', () => {
       testsuites: { testsuite: { '@_name': string; testcase: { '@_name': string; '@_classname': string }[] }[] };
     };
     const order = parsed.testsuites.testsuite.find((suite) => suite['@_name'] === 'order')!;
-    expect(order.testcase.find((testcase) => testcase['@_name'] === 'full-backup')?.['@_classname']).toBe('Database Backup › Full Backup (Recommended)');
+    expect(order.testcase.find((testcase) => testcase['@_name'] === 'full-backup')?.['@_classname']).toBe(
+      'Database Backup › Full Backup (Recommended)',
+    );
   });
 
   it('renders the RTO/RPO and checklist the drill recorded (dr-recovery measures and probes them)', async () => {
@@ -109,15 +122,25 @@ describe('writeEvidence on a real drill', () => {
     const timing = page.slice(page.indexOf('id="timing"'), page.indexOf('id="checklist"'));
     const { rto, rpo } = timingMeasures(result.journal);
     for (const measure of [rto, rpo]) {
-      if (measure?.measuredMs !== undefined && measure.targetMs !== undefined) expect(timing).toContain(`<strong>${formatDuration(measure.measuredMs)}</strong> against a target of ${formatDuration(measure.targetMs)}`);
+      if (measure?.measuredMs !== undefined && measure.targetMs !== undefined)
+        expect(timing).toContain(
+          `<strong>${formatDuration(measure.measuredMs)}</strong> against a target of ${formatDuration(measure.targetMs)}`,
+        );
     }
-    expect(timing.match(/<svg /g)?.length ?? 0).toBe([rto, rpo].filter((measure) => measure?.measuredMs !== undefined && measure.targetMs !== undefined).length);
+    expect(timing.match(/<svg /g)?.length ?? 0).toBe(
+      [rto, rpo].filter((measure) => measure?.measuredMs !== undefined && measure.targetMs !== undefined).length,
+    );
     const checklist = page.slice(page.indexOf('id="checklist"'));
     const items = result.journal.checklist ?? [];
     if (items.length > 0) {
       expect(checklist).not.toContain('None recorded');
-      for (const item of items.slice(0, 3)) expect(checklist).toContain(item.item.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;'));
-      expect(await readFile(result.files.junit, 'utf8')).toMatch(new RegExp(`<testsuite id="\\d+" name="checklist" tests="${items.length}"`));
+      for (const item of items.slice(0, 3))
+        expect(checklist).toContain(
+          item.item.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;'),
+        );
+      expect(await readFile(result.files.junit, 'utf8')).toMatch(
+        new RegExp(`<testsuite id="\\d+" name="checklist" tests="${items.length}"`),
+      );
     } else {
       expect(checklist).toContain('None recorded');
     }

@@ -32,7 +32,12 @@ export async function writeEvidence(journal: Journal, reportDir: string, redacto
   const redacted = redactor.redactDeep(journal);
   const parsed = JournalSchema.safeParse(redacted);
   if (!parsed.success) {
-    throw new Error(`internal error: the journal does not match its schema: ${parsed.error.issues.slice(0, 3).map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
+    throw new Error(
+      `internal error: the journal does not match its schema: ${parsed.error.issues
+        .slice(0, 3)
+        .map((issue) => `${issue.path.join('.')}: ${issue.message}`)
+        .join('; ')}`,
+    );
   }
   const files = {
     reportDir,

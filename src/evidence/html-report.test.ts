@@ -15,7 +15,9 @@ describe('renderHtmlReport', () => {
     expect(externalReferences(page)).toEqual([]);
     expect(page).toMatch(/href="#finding-F01"/);
     // The checker itself catches what it must, or the assertion above proves nothing.
-    expect(externalReferences('<img src="https://cdn.example/x.png"><a href="http://x">x</a><style>a{background:url(x.png)}</style>')).toHaveLength(3);
+    expect(
+      externalReferences('<img src="https://cdn.example/x.png"><a href="http://x">x</a><style>a{background:url(x.png)}</style>'),
+    ).toHaveLength(3);
   });
 
   it('renders hostile journal text as text: no script, no injected tag or attribute', () => {
@@ -33,14 +35,29 @@ describe('renderHtmlReport', () => {
   });
 
   it('puts the header first, then findings and failures, then timeline, procedures, RTO/RPO and checklist', () => {
-    const order = ['<header>', 'id="findings"', 'id="timeline"', 'id="procedures"', 'id="timing"', 'id="checklist"'].map((marker) => page.indexOf(marker));
+    const order = ['<header>', 'id="findings"', 'id="timeline"', 'id="procedures"', 'id="timing"', 'id="checklist"'].map((marker) =>
+      page.indexOf(marker),
+    );
     expect(order.every((position) => position >= 0)).toBe(true);
     expect([...order].sort((a, b) => a - b)).toEqual(order);
   });
 
   it('says who, when and where: runner, CI, harness commit, runbook path, sha256 and lock state, stack versions', () => {
     const header = page.slice(page.indexOf('<header>'), page.indexOf('</header>'));
-    for (const expected of ['ops@jump-1', 'github-actions', 'octo', 'd'.repeat(40), '/work/runbook/backup-restore.md', 'e'.repeat(64), '<strong>clean</strong>', 'emulated', 'pg_dump', '2026-01-10T02:00:00.000Z', 'synth001', 'o-error']) {
+    for (const expected of [
+      'ops@jump-1',
+      'github-actions',
+      'octo',
+      'd'.repeat(40),
+      '/work/runbook/backup-restore.md',
+      'e'.repeat(64),
+      '<strong>clean</strong>',
+      'emulated',
+      'pg_dump',
+      '2026-01-10T02:00:00.000Z',
+      'synth001',
+      'o-error',
+    ]) {
       expect(header).toContain(expected);
     }
     // The CI run URL is text, never a link.
@@ -130,7 +147,11 @@ describe('renderHtmlReport', () => {
       findings: [],
       manifests: {},
       timing: {},
-      runbook: { ...bare.runbook, lockState: 'drift', drift: [{ kind: 'hash-mismatch', section: 'Database Backup', index: 0, line: 33, message: 'block changed' }] },
+      runbook: {
+        ...bare.runbook,
+        lockState: 'drift',
+        drift: [{ kind: 'hash-mismatch', section: 'Database Backup', index: 0, line: 33, message: 'block changed' }],
+      },
     });
     expect(stopped).toContain('unfinished');
     expect(stopped).toContain('no stack was started');

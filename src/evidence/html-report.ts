@@ -123,7 +123,9 @@ ${journal.environmentResets.length > 0 ? html`<dt>Environment resets</dt><dd><ul
 }
 
 function renderFinding(finding: Finding, journal: Journal): SafeHtml {
-  const record = journal.procedures.find((procedure) => procedure.id === finding.procedure && procedure.findings.includes(finding.id)) ?? journal.procedures.find((procedure) => procedure.id === finding.procedure);
+  const record =
+    journal.procedures.find((procedure) => procedure.id === finding.procedure && procedure.findings.includes(finding.id)) ??
+    journal.procedures.find((procedure) => procedure.id === finding.procedure);
   return html`<article class="card sev-${finding.severity}" id="${anchor('finding', finding.id)}">
 <h3>${severityBadge(finding.severity)} <span class="mono">${finding.id}</span> ${finding.title}</h3>
 <p><span class="label">procedure</span> ${record ? html`<a href="#${procedureAnchor(record)}" class="mono">${finding.procedure}</a>` : html`<span class="mono">${finding.procedure}</span>`} · <span class="label">where</span> <span class="mono">${where(finding.section, finding.line)}</span></p>
@@ -147,7 +149,9 @@ ${procedure.findings.length > 0 ? html`<p><span class="label">findings</span> ${
 }
 
 function renderFindingsAndFailures(journal: Journal): SafeHtml {
-  const findings = [...journal.findings].sort((a, b) => SEVERITY_ORDER.indexOf(a.severity) - SEVERITY_ORDER.indexOf(b.severity) || a.id.localeCompare(b.id));
+  const findings = [...journal.findings].sort(
+    (a, b) => SEVERITY_ORDER.indexOf(a.severity) - SEVERITY_ORDER.indexOf(b.severity) || a.id.localeCompare(b.id),
+  );
   const failures = journal.procedures.filter((procedure) => procedure.outcome === 'failed' || procedure.outcome === 'error');
   return html`<section id="findings">
 <h2>Findings and failures</h2>
@@ -215,45 +219,70 @@ function renderProcedure(procedure: ProcedureRecord, journal: Journal): SafeHtml
 <h3>${badge(procedure.outcome)} <span class="mono">${procedure.mode} · ${procedure.id}</span> ${procedure.title}</h3>
 <p class="muted"><span class="mono">${where(procedure.section, procedure.line)}</span>${procedure.startedAt ? ` · started ${procedure.startedAt}` : ''}${procedure.durationMs !== undefined ? ` · took ${formatDuration(procedure.durationMs)}` : ''}</p>
 ${procedure.reason ? html`<p><span class="label">reason:</span> ${procedure.reason}</p>` : ''}
-${procedure.findings.length > 0 ? html`<p><span class="label">findings</span> ${procedure.findings.map((id, index) => html`${index > 0 ? ', ' : ''}<a href="#${anchor('finding', id)}" class="mono">${id}</a>${(() => {
-  const finding = journal.findings.find((candidate) => candidate.id === id);
-  return finding ? html` ${severityBadge(finding.severity)} ${finding.title}` : '';
-})()}`)}</p>` : ''}
+${
+  procedure.findings.length > 0
+    ? html`<p><span class="label">findings</span> ${procedure.findings.map(
+        (id, index) =>
+          html`${index > 0 ? ', ' : ''}<a href="#${anchor('finding', id)}" class="mono">${id}</a>${(() => {
+            const finding = journal.findings.find((candidate) => candidate.id === id);
+            return finding ? html` ${severityBadge(finding.severity)} ${finding.title}` : '';
+          })()}`,
+      )}</p>`
+    : ''
+}
 <h4>Verification ladder</h4>
-${procedure.rungs.length > 0
+${
+  procedure.rungs.length > 0
     ? html`<table><thead><tr><th>outcome</th><th>rung</th><th>check</th><th>result</th></tr></thead><tbody>${procedure.rungs.map((rung) => html`<tr><td>${badge(rung.outcome)}</td><td>${rung.rung}</td><td>${rung.check}</td><td>${rung.summary}${rung.evidence ? json(rung.evidence) : ''}</td></tr>`)}</tbody></table>`
-    : html`<p class="none">No rung was checked.</p>`}
+    : html`<p class="none">No rung was checked.</p>`
+}
 <h4>Bindings</h4>
-${bindings.length > 0
+${
+  bindings.length > 0
     ? html`<table><thead><tr><th>block</th><th>placeholder in the runbook</th><th>bound to</th><th>why</th><th class="num">occurrences</th></tr></thead><tbody>${bindings.map(({ block, binding }) => html`<tr><td>${block.blockIndex} (line ${block.line})</td><td class="mono">${binding.placeholder}</td><td class="mono">${binding.value}</td><td>${binding.reason}</td><td class="num">${binding.occurrences}</td></tr>`)}</tbody></table>`
-    : html`<p class="none">None: the blocks ran exactly as written.</p>`}
+    : html`<p class="none">None: the blocks ran exactly as written.</p>`
+}
 <h4>Commands</h4>
-${procedure.blocks.length > 0
-    ? procedure.blocks.map((block) => html`<p><span class="label">block ${block.blockIndex}</span> at line ${block.line}, sha256 <span class="mono">${block.sha256}</span>: exit ${block.exitCode ?? 'none'}${block.signal ? `, signal ${block.signal}` : ''}, ${formatDuration(block.durationMs)}</p>
+${
+  procedure.blocks.length > 0
+    ? procedure.blocks.map(
+        (
+          block,
+        ) => html`<p><span class="label">block ${block.blockIndex}</span> at line ${block.line}, sha256 <span class="mono">${block.sha256}</span>: exit ${block.exitCode ?? 'none'}${block.signal ? `, signal ${block.signal}` : ''}, ${formatDuration(block.durationMs)}</p>
 <table><thead><tr><th>#</th><th>command</th><th class="num">exit</th><th class="num">time</th><th>stderr (tail)</th></tr></thead><tbody>${block.commands.map((command) => html`<tr><td class="num">${command.index}</td><td class="mono">${command.text}</td><td class="num">${command.exitCode ?? 'none'}</td><td class="num">${formatDuration(command.durationMs)}</td><td>${command.stderrTail ? html`<pre>${command.stderrTail}</pre>` : ''}</td></tr>`)}</tbody></table>
-${block.commands.length === 0 && block.stderrTail ? html`<pre>${block.stderrTail}</pre>` : ''}`)
-    : html`<p class="none">No runbook block ran.</p>`}
+${block.commands.length === 0 && block.stderrTail ? html`<pre>${block.stderrTail}</pre>` : ''}`,
+      )
+    : html`<p class="none">No runbook block ran.</p>`
+}
 <h4>Artifacts</h4>
-${procedure.artifacts.length > 0
+${
+  procedure.artifacts.length > 0
     ? html`<table><thead><tr><th>name</th><th>path</th><th class="num">bytes</th><th>sha256</th><th>format</th><th>reads back</th></tr></thead><tbody>${procedure.artifacts.map((artifact) => html`<tr><td>${artifact.name}</td><td class="mono">${artifact.path}</td><td class="num">${artifact.bytes}</td><td class="mono">${artifact.sha256}</td><td>${artifact.format}</td><td>${artifact.readable ? 'yes' : html`<strong>no</strong>`}: ${artifact.detail}</td></tr>`)}</tbody></table>`
-    : html`<p class="none">None.</p>`}
+    : html`<p class="none">None.</p>`
+}
 <h4>Harness actions</h4>
-${procedure.harnessActions.length > 0
+${
+  procedure.harnessActions.length > 0
     ? html`<table><thead><tr><th>why</th><th>command</th><th class="num">exit</th><th class="num">time</th><th>detail</th></tr></thead><tbody>${procedure.harnessActions.map((action) => html`<tr><td>${action.purpose}</td><td class="mono">${action.command}</td><td class="num">${action.exitCode ?? 'none'}</td><td class="num">${formatDuration(action.durationMs)}</td><td>${action.detail ?? ''}</td></tr>`)}</tbody></table>`
-    : html`<p class="none">None: the harness did nothing besides the runbook's blocks.</p>`}
+    : html`<p class="none">None: the harness did nothing besides the runbook's blocks.</p>`
+}
 ${timings.length > 0 ? html`<h4>Timings</h4><p>${timings.map(([name, ms], index) => html`${index > 0 ? ', ' : ''}${name} ${formatDuration(ms)}`)}</p>` : ''}
 </article>`;
 }
 
 function renderProcedures(journal: Journal): SafeHtml {
-  const detailed = journal.procedures.filter((procedure) => procedure.blocks.length + procedure.rungs.length + procedure.artifacts.length + procedure.harnessActions.length > 0);
+  const detailed = journal.procedures.filter(
+    (procedure) => procedure.blocks.length + procedure.rungs.length + procedure.artifacts.length + procedure.harnessActions.length > 0,
+  );
   const bare = journal.procedures.filter((procedure) => !detailed.includes(procedure));
   return html`<section id="procedures">
 <h2>Procedures</h2>
 ${detailed.length > 0 ? detailed.map((procedure) => renderProcedure(procedure, journal)) : html`<p class="none">No procedure ran.</p>`}
-${bare.length > 0
+${
+  bare.length > 0
     ? html`<h4>Not run or skipped</h4><table><thead><tr><th>outcome</th><th>mode</th><th>procedure</th><th>section</th><th>reason</th></tr></thead><tbody>${bare.map((procedure) => html`<tr id="${procedureAnchor(procedure)}"><td>${badge(procedure.outcome)}</td><td>${procedure.mode}</td><td class="mono">${procedure.id}</td><td>${where(procedure.section, procedure.line)}</td><td>${procedure.reason ?? ''}</td></tr>`)}</tbody></table>`
-    : ''}
+    : ''
+}
 </section>`;
 }
 
@@ -304,9 +333,11 @@ function renderChecklist(journal: Journal): SafeHtml {
   const items = journal.checklist ?? [];
   return html`<section id="checklist">
 <h2>Checklist</h2>
-${items.length > 0
+${
+  items.length > 0
     ? html`<table><thead><tr><th>outcome</th><th>item</th><th>where</th><th>result</th><th>attestation</th></tr></thead><tbody>${items.map(renderChecklistItem)}</tbody></table>`
-    : html`<p class="none">None recorded: this drill checked no checklist item.</p>`}
+    : html`<p class="none">None recorded: this drill checked no checklist item.</p>`
+}
 </section>`;
 }
 
@@ -341,7 +372,9 @@ ${tables.length > 0 ? html`<table><thead><tr><th>table</th><th class="num">rows<
 export function externalReferences(page: string): string[] {
   const found: string[] = [];
   for (const tag of page.matchAll(/<[a-zA-Z][^>]*>/g)) {
-    for (const match of tag[0].matchAll(/\s(?:src|href|xlink:href|srcset|poster|data|action|formaction|background)\s*=\s*("[^"]*"|'[^']*'|[^\s>]+)/gi)) {
+    for (const match of tag[0].matchAll(
+      /\s(?:src|href|xlink:href|srcset|poster|data|action|formaction|background)\s*=\s*("[^"]*"|'[^']*'|[^\s>]+)/gi,
+    )) {
       const value = match[1]!.replace(/^["']|["']$/g, '');
       if (!value.startsWith('#')) found.push(match[0].trim());
     }

@@ -2,14 +2,23 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { JOURNAL_SCHEMA_PATH, journalJsonSchema, journalJsonSchemaIsCurrent, journalValidator, REGENERATE_COMMAND, renderJournalJsonSchema } from './journal-json-schema.ts';
+import {
+  JOURNAL_SCHEMA_PATH,
+  journalJsonSchema,
+  journalJsonSchemaIsCurrent,
+  journalValidator,
+  REGENERATE_COMMAND,
+  renderJournalJsonSchema,
+} from './journal-json-schema.ts';
 import { JOURNAL_VERSION } from './journal.ts';
 import { syntheticJournal } from './synthetic-journal.ts';
 
 describe('journal.schema.json', () => {
   it(`is exactly what z.toJSONSchema generates from the zod schema now (if not: ${REGENERATE_COMMAND})`, async () => {
     const committed = await readFile(JOURNAL_SCHEMA_PATH, 'utf8');
-    expect(committed, `src/evidence/journal.schema.json is stale; regenerate it with: ${REGENERATE_COMMAND}`).toBe(renderJournalJsonSchema());
+    expect(committed, `src/evidence/journal.schema.json is stale; regenerate it with: ${REGENERATE_COMMAND}`).toBe(
+      renderJournalJsonSchema(),
+    );
     expect(await journalJsonSchemaIsCurrent()).toBe(true);
   });
 
@@ -41,7 +50,8 @@ describe('journal.schema.json', () => {
 
   it('rejects journals with a seeded defect: an unknown outcome, a missing field, a wrong version, an unknown key', async () => {
     const validate = await journalValidator();
-    const base = () => JSON.parse(JSON.stringify(syntheticJournal())) as Record<string, unknown> & { procedures: Record<string, unknown>[] };
+    const base = () =>
+      JSON.parse(JSON.stringify(syntheticJournal())) as Record<string, unknown> & { procedures: Record<string, unknown>[] };
     const badOutcome = base();
     badOutcome.procedures[0]!.outcome = 'green';
     const noId = base();

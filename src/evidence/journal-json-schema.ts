@@ -12,7 +12,10 @@ export const REGENERATE_COMMAND = 'npx tsx src/evidence/journal-json-schema.ts -
 
 /** The JSON Schema (draft 2020-12) generated from the zod schema; `io: 'output'` describes journal.json as written. */
 export function journalJsonSchema(): Record<string, unknown> {
-  const generated = z.toJSONSchema(JournalSchema, { target: 'draft-2020-12', io: 'output', unrepresentable: 'throw' }) as Record<string, unknown>;
+  const generated = z.toJSONSchema(JournalSchema, { target: 'draft-2020-12', io: 'output', unrepresentable: 'throw' }) as Record<
+    string,
+    unknown
+  >;
   const { $schema, ...rest } = generated;
   return {
     $schema,

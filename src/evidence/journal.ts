@@ -153,7 +153,9 @@ export const JournalSchema = z.object({
   runner: z.object({
     user: z.string(),
     host: z.string(),
-    ci: z.object({ provider: z.string(), actor: z.string().optional(), workflow: z.string().optional(), runUrl: z.string().optional() }).optional(),
+    ci: z
+      .object({ provider: z.string(), actor: z.string().optional(), workflow: z.string().optional(), runUrl: z.string().optional() })
+      .optional(),
   }),
   harness: z.object({ version: z.string(), commit: z.string().optional(), node: z.string() }),
   runbook: z.object({
@@ -196,5 +198,8 @@ export function overallOutcome(procedures: readonly { outcome: Outcome }[], drif
   if (procedures.some((procedure) => procedure.outcome === 'error')) return 'error';
   if (drift || procedures.some((procedure) => procedure.outcome === 'failed')) return 'failed';
   const ran = procedures.filter((procedure) => procedure.outcome === 'passed');
-  return ran.length > 0 && procedures.every((procedure) => procedure.outcome === 'passed' || procedure.outcome === 'skipped' || procedure.outcome === 'not-run') ? 'passed' : 'failed';
+  return ran.length > 0 &&
+    procedures.every((procedure) => procedure.outcome === 'passed' || procedure.outcome === 'skipped' || procedure.outcome === 'not-run')
+    ? 'passed'
+    : 'failed';
 }

@@ -22,7 +22,9 @@ interface Testsuite {
   testcase: Testcase[];
 }
 
-function parse(xml: string): { testsuites: { '@_tests': string; '@_failures': string; '@_errors': string; '@_skipped': string; testsuite: Testsuite[] } } {
+function parse(xml: string): {
+  testsuites: { '@_tests': string; '@_failures': string; '@_errors': string; '@_skipped': string; testsuite: Testsuite[] };
+} {
   const valid = XMLValidator.validate(xml);
   if (valid !== true) throw new Error(`not well-formed XML: ${JSON.stringify(valid.err)}`);
   const parser = new XMLParser({
@@ -52,7 +54,12 @@ describe('renderJunit', () => {
 
   it('has one testsuite per mode, one for the checklist and one for the drill itself', () => {
     expect(Object.keys(suites)).toEqual(['order', 'alone', 'checklist', 'drill']);
-    expect(suites.order!.testcase.map((candidate) => candidate['@_name'])).toEqual(['full-backup', 'volume-backup', 'config-export', 'pending:Section › Something']);
+    expect(suites.order!.testcase.map((candidate) => candidate['@_name'])).toEqual([
+      'full-backup',
+      'volume-backup',
+      'config-export',
+      'pending:Section › Something',
+    ]);
     expect(suites.alone!.testcase.map((candidate) => candidate['@_name'])).toEqual(['restore-test-db']);
     expect(suites.checklist!.testcase).toHaveLength(4);
   });
@@ -67,7 +74,9 @@ describe('renderJunit', () => {
 
   it('maps outcomes to failure, error and skipped, carrying the rung summaries, the failed command and the findings', () => {
     const failed = testcase('order', 'volume-backup');
-    expect(failed.failure?.['@_message']).toContain('intent: the archive holds a complete PostgreSQL data directory — missing ./PG_VERSION');
+    expect(failed.failure?.['@_message']).toContain(
+      'intent: the archive holds a complete PostgreSQL data directory — missing ./PG_VERSION',
+    );
     expect(failed.failure?.['@_message']).toContain('<script>');
     expect(failed.failure?.['#text']).toContain('failed command (line 185), exit 2');
     expect(failed.failure?.['#text']).toContain('F01 [critical]');
@@ -79,7 +88,12 @@ describe('renderJunit', () => {
   });
 
   it('counts tests, failures, errors and skipped consistently per suite and overall', () => {
-    expect([suites.order!['@_tests'], suites.order!['@_failures'], suites.order!['@_errors'], suites.order!['@_skipped']]).toEqual(['4', '1', '0', '2']);
+    expect([suites.order!['@_tests'], suites.order!['@_failures'], suites.order!['@_errors'], suites.order!['@_skipped']]).toEqual([
+      '4',
+      '1',
+      '0',
+      '2',
+    ]);
     expect([suites.alone!['@_tests'], suites.alone!['@_errors']]).toEqual(['1', '1']);
     expect([suites.checklist!['@_failures'], suites.checklist!['@_skipped']]).toEqual(['1', '1']);
     const all = doc.testsuites.testsuite.flatMap((suite) => suite.testcase);
@@ -92,7 +106,9 @@ describe('renderJunit', () => {
     const item = suites.checklist!.testcase.find((candidate) => candidate['@_name'].startsWith('Knowledge of the SECRET_KEY'))!;
     expect(item['@_classname']).toBe('Disaster Recovery Checklist › Prerequisites');
     expect(item['system-out']).toContain('attested by ops@example');
-    expect(suites.checklist!.testcase.find((candidate) => candidate['@_name'].startsWith('Run a test connector scan'))!.failure?.['@_message']).toBe('scan did not complete within 30 s');
+    expect(
+      suites.checklist!.testcase.find((candidate) => candidate['@_name'].startsWith('Run a test connector scan'))!.failure?.['@_message'],
+    ).toBe('scan did not complete within 30 s');
   });
 
   it('records the drill identity as suite properties', () => {
@@ -105,7 +121,11 @@ describe('renderJunit', () => {
       procedures: [],
       checklist: [],
       error: 'postgres would not start',
-      runbook: { ...journal.runbook, lockState: 'drift', drift: [{ kind: 'hash-mismatch', section: 'Database Backup', index: 0, line: 33, message: 'block changed' }] },
+      runbook: {
+        ...journal.runbook,
+        lockState: 'drift',
+        drift: [{ kind: 'hash-mismatch', section: 'Database Backup', index: 0, line: 33, message: 'block changed' }],
+      },
     });
     const drill = parse(renderJunit(drifted)).testsuites.testsuite;
     expect(drill.map((suite) => suite['@_name'])).toEqual(['drill']);
@@ -113,7 +133,9 @@ describe('renderJunit', () => {
     expect(lock!.failure?.['@_message']).toContain('runbook drift');
     expect(lock!.failure?.['#text']).toContain('hash-mismatch: Database Backup:33 block 0: block changed');
     expect(completes!.error?.['@_message']).toBe('postgres would not start');
-    const clean = parse(renderJunit(syntheticJournal({ error: undefined }))).testsuites.testsuite.find((suite) => suite['@_name'] === 'drill')!;
+    const clean = parse(renderJunit(syntheticJournal({ error: undefined }))).testsuites.testsuite.find(
+      (suite) => suite['@_name'] === 'drill',
+    )!;
     expect(clean['@_failures']).toBe('0');
     expect(clean['@_errors']).toBe('0');
   });

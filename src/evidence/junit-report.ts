@@ -8,7 +8,8 @@ import type { ChecklistRecord, Journal, Outcome, ProcedureRecord } from './journ
  */
 
 // XML 1.0 forbids most C0 controls (ANSI colour codes in stderr, NULs) and lone surrogates.
-const ILLEGAL_XML = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+const ILLEGAL_XML =
+  /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 function clean(text: string): string {
   return text.replace(ILLEGAL_XML, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
@@ -20,7 +21,12 @@ function text(value: string): string {
 
 /** Attribute values also keep their newlines and tabs, which parsers would otherwise normalise to spaces. */
 function attr(value: string | number): string {
-  return text(String(value)).replace(/"/g, '&quot;').replace(/'/g, '&apos;').replace(/\n/g, '&#10;').replace(/\r/g, '&#13;').replace(/\t/g, '&#9;');
+  return text(String(value))
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&apos;')
+    .replace(/\n/g, '&#10;')
+    .replace(/\r/g, '&#13;')
+    .replace(/\t/g, '&#9;');
 }
 
 function seconds(ms: number | undefined): string {
@@ -62,16 +68,24 @@ function procedureCase(procedure: ProcedureRecord, journal: Journal): Case {
   const bad = procedure.rungs.filter((rung) => rung.outcome === procedure.outcome);
   const findings = procedure.findings.flatMap((id) => {
     const finding = journal.findings.find((candidate) => candidate.id === id);
-    return finding ? [`${finding.id} [${finding.severity}] ${finding.title}\n  why: ${finding.whyItMatters}\n  fix: ${finding.suggestedFix}`] : [];
+    return finding
+      ? [`${finding.id} [${finding.severity}] ${finding.title}\n  why: ${finding.whyItMatters}\n  fix: ${finding.suggestedFix}`]
+      : [];
   });
   const failedCommands = procedure.blocks.flatMap((block) =>
-    block.failedCommand ? [`failed command (line ${block.line}), exit ${block.failedCommand.exitCode ?? 'none'}: ${block.failedCommand.text}${block.failedCommand.stderrTail ? `\n${block.failedCommand.stderrTail}` : ''}`] : [],
+    block.failedCommand
+      ? [
+          `failed command (line ${block.line}), exit ${block.failedCommand.exitCode ?? 'none'}: ${block.failedCommand.text}${block.failedCommand.stderrTail ? `\n${block.failedCommand.stderrTail}` : ''}`,
+        ]
+      : [],
   );
-  const skippedReason = procedure.outcome === 'not-run' ? `not run: ${procedure.reason ?? 'no reason recorded'}` : (procedure.reason ?? 'skipped');
+  const skippedReason =
+    procedure.outcome === 'not-run' ? `not run: ${procedure.reason ?? 'no reason recorded'}` : (procedure.reason ?? 'skipped');
   const message =
     procedure.outcome === 'skipped' || procedure.outcome === 'not-run'
       ? skippedReason
-      : [procedure.reason, ...bad.map((rung) => `${rung.rung}: ${rung.check} — ${rung.summary}`)].filter(Boolean).join('; ') || procedure.outcome;
+      : [procedure.reason, ...bad.map((rung) => `${rung.rung}: ${rung.check} — ${rung.summary}`)].filter(Boolean).join('; ') ||
+        procedure.outcome;
   const body = [
     `${procedure.section}${procedure.line ? `:${procedure.line}` : ''} (${procedure.mode})`,
     ...(procedure.reason ? [`reason: ${procedure.reason}`] : []),
@@ -79,7 +93,9 @@ function procedureCase(procedure: ProcedureRecord, journal: Journal): Case {
     ...failedCommands,
     ...(findings.length > 0 ? ['findings:', ...findings] : []),
   ].join('\n');
-  const artifacts = procedure.artifacts.map((artifact) => `artifact ${artifact.name}: ${artifact.path}, ${artifact.bytes} bytes, sha256 ${artifact.sha256}`);
+  const artifacts = procedure.artifacts.map(
+    (artifact) => `artifact ${artifact.name}: ${artifact.path}, ${artifact.bytes} bytes, sha256 ${artifact.sha256}`,
+  );
   return {
     classname: procedure.section,
     name: procedure.id,
@@ -92,7 +108,9 @@ function procedureCase(procedure: ProcedureRecord, journal: Journal): Case {
 }
 
 function checklistCase(item: ChecklistRecord): Case {
-  const attestation = item.attestation ? `${item.attestation.method === 'human' ? 'attested' : 'probed'} by ${item.attestation.by} at ${item.attestation.at}: ${item.attestation.statement}` : 'no attestation';
+  const attestation = item.attestation
+    ? `${item.attestation.method === 'human' ? 'attested' : 'probed'} by ${item.attestation.by} at ${item.attestation.at}: ${item.attestation.statement}`
+    : 'no attestation';
   const summary = item.summary ?? item.outcome;
   return {
     classname: item.section,
@@ -113,7 +131,11 @@ function drillCases(journal: Journal): Case[] {
       name: 'lock',
       outcome: drifted ? 'failed' : 'passed',
       message: drifted ? `runbook drift: ${drift.length} block(s) differ from the lock` : `lock ${journal.runbook.lockState}`,
-      body: [`runbook ${journal.runbook.path} sha256 ${journal.runbook.sha256}`, `lock ${journal.runbook.lockPath}: ${journal.runbook.lockState}`, ...drift].join('\n'),
+      body: [
+        `runbook ${journal.runbook.path} sha256 ${journal.runbook.sha256}`,
+        `lock ${journal.runbook.lockPath}: ${journal.runbook.lockState}`,
+        ...drift,
+      ].join('\n'),
       ...(drift.length > 0 ? { out: drift.join('\n') } : {}),
     },
     {

@@ -15,8 +15,12 @@ export function renderMarkdownSummary(journal: Journal): string {
   const lines: string[] = [];
   const t = journal.totals;
   lines.push(`# nmia-drill ${journal.drillId}: ${outcomeSymbol(journal.outcome)}`, '');
-  lines.push(`- runbook: \`${journal.runbook.path}\` (sha256 \`${journal.runbook.sha256.slice(0, 12)}…\`, lock ${journal.runbook.lockState})`);
-  lines.push(`- ran by ${journal.runner.user}@${journal.runner.host}${journal.runner.ci ? ` in ${journal.runner.ci.provider}${journal.runner.ci.runUrl ? ` (${journal.runner.ci.runUrl})` : ''}` : ''}, ${journal.startedAt} → ${journal.finishedAt ?? 'unfinished'}`);
+  lines.push(
+    `- runbook: \`${journal.runbook.path}\` (sha256 \`${journal.runbook.sha256.slice(0, 12)}…\`, lock ${journal.runbook.lockState})`,
+  );
+  lines.push(
+    `- ran by ${journal.runner.user}@${journal.runner.host}${journal.runner.ci ? ` in ${journal.runner.ci.provider}${journal.runner.ci.runUrl ? ` (${journal.runner.ci.runUrl})` : ''}` : ''}, ${journal.startedAt} → ${journal.finishedAt ?? 'unfinished'}`,
+  );
   if (journal.stack) lines.push(`- stack: ${journal.stack.kind} (${journal.stack.reason})`);
   lines.push(`- seed ${journal.options.seed}, scale ${journal.options.scale} identities, isolation ${journal.options.isolation}`);
   lines.push(`- procedures: ${t.passed} passed, ${t.failed} failed, ${t.error} error, ${t.skipped} skipped, ${t.notRun} not run`);
@@ -26,20 +30,26 @@ export function renderMarkdownSummary(journal: Journal): string {
   if (journal.findings.length > 0) {
     lines.push('## Findings', '', '| id | severity | procedure | finding | suggested fix |', '|---|---|---|---|---|');
     for (const finding of journal.findings) {
-      lines.push(`| ${finding.id} | ${finding.severity} | ${cell(finding.procedure)} | ${cell(finding.title)} | ${cell(finding.suggestedFix)} |`);
+      lines.push(
+        `| ${finding.id} | ${finding.severity} | ${cell(finding.procedure)} | ${cell(finding.title)} | ${cell(finding.suggestedFix)} |`,
+      );
     }
     lines.push('');
   }
   lines.push('## Procedures', '', '| outcome | mode | procedure | section | time | checks |', '|---|---|---|---|---|---|');
   for (const procedure of journal.procedures) {
     const checks = procedure.rungs.map((rung) => `${outcomeSymbol(rung.outcome)} ${rung.rung}`).join(', ') || cell(procedure.reason ?? '');
-    lines.push(`| ${outcomeSymbol(procedure.outcome)} | ${procedure.mode} | ${cell(procedure.id)} | ${cell(procedure.section)} | ${seconds(procedure.durationMs)} | ${checks} |`);
+    lines.push(
+      `| ${outcomeSymbol(procedure.outcome)} | ${procedure.mode} | ${cell(procedure.id)} | ${cell(procedure.section)} | ${seconds(procedure.durationMs)} | ${checks} |`,
+    );
   }
   lines.push('');
   for (const procedure of journal.procedures.filter((candidate) => candidate.rungs.length > 0)) {
     lines.push(`### ${procedure.mode} · ${procedure.id}: ${outcomeSymbol(procedure.outcome)}`, '');
-    for (const binding of procedure.blocks.flatMap((block) => block.bindings)) lines.push(`- binding \`${cell(binding.placeholder)}\` → \`${cell(binding.value)}\` (${binding.reason})`);
-    for (const rung of procedure.rungs) lines.push(`- ${outcomeSymbol(rung.outcome)} **${rung.rung}**: ${rung.check} — ${cell(rung.summary)}`);
+    for (const binding of procedure.blocks.flatMap((block) => block.bindings))
+      lines.push(`- binding \`${cell(binding.placeholder)}\` → \`${cell(binding.value)}\` (${binding.reason})`);
+    for (const rung of procedure.rungs)
+      lines.push(`- ${outcomeSymbol(rung.outcome)} **${rung.rung}**: ${rung.check} — ${cell(rung.summary)}`);
     lines.push('');
   }
   return `${lines.join('\n')}\n`;

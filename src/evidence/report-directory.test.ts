@@ -27,7 +27,7 @@ describe('createReportDirectory', () => {
     expect((error as UsageError).message).toMatch(/reports directory .*file\/reports cannot be written \(ENOTDIR\); nothing was started/);
   });
 
-  it('refuses a place where directories cannot be made, without spinning (Node\'s recursive mkdir loops under /proc)', async () => {
+  it("refuses a place where directories cannot be made, without spinning (Node's recursive mkdir loops under /proc)", async () => {
     const error = await createReportDirectory('/proc/nmia-drill-reports/x', 'drill-3').catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(UsageError);
   });

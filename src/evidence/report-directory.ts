@@ -27,9 +27,12 @@ export async function createReportDirectory(root: string, name: string): Promise
   const missing: string[] = [];
   let existing = absoluteRoot;
   for (;;) {
-    const info = await stat(existing).catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? undefined : Promise.reject(unwritable(absoluteRoot, error))));
+    const info = await stat(existing).catch((error: NodeJS.ErrnoException) =>
+      error.code === 'ENOENT' ? undefined : Promise.reject(unwritable(absoluteRoot, error)),
+    );
     if (info) {
-      if (!info.isDirectory()) throw unwritable(absoluteRoot, Object.assign(new Error(`${existing} is not a directory`), { code: 'ENOTDIR' }));
+      if (!info.isDirectory())
+        throw unwritable(absoluteRoot, Object.assign(new Error(`${existing} is not a directory`), { code: 'ENOTDIR' }));
       break;
     }
     missing.unshift(existing);
@@ -39,7 +42,8 @@ export async function createReportDirectory(root: string, name: string): Promise
   }
   const dir = join(absoluteRoot, name);
   try {
-    for (const path of [...missing, dir]) await mkdir(path).catch((error: NodeJS.ErrnoException) => (error.code === 'EEXIST' ? undefined : Promise.reject(error)));
+    for (const path of [...missing, dir])
+      await mkdir(path).catch((error: NodeJS.ErrnoException) => (error.code === 'EEXIST' ? undefined : Promise.reject(error)));
     const probe = join(dir, `.write-test-${randomBytes(4).toString('hex')}`);
     await writeFile(probe, '');
     await rm(probe);

@@ -24,6 +24,16 @@ describe('timingMeasures', () => {
   });
 
   it('formats durations for people', () => {
-    expect([999, 4200, 59_960, 60_000, 61_000, 900_000, 3_599_600, 3_600_000, 5_400_000].map(formatDuration)).toEqual(['999 ms', '4.2 s', '60.0 s', '1 min', '1 min 1 s', '15 min', '1 h', '1 h', '1 h 30 min']);
+    expect([999, 4200, 59_960, 60_000, 61_000, 900_000, 3_599_600, 3_600_000, 5_400_000].map(formatDuration)).toEqual([
+      '999 ms',
+      '4.2 s',
+      '60.0 s',
+      '1 min',
+      '1 min 1 s',
+      '15 min',
+      '1 h',
+      '1 h',
+      '1 h 30 min',
+    ]);
   });
 });

@@ -70,7 +70,9 @@ export const ParallelRestoreTimingSchema = z.object({
 export type ParallelRestoreTiming = z.infer<typeof ParallelRestoreTimingSchema>;
 
 /** The recorded hint, when a drill measured one. */
-export function parallelRestoreTiming(timing: Record<string, unknown>): ParallelRestoreTiming | { error: string; dump: string } | undefined {
+export function parallelRestoreTiming(
+  timing: Record<string, unknown>,
+): ParallelRestoreTiming | { error: string; dump: string } | undefined {
   const value = timing.parallelRestore;
   if (value === undefined) return undefined;
   const parsed = ParallelRestoreTimingSchema.safeParse(value);

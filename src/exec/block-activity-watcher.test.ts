@@ -35,7 +35,9 @@ describe('BlockActivityWatcher (a real bash block, real files growing)', () => {
   });
 
   /** Runs a block the way ProcedureContext does: watcher started before, stopped after. */
-  async function runWatched(text: string): Promise<{ seen: Seen; exitCode: number | null; stoppedAtMs: number; seenAfterStop: () => number }> {
+  async function runWatched(
+    text: string,
+  ): Promise<{ seen: Seen; exitCode: number | null; stoppedAtMs: number; seenAfterStop: () => number }> {
     const seen: Seen = { commands: [], bytes: [] };
     const watcher = new BlockActivityWatcher({
       traceFile: blockTraceFile(evidence, 'b0'),
@@ -45,13 +47,21 @@ describe('BlockActivityWatcher (a real bash block, real files growing)', () => {
       ],
       listener: {
         onCommand: (command) => seen.commands.push(command),
-        onBytes: (label, bytes, totalBytes) => seen.bytes.push({ label, bytes, ...(totalBytes !== undefined ? { totalBytes } : {}), atMs: Date.now() }),
+        onBytes: (label, bytes, totalBytes) =>
+          seen.bytes.push({ label, bytes, ...(totalBytes !== undefined ? { totalBytes } : {}), atMs: Date.now() }),
       },
     });
     await watcher.start();
     let run;
     try {
-      run = await new BlockRunner().run({ block: block(text), cwd: project, evidenceDir: evidence, label: 'b0', env: { PATH: process.env.PATH ?? '', DB_TMP: dbTmp }, redactor: new Redactor() });
+      run = await new BlockRunner().run({
+        block: block(text),
+        cwd: project,
+        evidenceDir: evidence,
+        label: 'b0',
+        env: { PATH: process.env.PATH ?? '', DB_TMP: dbTmp },
+        redactor: new Redactor(),
+      });
     } finally {
       await watcher.stop();
     }
@@ -64,7 +74,12 @@ describe('BlockActivityWatcher (a real bash block, real files growing)', () => {
     await writeFile(join(backups, 'yesterday.dump'), 'x'.repeat(1000));
     // A function's body is not traced: to bash (and an operator) this is one long command, like a pg_dump.
     const { seen, exitCode, seenAfterStop } = await runWatched(
-      ['echo start', 'slow_dump() { for i in 1 2 3 4 5 6; do head -c 100000 /dev/zero >> "$1"; sleep 0.2; done; }', 'slow_dump backups/nmia_backup.dump', 'echo done'].join('\n'),
+      [
+        'echo start',
+        'slow_dump() { for i in 1 2 3 4 5 6; do head -c 100000 /dev/zero >> "$1"; sleep 0.2; done; }',
+        'slow_dump backups/nmia_backup.dump',
+        'echo done',
+      ].join('\n'),
     );
     expect(exitCode).toBe(0);
     expect(seen.commands).toContain('slow_dump backups/nmia_backup.dump');
@@ -81,7 +96,7 @@ describe('BlockActivityWatcher (a real bash block, real files growing)', () => {
     expect(seenAfterStop()).toBe(0);
   });
 
-  it('gives a copy out of a service its total: the source\'s size, found through the service\'s directory', async () => {
+  it("gives a copy out of a service its total: the source's size, found through the service's directory", async () => {
     await writeFile(join(dbTmp, 'nmia_backup.dump'), Buffer.alloc(500_000, 7));
     // A stand-in `docker` that copies slowly, so the copy is watched while it runs.
     const text = [
@@ -97,7 +112,7 @@ describe('BlockActivityWatcher (a real bash block, real files growing)', () => {
     expect(copy.at(-1)!.bytes).toBe(500_000);
   });
 
-  it('names files in a service\'s filesystem as the runbook does (db:/tmp/…)', async () => {
+  it("names files in a service's filesystem as the runbook does (db:/tmp/…)", async () => {
     const { seen } = await runWatched('for i in 1 2 3; do head -c 50000 /dev/zero >> "$DB_TMP/nmia_backup.sql"; sleep 0.3; done');
     expect(seen.bytes.map((entry) => entry.label)).toContain('db:/tmp/nmia_backup.sql');
   });
@@ -106,7 +121,9 @@ describe('BlockActivityWatcher (a real bash block, real files growing)', () => {
 describe('copySourceOf', () => {
   it('finds the source of docker compose cp, docker cp and cp; nothing it would have to guess', () => {
     expect(copySourceOf('docker compose cp db:/tmp/nmia_backup.dump ./backups/x.dump')).toBe('db:/tmp/nmia_backup.dump');
-    expect(copySourceOf('docker compose -f /opt/nmia/docker-compose.yml cp ./backups/a.dump db:/tmp/nmia_restore.dump')).toBe('./backups/a.dump');
+    expect(copySourceOf('docker compose -f /opt/nmia/docker-compose.yml cp ./backups/a.dump db:/tmp/nmia_restore.dump')).toBe(
+      './backups/a.dump',
+    );
     expect(copySourceOf('docker cp nmia-db-1:/tmp/a ./b')).toBe('nmia-db-1:/tmp/a');
     expect(copySourceOf('cp -a .env backups/.env')).toBe('.env');
     expect(copySourceOf('docker compose exec db cp /tmp/a /tmp/b')).toBeUndefined();

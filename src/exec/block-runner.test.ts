@@ -21,7 +21,15 @@ describe('BlockRunner', () => {
   });
 
   const run = (text: string, extra: Partial<Parameters<BlockRunner['run']>[0]> = {}) =>
-    new BlockRunner().run({ block: block(text), cwd: dir, evidenceDir: dir, label: 'b0', env: { PATH: process.env.PATH ?? '' }, redactor: new Redactor(), ...extra });
+    new BlockRunner().run({
+      block: block(text),
+      cwd: dir,
+      evidenceDir: dir,
+      label: 'b0',
+      env: { PATH: process.env.PATH ?? '' },
+      redactor: new Redactor(),
+      ...extra,
+    });
 
   it('records each command with its exit code and per-command output, stopping at the first failure', async () => {
     const result = await run('# a comment\necho one \\\n  two\nls /definitely-missing\necho never\n');

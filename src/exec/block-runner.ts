@@ -81,7 +81,13 @@ export class BlockRunner {
     const checkpoints = request.checkpoints ?? [];
     const checkpointDir = `${base}.checkpoints`;
     if (checkpoints.length > 0) await mkdir(checkpointDir, { recursive: true });
-    const checkpointEnv = checkpoints.length > 0 ? { NMIA_DRILL_CHECKPOINTS: checkpoints.map((checkpoint) => checkpoint.beforeCommand).join('\n'), NMIA_DRILL_CHECKPOINT_DIR: checkpointDir } : {};
+    const checkpointEnv =
+      checkpoints.length > 0
+        ? {
+            NMIA_DRILL_CHECKPOINTS: checkpoints.map((checkpoint) => checkpoint.beforeCommand).join('\n'),
+            NMIA_DRILL_CHECKPOINT_DIR: checkpointDir,
+          }
+        : {};
 
     const startedAt = new Date();
     const child = execa('bash', ['--noprofile', '--norc', '-e', '-o', 'pipefail', scriptFile], {
@@ -136,7 +142,13 @@ export class BlockRunner {
     // Anything after the end marker ran in the block's own EXIT trap: part of its last moments, not a command.
     const endAt = traceLines.findIndex((line) => line.command === END_OF_BLOCK);
     const endMarker = endAt >= 0 ? traceLines.splice(endAt)[0] : undefined;
-    const commands = this.commandsFromTrace(traceLines, stdout, stderr, endMarker ? { exitCode: endMarker.previousExitCode, atMs: endMarker.startedAtMs } : { exitCode, atMs: finishedAtMs }, redactor);
+    const commands = this.commandsFromTrace(
+      traceLines,
+      stdout,
+      stderr,
+      endMarker ? { exitCode: endMarker.previousExitCode, atMs: endMarker.startedAtMs } : { exitCode, atMs: finishedAtMs },
+      redactor,
+    );
     const failedCommand = exitCode === 0 ? undefined : commands.at(-1);
     return {
       section: block.sectionTitle,
@@ -158,7 +170,13 @@ export class BlockRunner {
     };
   }
 
-  private commandsFromTrace(lines: TraceLine[], stdout: string, stderr: string, end: { exitCode: number | null; atMs: number }, redactor: Redactor): CommandRecord[] {
+  private commandsFromTrace(
+    lines: TraceLine[],
+    stdout: string,
+    stderr: string,
+    end: { exitCode: number | null; atMs: number },
+    redactor: Redactor,
+  ): CommandRecord[] {
     // Segment 0 precedes the first command; segment i+1 belongs to command i.
     const stderrSegments = stderr.split(OUTPUT_SEPARATOR);
     const stdoutSegments = stdout.split(OUTPUT_SEPARATOR);
@@ -181,7 +199,11 @@ export class BlockRunner {
 }
 
 /** Answers checkpoint requests from the running block until it exits; returns the failures. */
-async function serveCheckpoints(dir: string, checkpoints: ReadonlyArray<{ beforeCommand: string; run: () => Promise<void> }>, child: Promise<unknown>): Promise<string[]> {
+async function serveCheckpoints(
+  dir: string,
+  checkpoints: ReadonlyArray<{ beforeCommand: string; run: () => Promise<void> }>,
+  child: Promise<unknown>,
+): Promise<string[]> {
   const errors: string[] = [];
   let exited = false;
   void child.then(

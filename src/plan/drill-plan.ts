@@ -69,8 +69,14 @@ export interface DrillPlan {
 
 const STACK_NOTES: Record<StackChoice, { kind: DrillPlan['stack']['kind']; note: string }> = {
   emulated: { kind: 'emulated', note: 'the docker shim over a local PostgreSQL cluster and the reference app as local processes' },
-  compose: { kind: 'compose', note: 'a real Docker Compose project "nmia" (the drill checks for a Docker engine and Compose v2 when it starts)' },
-  auto: { kind: 'decided at run time', note: 'compose when a Docker engine answers, Compose v2 is present and the images are there, else emulated (plan does not ask Docker)' },
+  compose: {
+    kind: 'compose',
+    note: 'a real Docker Compose project "nmia" (the drill checks for a Docker engine and Compose v2 when it starts)',
+  },
+  auto: {
+    kind: 'decided at run time',
+    note: 'compose when a Docker engine answers, Compose v2 is present and the images are there, else emulated (plan does not ask Docker)',
+  },
 };
 
 /**
@@ -91,10 +97,23 @@ export async function planDrill(request: PlanRequest): Promise<DrillPlan> {
   const runs: PlannedRun[] = [];
   if (request.isolation !== 'alone') {
     const environment = new PlanEnvironment(runbook, 'order');
-    for (const procedure of selected) runs.push(planRun(procedure, environment, runbook, where, stackLabel, 'runbook order: one environment shared with the procedures before it'));
+    for (const procedure of selected)
+      runs.push(
+        planRun(procedure, environment, runbook, where, stackLabel, 'runbook order: one environment shared with the procedures before it'),
+      );
   }
   if (request.isolation !== 'order') {
-    for (const procedure of selected) runs.push(planRun(procedure, new PlanEnvironment(runbook, 'alone'), runbook, where, stackLabel, `alone: a fresh environment for ${procedure.id}`));
+    for (const procedure of selected)
+      runs.push(
+        planRun(
+          procedure,
+          new PlanEnvironment(runbook, 'alone'),
+          runbook,
+          where,
+          stackLabel,
+          `alone: a fresh environment for ${procedure.id}`,
+        ),
+      );
   }
   return {
     runbook: { path: runbook.path, sha256: runbook.sha256, lockPath },
@@ -107,7 +126,14 @@ export async function planDrill(request: PlanRequest): Promise<DrillPlan> {
   };
 }
 
-function planRun(procedure: Procedure, environment: PlanEnvironment, runbook: Runbook, where: (line: number) => string, stack: string, label: string): PlannedRun {
+function planRun(
+  procedure: Procedure,
+  environment: PlanEnvironment,
+  runbook: Runbook,
+  where: (line: number) => string,
+  stack: string,
+  label: string,
+): PlannedRun {
   const { context, inputs } = environment.contextFor(procedure);
   procedure.plan?.prepare?.(context);
   const bindings = procedure.plan?.bindings?.(context) ?? [];
@@ -134,15 +160,27 @@ function planRun(procedure: Procedure, environment: PlanEnvironment, runbook: Ru
     location: where(runbook.blocks.find((block) => block.sectionTitle === procedure.section)?.line ?? 0),
     stack,
     inputs: inputs.map(({ artifact, purpose }) => ({ artifact: artifact.name, file: artifact.file, purpose })),
-    ...(procedure.plan?.disaster ? { disaster: procedure.plan.disaster } : procedure.disaster ? { disaster: '(a disaster is caused, but this procedure does not describe it for plan)' } : {}),
+    ...(procedure.plan?.disaster
+      ? { disaster: procedure.plan.disaster }
+      : procedure.disaster
+        ? { disaster: '(a disaster is caused, but this procedure does not describe it for plan)' }
+        : {}),
     blocks,
     checkedWithoutRunning: (procedure.checksWithoutRunning ?? []).map((check) => {
       const block = findBlock(runbook, procedure.section, check.index);
-      return { index: check.index, line: block?.line ?? 0, location: block ? where(block.line) : '(missing from the runbook)', reason: check.reason, text: block?.text ?? '' };
+      return {
+        index: check.index,
+        line: block?.line ?? 0,
+        location: block ? where(block.line) : '(missing from the runbook)',
+        reason: check.reason,
+        text: block?.text ?? '',
+      };
     }),
     unusedBindings: bindings.filter((binding) => !usedPlaceholders.has(binding.placeholder)).map((binding) => binding.placeholder),
     produces: procedure.plan?.produces ?? [],
-    ...(procedure.bindings && !procedure.plan?.bindings ? { undescribed: ['bindings: computed when the drill runs; this procedure has no plan description of them'] } : {}),
+    ...(procedure.bindings && !procedure.plan?.bindings
+      ? { undescribed: ['bindings: computed when the drill runs; this procedure has no plan description of them'] }
+      : {}),
   };
   environment.after(procedure);
   return run;

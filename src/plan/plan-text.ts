@@ -8,7 +8,11 @@ function from(setting: Setting<unknown>): string {
 }
 
 function indent(text: string, prefix: string): string {
-  return text.replace(/\n$/, '').split('\n').map((line) => `${prefix}${line}`).join('\n');
+  return text
+    .replace(/\n$/, '')
+    .split('\n')
+    .map((line) => `${prefix}${line}`)
+    .join('\n');
 }
 
 /** The plan for people: settings and where each came from, drift, then every procedure run in order. */
@@ -23,17 +27,24 @@ export function renderPlan(plan: DrillPlan, settings: RunSettings, cwd: string):
   line(`stack       ${plan.stack.requested === 'auto' ? 'auto' : plan.stack.kind}: ${plan.stack.note} ${from(settings.stack)}`);
   line(`isolation   ${plan.isolation} ${from(settings.isolation)}`);
   line(`data        scale ${settings.scale.value} ${from(settings.scale)}, seed ${settings.seed.value} ${from(settings.seed)}`);
-  line(`objectives  RTO ${settings.rtoSeconds.value} s ${from(settings.rtoSeconds)}, RPO ${settings.rpoSeconds.value} s ${from(settings.rpoSeconds)}`);
+  line(
+    `objectives  RTO ${settings.rtoSeconds.value} s ${from(settings.rtoSeconds)}, RPO ${settings.rpoSeconds.value} s ${from(settings.rpoSeconds)}`,
+  );
   line(`reports     ${settings.reportDir.value}/<YYYYMMDD-HHMMSS>-<drill id>/ (plan creates nothing there) ${from(settings.reportDir)}`);
   if (settings.only.value.length > 0) line(`only        ${settings.only.value.join(', ')} ${from(settings.only)}`);
   if (settings.skip.value.length > 0) line(`skip        ${settings.skip.value.join(', ')} ${from(settings.skip)}`);
-  if (settings.probes.notes.length === 0) line('probes      the reference stack: api :8000, ui :5173 (reference UI sign-in and selectors), the seeded admin, the first enabled ldap:// connector');
+  if (settings.probes.notes.length === 0)
+    line(
+      'probes      the reference stack: api :8000, ui :5173 (reference UI sign-in and selectors), the seeded admin, the first enabled ldap:// connector',
+    );
   else for (const [index, note] of settings.probes.notes.entries()) line(`${index === 0 ? 'probes      ' : '            '}${note}`);
   line();
   if (plan.drift.length === 0) {
     line('drift       none: every block matches the lock');
   } else {
-    const verdict = plan.allowDrift ? 'running anyway (--allow-drift): the drift is recorded as a finding' : `the drill would stop here and run nothing (exit 1); review the change, then ${PIN_COMMAND} (or --allow-drift)`;
+    const verdict = plan.allowDrift
+      ? 'running anyway (--allow-drift): the drift is recorded as a finding'
+      : `the drill would stop here and run nothing (exit 1); review the change, then ${PIN_COMMAND} (or --allow-drift)`;
     line(`DRIFT       ${plan.drift.length} block(s): ${verdict}`);
     for (const drift of plan.drift) line(`  - ${drift.kind}: ${drift.message}`);
   }
@@ -45,7 +56,11 @@ export function renderPlan(plan: DrillPlan, settings: RunSettings, cwd: string):
   const order = plan.runs.filter((run) => run.mode === 'order').length;
   const alone = plan.runs.filter((run) => run.mode === 'alone').length;
   const counts = [order > 0 ? `${order} in runbook order` : '', alone > 0 ? `${alone} alone` : ''].filter(Boolean).join(' + ');
-  line(plan.wouldRun ? `${plan.runs.length} procedure run(s) (${counts}) would execute; plan ran none of them.` : `${plan.runs.length} procedure run(s) (${counts}) planned, but the drift check would stop the drill before any of them.`);
+  line(
+    plan.wouldRun
+      ? `${plan.runs.length} procedure run(s) (${counts}) would execute; plan ran none of them.`
+      : `${plan.runs.length} procedure run(s) (${counts}) planned, but the drift check would stop the drill before any of them.`,
+  );
   return `${out.join('\n')}\n`;
 }
 
@@ -63,7 +78,9 @@ function renderRun(run: PlannedRun, position: number, line: (text?: string) => v
       line(`   block ${block.index} at ${block.location}: runs with ${block.substitutions.length} binding(s):`);
       for (const substitution of block.substitutions) {
         const when = substitution.secret ? ' [secret]' : substitution.runtime ? ` [known at run time: ${substitution.runtime}]` : '';
-        line(`     ${substitution.placeholder} → ${substitution.value}${when} — ${substitution.reason}${substitution.occurrences > 1 ? ` (×${substitution.occurrences})` : ''}`);
+        line(
+          `     ${substitution.placeholder} → ${substitution.value}${when} — ${substitution.reason}${substitution.occurrences > 1 ? ` (×${substitution.occurrences})` : ''}`,
+        );
       }
     }
     line(indent(block.text, '     | '));

@@ -16,7 +16,11 @@ export function planHarnessDump(plan: PlanContext, format: 'custom' | 'plain'): 
   const name = DUMP_ARTIFACT[format];
   const existing = plan.artifact(name);
   if (existing) return existing;
-  const made = { name, file: `harness_backup_{YYYYMMDDHHMMSS}.${format === 'custom' ? 'dump' : 'sql'}`, from: 'the harness (pg_dump inside the db service)' };
+  const made = {
+    name,
+    file: `harness_backup_{YYYYMMDDHHMMSS}.${format === 'custom' ? 'dump' : 'sql'}`,
+    from: 'the harness (pg_dump inside the db service)',
+  };
   plan.harnessInput(made, `a ${format} dump, since no earlier section produced one here`);
   return made;
 }
@@ -35,16 +39,37 @@ export function plannedFileBinding(placeholder: string, artifact: PlannedArtifac
 export function planRecoveryBindings(plan: PlanContext, secretKeyReason: string): PlannedBinding[] {
   const workspace = 'the drill workspace is a temp directory created when the drill starts';
   return [
-    { placeholder: '<repo-url>', value: `file://${plan.harnessDir}/git/nmia.git`, reason: 'a local Git repository of the compose project, made by the harness', runtime: workspace },
-    { placeholder: '/opt/nmia', value: plan.projectDir, reason: 'the recovery host’s install directory, inside the drill workspace', runtime: workspace },
+    {
+      placeholder: '<repo-url>',
+      value: `file://${plan.harnessDir}/git/nmia.git`,
+      reason: 'a local Git repository of the compose project, made by the harness',
+      runtime: workspace,
+    },
+    {
+      placeholder: '/opt/nmia',
+      value: plan.projectDir,
+      reason: 'the recovery host’s install directory, inside the drill workspace',
+      runtime: workspace,
+    },
     { placeholder: '<original-secret-key>', value: '<redacted>', reason: secretKeyReason, secret: true },
-    { placeholder: '/path/to/nmia_backup.dump', value: `${plan.harnessDir}/offsite/nmia_backup.dump`, reason: 'the most recent custom-format backup, from off-host storage', runtime: workspace },
+    {
+      placeholder: '/path/to/nmia_backup.dump',
+      value: `${plan.harnessDir}/offsite/nmia_backup.dump`,
+      reason: 'the most recent custom-format backup, from off-host storage',
+      runtime: workspace,
+    },
   ];
 }
 
 /** Mirrors prepareRecovery(): the repository, the latest backup copied off the host, a token issued before the disaster. */
 export function planRecoveryInputs(plan: PlanContext): void {
   const dump = planHarnessDump(plan, 'custom');
-  plan.harnessInput({ name: 'git-repository', file: `${plan.harnessDir}/git/nmia.git`, from: 'the harness' }, 'a Git repository of the NMIA compose project (the runbook clones it)');
-  plan.harnessInput({ name: 'offsite-dump', file: `${plan.harnessDir}/offsite/nmia_backup.dump`, from: 'the harness' }, `the most recent backup (${dump.file}), kept off the host`);
+  plan.harnessInput(
+    { name: 'git-repository', file: `${plan.harnessDir}/git/nmia.git`, from: 'the harness' },
+    'a Git repository of the NMIA compose project (the runbook clones it)',
+  );
+  plan.harnessInput(
+    { name: 'offsite-dump', file: `${plan.harnessDir}/offsite/nmia_backup.dump`, from: 'the harness' },
+    `the most recent backup (${dump.file}), kept off the host`,
+  );
 }

@@ -15,11 +15,19 @@ import { planDrill, type PlannedRun } from './drill-plan.ts';
 import { RUNTIME_TOKEN } from './procedure-plan.ts';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
-const RUNBOOKS = { given: join(REPO, 'runbook', 'backup-restore.md'), corrected: join(REPO, 'fixtures', 'runbooks', 'backup-restore.corrected.md') };
+const RUNBOOKS = {
+  given: join(REPO, 'runbook', 'backup-restore.md'),
+  corrected: join(REPO, 'fixtures', 'runbooks', 'backup-restore.corrected.md'),
+};
 
 /** A planned value as a pattern: each `{…}` token stands for what the drill fills in. */
 function pattern(planned: string): RegExp {
-  return new RegExp(`^${planned.split(/\{[^{}\s]+\}/).map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('[^/]+')}$`);
+  return new RegExp(
+    `^${planned
+      .split(/\{[^{}\s]+\}/)
+      .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+      .join('[^/]+')}$`,
+  );
 }
 
 /** A concrete file name for a planned one, as the drill would make it. */
@@ -50,7 +58,14 @@ describe('procedure plans describe what the live hooks do', () => {
 
   for (const runbookName of Object.keys(RUNBOOKS) as Array<keyof typeof RUNBOOKS>) {
     it(`bindings: same placeholders, values that match, secrets redacted (${runbookName} runbook, both modes)`, async () => {
-      const plan = await planDrill({ runbookPath: RUNBOOKS[runbookName], allowDrift: false, isolation: 'both', only: [], skip: [], stack: 'emulated' });
+      const plan = await planDrill({
+        runbookPath: RUNBOOKS[runbookName],
+        allowDrift: false,
+        isolation: 'both',
+        only: [],
+        skip: [],
+        stack: 'emulated',
+      });
       let held = new Map<string, ProducedArtifact>();
       let previous: PlannedRun | undefined;
       let compared = 0;
@@ -58,28 +73,73 @@ describe('procedure plans describe what the live hooks do', () => {
         const procedure = PROCEDURES.find((candidate) => candidate.id === run.id)!;
         // What the environment holds when this procedure's bindings are computed: earlier procedures' files, then its own inputs.
         if (run.mode === 'alone' || previous?.mode !== run.mode) held = new Map();
-        for (const input of run.inputs) held.set(input.artifact, { name: input.artifact, path: join(workspace.backupsDir, concrete(input.file)), sha256: 'f'.repeat(64), producedBy: 'harness' });
+        for (const input of run.inputs)
+          held.set(input.artifact, {
+            name: input.artifact,
+            path: join(workspace.backupsDir, concrete(input.file)),
+            sha256: 'f'.repeat(64),
+            producedBy: 'harness',
+          });
         const redactor = new Redactor().add('secret_key', canariesFor(42).secretKey);
-        const drill = { runbook: runbooks[runbookName]!, redactor, canaries: canariesFor(42), drillId: 'plantest' } as unknown as DrillState;
+        const drill = {
+          runbook: runbooks[runbookName]!,
+          redactor,
+          canaries: canariesFor(42),
+          drillId: 'plantest',
+        } as unknown as DrillState;
         const environment = { artifacts: held } as unknown as EnvironmentState;
-        const record = { blocks: [], harnessActions: [], rungs: [], findings: [], artifacts: [], mode: run.mode } as unknown as ProcedureRecord;
-        const context = new ProcedureContext(procedure, record, { workspace } as unknown as StartedStack, drill, environment, join(workspace.root, 'evidence'));
+        const record = {
+          blocks: [],
+          harnessActions: [],
+          rungs: [],
+          findings: [],
+          artifacts: [],
+          mode: run.mode,
+        } as unknown as ProcedureRecord;
+        const context = new ProcedureContext(
+          procedure,
+          record,
+          { workspace } as unknown as StartedStack,
+          drill,
+          environment,
+          join(workspace.root, 'evidence'),
+        );
         const live = (await procedure.bindings?.(context)) ?? [];
-        const plannedByPlaceholder = new Map(run.blocks.flatMap((block) => block.substitutions).map((substitution) => [substitution.placeholder, substitution]));
-        const liveInBlocks = live.filter((binding) => run.blocks.some((block) => runbooks[runbookName]!.blocks.find((candidate) => candidate.sectionTitle === procedure.section && candidate.index === block.index)?.text.includes(binding.placeholder)));
-        expect(new Set(liveInBlocks.map((binding) => binding.placeholder)), `${run.mode}/${run.id}: placeholders`).toEqual(new Set(plannedByPlaceholder.keys()));
+        const plannedByPlaceholder = new Map(
+          run.blocks.flatMap((block) => block.substitutions).map((substitution) => [substitution.placeholder, substitution]),
+        );
+        const liveInBlocks = live.filter((binding) =>
+          run.blocks.some((block) =>
+            runbooks[runbookName]!.blocks.find(
+              (candidate) => candidate.sectionTitle === procedure.section && candidate.index === block.index,
+            )?.text.includes(binding.placeholder),
+          ),
+        );
+        expect(new Set(liveInBlocks.map((binding) => binding.placeholder)), `${run.mode}/${run.id}: placeholders`).toEqual(
+          new Set(plannedByPlaceholder.keys()),
+        );
         for (const binding of liveInBlocks) {
           const plannedBinding = plannedByPlaceholder.get(binding.placeholder)!;
           if (plannedBinding.secret) {
-            expect(redactor.redact(binding.value), `${run.mode}/${run.id}: ${binding.placeholder} is a registered secret`).not.toBe(binding.value);
+            expect(redactor.redact(binding.value), `${run.mode}/${run.id}: ${binding.placeholder} is a registered secret`).not.toBe(
+              binding.value,
+            );
             expect(plannedBinding.value).toBe('<redacted>');
           } else {
             expect(binding.value, `${run.mode}/${run.id}: ${binding.placeholder}`).toMatch(pattern(plannedBinding.value));
-            expect(Boolean(plannedBinding.runtime), `${run.mode}/${run.id}: ${binding.placeholder} runtime marker`).toBe(RUNTIME_TOKEN.test(plannedBinding.value));
+            expect(Boolean(plannedBinding.runtime), `${run.mode}/${run.id}: ${binding.placeholder} runtime marker`).toBe(
+              RUNTIME_TOKEN.test(plannedBinding.value),
+            );
           }
           compared += 1;
         }
-        for (const artifact of run.produces) held.set(artifact.name, { name: artifact.name, path: join(workspace.backupsDir, concrete(artifact.file)), sha256: 'e'.repeat(64), producedBy: run.id });
+        for (const artifact of run.produces)
+          held.set(artifact.name, {
+            name: artifact.name,
+            path: join(workspace.backupsDir, concrete(artifact.file)),
+            sha256: 'e'.repeat(64),
+            producedBy: run.id,
+          });
         if (procedure.plan?.destroysWorkspaceFiles) held = new Map();
         previous = run;
       }

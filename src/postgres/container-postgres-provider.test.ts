@@ -28,7 +28,8 @@ describe.skipIf(!docker.available)(`ContainerPostgresProvider (${DEFAULT_POSTGRE
     }
   };
   // The machine's pg_dump/pg_restore against the container, over TCP with a password.
-  const tool = (name: string, args: string[], database = 'postgres') => execa(server.binaries.path(name), args, { env: server.env(database) });
+  const tool = (name: string, args: string[], database = 'postgres') =>
+    execa(server.binaries.path(name), args, { env: server.env(database) });
 
   beforeAll(async () => {
     server = await new ContainerPostgresProvider().start();
@@ -53,7 +54,10 @@ describe.skipIf(!docker.available)(`ContainerPostgresProvider (${DEFAULT_POSTGRE
     expect(server.connectionUri('src')).toMatch(new RegExp(`^postgresql://nmia:[^@]+@127\\.0\\.0\\.1:${server.port}/src$`));
     const [row] = await server.query<{ version: string }>("SELECT current_setting('server_version') AS version");
     expect(row!.version.startsWith(`${POSTGRES_MAJOR}.`)).toBe(true);
-    const wrong = await execa(server.binaries.path('psql'), ['-c', 'select 1'], { env: { ...server.env(), PGPASSWORD: 'wrong' }, reject: false });
+    const wrong = await execa(server.binaries.path('psql'), ['-c', 'select 1'], {
+      env: { ...server.env(), PGPASSWORD: 'wrong' },
+      reject: false,
+    });
     expect(wrong.exitCode).toBe(2);
     expect(wrong.stderr).toMatch(/password authentication failed/);
   });

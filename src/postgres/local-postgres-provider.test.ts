@@ -15,7 +15,9 @@ describe('LocalPostgresProvider', () => {
   });
 
   it('serves queries as the nmia superuser on a private socket', async () => {
-    const [row] = await server.query<{ user: string; version: string }>('select current_user as user, current_setting($1) as version', ['server_version_num']);
+    const [row] = await server.query<{ user: string; version: string }>('select current_user as user, current_setting($1) as version', [
+      'server_version_num',
+    ]);
     expect(row?.user).toBe('nmia');
     expect(Number(row?.version)).toBeGreaterThanOrEqual(130000);
   });

@@ -41,9 +41,7 @@ function newestDebianBinDir(root = '/usr/lib/postgresql'): string | undefined {
   } catch {
     return undefined;
   }
-  const newestFirst = versions
-    .filter((name) => /^\d+(\.\d+)?$/.test(name))
-    .sort((a, b) => Number.parseFloat(b) - Number.parseFloat(a));
+  const newestFirst = versions.filter((name) => /^\d+(\.\d+)?$/.test(name)).sort((a, b) => Number.parseFloat(b) - Number.parseFloat(a));
   return newestFirst.map((version) => join(root, version, 'bin')).find((dir) => hasAll(dir, SERVER_BINARIES));
 }
 

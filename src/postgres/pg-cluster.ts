@@ -101,9 +101,16 @@ export class PgCluster {
       });
     } catch (error) {
       if (error instanceof ExecaError) {
-        const tail = String(error.stderr ?? '').trim().split('\n').slice(-3).join(' | ');
+        const tail = String(error.stderr ?? '')
+          .trim()
+          .split('\n')
+          .slice(-3)
+          .join(' | ');
         throw new EnvironmentError(`${binary} failed (exit ${error.exitCode ?? 'signal'}): ${tail || error.shortMessage}`, {
-          fix: binary === 'pg_ctl' ? `read the server log; the port may be taken or the data directory damaged (${this.dataDir})` : 'check the PostgreSQL installation and free disk space',
+          fix:
+            binary === 'pg_ctl'
+              ? `read the server log; the port may be taken or the data directory damaged (${this.dataDir})`
+              : 'check the PostgreSQL installation and free disk space',
           cause: error,
         });
       }

@@ -6,7 +6,12 @@ export interface PostgresConnectionSource {
   clientConfig(database?: string): pg.ClientConfig;
 }
 
-export async function queryRows<T extends pg.QueryResultRow = pg.QueryResultRow>(source: PostgresConnectionSource, sql: string, params: unknown[] = [], database = 'postgres'): Promise<T[]> {
+export async function queryRows<T extends pg.QueryResultRow = pg.QueryResultRow>(
+  source: PostgresConnectionSource,
+  sql: string,
+  params: unknown[] = [],
+  database = 'postgres',
+): Promise<T[]> {
   const client = await connectPg(source.clientConfig(database));
   try {
     return (await client.query<T>(sql, params)).rows;

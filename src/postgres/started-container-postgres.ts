@@ -77,8 +77,6 @@ export class StartedContainerPostgres implements PostgresConnectionSource {
     return url.toString();
   }
 
-
-
   /** Runs a command inside the container (the image's own binaries), e.g. `pg_dump` as the runbook does. */
   async exec(command: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> {
     const result = await this.container.exec(command);

@@ -51,8 +51,6 @@ export class StartedLocalPostgres implements PostgresConnectionSource {
     return { PGHOST: this.socketDir, PGPORT: String(this.port), PGUSER: this.superuser, PGDATABASE: database };
   }
 
-
-
   async stop(): Promise<void> {
     await this.cleanup.run();
   }

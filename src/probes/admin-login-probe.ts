@@ -21,8 +21,15 @@ export class AdminLoginProbe implements ChecklistProbe {
     };
     if (login.token === undefined) {
       const refused = login.status === 401 || login.status === 403;
-      throw ProbeFailure.failed(`${login.failure ?? 'login failed'}${refused ? ' (the pre-disaster credentials were refused)' : ''}`, evidence);
+      throw ProbeFailure.failed(
+        `${login.failure ?? 'login failed'}${refused ? ' (the pre-disaster credentials were refused)' : ''}`,
+        evidence,
+      );
     }
-    return { outcome: 'passed', summary: `${session.target.admin.username} logged in: HTTP 200 with a ${login.tokenType ?? 'bearer'} token`, evidence };
+    return {
+      outcome: 'passed',
+      summary: `${session.target.admin.username} logged in: HTTP 200 with a ${login.tokenType ?? 'bearer'} token`,
+      evidence,
+    };
   }
 }

@@ -17,15 +17,22 @@ export class ApiDocsProbe implements ChecklistProbe {
     const title = /<title[^>]*>([^<]*)<\/title>/i.exec(docs.text)?.[1]?.trim();
     const docsEvidence = { status: docs.status, contentType: docs.contentType, bytes: docs.text.length, ...(title ? { title } : {}) };
     if (!/html/i.test(docs.contentType) && !/<html[\s>]/i.test(docs.text)) {
-      throw ProbeFailure.failed(`GET ${docs.displayUrl}: HTTP 200 but not HTML (content-type ${docs.contentType || 'none'})`, { docs: docsEvidence });
+      throw ProbeFailure.failed(`GET ${docs.displayUrl}: HTTP 200 but not HTML (content-type ${docs.contentType || 'none'})`, {
+        docs: docsEvidence,
+      });
     }
     if (!/\b(api|openapi|swagger|redoc)\b/i.test(docs.text)) {
-      throw ProbeFailure.failed(`GET ${docs.displayUrl}: HTTP 200 HTML that does not mention the API (no "API", "OpenAPI", "Swagger" or "ReDoc")`, { docs: docsEvidence });
+      throw ProbeFailure.failed(
+        `GET ${docs.displayUrl}: HTTP 200 HTML that does not mention the API (no "API", "OpenAPI", "Swagger" or "ReDoc")`,
+        { docs: docsEvidence },
+      );
     }
 
     const specReply = await session.http.request('GET', session.apiUrl('/openapi.json'), { service: 'api' });
     ProbeHttp.expectStatus(specReply, 200);
-    const spec = ProbeHttp.json<{ openapi?: unknown; swagger?: unknown; info?: { title?: unknown; version?: unknown }; paths?: unknown }>(specReply);
+    const spec = ProbeHttp.json<{ openapi?: unknown; swagger?: unknown; info?: { title?: unknown; version?: unknown }; paths?: unknown }>(
+      specReply,
+    );
     const version = typeof spec.openapi === 'string' ? spec.openapi : typeof spec.swagger === 'string' ? spec.swagger : undefined;
     const paths = spec.paths && typeof spec.paths === 'object' ? Object.keys(spec.paths).length : undefined;
     const openapi = {
@@ -35,7 +42,10 @@ export class ApiDocsProbe implements ChecklistProbe {
       ...(paths !== undefined ? { paths } : {}),
     };
     if (version === undefined || paths === undefined || paths === 0) {
-      throw ProbeFailure.failed(`GET ${specReply.displayUrl}: JSON, but not an OpenAPI document (needs "openapi" and a non-empty "paths")`, { docs: docsEvidence, openapi });
+      throw ProbeFailure.failed(
+        `GET ${specReply.displayUrl}: JSON, but not an OpenAPI document (needs "openapi" and a non-empty "paths")`,
+        { docs: docsEvidence, openapi },
+      );
     }
     return {
       outcome: 'passed',

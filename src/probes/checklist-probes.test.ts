@@ -94,7 +94,8 @@ describe('DR checklist probes against the real reference app', () => {
     };
     const [counts] = await db.query<{ identities: number; enclaves: number; connectors: number }>(
       `SELECT (SELECT count(*)::int FROM identities) AS identities, (SELECT count(*)::int FROM enclaves) AS enclaves,
-              (SELECT count(*)::int FROM connectors) AS connectors`);
+              (SELECT count(*)::int FROM connectors) AS connectors`,
+    );
     expected = counts!;
   });
 
@@ -127,8 +128,14 @@ describe('DR checklist probes against the real reference app', () => {
 
     expect(byId(results, 'api-docs').evidence).toMatchObject({ docs: { status: 200 }, openapi: { status: 200, version: '3.1.0' } });
     expect(byId(results, 'identity-counts-match').evidence).toMatchObject({ total: expected.identities, expected: expected.identities });
-    expect(byId(results, 'enclaves-connectors-visible').evidence).toMatchObject({ enclaves: expected.enclaves, connectors: expected.connectors });
-    expect(byId(results, 'worker-running').evidence).toMatchObject({ heartbeat: { workerId: 'probe-worker' }, logs: { linesSince: expect.any(Number) } });
+    expect(byId(results, 'enclaves-connectors-visible').evidence).toMatchObject({
+      enclaves: expected.enclaves,
+      connectors: expected.connectors,
+    });
+    expect(byId(results, 'worker-running').evidence).toMatchObject({
+      heartbeat: { workerId: 'probe-worker' },
+      logs: { linesSince: expect.any(Number) },
+    });
     const scan = byId(results, 'connector-scan');
     expect(scan.evidence.status).toBe('succeeded');
     expect(scan.evidence.entries).toBeGreaterThan(0);
@@ -148,7 +155,9 @@ describe('DR checklist probes against the real reference app', () => {
       summary: `the api counts ${expected.identities} identities, the pre-disaster count is ${expected.identities + 3} (-3)`,
     });
     expect(byId(results, 'enclaves-connectors-visible').outcome).toBe('failed');
-    expect(byId(results, 'enclaves-connectors-visible').summary).toMatch(new RegExp(`${expected.connectors} connectors, expected ${expected.connectors - 1}`));
+    expect(byId(results, 'enclaves-connectors-visible').summary).toMatch(
+      new RegExp(`${expected.connectors} connectors, expected ${expected.connectors - 1}`),
+    );
     // Without the pre-disaster count the item is not checked, and says so.
     const [skipped] = await run({ only: ['identity-counts-match'] });
     expect(skipped).toMatchObject({ outcome: 'skipped', summary: expect.stringMatching(/no pre-disaster identity count/) });
@@ -161,7 +170,9 @@ describe('DR checklist probes against the real reference app', () => {
       const results = await run({ only: ['ui-loads', 'admin-login', 'enclaves-connectors-visible'] });
       expect(byId(results, 'admin-login')).toMatchObject({
         outcome: 'failed',
-        summary: expect.stringMatching(/^POST http:\/\/127\.0\.0\.1:\d+\/api\/auth\/login: HTTP 401 invalid_credentials: incorrect username or password \(the pre-disaster credentials were refused\)$/),
+        summary: expect.stringMatching(
+          /^POST http:\/\/127\.0\.0\.1:\d+\/api\/auth\/login: HTTP 401 invalid_credentials: incorrect username or password \(the pre-disaster credentials were refused\)$/,
+        ),
         evidence: { status: 401, tokenIssued: false },
       });
       const ui = byId(results, 'ui-loads');
@@ -169,7 +180,10 @@ describe('DR checklist probes against the real reference app', () => {
       expect(ui.summary).toMatch(/the UI shows an error after sign-in: Sign-in failed: incorrect username or password/);
       expect(ui.evidence.state).toBe('error');
       expect((await stat(ui.evidence.screenshot as string)).size).toBeGreaterThan(1_000);
-      expect(byId(results, 'enclaves-connectors-visible')).toMatchObject({ outcome: 'skipped', summary: expect.stringMatching(/no admin token \(POST .* HTTP 401/) });
+      expect(byId(results, 'enclaves-connectors-visible')).toMatchObject({
+        outcome: 'skipped',
+        summary: expect.stringMatching(/no admin token \(POST .* HTTP 401/),
+      });
     } finally {
       await db.query(`UPDATE users SET password_hash = $1 WHERE username = 'admin'`, [original!.password_hash]);
     }
@@ -177,42 +191,78 @@ describe('DR checklist probes against the real reference app', () => {
 
   it('ui-loads follows a configured sign-in path and selectors (probes.ui), and fails on ones the UI does not match', async () => {
     const configured = (ui: ProbeTarget['ui']): ProbeTarget => ({ ...target, ui });
-    const [same] = await run({ only: ['ui-loads'] }, configured({ signIn: '/#username={username}&password={password}', selectors: { ready: 'body[data-state=ready]', enclaveRow: '*[data-testid="enclave"]' } }));
+    const [same] = await run(
+      { only: ['ui-loads'] },
+      configured({
+        signIn: '/#username={username}&password={password}',
+        selectors: { ready: 'body[data-state=ready]', enclaveRow: '*[data-testid="enclave"]' },
+      }),
+    );
     expect(same, same?.summary).toMatchObject({ outcome: 'passed', evidence: { rowsSeen: expected.enclaves } });
     const [wrongRow] = await run({ only: ['ui-loads'] }, configured({ selectors: { enclaveRow: '[data-testid=enclave-card]' } }));
-    expect(wrongRow).toMatchObject({ outcome: 'failed', summary: 'the UI is ready but rendered no enclave rows ([data-testid=enclave-card])' });
+    expect(wrongRow).toMatchObject({
+      outcome: 'failed',
+      summary: 'the UI is ready but rendered no enclave rows ([data-testid=enclave-card])',
+    });
     const [wrongSignIn] = await run({ only: ['ui-loads'] }, configured({ signIn: '/#user={username}&pass={password}' }));
     expect(wrongSignIn?.outcome).toBe('failed');
     expect(JSON.stringify(wrongSignIn)).not.toContain(db.canaries.adminPassword);
   });
 
-  it('fails connector-scan when the connector\'s bind password in the database no longer matches the directory', async () => {
+  it("fails connector-scan when the connector's bind password in the database no longer matches the directory", async () => {
     const [connector] = await db.query<{ id: number; config: unknown }>(
-      `SELECT id, config FROM connectors WHERE is_enabled AND config->>'ldap_url' LIKE 'ldap://%' ORDER BY id LIMIT 1`);
-    await db.query(`UPDATE connectors SET config = jsonb_set(config, '{bind_password}', to_jsonb('changed-after-backup'::text)) WHERE id = $1`, [connector!.id]);
+      `SELECT id, config FROM connectors WHERE is_enabled AND config->>'ldap_url' LIKE 'ldap://%' ORDER BY id LIMIT 1`,
+    );
+    await db.query(
+      `UPDATE connectors SET config = jsonb_set(config, '{bind_password}', to_jsonb('changed-after-backup'::text)) WHERE id = $1`,
+      [connector!.id],
+    );
     try {
       const [result] = await run({ only: ['connector-scan'] }, { ...target, scanConnectorId: connector!.id });
       expect(result).toMatchObject({
         outcome: 'failed',
         evidence: { connectorId: connector!.id, status: 'failed', code: 'invalid_credentials', jobId: expect.any(Number) },
       });
-      expect(result!.summary).toMatch(new RegExp(`^scan job \\d+ of connector ${connector!.id} \\(.+\\) failed: .*invalid credentials.* \\(invalid_credentials\\)$`));
+      expect(result!.summary).toMatch(
+        new RegExp(`^scan job \\d+ of connector ${connector!.id} \\(.+\\) failed: .*invalid credentials.* \\(invalid_credentials\\)$`),
+      );
     } finally {
       await db.query('UPDATE connectors SET config = $2 WHERE id = $1', [connector!.id, connector!.config]);
     }
   });
 
   it('fails an item pointed at a URL with nothing listening, with a clear cause, and passes none', async () => {
-    const dead: ProbeTarget = { apiUrl: 'http://127.0.0.1:1', uiUrl: 'http://127.0.0.1:1', admin: target.admin, evidenceDir, timeouts: { httpMs: 2_000 } };
+    const dead: ProbeTarget = {
+      apiUrl: 'http://127.0.0.1:1',
+      uiUrl: 'http://127.0.0.1:1',
+      admin: target.admin,
+      evidenceDir,
+      timeouts: { httpMs: 2_000 },
+    };
     const results = await run({ expected, preDisasterToken: 'a-token-from-before-the-disaster' }, dead);
     expect(results.filter((r) => r.outcome === 'passed')).toEqual([]);
-    expect(byId(results, 'api-docs')).toMatchObject({ outcome: 'failed', summary: 'GET http://127.0.0.1:1/docs: connection refused (is the api running?)' });
-    expect(byId(results, 'ui-loads')).toMatchObject({ outcome: 'failed', summary: 'GET http://127.0.0.1:1/: connection refused (is the ui running?)' });
-    expect(byId(results, 'admin-login')).toMatchObject({ outcome: 'failed', summary: 'POST http://127.0.0.1:1/api/auth/login: connection refused (is the api running?)' });
-    expect(byId(results, 'jwt-continuity')).toMatchObject({ outcome: 'failed', summary: 'GET http://127.0.0.1:1/api/enclaves: connection refused (is the api running?)' });
+    expect(byId(results, 'api-docs')).toMatchObject({
+      outcome: 'failed',
+      summary: 'GET http://127.0.0.1:1/docs: connection refused (is the api running?)',
+    });
+    expect(byId(results, 'ui-loads')).toMatchObject({
+      outcome: 'failed',
+      summary: 'GET http://127.0.0.1:1/: connection refused (is the ui running?)',
+    });
+    expect(byId(results, 'admin-login')).toMatchObject({
+      outcome: 'failed',
+      summary: 'POST http://127.0.0.1:1/api/auth/login: connection refused (is the api running?)',
+    });
+    expect(byId(results, 'jwt-continuity')).toMatchObject({
+      outcome: 'failed',
+      summary: 'GET http://127.0.0.1:1/api/enclaves: connection refused (is the api running?)',
+    });
     expect(byId(results, 'worker-running')).toMatchObject({ outcome: 'skipped' });
     for (const id of ['enclaves-connectors-visible', 'identity-counts-match', 'connector-scan'] as const) {
-      expect(byId(results, id)).toMatchObject({ outcome: 'skipped', summary: expect.stringContaining('connection refused (is the api running?)') });
+      expect(byId(results, id)).toMatchObject({
+        outcome: 'skipped',
+        summary: expect.stringContaining('connection refused (is the api running?)'),
+      });
     }
   });
 
@@ -223,7 +273,10 @@ describe('DR checklist probes against the real reference app', () => {
     const port = (hung.address() as { port: number }).port;
     try {
       const [result] = await run({ only: ['api-docs'] }, { ...target, apiUrl: `http://127.0.0.1:${port}`, timeouts: { httpMs: 300 } });
-      expect(result).toMatchObject({ outcome: 'failed', summary: `GET http://127.0.0.1:${port}/docs: no complete answer within 300 ms (is the api overloaded or hung?)` });
+      expect(result).toMatchObject({
+        outcome: 'failed',
+        summary: `GET http://127.0.0.1:${port}/docs: no complete answer within 300 ms (is the api overloaded or hung?)`,
+      });
     } finally {
       for (const socket of sockets) socket.destroy();
       await new Promise((resolve) => hung.close(resolve));
@@ -234,7 +287,9 @@ describe('DR checklist probes against the real reference app', () => {
     await worker.stop();
     const deadline = Date.now() + 10_000;
     for (;;) {
-      const [row] = await db.query<{ age: number }>('SELECT extract(epoch FROM now() - max(beat_at))::float8 AS age FROM worker_heartbeats');
+      const [row] = await db.query<{ age: number }>(
+        'SELECT extract(epoch FROM now() - max(beat_at))::float8 AS age FROM worker_heartbeats',
+      );
       if ((row?.age ?? 0) > 3) break;
       if (Date.now() > deadline) throw new Error('heartbeat never went stale');
       await new Promise((resolve) => setTimeout(resolve, 250));
@@ -242,15 +297,29 @@ describe('DR checklist probes against the real reference app', () => {
     const strict = { ...target, timeouts: { ...target.timeouts, workerHeartbeatMaxAgeS: 3, workerWaitMs: 1_000 } };
     const [heartbeat] = await run({ only: ['worker-running'] }, strict);
     expect(heartbeat).toMatchObject({ outcome: 'failed', evidence: { heartbeat: { workerId: 'probe-worker', maxAgeS: 3 } } });
-    expect(heartbeat!.summary).toMatch(/^the newest worker heartbeat \(probe-worker\) is [\d.]+ s old after waiting \d+ ms, limit 3 s: no worker is running$/);
+    expect(heartbeat!.summary).toMatch(
+      /^the newest worker heartbeat \(probe-worker\) is [\d.]+ s old after waiting \d+ ms, limit 3 s: no worker is running$/,
+    );
     expect(heartbeat!.evidence.heartbeat).toMatchObject({ waitedMs: expect.any(Number) });
     expect((heartbeat!.evidence.heartbeat as { waitedMs: number }).waitedMs).toBeGreaterThanOrEqual(1_000);
 
     const { database: _database, ...logsOnly } = strict;
-    const [fromLogs] = await run({ only: ['worker-running'], workerLogs: { read: async () => worker.output(), since: suiteStart } }, logsOnly);
-    expect(fromLogs).toMatchObject({ outcome: 'failed', summary: expect.stringMatching(/the last line says the worker ended: ".* worker stopped"/) });
-    const [noneSince] = await run({ only: ['worker-running'], workerLogs: { read: async () => worker.output(), since: new Date() } }, logsOnly);
-    expect(noneSince).toMatchObject({ outcome: 'failed', summary: expect.stringMatching(/no line since .*: the worker has not run since recovery began/) });
+    const [fromLogs] = await run(
+      { only: ['worker-running'], workerLogs: { read: async () => worker.output(), since: suiteStart } },
+      logsOnly,
+    );
+    expect(fromLogs).toMatchObject({
+      outcome: 'failed',
+      summary: expect.stringMatching(/the last line says the worker ended: ".* worker stopped"/),
+    });
+    const [noneSince] = await run(
+      { only: ['worker-running'], workerLogs: { read: async () => worker.output(), since: new Date() } },
+      logsOnly,
+    );
+    expect(noneSince).toMatchObject({
+      outcome: 'failed',
+      summary: expect.stringMatching(/no line since .*: the worker has not run since recovery began/),
+    });
     const [nothing] = await run({ only: ['worker-running'] }, logsOnly);
     expect(nothing).toMatchObject({ outcome: 'skipped' });
   });
@@ -264,7 +333,9 @@ describe('DR checklist probes against the real reference app', () => {
     expect(kept).toMatchObject({
       outcome: 'failed',
       evidence: { status: 401, expected: 200 },
-      summary: expect.stringMatching(/with a pre-disaster token → HTTP 401 invalid_token: token signature does not match this server's SECRET_KEY \(was SECRET_KEY changed\?/),
+      summary: expect.stringMatching(
+        /with a pre-disaster token → HTTP 401 invalid_token: token signature does not match this server's SECRET_KEY \(was SECRET_KEY changed\?/,
+      ),
     });
     const [rotated] = await run({ only: ['jwt-continuity'], preDisasterToken, tokenExpectation: 'invalid' });
     expect(rotated).toMatchObject({ outcome: 'passed', evidence: { status: 401, expected: 401 } });
@@ -275,7 +346,13 @@ describe('DR checklist probes against the real reference app', () => {
   it('never puts the admin password, a token or another secret in any result', async () => {
     expect(allResults.length).toBeGreaterThan(20);
     const text = JSON.stringify(allResults);
-    for (const secret of [db.canaries.adminPassword, encodeURIComponent(db.canaries.adminPassword), db.canaries.secretKey, ...db.canaries.bindPasswords, ...tokensSeen]) {
+    for (const secret of [
+      db.canaries.adminPassword,
+      encodeURIComponent(db.canaries.adminPassword),
+      db.canaries.secretKey,
+      ...db.canaries.bindPasswords,
+      ...tokensSeen,
+    ]) {
       expect(text).not.toContain(secret);
     }
     expect(text).not.toContain('CANARY');

@@ -62,7 +62,11 @@ export class ChecklistProbes {
       verdict =
         error instanceof ProbeFailure
           ? { outcome: error.outcome, summary: error.message, evidence: error.evidence }
-          : { outcome: 'error', summary: `probe ${probe.id} crashed: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`, evidence: {} };
+          : {
+              outcome: 'error',
+              summary: `probe ${probe.id} crashed: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`,
+              evidence: {},
+            };
     }
     const redact = <T>(value: T): T => {
       const own = session.redactor.redactDeep(value);

@@ -13,7 +13,15 @@ interface ConnectorRow {
 interface JobRow {
   id: number;
   status: string;
-  result?: { ok?: boolean; error?: string; code?: string; identities_seen?: number; entries?: number; count?: number; scan_run_id?: number } | null;
+  result?: {
+    ok?: boolean;
+    error?: string;
+    code?: string;
+    identities_seen?: number;
+    entries?: number;
+    count?: number;
+    scan_run_id?: number;
+  } | null;
 }
 
 const POLL_MS = 250;
@@ -27,7 +35,8 @@ export class ConnectorScanProbe implements ChecklistProbe {
   readonly id = 'connector-scan' as const;
 
   item(session: ProbeSession): string {
-    const which = session.target.scanConnectorId !== undefined ? `connector ${session.target.scanConnectorId}` : 'an enabled ldap:// connector';
+    const which =
+      session.target.scanConnectorId !== undefined ? `connector ${session.target.scanConnectorId}` : 'an enabled ldap:// connector';
     return `A test connector scan of ${which} completes (${session.apiUrl('/api/connectors/{id}/scan')})`;
   }
 
@@ -49,7 +58,8 @@ export class ConnectorScanProbe implements ChecklistProbe {
       throw ProbeFailure.failed(`queueing a scan of ${label} failed: ${(error as Error).message}`, evidence);
     }
     const jobId = ProbeHttp.json<{ job_id?: unknown }>(queued).job_id;
-    if (typeof jobId !== 'number' && typeof jobId !== 'string') throw ProbeFailure.failed(`POST ${queued.displayUrl}: HTTP ${queued.status} but no job_id in the body`, evidence);
+    if (typeof jobId !== 'number' && typeof jobId !== 'string')
+      throw ProbeFailure.failed(`POST ${queued.displayUrl}: HTTP ${queued.status} but no job_id in the body`, evidence);
     evidence.jobId = Number(jobId);
 
     const started = performance.now();
@@ -62,7 +72,10 @@ export class ConnectorScanProbe implements ChecklistProbe {
       evidence.waitedMs = Math.round(performance.now() - started);
       if (FINISHED.has(job.status)) break;
       if (performance.now() - started >= session.timeouts.scanMs) {
-        throw ProbeFailure.failed(`scan job ${String(jobId)} of ${label} still ${job.status} after ${session.timeouts.scanMs} ms (is the worker running?)`, evidence);
+        throw ProbeFailure.failed(
+          `scan job ${String(jobId)} of ${label} still ${job.status} after ${session.timeouts.scanMs} ms (is the worker running?)`,
+          evidence,
+        );
       }
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }
@@ -74,12 +87,22 @@ export class ConnectorScanProbe implements ChecklistProbe {
     if (result.error !== undefined) evidence.error = result.error;
     if (result.code !== undefined) evidence.code = result.code;
     if (job.status !== 'succeeded') {
-      throw ProbeFailure.failed(`scan job ${String(jobId)} of ${label} ${job.status}: ${result.error ?? 'no error given'}${result.code ? ` (${result.code})` : ''}`, evidence);
+      throw ProbeFailure.failed(
+        `scan job ${String(jobId)} of ${label} ${job.status}: ${result.error ?? 'no error given'}${result.code ? ` (${result.code})` : ''}`,
+        evidence,
+      );
     }
     if (typeof entries !== 'number' || entries <= 0) {
-      throw ProbeFailure.failed(`scan job ${String(jobId)} of ${label} succeeded but saw ${String(entries ?? 'no')} entries: the directory answered with nothing`, evidence);
+      throw ProbeFailure.failed(
+        `scan job ${String(jobId)} of ${label} succeeded but saw ${String(entries ?? 'no')} entries: the directory answered with nothing`,
+        evidence,
+      );
     }
-    return { outcome: 'passed', summary: `scan job ${String(jobId)} of ${label} succeeded with ${entries} entries in ${String(evidence.waitedMs)} ms`, evidence };
+    return {
+      outcome: 'passed',
+      summary: `scan job ${String(jobId)} of ${label} succeeded with ${entries} entries in ${String(evidence.waitedMs)} ms`,
+      evidence,
+    };
   }
 
   private async chooseConnector(session: ProbeSession): Promise<ConnectorRow> {
@@ -89,11 +112,17 @@ export class ConnectorScanProbe implements ChecklistProbe {
     const wanted = session.target.scanConnectorId;
     if (wanted !== undefined) {
       const found = connectors.find((c) => Number(c.id) === wanted);
-      if (!found) throw ProbeFailure.failed(`connector ${wanted} (target.scanConnectorId) is not listed by GET ${reply.displayUrl} (${connectors.length} connectors)`);
+      if (!found)
+        throw ProbeFailure.failed(
+          `connector ${wanted} (target.scanConnectorId) is not listed by GET ${reply.displayUrl} (${connectors.length} connectors)`,
+        );
       return found;
     }
     const candidate = connectors.find((c) => c.is_enabled !== false && typeof c.ldap_url === 'string' && c.ldap_url.startsWith('ldap://'));
-    if (!candidate) throw ProbeFailure.failed(`no enabled connector with an ldap:// URL among ${connectors.length} connectors: set target.scanConnectorId`);
+    if (!candidate)
+      throw ProbeFailure.failed(
+        `no enabled connector with an ldap:// URL among ${connectors.length} connectors: set target.scanConnectorId`,
+      );
     return candidate;
   }
 }

@@ -61,7 +61,10 @@ export class HeadlessChromium {
       return started;
     } catch (error) {
       await cleanup.run().catch(() => undefined);
-      throw new EnvironmentError(`Chromium at ${executablePath} did not start: ${(error as Error).message.split('\n')[0]}`, { fix: INSTALL_FIX, cause: error });
+      throw new EnvironmentError(`Chromium at ${executablePath} did not start: ${(error as Error).message.split('\n')[0]}`, {
+        fix: INSTALL_FIX,
+        cause: error,
+      });
     }
   }
 }

@@ -14,7 +14,12 @@ export class IdentityCountsProbe implements ChecklistProbe {
     const expected = session.expectations.expected?.identities;
     if (expected === undefined) throw ProbeFailure.skipped('not checked: no pre-disaster identity count given (expected.identities)');
     const { reply, body } = await session.getJson<{ total?: unknown; by_enclave?: unknown }>('/api/identities/count');
-    const total = typeof body.total === 'number' ? body.total : typeof body.total === 'string' && /^\d+$/.test(body.total) ? Number(body.total) : undefined;
+    const total =
+      typeof body.total === 'number'
+        ? body.total
+        : typeof body.total === 'string' && /^\d+$/.test(body.total)
+          ? Number(body.total)
+          : undefined;
     const evidence: Record<string, unknown> = {
       total: total ?? null,
       expected,
@@ -23,7 +28,10 @@ export class IdentityCountsProbe implements ChecklistProbe {
     if (total === undefined) throw ProbeFailure.failed(`GET ${reply.displayUrl}: HTTP 200 but no numeric "total" in the body`, evidence);
     if (total !== expected) {
       const delta = total - expected;
-      throw ProbeFailure.failed(`the api counts ${total} identities, the pre-disaster count is ${expected} (${delta > 0 ? '+' : ''}${delta})`, evidence);
+      throw ProbeFailure.failed(
+        `the api counts ${total} identities, the pre-disaster count is ${expected} (${delta > 0 ? '+' : ''}${delta})`,
+        evidence,
+      );
     }
     return { outcome: 'passed', summary: `${total} identities, as before the disaster`, evidence };
   }

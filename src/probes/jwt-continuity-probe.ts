@@ -40,11 +40,19 @@ export class JwtContinuityProbe implements ChecklistProbe {
     const evidence = { status: result.status, expected: expectValid ? 200 : 401, ...(result.detail ? { detail: result.detail } : {}) };
     const url = ProbeHttp.displayUrl(session.apiUrl('/api/enclaves'));
     if (expectValid) {
-      if (result.status === 200) return { outcome: 'passed', summary: `GET ${url} with a pre-disaster token → 200: sessions survive the recovery`, evidence };
+      if (result.status === 200)
+        return { outcome: 'passed', summary: `GET ${url} with a pre-disaster token → 200: sessions survive the recovery`, evidence };
       const hint = result.status === 401 ? ' (was SECRET_KEY changed? users must sign in again)' : '';
-      throw ProbeFailure.failed(`GET ${url} with a pre-disaster token → HTTP ${result.status}${result.detail ? ` ${result.detail}` : ''}${hint}`, evidence);
+      throw ProbeFailure.failed(
+        `GET ${url} with a pre-disaster token → HTTP ${result.status}${result.detail ? ` ${result.detail}` : ''}${hint}`,
+        evidence,
+      );
     }
-    if (result.status === 401) return { outcome: 'passed', summary: `GET ${url} with a pre-disaster token → 401 as expected after rotating SECRET_KEY`, evidence };
-    throw ProbeFailure.failed(`GET ${url} with a pre-disaster token → HTTP ${result.status}, expected 401: the old SECRET_KEY is still in use`, evidence);
+    if (result.status === 401)
+      return { outcome: 'passed', summary: `GET ${url} with a pre-disaster token → 401 as expected after rotating SECRET_KEY`, evidence };
+    throw ProbeFailure.failed(
+      `GET ${url} with a pre-disaster token → HTTP ${result.status}, expected 401: the old SECRET_KEY is still in use`,
+      evidence,
+    );
   }
 }

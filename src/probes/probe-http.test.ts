@@ -46,16 +46,21 @@ describe('ProbeHttp against a real local server', () => {
     expect(ProbeHttp.displayUrl('http://user:pw@host:8000/docs?a=1#frag')).toBe('http://host:8000/docs?a=1');
   });
 
-  it('names the status and the server\'s own error text when the status is wrong', async () => {
+  it("names the status and the server's own error text when the status is wrong", async () => {
     const reply = await new ProbeHttp(2_000).request('GET', `${base}/broken`);
     const failure = await failureOf(Promise.resolve().then(() => ProbeHttp.expectStatus(reply, 200)));
-    expect(failure).toMatchObject({ outcome: 'failed', message: `GET ${base}/broken: HTTP 500 internal: database unreachable, expected 200` });
+    expect(failure).toMatchObject({
+      outcome: 'failed',
+      message: `GET ${base}/broken: HTTP 500 internal: database unreachable, expected 200`,
+    });
   });
 
   it('fails on a response cut short, and on nothing listening, with one-line causes', async () => {
     const cut = await failureOf(new ProbeHttp(2_000).request('GET', `${base}/cut`, { service: 'api' }));
     expect(cut.outcome).toBe('failed');
-    expect(cut.message).toMatch(new RegExp(`^GET ${base}/cut: (connection closed before the response body was complete|connection reset by the server)$`));
+    expect(cut.message).toMatch(
+      new RegExp(`^GET ${base}/cut: (connection closed before the response body was complete|connection reset by the server)$`),
+    );
     const refused = await failureOf(new ProbeHttp(2_000).request('GET', 'http://127.0.0.1:1/health', { service: 'api' }));
     expect(refused.message).toBe('GET http://127.0.0.1:1/health: connection refused (is the api running?)');
   });

@@ -61,7 +61,9 @@ export class ProbeHttp {
       const { status, contentType, text } = await this.exchange(url, method, headers, body);
       return { method, displayUrl, status, contentType, text };
     } catch (error) {
-      throw ProbeFailure.failed(`${method} ${displayUrl}: ${this.describe(error, options.service)}`, { request: `${method} ${displayUrl}` });
+      throw ProbeFailure.failed(`${method} ${displayUrl}: ${this.describe(error, options.service)}`, {
+        request: `${method} ${displayUrl}`,
+      });
     }
   }
 
@@ -69,7 +71,12 @@ export class ProbeHttp {
    * node:http rather than fetch: fetch refuses the Fetch spec's "bad ports" (1, 6000, 6665 …) before
    * dialling, which would hide what is really there. One timer bounds connect, headers and body.
    */
-  private exchange(url: string, method: HttpMethod, headers: Record<string, string>, body: string | undefined): Promise<{ status: number; contentType: string; text: string }> {
+  private exchange(
+    url: string,
+    method: HttpMethod,
+    headers: Record<string, string>,
+    body: string | undefined,
+  ): Promise<{ status: number; contentType: string; text: string }> {
     const parsed = new URL(url);
     const transport = parsed.protocol === 'https:' ? https : parsed.protocol === 'http:' ? http : undefined;
     if (!transport) return Promise.reject(new Error(`unsupported URL scheme ${parsed.protocol} (use http or https)`));
@@ -104,9 +111,12 @@ export class ProbeHttp {
     try {
       return JSON.parse(reply.text) as T;
     } catch {
-      throw ProbeFailure.failed(`${reply.method} ${reply.displayUrl}: HTTP ${reply.status} but the body is not JSON (content-type ${reply.contentType || 'none'})`, {
-        status: reply.status,
-      });
+      throw ProbeFailure.failed(
+        `${reply.method} ${reply.displayUrl}: HTTP ${reply.status} but the body is not JSON (content-type ${reply.contentType || 'none'})`,
+        {
+          status: reply.status,
+        },
+      );
     }
   }
 
@@ -114,9 +124,12 @@ export class ProbeHttp {
   static expectStatus(reply: HttpReply, expected: number | number[], hint = ''): void {
     const wanted = Array.isArray(expected) ? expected : [expected];
     if (wanted.includes(reply.status)) return;
-    throw ProbeFailure.failed(`${reply.method} ${reply.displayUrl}: HTTP ${reply.status}${ProbeHttp.errorText(reply)}, expected ${wanted.join(' or ')}${hint ? ` ${hint}` : ''}`, {
-      status: reply.status,
-    });
+    throw ProbeFailure.failed(
+      `${reply.method} ${reply.displayUrl}: HTTP ${reply.status}${ProbeHttp.errorText(reply)}, expected ${wanted.join(' or ')}${hint ? ` ${hint}` : ''}`,
+      {
+        status: reply.status,
+      },
+    );
   }
 
   /** ` invalid_token: token signature does not match …` from a JSON error body, else a short text excerpt. */
@@ -128,7 +141,11 @@ export class ProbeHttp {
     } catch {
       // Not JSON: fall through to the text.
     }
-    const excerpt = reply.text.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 120);
+    const excerpt = reply.text
+      .replace(/<[^>]*>/g, ' ')
+      .replace(/\s+/g, ' ')
+      .trim()
+      .slice(0, 120);
     return excerpt ? ` ${excerpt}` : '';
   }
 

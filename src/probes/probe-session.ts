@@ -90,16 +90,31 @@ export class ProbeSession {
       return { status: undefined, token: undefined, failure: (error as Error).message, durationMs: elapsed() };
     }
     if (reply.status !== 200) {
-      return { status: reply.status, token: undefined, failure: `${reply.method} ${reply.displayUrl}: HTTP ${reply.status}${ProbeHttp.errorText(reply)}`, durationMs: elapsed() };
+      return {
+        status: reply.status,
+        token: undefined,
+        failure: `${reply.method} ${reply.displayUrl}: HTTP ${reply.status}${ProbeHttp.errorText(reply)}`,
+        durationMs: elapsed(),
+      };
     }
     let body: { access_token?: unknown; token_type?: unknown; expires_in?: unknown };
     try {
       body = JSON.parse(reply.text) as typeof body;
     } catch {
-      return { status: reply.status, token: undefined, failure: `${reply.method} ${reply.displayUrl}: HTTP 200 but the body is not JSON`, durationMs: elapsed() };
+      return {
+        status: reply.status,
+        token: undefined,
+        failure: `${reply.method} ${reply.displayUrl}: HTTP 200 but the body is not JSON`,
+        durationMs: elapsed(),
+      };
     }
     if (typeof body.access_token !== 'string' || body.access_token === '') {
-      return { status: reply.status, token: undefined, failure: `${reply.method} ${reply.displayUrl}: HTTP 200 but no access_token in the body`, durationMs: elapsed() };
+      return {
+        status: reply.status,
+        token: undefined,
+        failure: `${reply.method} ${reply.displayUrl}: HTTP 200 but no access_token in the body`,
+        durationMs: elapsed(),
+      };
     }
     this.redactor.add('admin-token', body.access_token);
     return {

@@ -21,14 +21,29 @@ describe('computeRpo', () => {
   it('is 0 when the newest acknowledged sentinel survived, or one written after the disaster did', () => {
     const acknowledged = { id: 50, writtenAt: '2026-01-01T12:00:09.800Z' };
     expect(computeRpo({ acknowledged, afterRecovery: acknowledged, disasterAt })).toMatchObject({ rpoMs: 0, lostWrites: 0 });
-    expect(computeRpo({ acknowledged, afterRecovery: { id: 3, writtenAt: '2026-01-01T12:05:00.000Z' }, disasterAt })).toMatchObject({ rpoMs: 0, lostWrites: 0 });
+    expect(computeRpo({ acknowledged, afterRecovery: { id: 3, writtenAt: '2026-01-01T12:05:00.000Z' }, disasterAt })).toMatchObject({
+      rpoMs: 0,
+      lostWrites: 0,
+    });
   });
 
   it('is never negative, and not measured without both points', () => {
     // A surviving row stamped later than the acknowledged one (clock skew) but before the disaster.
-    expect(computeRpo({ acknowledged: { id: 5, writtenAt: '2026-01-01T12:00:01.000Z' }, afterRecovery: { id: 6, writtenAt: '2026-01-01T12:00:02.000Z' }, disasterAt }).rpoMs).toBe(0);
-    expect(computeRpo({ acknowledged: undefined, afterRecovery: { id: 1, writtenAt: disasterAt }, disasterAt })).toMatchObject({ rpoMs: null, explanation: expect.stringMatching(/no write was acknowledged/) });
-    expect(computeRpo({ acknowledged: { id: 9, writtenAt: disasterAt }, afterRecovery: undefined, disasterAt })).toMatchObject({ rpoMs: null, explanation: expect.stringMatching(/every acknowledged write is lost/) });
+    expect(
+      computeRpo({
+        acknowledged: { id: 5, writtenAt: '2026-01-01T12:00:01.000Z' },
+        afterRecovery: { id: 6, writtenAt: '2026-01-01T12:00:02.000Z' },
+        disasterAt,
+      }).rpoMs,
+    ).toBe(0);
+    expect(computeRpo({ acknowledged: undefined, afterRecovery: { id: 1, writtenAt: disasterAt }, disasterAt })).toMatchObject({
+      rpoMs: null,
+      explanation: expect.stringMatching(/no write was acknowledged/),
+    });
+    expect(computeRpo({ acknowledged: { id: 9, writtenAt: disasterAt }, afterRecovery: undefined, disasterAt })).toMatchObject({
+      rpoMs: null,
+      explanation: expect.stringMatching(/every acknowledged write is lost/),
+    });
   });
 });
 
@@ -74,7 +89,9 @@ describe('SentinelWriter against the real api', () => {
       api = await AppProcess.start('api', env);
       const ackedBefore = writer.stats().acknowledged;
       await until('writes acknowledged again', () => writer.stats().acknowledged >= ackedBefore + 3);
-      expect(writer.stats().lastFailure).toMatch(/^POST http:\/\/127\.0\.0\.1:\d+\/api\/sentinels: connection refused \(is the api running\?\)$/);
+      expect(writer.stats().lastFailure).toMatch(
+        /^POST http:\/\/127\.0\.0\.1:\d+\/api\/sentinels: connection refused \(is the api running\?\)$/,
+      );
 
       // Disaster, then a restore to the backup point: every row written after it is gone.
       const disasterAt = new Date();
@@ -88,7 +105,10 @@ describe('SentinelWriter against the real api', () => {
       expect(afterRecovery).toEqual(backupPoint);
 
       const rpo = computeRpo({ acknowledged, afterRecovery, disasterAt });
-      const [span] = await db.query<{ ms: number }>('SELECT (extract(epoch FROM $1::timestamptz - $2::timestamptz) * 1000)::float8 AS ms', [acknowledged!.writtenAt, backupPoint!.writtenAt]);
+      const [span] = await db.query<{ ms: number }>('SELECT (extract(epoch FROM $1::timestamptz - $2::timestamptz) * 1000)::float8 AS ms', [
+        acknowledged!.writtenAt,
+        backupPoint!.writtenAt,
+      ]);
       expect(rpo.rpoMs).toBe(Math.round(span!.ms));
       expect(rpo.rpoMs).toBeGreaterThan(500);
       expect(rpo.lostWrites).toBe(acknowledged!.id - backupPoint!.id);

@@ -42,10 +42,15 @@ export class SentinelWriter {
     const timeoutMs = options.timeoutMs ?? 2_000;
     let token = options.token;
     if (token === undefined) {
-      if (!options.admin) throw new DrillError('SentinelWriter needs a token or admin credentials', { fix: 'pass { token } or { admin: { username, password } }' });
+      if (!options.admin)
+        throw new DrillError('SentinelWriter needs a token or admin credentials', {
+          fix: 'pass { token } or { admin: { username, password } }',
+        });
       token = await SentinelWriter.login(options.apiUrl, options.admin, { timeoutMs });
     }
-    const writer = new StartedSentinelWriter(options, new ProbeHttp(timeoutMs), token, (admin) => SentinelWriter.login(options.apiUrl, admin, { timeoutMs }));
+    const writer = new StartedSentinelWriter(options, new ProbeHttp(timeoutMs), token, (admin) =>
+      SentinelWriter.login(options.apiUrl, admin, { timeoutMs }),
+    );
     const cleanup = cleanupRegistry.register('sentinel writer', async () => {
       await writer.stop();
     });
@@ -63,7 +68,8 @@ export class SentinelWriter {
     } catch (error) {
       throw new DrillError(`sentinel writer login: ${(error as Error).message}`, { fix: LOGIN_FIX });
     }
-    if (reply.status !== 200) throw new DrillError(`sentinel writer login: HTTP ${reply.status}${ProbeHttp.errorText(reply)}`, { fix: LOGIN_FIX });
+    if (reply.status !== 200)
+      throw new DrillError(`sentinel writer login: HTTP ${reply.status}${ProbeHttp.errorText(reply)}`, { fix: LOGIN_FIX });
     const token = (JSON.parse(reply.text) as { access_token?: unknown }).access_token;
     if (typeof token !== 'string') throw new DrillError('sentinel writer login: HTTP 200 without an access_token', { fix: LOGIN_FIX });
     return token;
@@ -71,7 +77,11 @@ export class SentinelWriter {
 }
 
 /** The newest sentinel in the database, via GET /api/sentinels/latest; undefined when there is none (404). */
-export async function latestSentinel(apiUrl: string, token: string, options: { timeoutMs?: number } = {}): Promise<SentinelPoint | undefined> {
+export async function latestSentinel(
+  apiUrl: string,
+  token: string,
+  options: { timeoutMs?: number } = {},
+): Promise<SentinelPoint | undefined> {
   const http = new ProbeHttp(options.timeoutMs ?? 5_000);
   let reply;
   try {
@@ -87,7 +97,9 @@ export async function latestSentinel(apiUrl: string, token: string, options: { t
   }
   const body = JSON.parse(reply.text) as { id?: unknown; written_at?: unknown };
   if (body.id === undefined || typeof body.written_at !== 'string') {
-    throw new DrillError(`latest sentinel: GET ${reply.displayUrl} → 200 without id and written_at`, { fix: 'the api must answer { id, written_at }' });
+    throw new DrillError(`latest sentinel: GET ${reply.displayUrl} → 200 without id and written_at`, {
+      fix: 'the api must answer { id, written_at }',
+    });
   }
   return { id: Number(body.id), writtenAt: new Date(body.written_at).toISOString() };
 }
@@ -100,14 +112,23 @@ export async function latestSentinel(apiUrl: string, token: string, options: { t
 export function computeRpo(input: RpoInput): RpoResult {
   const { acknowledged, afterRecovery } = input;
   const disasterMs = new Date(input.disasterAt).getTime();
-  if (!acknowledged) return { rpoMs: null, lostWrites: null, explanation: 'no write was acknowledged before the disaster: RPO not measured' };
+  if (!acknowledged)
+    return { rpoMs: null, lostWrites: null, explanation: 'no write was acknowledged before the disaster: RPO not measured' };
   if (!afterRecovery) {
-    return { rpoMs: null, lostWrites: null, explanation: `no sentinel exists after recovery: every acknowledged write is lost, up to #${acknowledged.id} (${acknowledged.writtenAt})` };
+    return {
+      rpoMs: null,
+      lostWrites: null,
+      explanation: `no sentinel exists after recovery: every acknowledged write is lost, up to #${acknowledged.id} (${acknowledged.writtenAt})`,
+    };
   }
   const ackMs = new Date(acknowledged.writtenAt).getTime();
   const afterMs = new Date(afterRecovery.writtenAt).getTime();
   if (afterMs > disasterMs) {
-    return { rpoMs: 0, lostWrites: 0, explanation: `sentinel #${afterRecovery.id}, written after the disaster (${afterRecovery.writtenAt}), survived: nothing acknowledged was lost` };
+    return {
+      rpoMs: 0,
+      lostWrites: 0,
+      explanation: `sentinel #${afterRecovery.id}, written after the disaster (${afterRecovery.writtenAt}), survived: nothing acknowledged was lost`,
+    };
   }
   const rpoMs = Math.max(0, ackMs - afterMs);
   const lostWrites = acknowledged.id >= afterRecovery.id ? acknowledged.id - afterRecovery.id : null;

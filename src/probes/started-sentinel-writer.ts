@@ -174,7 +174,11 @@ export class StartedSentinelWriter {
       this.lastAckMs = now;
       this.counters.acknowledged++;
       if (this.history.length >= HISTORY_LIMIT) this.history.splice(0, HISTORY_LIMIT / 2);
-      this.history.push({ id: Number(body.id), writtenAt: new Date(body.written_at).toISOString(), acknowledgedAt: new Date(now).toISOString() });
+      this.history.push({
+        id: Number(body.id),
+        writtenAt: new Date(body.written_at).toISOString(),
+        acknowledgedAt: new Date(now).toISOString(),
+      });
     } catch (error) {
       this.fail((error as Error).message.split('\n')[0] as string);
     }

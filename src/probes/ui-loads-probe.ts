@@ -44,12 +44,16 @@ export class UiLoadsProbe implements ChecklistProbe {
         if (message.type() === 'error' && consoleErrors.length < 5) consoleErrors.push(message.text().slice(0, 200));
       });
       const { username, password } = session.target.admin;
-      const url = session.uiUrl(signIn.replace('{username}', encodeURIComponent(username)).replace('{password}', encodeURIComponent(password)));
+      const url = session.uiUrl(
+        signIn.replace('{username}', encodeURIComponent(username)).replace('{password}', encodeURIComponent(password)),
+      );
       const started = performance.now();
       try {
         const response = await page.goto(url, { timeout: session.timeouts.uiMs, waitUntil: 'domcontentloaded' });
         evidence.pageStatus = response?.status() ?? null;
-        await page.waitForSelector(`${selectors.ready}, ${selectors.error}`, { timeout: Math.max(1, session.timeouts.uiMs - (performance.now() - started)) });
+        await page.waitForSelector(`${selectors.ready}, ${selectors.error}`, {
+          timeout: Math.max(1, session.timeouts.uiMs - (performance.now() - started)),
+        });
       } catch (error) {
         evidence.state = await UiLoadsProbe.state(page);
         evidence.statusText = await UiLoadsProbe.statusText(page, selectors.status);
@@ -81,7 +85,10 @@ export class UiLoadsProbe implements ChecklistProbe {
         const { body } = await session.getJson<Array<{ name?: unknown }>>('/api/enclaves');
         apiNames = (Array.isArray(body) ? body : []).map((e) => String(e.name ?? '').trim());
       } catch (error) {
-        throw ProbeFailure.failed(`the UI rendered ${rows.length} enclave rows, but they could not be compared with the api: ${(error as Error).message}`, evidence);
+        throw ProbeFailure.failed(
+          `the UI rendered ${rows.length} enclave rows, but they could not be compared with the api: ${(error as Error).message}`,
+          evidence,
+        );
       }
       evidence.apiEnclaves = apiNames.length;
       const missing = multisetMinus(apiNames, rows);
@@ -94,7 +101,11 @@ export class UiLoadsProbe implements ChecklistProbe {
           evidence,
         );
       }
-      return { outcome: 'passed', summary: `Chromium rendered ${rows.length} enclave rows, the same as GET /api/enclaves, in ${String(evidence.renderMs)} ms`, evidence };
+      return {
+        outcome: 'passed',
+        summary: `Chromium rendered ${rows.length} enclave rows, the same as GET /api/enclaves, in ${String(evidence.renderMs)} ms`,
+        evidence,
+      };
     } finally {
       await browser.close();
     }
@@ -120,7 +131,10 @@ export class UiLoadsProbe implements ChecklistProbe {
   }
 
   private static async state(page: Page): Promise<string | null> {
-    return page.locator('body').getAttribute('data-state', { timeout: 1_000 }).catch(() => null);
+    return page
+      .locator('body')
+      .getAttribute('data-state', { timeout: 1_000 })
+      .catch(() => null);
   }
 
   private static async statusText(page: Page, selector: string): Promise<string | null> {
@@ -135,7 +149,10 @@ export class UiLoadsProbe implements ChecklistProbe {
   private static async screenshot(page: Page, dir: string): Promise<string | null> {
     await mkdir(dir, { recursive: true });
     const path = join(dir, 'ui-loads.png');
-    return page.screenshot({ path, fullPage: true, timeout: 10_000 }).then(() => path, () => null);
+    return page.screenshot({ path, fullPage: true, timeout: 10_000 }).then(
+      () => path,
+      () => null,
+    );
   }
 }
 

@@ -52,7 +52,11 @@ export class WorkerRunningProbe implements ChecklistProbe {
   private async checkHeartbeat(session: ProbeSession, database: pg.ClientConfig, evidence: Record<string, unknown>): Promise<string> {
     const maxAgeS = session.timeouts.workerHeartbeatMaxAgeS;
     const where = `${database.host ?? 'localhost'}:${database.port ?? 5432}/${database.database ?? ''}`;
-    const client = new pg.Client({ ...database, connectionTimeoutMillis: session.timeouts.httpMs, statement_timeout: session.timeouts.httpMs });
+    const client = new pg.Client({
+      ...database,
+      connectionTimeoutMillis: session.timeouts.httpMs,
+      statement_timeout: session.timeouts.httpMs,
+    });
     client.on('error', () => undefined);
     try {
       await client.connect();
@@ -66,12 +70,20 @@ export class WorkerRunningProbe implements ChecklistProbe {
         try {
           beat = (await client.query<Heartbeat>(NEWEST_BEAT_SQL, [maxAgeS])).rows[0];
         } catch (error) {
-          if ((error as { code?: unknown }).code === '42P01') throw ProbeFailure.failed(`worker_heartbeats does not exist in ${where} (was the schema restored?)`, evidence);
+          if ((error as { code?: unknown }).code === '42P01')
+            throw ProbeFailure.failed(`worker_heartbeats does not exist in ${where} (was the schema restored?)`, evidence);
           throw ProbeFailure.error(`heartbeat query on ${where} failed: ${oneLine(error)}`, evidence);
         }
         const waitedMs = Math.round(performance.now() - started);
         evidence.heartbeat = beat
-          ? { workerId: beat.worker_id, beatAt: beat.beat_at.toISOString(), ageS: round1(beat.age_s), aliveWorkers: beat.alive, maxAgeS, waitedMs }
+          ? {
+              workerId: beat.worker_id,
+              beatAt: beat.beat_at.toISOString(),
+              ageS: round1(beat.age_s),
+              aliveWorkers: beat.alive,
+              maxAgeS,
+              waitedMs,
+            }
           : { rows: 0, maxAgeS, waitedMs };
         if (beat && beat.age_s < maxAgeS) return `worker ${beat.worker_id} beat ${round1(beat.age_s)} s ago (${beat.alive} alive)`;
         if (waitedMs >= session.timeouts.workerWaitMs) {
@@ -91,7 +103,10 @@ export class WorkerRunningProbe implements ChecklistProbe {
 
   /** Lines carrying a timestamp (the app's own, or `docker compose logs -t`); a line without a zone is read as UTC. */
   static checkLogs(text: string, since: Date, evidence: Record<string, unknown>): string {
-    const lines = text.split('\n').map((line) => line.trimEnd()).filter((line) => line !== '');
+    const lines = text
+      .split('\n')
+      .map((line) => line.trimEnd())
+      .filter((line) => line !== '');
     const dated = lines.flatMap((line) => {
       const at = WorkerRunningProbe.lineTime(line);
       return at === undefined ? [] : [{ line, at }];

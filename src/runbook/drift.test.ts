@@ -59,7 +59,9 @@ describe('pinLock', () => {
       [FULL, 'full-backup'],
       [CUSTOM, 'restore-custom'],
     ]);
-    expect(pinned.entries.filter((e) => e.status === 'non-executable').map((e) => [e.section, e.index, e.line])).toEqual([[AUTOMATED, 1, 103]]);
+    expect(pinned.entries.filter((e) => e.status === 'non-executable').map((e) => [e.section, e.index, e.line])).toEqual([
+      [AUTOMATED, 1, 103],
+    ]);
     expect(pinned.entries.filter((e) => e.status === 'pending')).toHaveLength(runbook.blocks.length - 3);
     expect(pinned.entries.find((e) => e.section === VOLUME_RESTORE)).toMatchObject({ status: 'pending', reason: 'no procedure yet' });
   });
@@ -72,7 +74,10 @@ describe('pinLock', () => {
 
     const later = new Date('2025-03-01T00:00:00.000Z');
     const repinned = pinLock(runbook, [COVERAGE[0]!], previous, [], later);
-    expect(repinned.entries.find((e) => e.section === VOLUME_RESTORE)).toMatchObject({ status: 'non-executable', reason: 'needs the compose stack' });
+    expect(repinned.entries.find((e) => e.section === VOLUME_RESTORE)).toMatchObject({
+      status: 'non-executable',
+      reason: 'needs the compose stack',
+    });
     expect(repinned.entries.find((e) => e.section === AUTOMATED && e.index === 1)).toMatchObject({ status: 'non-executable' });
     expect(repinned.entries.find((e) => e.section === CUSTOM)).toMatchObject({ status: 'pending', reason: 'no procedure yet' });
     expect(repinned.pinnedAt).toBe(later.toISOString());
@@ -86,9 +91,9 @@ describe('pinLock', () => {
       /procedure full-backup covers "Database Backup › Full Backup \(Recommended\)" block 1, which does not exist/,
     );
     expect(() => pinLock(runbook, [], undefined, [{ section: 'Cron', index: 0, reason: 'x' }])).toThrow(UsageError);
-    expect(() =>
-      pinLock(runbook, [{ procedure: 'automated-backup', section: AUTOMATED, index: 1 }], undefined, NON_EXECUTABLE),
-    ).toThrow(/both covered by procedure automated-backup and declared non-executable/);
+    expect(() => pinLock(runbook, [{ procedure: 'automated-backup', section: AUTOMATED, index: 1 }], undefined, NON_EXECUTABLE)).toThrow(
+      /both covered by procedure automated-backup and declared non-executable/,
+    );
   });
 });
 
@@ -115,7 +120,13 @@ describe('detectDrift', () => {
   it('treats a change in a pending or non-executable block as drift too', async () => {
     const volume = await editedCopy('volume.md', 'docker volume rm nmai_pgdata', 'docker volume rm nmia_pgdata');
     expect(detectDrift(volume, pinned, COVERAGE)).toMatchObject([
-      { kind: 'hash-mismatch', section: VOLUME_RESTORE, index: 0, line: 201, message: expect.stringContaining('pinned as pending ("no procedure yet")') },
+      {
+        kind: 'hash-mismatch',
+        section: VOLUME_RESTORE,
+        index: 0,
+        line: 201,
+        message: expect.stringContaining('pinned as pending ("no procedure yet")'),
+      },
     ]);
     const cron = await editedCopy('cron.md', '0 2 * * *', '0 3 * * *');
     expect(kinds(detectDrift(cron, pinned, COVERAGE))).toEqual([['hash-mismatch', AUTOMATED, 1]]);
@@ -180,7 +191,9 @@ describe('detectDrift', () => {
     const runbook = await loadRunbook('runbook/backup-restore.md');
     const drifts = detectDrift(runbook, pinned, [...COVERAGE, { procedure: 'full-backup', section: FULL, index: 3 }]);
     expect(drifts).toMatchObject([{ kind: 'missing-block', section: FULL, index: 3, line: 0, procedure: 'full-backup' }]);
-    expect(drifts[0]!.message).toMatch(/^runbook\/backup-restore\.md "Database Backup › Full Backup \(Recommended\)" block 3 no longer exists \(section .* has 1 block\)/);
+    expect(drifts[0]!.message).toMatch(
+      /^runbook\/backup-restore\.md "Database Backup › Full Backup \(Recommended\)" block 3 no longer exists \(section .* has 1 block\)/,
+    );
   });
 
   it('without a lock, every block is drift that says to pin', async () => {
@@ -198,11 +211,20 @@ describe('detectDrift', () => {
   it('reports a pinned procedure that is no longer registered, and coverage the lock does not record', async () => {
     const runbook = await loadRunbook('runbook/backup-restore.md');
     expect(detectDrift(runbook, pinned, [COVERAGE[0]!])).toMatchObject([
-      { kind: 'uncovered', section: CUSTOM, message: expect.stringContaining('pinned as covered by procedure restore-custom, but no registered procedure covers it') },
+      {
+        kind: 'uncovered',
+        section: CUSTOM,
+        message: expect.stringContaining('pinned as covered by procedure restore-custom, but no registered procedure covers it'),
+      },
     ]);
     const more = [...COVERAGE, { procedure: 'volume-restore', section: VOLUME_RESTORE, index: 0 }];
     expect(detectDrift(runbook, pinned, more)).toMatchObject([
-      { kind: 'unpinned', section: VOLUME_RESTORE, procedure: 'volume-restore', message: expect.stringContaining('but the lock pins it as pending') },
+      {
+        kind: 'unpinned',
+        section: VOLUME_RESTORE,
+        procedure: 'volume-restore',
+        message: expect.stringContaining('but the lock pins it as pending'),
+      },
     ]);
     const renamed = [{ ...COVERAGE[0]!, procedure: 'full-backup-v2' }, COVERAGE[1]!];
     expect(kinds(detectDrift(runbook, pinned, renamed))).toEqual([['unpinned', FULL, 0]]);

@@ -19,7 +19,16 @@ export interface NonExecutableDeclaration {
 
 export type Drift =
   /** The block's text differs from the hash pinned in the lock (whatever its status: reviewed text changed). */
-  | { kind: 'hash-mismatch'; section: string; index: number; line: number; pinned: string; actual: string; procedure?: string; message: string }
+  | {
+      kind: 'hash-mismatch';
+      section: string;
+      index: number;
+      line: number;
+      pinned: string;
+      actual: string;
+      procedure?: string;
+      message: string;
+    }
   /** Neither covered by a procedure nor declared non-executable/pending in the lock. */
   | { kind: 'uncovered'; section: string; index: number; line: number; message: string }
   /**
@@ -123,9 +132,12 @@ export function pinLock(
   const exists = new Set(runbook.blocks.map((b) => keyOf(b.sectionTitle, b.index)));
   for (const c of coverage) {
     if (!exists.has(keyOf(c.section, c.index))) {
-      throw new UsageError(`cannot pin: procedure ${c.procedure} covers "${c.section}" block ${c.index}, which does not exist in ${runbook.path}`, {
-        fix: `update procedure ${c.procedure}'s block reference to a current section and index (${describeSection(runbook, c.section)})`,
-      });
+      throw new UsageError(
+        `cannot pin: procedure ${c.procedure} covers "${c.section}" block ${c.index}, which does not exist in ${runbook.path}`,
+        {
+          fix: `update procedure ${c.procedure}'s block reference to a current section and index (${describeSection(runbook, c.section)})`,
+        },
+      );
     }
   }
   const declared = new Map<string, NonExecutableDeclaration>();
@@ -142,9 +154,12 @@ export function pinLock(
   for (const [key, procedure] of covering) {
     if (declared.has(key)) {
       const d = declared.get(key)!;
-      throw new UsageError(`cannot pin: "${d.section}" block ${d.index} is both covered by procedure ${procedure} and declared non-executable`, {
-        fix: 'keep one: remove the block from the procedure\'s coverage or drop the non-executable declaration',
-      });
+      throw new UsageError(
+        `cannot pin: "${d.section}" block ${d.index} is both covered by procedure ${procedure} and declared non-executable`,
+        {
+          fix: "keep one: remove the block from the procedure's coverage or drop the non-executable declaration",
+        },
+      );
     }
   }
   const before = new Map<string, LockEntry>((previous?.entries ?? []).map((e) => [keyOf(e.section, e.index), e]));
@@ -181,7 +196,10 @@ function missingBlocks(runbook: Runbook, pinned: Map<string, LockEntry>, coverin
     const procedure = covering.get(key) ?? (entry?.status === 'covered' ? entry.procedure : undefined);
     const { section, index } = entry ?? splitKey(key);
     const line = entry?.line ?? 0;
-    const refs = [entry ? `pinned in the lock${line ? ` at line ${line}` : ''}` : '', covering.has(key) ? `covered by procedure ${covering.get(key)}` : '']
+    const refs = [
+      entry ? `pinned in the lock${line ? ` at line ${line}` : ''}` : '',
+      covering.has(key) ? `covered by procedure ${covering.get(key)}` : '',
+    ]
       .filter(Boolean)
       .join(' and ');
     const moved = entry ? runbook.blocks.find((b) => b.sha256 === entry.sha256) : undefined;

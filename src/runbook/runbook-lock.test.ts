@@ -19,7 +19,14 @@ const sample: RunbookLock = {
   pinnedAt: '2025-02-01T02:00:00.000Z',
   entries: [
     { section: 'Database Backup › Full Backup (Recommended)', index: 0, line: 33, sha256: H1, status: 'covered', procedure: 'full-backup' },
-    { section: 'Database Backup › Automated Backup Script', index: 1, line: 103, sha256: H2, status: 'non-executable', reason: 'crontab entry' },
+    {
+      section: 'Database Backup › Automated Backup Script',
+      index: 1,
+      line: 103,
+      sha256: H2,
+      status: 'non-executable',
+      reason: 'crontab entry',
+    },
     { section: 'Docker Volume Backup', index: 0, line: 185, sha256: H2, status: 'pending', reason: 'no procedure yet' },
   ],
 };

@@ -28,7 +28,21 @@ export class ComposeGuardPorts implements GuardPorts {
   }
 
   async sql(exec: ServiceExec, sql: string): Promise<SqlResult> {
-    return this.docker(['compose', ...exec.composeArgs, 'exec', '-T', ...exec.execArgs, exec.service, 'psql', ...exec.connectionArgs, '-d', exec.maintenanceDb, '-XAtq', '-c', sql]);
+    return this.docker([
+      'compose',
+      ...exec.composeArgs,
+      'exec',
+      '-T',
+      ...exec.execArgs,
+      exec.service,
+      'psql',
+      ...exec.connectionArgs,
+      '-d',
+      exec.maintenanceDb,
+      '-XAtq',
+      '-c',
+      sql,
+    ]);
   }
 
   async volume(name: string): Promise<Ownership> {
@@ -58,7 +72,14 @@ export class ComposeGuardPorts implements GuardPorts {
   }
 
   private async docker(args: string[]): Promise<SqlResult> {
-    const result = await execa(this.config.realDocker, args, { cwd: this.cwd, env: this.env, extendEnv: false, reject: false, stdin: 'ignore', timeout: 60_000 });
+    const result = await execa(this.config.realDocker, args, {
+      cwd: this.cwd,
+      env: this.env,
+      extendEnv: false,
+      reject: false,
+      stdin: 'ignore',
+      timeout: 60_000,
+    });
     return { exitCode: result.exitCode ?? 1, stdout: String(result.stdout ?? ''), stderr: String(result.stderr ?? '') };
   }
 }

@@ -27,15 +27,92 @@ export type GuardedAction =
   | { kind: 'create-volumes'; volumes: string[] }
   | { kind: 'unverifiable'; what: string; why: string };
 
-const COMPOSE_GLOBALS_WITH_VALUE = ['-f', '--file', '-p', '--project-name', '--project-directory', '--env-file', '--profile', '--ansi', '--progress', '--parallel'];
+const COMPOSE_GLOBALS_WITH_VALUE = [
+  '-f',
+  '--file',
+  '-p',
+  '--project-name',
+  '--project-directory',
+  '--env-file',
+  '--profile',
+  '--ansi',
+  '--progress',
+  '--parallel',
+];
 const EXEC_WITH_VALUE = ['-e', '--env', '-u', '--user', '-w', '--workdir', '--index'];
 const EXEC_KEPT = ['-e', '--env', '-u', '--user', '--index'];
-const RUN_WITH_VALUE = ['-v', '--volume', '-e', '--env', '-w', '--workdir', '--name', '--mount', '-l', '--label', '--network', '--entrypoint', '-u', '--user', '-p', '--publish', '--env-file', '--platform', '--pull', '-h', '--hostname'];
+const RUN_WITH_VALUE = [
+  '-v',
+  '--volume',
+  '-e',
+  '--env',
+  '-w',
+  '--workdir',
+  '--name',
+  '--mount',
+  '-l',
+  '--label',
+  '--network',
+  '--entrypoint',
+  '-u',
+  '--user',
+  '-p',
+  '--publish',
+  '--env-file',
+  '--platform',
+  '--pull',
+  '-h',
+  '--hostname',
+];
 const LIBPQ_WITH_VALUE = ['-h', '--host', '-p', '--port', '-U', '--username'];
 const LIBPQ_FLAGS = ['-w', '--no-password'];
 const DROPDB_WITH_VALUE = [...LIBPQ_WITH_VALUE, '--maintenance-db'];
-const CREATEDB_WITH_VALUE = [...LIBPQ_WITH_VALUE, '--maintenance-db', '-D', '--tablespace', '-E', '--encoding', '-l', '--locale', '--lc-collate', '--lc-ctype', '--icu-locale', '--icu-rules', '--locale-provider', '-O', '--owner', '-S', '--strategy', '-T', '--template', '--builtin-locale'];
-const PSQL_WITH_VALUE = [...LIBPQ_WITH_VALUE, '-c', '--command', '-d', '--dbname', '-f', '--file', '-v', '--set', '--variable', '-o', '--output', '-L', '--log-file', '-P', '--pset', '-F', '--field-separator', '-R', '--record-separator', '-T', '--table-attr'];
+const CREATEDB_WITH_VALUE = [
+  ...LIBPQ_WITH_VALUE,
+  '--maintenance-db',
+  '-D',
+  '--tablespace',
+  '-E',
+  '--encoding',
+  '-l',
+  '--locale',
+  '--lc-collate',
+  '--lc-ctype',
+  '--icu-locale',
+  '--icu-rules',
+  '--locale-provider',
+  '-O',
+  '--owner',
+  '-S',
+  '--strategy',
+  '-T',
+  '--template',
+  '--builtin-locale',
+];
+const PSQL_WITH_VALUE = [
+  ...LIBPQ_WITH_VALUE,
+  '-c',
+  '--command',
+  '-d',
+  '--dbname',
+  '-f',
+  '--file',
+  '-v',
+  '--set',
+  '--variable',
+  '-o',
+  '--output',
+  '-L',
+  '--log-file',
+  '-P',
+  '--pset',
+  '-F',
+  '--field-separator',
+  '-R',
+  '--record-separator',
+  '-T',
+  '--table-attr',
+];
 const DROP_DATABASE = /\bDROP\s+DATABASE\s+(?:IF\s+EXISTS\s+)?("(?:[^"]|"")+"|[A-Za-z_][\w$]*)/gi;
 
 interface ParsedArgs {
@@ -89,7 +166,11 @@ function first(parsed: ParsedArgs, ...names: string[]): string | undefined {
 
 function connectionArgs(parsed: ParsedArgs): string[] {
   const args: string[] = [];
-  for (const [names, short] of [[['-h', '--host'], '-h'], [['-p', '--port'], '-p'], [['-U', '--username'], '-U']] as const) {
+  for (const [names, short] of [
+    [['-h', '--host'], '-h'],
+    [['-p', '--port'], '-p'],
+    [['-U', '--username'], '-U'],
+  ] as const) {
     const value = first(parsed, ...names);
     if (value !== undefined) args.push(short, value);
   }
@@ -102,19 +183,37 @@ function unquoteIdentifier(token: string): string {
 }
 
 /** What a PostgreSQL client tool run in a service would drop or create. */
-function clientToolActions(tool: string, toolArgs: string[], exec: Omit<ServiceExec, 'connectionArgs' | 'maintenanceDb'>, label: string): GuardedAction[] {
+function clientToolActions(
+  tool: string,
+  toolArgs: string[],
+  exec: Omit<ServiceExec, 'connectionArgs' | 'maintenanceDb'>,
+  label: string,
+): GuardedAction[] {
   switch (basename(tool)) {
     case 'dropdb': {
       const parsed = parseArgs(toolArgs, DROPDB_WITH_VALUE);
       const database = parsed.positional[0];
       if (!database) return [];
-      return [{ kind: 'drop-database', database, command: label, exec: { ...exec, connectionArgs: connectionArgs(parsed), maintenanceDb: first(parsed, '--maintenance-db') ?? 'postgres' } }];
+      return [
+        {
+          kind: 'drop-database',
+          database,
+          command: label,
+          exec: { ...exec, connectionArgs: connectionArgs(parsed), maintenanceDb: first(parsed, '--maintenance-db') ?? 'postgres' },
+        },
+      ];
     }
     case 'createdb': {
       const parsed = parseArgs(toolArgs, CREATEDB_WITH_VALUE);
       const database = parsed.positional[0];
       if (!database) return [];
-      return [{ kind: 'create-database', database, exec: { ...exec, connectionArgs: connectionArgs(parsed), maintenanceDb: first(parsed, '--maintenance-db') ?? 'postgres' } }];
+      return [
+        {
+          kind: 'create-database',
+          database,
+          exec: { ...exec, connectionArgs: connectionArgs(parsed), maintenanceDb: first(parsed, '--maintenance-db') ?? 'postgres' },
+        },
+      ];
     }
     case 'psql': {
       const parsed = parseArgs(toolArgs, PSQL_WITH_VALUE);
@@ -125,16 +224,59 @@ function clientToolActions(tool: string, toolArgs: string[], exec: Omit<ServiceE
       return databases.map((database) => ({ kind: 'drop-database' as const, database, command: label, exec: full }));
     }
     case 'pg_restore': {
-      const parsed = parseArgs(toolArgs, [...LIBPQ_WITH_VALUE, '-d', '--dbname', '-f', '--file', '-F', '--format', '-j', '--jobs', '-L', '--use-list', '-n', '--schema', '-N', '--exclude-schema', '-t', '--table', '-T', '--trigger', '-I', '--index', '-P', '--function', '-S', '--superuser', '--role']);
+      const parsed = parseArgs(toolArgs, [
+        ...LIBPQ_WITH_VALUE,
+        '-d',
+        '--dbname',
+        '-f',
+        '--file',
+        '-F',
+        '--format',
+        '-j',
+        '--jobs',
+        '-L',
+        '--use-list',
+        '-n',
+        '--schema',
+        '-N',
+        '--exclude-schema',
+        '-t',
+        '--table',
+        '-T',
+        '--trigger',
+        '-I',
+        '--index',
+        '-P',
+        '--function',
+        '-S',
+        '--superuser',
+        '--role',
+      ]);
       const cluster = (letter: string) => parsed.flags.some((flag) => /^-[A-Za-z]+$/.test(flag) && flag.includes(letter));
       const clean = parsed.flags.includes('--clean') || cluster('c');
       const create = parsed.flags.includes('--create') || cluster('C');
-      return clean && create ? [{ kind: 'unverifiable', what: `to run "${label}"`, why: 'with --clean --create it drops the database named inside the archive, which cannot be checked before it runs' }] : [];
+      return clean && create
+        ? [
+            {
+              kind: 'unverifiable',
+              what: `to run "${label}"`,
+              why: 'with --clean --create it drops the database named inside the archive, which cannot be checked before it runs',
+            },
+          ]
+        : [];
     }
     case 'sh':
     case 'bash': {
       const script = toolArgs.join(' ');
-      return /\bdropdb\b|\bDROP\s+DATABASE\b/i.test(script) ? [{ kind: 'unverifiable', what: `to run "${label}"`, why: 'a shell script that drops databases cannot be checked before it runs; call dropdb or psql -c directly' }] : [];
+      return /\bdropdb\b|\bDROP\s+DATABASE\b/i.test(script)
+        ? [
+            {
+              kind: 'unverifiable',
+              what: `to run "${label}"`,
+              why: 'a shell script that drops databases cannot be checked before it runs; call dropdb or psql -c directly',
+            },
+          ]
+        : [];
     }
     default:
       return [];
@@ -159,9 +301,22 @@ function composeActions(args: string[]): GuardedAction[] {
     case 'run': {
       const parsed = parseArgs(rest, [...RUN_WITH_VALUE], true);
       const [tool, ...toolArgs] = parsed.rest;
-      const inner = tool ? clientToolActions(tool, toolArgs, { composeArgs, execArgs: [], service: parsed.positional[0] ?? '' }, `docker compose ${args.join(' ')}`) : [];
+      const inner = tool
+        ? clientToolActions(
+            tool,
+            toolArgs,
+            { composeArgs, execArgs: [], service: parsed.positional[0] ?? '' },
+            `docker compose ${args.join(' ')}`,
+          )
+        : [];
       return inner.some((action) => action.kind === 'drop-database' || action.kind === 'unverifiable')
-        ? [{ kind: 'unverifiable', what: `to run "docker compose ${args.join(' ')}"`, why: 'databases are checked for the ownership marker only through `docker compose exec`' }]
+        ? [
+            {
+              kind: 'unverifiable',
+              what: `to run "docker compose ${args.join(' ')}"`,
+              why: 'databases are checked for the ownership marker only through `docker compose exec`',
+            },
+          ]
         : [];
     }
     case 'down': {
@@ -174,7 +329,11 @@ function composeActions(args: string[]): GuardedAction[] {
 }
 
 function namedVolumes(specs: readonly string[]): string[] {
-  return specs.map((spec) => spec.split(':')[0] ?? '').filter((source) => source !== '' && !source.startsWith('/') && !source.startsWith('.') && !source.startsWith('~') && !source.includes('$'));
+  return specs
+    .map((spec) => spec.split(':')[0] ?? '')
+    .filter(
+      (source) => source !== '' && !source.startsWith('/') && !source.startsWith('.') && !source.startsWith('~') && !source.includes('$'),
+    );
 }
 
 /** Everything a `docker` argv would destroy (checked first) or create (marked). */
@@ -185,17 +344,42 @@ export function guardedActions(argv: readonly string[]): GuardedAction[] {
       return composeActions(args);
     case 'volume': {
       const [subcommand, ...rest] = args;
-      const parsed = parseArgs(rest, ['--label', '-d', '--driver', '-o', '--opt', '--scope', '--availability', '--group', '--limit-bytes', '--required-bytes', '--sharing', '--secret', '--topology-preferred', '--topology-required', '--type', '--filter', '--format']);
-      if (subcommand === 'rm' || subcommand === 'remove') return parsed.positional.length > 0 ? [{ kind: 'remove-volumes', volumes: parsed.positional }] : [];
+      const parsed = parseArgs(rest, [
+        '--label',
+        '-d',
+        '--driver',
+        '-o',
+        '--opt',
+        '--scope',
+        '--availability',
+        '--group',
+        '--limit-bytes',
+        '--required-bytes',
+        '--sharing',
+        '--secret',
+        '--topology-preferred',
+        '--topology-required',
+        '--type',
+        '--filter',
+        '--format',
+      ]);
+      if (subcommand === 'rm' || subcommand === 'remove')
+        return parsed.positional.length > 0 ? [{ kind: 'remove-volumes', volumes: parsed.positional }] : [];
       if (subcommand === 'create' && parsed.positional[0]) return [{ kind: 'create-volumes', volumes: [parsed.positional[0]] }];
-      if (subcommand === 'prune') return [{ kind: 'unverifiable', what: `to run "docker ${argv.join(' ')}"`, why: 'prune removes volumes this drill did not create' }];
+      if (subcommand === 'prune')
+        return [
+          { kind: 'unverifiable', what: `to run "docker ${argv.join(' ')}"`, why: 'prune removes volumes this drill did not create' },
+        ];
       return [];
     }
     case 'system':
     case 'container':
     case 'image':
     case 'network':
-      if (args[0] === 'prune') return [{ kind: 'unverifiable', what: `to run "docker ${argv.join(' ')}"`, why: 'prune removes resources this drill did not create' }];
+      if (args[0] === 'prune')
+        return [
+          { kind: 'unverifiable', what: `to run "docker ${argv.join(' ')}"`, why: 'prune removes resources this drill did not create' },
+        ];
       if (command === 'container' && (args[0] === 'rm' || args[0] === 'remove')) return guardedActions(['rm', ...args.slice(1)]);
       return [];
     case 'rm': {
@@ -210,9 +394,17 @@ export function guardedActions(argv: readonly string[]): GuardedAction[] {
     case 'exec': {
       const parsed = parseArgs(args, EXEC_WITH_VALUE, true);
       const [tool, ...toolArgs] = parsed.rest;
-      const inner = tool ? clientToolActions(tool, toolArgs, { composeArgs: [], execArgs: [], service: '' }, `docker ${argv.join(' ')}`) : [];
+      const inner = tool
+        ? clientToolActions(tool, toolArgs, { composeArgs: [], execArgs: [], service: '' }, `docker ${argv.join(' ')}`)
+        : [];
       return inner.some((action) => action.kind === 'drop-database' || action.kind === 'unverifiable')
-        ? [{ kind: 'unverifiable', what: `to run "docker ${argv.join(' ')}"`, why: 'databases are checked for the ownership marker only through `docker compose exec`' }]
+        ? [
+            {
+              kind: 'unverifiable',
+              what: `to run "docker ${argv.join(' ')}"`,
+              why: 'databases are checked for the ownership marker only through `docker compose exec`',
+            },
+          ]
         : [];
     }
     default:

@@ -36,13 +36,20 @@ describe('ownership guard on the emulated stack (real PostgreSQL)', () => {
       await client.end();
     }
   };
-  const comment = async (database: string) => (await sql(`SELECT shobj_description(oid, 'pg_database') AS c FROM pg_database WHERE datname = ${pg.escapeLiteral(database)}`))[0]?.c ?? 'missing';
+  const comment = async (database: string) =>
+    (await sql(`SELECT shobj_description(oid, 'pg_database') AS c FROM pg_database WHERE datname = ${pg.escapeLiteral(database)}`))[0]?.c ??
+    'missing';
   const marker = () => ownershipMarker(stack.workspace.drillId);
 
   beforeAll(async () => {
     scratch = await mkdtemp(join(tmpdir(), 'guard-test-'));
     await writeFile(join(scratch, 'docker-compose.yml'), COMPOSE);
-    stack = await EmulatedStack.create({ workspace: await Workspace.create('guardtest'), composeFile: join(scratch, 'docker-compose.yml'), dotEnv: {}, reason: 'test' });
+    stack = await EmulatedStack.create({
+      workspace: await Workspace.create('guardtest'),
+      composeFile: join(scratch, 'docker-compose.yml'),
+      dotEnv: {},
+      reason: 'test',
+    });
     expect((await docker('compose', 'up', '-d', '--wait', 'db')).exitCode).toBe(0);
     // Stands for production data on the same server: the drill never created it.
     await sql('CREATE DATABASE prod_nmia');
@@ -56,7 +63,9 @@ describe('ownership guard on the emulated stack (real PostgreSQL)', () => {
   it('refuses dropdb of a database without the marker, with one clear line, and drops nothing', async () => {
     const result = await docker('compose', 'exec', '-T', 'db', 'dropdb', '-U', 'nmia', 'prod_nmia');
     expect(result.exitCode).toBe(1);
-    expect(result.stderr.trim()).toBe(`nmia-drill: refusing to drop database "prod_nmia": it does not carry this drill's ownership marker (${marker()}); a drill destroys only what it created. Nothing was changed.`);
+    expect(result.stderr.trim()).toBe(
+      `nmia-drill: refusing to drop database "prod_nmia": it does not carry this drill's ownership marker (${marker()}); a drill destroys only what it created. Nothing was changed.`,
+    );
     expect(await sql('SELECT count(*)::int AS n FROM keep', 'prod_nmia')).toEqual([{ n: 1 }]);
   });
 
@@ -74,7 +83,10 @@ describe('ownership guard on the emulated stack (real PostgreSQL)', () => {
   it('marks a database the runbook creates, and then lets the runbook drop it', async () => {
     expect((await docker('compose', 'exec', '-T', 'db', 'createdb', '-U', 'nmia', 'nmia_restore_test')).exitCode).toBe(0);
     expect(await comment('nmia_restore_test')).toBe(marker());
-    expect(await docker('compose', 'exec', '-T', 'db', 'dropdb', '-U', 'nmia', 'nmia_restore_test')).toMatchObject({ exitCode: 0, stderr: '' });
+    expect(await docker('compose', 'exec', '-T', 'db', 'dropdb', '-U', 'nmia', 'nmia_restore_test')).toMatchObject({
+      exitCode: 0,
+      stderr: '',
+    });
     expect(await comment('nmia_restore_test')).toBe('missing');
   });
 
@@ -104,12 +116,16 @@ describe('ownership guard on the emulated stack (real PostgreSQL)', () => {
     writeShimState(state);
     const refused = await docker('volume', 'rm', 'prod_pgdata', 'nmia_pgdata');
     expect(refused.exitCode).toBe(1);
-    expect(refused.stderr.trim()).toBe(`nmia-drill: refusing to remove volume "prod_pgdata": this drill did not create it (no label ${DRILL_LABEL}=${stack.workspace.drillId}); a drill destroys only what it created. Nothing was removed.`);
+    expect(refused.stderr.trim()).toBe(
+      `nmia-drill: refusing to remove volume "prod_pgdata": this drill did not create it (no label ${DRILL_LABEL}=${stack.workspace.drillId}); a drill destroys only what it created. Nothing was removed.`,
+    );
     expect(existsSync(join(dir, 'PG_VERSION'))).toBe(true);
     expect((await docker('volume', 'prune', '-f')).stderr).toContain('nmia-drill: refusing to run "docker volume prune -f"');
 
     expect((await docker('run', '--rm', '-v', 'nmai_pgdata:/data', 'alpine', 'ls', '/data')).exitCode).toBe(0);
-    const inspect = JSON.parse((await docker('volume', 'inspect', 'nmai_pgdata', 'nmia_pgdata')).stdout) as Array<{ Labels: Record<string, string> }>;
+    const inspect = JSON.parse((await docker('volume', 'inspect', 'nmai_pgdata', 'nmia_pgdata')).stdout) as Array<{
+      Labels: Record<string, string>;
+    }>;
     expect(inspect.map((volume) => volume.Labels[DRILL_LABEL])).toEqual([stack.workspace.drillId, stack.workspace.drillId]);
     expect((await docker('volume', 'rm', 'nmai_pgdata')).exitCode).toBe(0);
   });

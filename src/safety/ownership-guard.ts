@@ -1,6 +1,16 @@
 import type { ComposeProject } from '../stacks/compose-file/compose-project.ts';
 import type { GuardedAction, ServiceExec } from './destructive-command.ts';
-import { markerQuery, markStatement, ownershipMarker, parseMarkerRow, PGDATA_PATH, refuseContainer, refuseDatabase, refuseUnverifiable, refuseVolume } from './ownership-marker.ts';
+import {
+  markerQuery,
+  markStatement,
+  ownershipMarker,
+  parseMarkerRow,
+  PGDATA_PATH,
+  refuseContainer,
+  refuseDatabase,
+  refuseUnverifiable,
+  refuseVolume,
+} from './ownership-marker.ts';
 
 export interface SqlResult {
   exitCode: number;
@@ -53,7 +63,8 @@ export class OwnershipGuard {
           decision.afterSuccess.push(() => this.mark(action.database, action.exec));
           break;
         case 'remove-volumes':
-          for (const volume of action.volumes) if ((await this.ports.volume(volume)) === 'foreign') decision.refusals.push(refuseVolume(volume, this.drillId));
+          for (const volume of action.volumes)
+            if ((await this.ports.volume(volume)) === 'foreign') decision.refusals.push(refuseVolume(volume, this.drillId));
           break;
         case 'remove-project-volumes': {
           const project = this.ports.project(action.composeArgs);
@@ -63,7 +74,8 @@ export class OwnershipGuard {
           break;
         }
         case 'remove-containers':
-          for (const container of action.containers) if ((await this.ports.container(container)) === 'foreign') decision.refusals.push(refuseContainer(container, this.drillId));
+          for (const container of action.containers)
+            if ((await this.ports.container(container)) === 'foreign') decision.refusals.push(refuseContainer(container, this.drillId));
           break;
         case 'create-volumes':
           break;
@@ -74,7 +86,8 @@ export class OwnershipGuard {
     }
     // Only once nothing is refused: a refused command creates nothing either.
     if (decision.refusals.length === 0 && this.ports.claimVolume) {
-      for (const action of actions) if (action.kind === 'create-volumes') for (const volume of action.volumes) await this.ports.claimVolume(volume);
+      for (const action of actions)
+        if (action.kind === 'create-volumes') for (const volume of action.volumes) await this.ports.claimVolume(volume);
     }
     return decision;
   }
@@ -96,7 +109,14 @@ export class OwnershipGuard {
       if (failure) decision.refusals.push(refuseDatabase('drop', database, this.drillId, `it could not be marked (${failure})`));
       return;
     }
-    decision.refusals.push(refuseDatabase('drop', database, this.drillId, row.comment ? `its comment is ${JSON.stringify(row.comment)}, not this drill's ownership marker` : undefined));
+    decision.refusals.push(
+      refuseDatabase(
+        'drop',
+        database,
+        this.drillId,
+        row.comment ? `its comment is ${JSON.stringify(row.comment)}, not this drill's ownership marker` : undefined,
+      ),
+    );
   }
 
   /**

@@ -40,7 +40,12 @@ export function markStatement(database: string, drillId: string): string {
   return `COMMENT ON DATABASE ${sqlIdentifier(database)} IS ${sqlLiteral(ownershipMarker(drillId))}`;
 }
 
-export function refuseDatabase(action: string, database: string, drillId: string, why = "it does not carry this drill's ownership marker"): string {
+export function refuseDatabase(
+  action: string,
+  database: string,
+  drillId: string,
+  why = "it does not carry this drill's ownership marker",
+): string {
   return `${REFUSAL_PREFIX} to ${action} database "${database}": ${why} (${ownershipMarker(drillId)}); a drill destroys only what it created. Nothing was changed.`;
 }
 

@@ -4,11 +4,20 @@ import { composeImages } from './compose/compose-images.ts';
 import { COMPOSE_FILE } from '../drill/drill-runner.ts';
 import { probeDocker, selectStack, type DockerProbe } from './stack-selector.ts';
 
-const ready: DockerProbe = { engine: true, engineDetail: 'Docker engine 26.1.5', composeV2: true, composeDetail: 'Compose 2.26.1', missingImages: [] };
+const ready: DockerProbe = {
+  engine: true,
+  engineDetail: 'Docker engine 26.1.5',
+  composeV2: true,
+  composeDetail: 'Compose 2.26.1',
+  missingImages: [],
+};
 
 describe('selectStack', () => {
   it('auto picks compose when the engine, Compose v2 and every image are there', async () => {
-    expect(await selectStack('auto', true, { probe: ready })).toEqual({ kind: 'compose', reason: 'auto: Docker engine 26.1.5 and Compose 2.26.1 found' });
+    expect(await selectStack('auto', true, { probe: ready })).toEqual({
+      kind: 'compose',
+      reason: 'auto: Docker engine 26.1.5 and Compose 2.26.1 found',
+    });
   });
 
   it('auto falls back to the emulated stack, saying which images are missing, instead of failing later', async () => {
@@ -18,12 +27,23 @@ describe('selectStack', () => {
   });
 
   it('auto without an engine or without Compose v2 uses the emulated stack and says why', async () => {
-    expect(await selectStack('auto', true, { probe: { ...ready, engine: false, engineDetail: 'no Docker engine answered' } })).toEqual({ kind: 'emulated', reason: 'auto: no Docker engine answered; using the emulated stack' });
-    expect((await selectStack('auto', true, { probe: { ...ready, composeV2: false, composeDetail: 'no Compose v2 plugin' } })).reason).toMatch(/no Compose v2 plugin; using the emulated stack/);
+    expect(await selectStack('auto', true, { probe: { ...ready, engine: false, engineDetail: 'no Docker engine answered' } })).toEqual({
+      kind: 'emulated',
+      reason: 'auto: no Docker engine answered; using the emulated stack',
+    });
+    expect(
+      (await selectStack('auto', true, { probe: { ...ready, composeV2: false, composeDetail: 'no Compose v2 plugin' } })).reason,
+    ).toMatch(/no Compose v2 plugin; using the emulated stack/);
   });
 
   it('--stack compose without Docker is an environment error (exit 3) with a fix', async () => {
-    await expect(selectStack('compose', true, { probe: { ...ready, engine: false, engineDetail: 'no Docker engine answered' } })).rejects.toMatchObject({ exitCode: 3, message: '--stack compose needs Docker, but no Docker engine answered', fix: expect.stringContaining('--stack emulated') });
+    await expect(
+      selectStack('compose', true, { probe: { ...ready, engine: false, engineDetail: 'no Docker engine answered' } }),
+    ).rejects.toMatchObject({
+      exitCode: 3,
+      message: '--stack compose needs Docker, but no Docker engine answered',
+      fix: expect.stringContaining('--stack emulated'),
+    });
   });
 
   it('knows every image the reference compose stack needs', () => {

@@ -33,7 +33,10 @@ export class Workspace {
     const root = await mkdtemp(join(parent, `nmia-drill-${drillId}-`));
     // The db service runs as the postgres user, which must be able to reach its volume in here.
     await chmod(root, 0o755);
-    await writeFile(join(root, WORKSPACE_MARKER), JSON.stringify({ drillId, pid: process.pid, createdAt: new Date().toISOString() }) + '\n');
+    await writeFile(
+      join(root, WORKSPACE_MARKER),
+      JSON.stringify({ drillId, pid: process.pid, createdAt: new Date().toISOString() }) + '\n',
+    );
     const workspace = new Workspace(root, drillId);
     await mkdir(workspace.backupsDir, { recursive: true });
     await mkdir(workspace.harnessDir, { recursive: true });

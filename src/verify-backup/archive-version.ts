@@ -51,9 +51,13 @@ export async function newerArchiveError(file: string, artifactDetail: string, bi
   const client = binaryVersion(binaries, 'pg_restore');
   const local = client.split('.')[0];
   const written = writer ? `pg_dump of PostgreSQL ${writer} or later wrote it` : `a pg_dump newer than PostgreSQL ${local} wrote it`;
-  const clients = writer ? `PostgreSQL ${writer} (or newer) client binaries` : `the client binaries of the PostgreSQL that made the dump (newer than ${local})`;
+  const clients = writer
+    ? `PostgreSQL ${writer} (or newer) client binaries`
+    : `the client binaries of the PostgreSQL that made the dump (newer than ${local})`;
   return new EnvironmentError(
     `${basename(file)} is a custom-format archive of version ${version}, newer than pg_restore ${client} (${binaries.path('pg_restore')}) reads ("${refused[0]}"): ${written}; the backup itself is unchecked`,
-    { fix: `install ${clients} and point PG_BINDIR at their bin directory${writer ? ` (Debian: /usr/lib/postgresql/${writer}/bin)` : ''}, then run verify-backup again` },
+    {
+      fix: `install ${clients} and point PG_BINDIR at their bin directory${writer ? ` (Debian: /usr/lib/postgresql/${writer}/bin)` : ''}, then run verify-backup again`,
+    },
   );
 }

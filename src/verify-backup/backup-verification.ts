@@ -52,22 +52,29 @@ const CONSEQUENCES: Record<Rung['rung'], { severity: Severity; whyItMatters: str
   artifact: {
     severity: 'critical',
     whyItMatters: 'A backup that does not read back in full cannot be restored in an incident; it only looks like a backup.',
-    suggestedFix: 'Take a new backup now and check it where it is stored (sha256, pg_restore --list and a full read); keep the previous good one until then.',
+    suggestedFix:
+      'Take a new backup now and check it where it is stored (sha256, pg_restore --list and a full read); keep the previous good one until then.',
   },
   restorability: {
     severity: 'critical',
-    whyItMatters: 'The restore stops (or, without ON_ERROR_STOP/--exit-on-error, silently skips objects) on these errors: the recovered database is not the backed-up one.',
-    suggestedFix: 'Fix the cause shown in the error lines (missing role or extension, version skew, a damaged file), then take and verify a new backup.',
+    whyItMatters:
+      'The restore stops (or, without ON_ERROR_STOP/--exit-on-error, silently skips objects) on these errors: the recovered database is not the backed-up one.',
+    suggestedFix:
+      'Fix the cause shown in the error lines (missing role or extension, version skew, a damaged file), then take and verify a new backup.',
   },
   structure: {
     severity: 'critical',
-    whyItMatters: 'The restored schema is not the one the NMIA application expects: it may fail to start, or fail on the first query that touches the differing objects.',
-    suggestedFix: 'Check which NMIA version the backup comes from; migrate the restored copy to the expected schema before relying on it, or use a backup of the right version.',
+    whyItMatters:
+      'The restored schema is not the one the NMIA application expects: it may fail to start, or fail on the first query that touches the differing objects.',
+    suggestedFix:
+      'Check which NMIA version the backup comes from; migrate the restored copy to the expected schema before relying on it, or use a backup of the right version.',
   },
   content: {
     severity: 'critical',
-    whyItMatters: 'The restored data is incomplete or inconsistent: identities, connectors or users would be missing or wrong after a recovery.',
-    suggestedFix: 'Compare with the source database; take a new backup with the application quiesced and verify it before the old ones age out.',
+    whyItMatters:
+      'The restored data is incomplete or inconsistent: identities, connectors or users would be missing or wrong after a recovery.',
+    suggestedFix:
+      'Compare with the source database; take a new backup with the application quiesced and verify it before the old ones age out.',
   },
   application: { severity: 'high', whyItMatters: '', suggestedFix: '' },
   timing: { severity: 'medium', whyItMatters: '', suggestedFix: '' },
@@ -75,7 +82,10 @@ const CONSEQUENCES: Record<Rung['rung'], { severity: Severity; whyItMatters: str
 };
 
 function messages(differences: ReadonlyArray<{ message: string }>, max = 8): string {
-  const shown = differences.slice(0, max).map((difference) => difference.message).join('; ');
+  const shown = differences
+    .slice(0, max)
+    .map((difference) => difference.message)
+    .join('; ');
   return differences.length > max ? `${shown}; … and ${differences.length - max} more` : shown;
 }
 
@@ -136,7 +146,14 @@ export class BackupVerification {
       drillId: this.drillId,
       startedAt,
       // No runbook is drilled here; the subject is the backup file, whose sha256 the artifact rung records.
-      runbook: { path: `(none: verify-backup of ${this.file})`, sha256: '', lockPath: '', lockState: 'missing', drift: [], allowDrift: false },
+      runbook: {
+        path: `(none: verify-backup of ${this.file})`,
+        sha256: '',
+        lockPath: '',
+        lockState: 'missing',
+        drift: [],
+        allowDrift: false,
+      },
       options: { seed: 0, scale: 0, isolation: 'alone', only: [PROCEDURE_ID], skip: [] },
     });
     this.say(`verify-backup ${this.drillId}: ${this.file}`);
@@ -144,7 +161,8 @@ export class BackupVerification {
     try {
       await this.ladder();
       this.record.outcome = this.outcomeOfRungs();
-      if (this.record.outcome === 'error' && !this.record.reason) this.record.reason = this.record.rungs.find((rung) => rung.outcome === 'error')?.summary ?? 'no check ran: nothing to call passed';
+      if (this.record.outcome === 'error' && !this.record.reason)
+        this.record.reason = this.record.rungs.find((rung) => rung.outcome === 'error')?.summary ?? 'no check ran: nothing to call passed';
     } catch (error) {
       if (error instanceof DrillError) this.failure = error;
       // One line: the first line of the cause, then the fix.
@@ -166,7 +184,9 @@ export class BackupVerification {
     this.journal.outcome = this.record.outcome;
     this.journal.timing = { ...this.record.timings };
     const files = await writeEvidence(this.journal, reportDir, this.redactor);
-    this.say(`verify-backup ${this.drillId}: ${outcomeSymbol(this.journal.outcome)}${this.record.reason ? ` — ${this.record.reason}` : ''}`);
+    this.say(
+      `verify-backup ${this.drillId}: ${outcomeSymbol(this.journal.outcome)}${this.record.reason ? ` — ${this.record.reason}` : ''}`,
+    );
     this.say(`journal: ${files.journal}`);
     return { journal: this.journal, files };
   }
@@ -177,7 +197,16 @@ export class BackupVerification {
     // Written by a newer pg_dump than this pg_restore reads: the machine's problem, not a verdict on the backup.
     const tooNew = artifact.readable ? undefined : await newerArchiveError(this.file, artifact.detail, binaries);
     if (tooNew) {
-      this.record.artifacts.push({ name: 'backup-file', path: artifact.path, bytes: artifact.bytes, sha256: artifact.sha256, format: artifact.format, readable: false, detail: artifact.detail, producedBy: 'user' });
+      this.record.artifacts.push({
+        name: 'backup-file',
+        path: artifact.path,
+        bytes: artifact.bytes,
+        sha256: artifact.sha256,
+        format: artifact.format,
+        readable: false,
+        detail: artifact.detail,
+        producedBy: 'user',
+      });
       this.rung('artifact', 'the file is a readable custom-format dump', 'error', `${tooNew.message} (fix: ${tooNew.fix})`);
       throw tooNew;
     }
@@ -194,39 +223,80 @@ export class BackupVerification {
 
     const url = this.options.target;
     this.target = await this.action(
-      url ? `connect to the existing server ${url.describe()}: restore only into scratch databases the drill creates, marks and drops` : 'start a throwaway PostgreSQL cluster',
+      url
+        ? `connect to the existing server ${url.describe()}: restore only into scratch databases the drill creates, marks and drops`
+        : 'start a throwaway PostgreSQL cluster',
       url ? `SELECT current_setting('server_version'); client binaries checked against it` : `initdb + pg_ctl start (${binaries.binDir})`,
       (): Promise<RestoreTarget> => (url ? ServerScratchTarget.open(url, this.drillId, binaries) : ThrowawayClusterTarget.start(binaries)),
     );
     const target = this.target;
     const serverVersion = await target.serverVersion();
-    this.journal.stack = { kind: target.kind, reason: target.reason, versions: { postgres: serverVersion, pg_restore: binaryVersion(binaries, 'pg_restore'), node: process.version } };
+    this.journal.stack = {
+      kind: target.kind,
+      reason: target.reason,
+      versions: { postgres: serverVersion, pg_restore: binaryVersion(binaries, 'pg_restore'), node: process.version },
+    };
 
     // The reference first: on a throwaway cluster it also creates the cluster-wide role the NMIA schema grants to.
     const referenceMissing = await this.prepareReference(target);
-    await this.action(`scratch database for the restore${target.kind === 'server' ? ', marked as this drill\'s' : ''}`, `CREATE DATABASE ${target.restoredDb}`, () => target.createDatabase(target.restoredDb));
+    await this.action(
+      `scratch database for the restore${target.kind === 'server' ? ", marked as this drill's" : ''}`,
+      `CREATE DATABASE ${target.restoredDb}`,
+      () => target.createDatabase(target.restoredDb),
+    );
     if (!(await this.createReferencedRoles(format, binaries))) return;
 
     const restore = await this.timed('restoreMs', () =>
-      restoreBackup({ file: this.file, format, database: target.restoredDb, binaries, env: target.env(target.restoredDb), stderrFile: join(this.evidenceDir, 'restore.stderr') }),
+      restoreBackup({
+        file: this.file,
+        format,
+        database: target.restoredDb,
+        binaries,
+        env: target.env(target.restoredDb),
+        stderrFile: join(this.evidenceDir, 'restore.stderr'),
+      }),
     );
-    this.record.harnessActions.push({ purpose: `restore ${basename(this.file)} into an empty database, errors fatal`, command: restore.command, exitCode: restore.exitCode, durationMs: restore.durationMs, ...(restore.exitCode === 0 ? {} : { detail: restore.stderrTail }) });
-    const check = format === 'custom' ? 'pg_restore --exit-on-error exits 0 with no error lines' : 'psql -v ON_ERROR_STOP=1 exits 0 with no error lines';
+    this.record.harnessActions.push({
+      purpose: `restore ${basename(this.file)} into an empty database, errors fatal`,
+      command: restore.command,
+      exitCode: restore.exitCode,
+      durationMs: restore.durationMs,
+      ...(restore.exitCode === 0 ? {} : { detail: restore.stderrTail }),
+    });
+    const check =
+      format === 'custom'
+        ? 'pg_restore --exit-on-error exits 0 with no error lines'
+        : 'psql -v ON_ERROR_STOP=1 exits 0 with no error lines';
     if (restore.exitCode === 0 && restore.errorLines.length === 0) {
       this.rung('restorability', check, 'passed', `${restore.command}: exit 0 in ${restore.durationMs} ms, no error lines`);
     } else {
-      const why = restore.exitCode === 0 ? `exit 0 but ${restore.errorLines.length} error line(s)` : `exit ${restore.exitCode ?? 'none (not started)'}`;
-      this.rung('restorability', check, 'failed', `${restore.command}: ${why}: ${restore.errorLines[0] ?? restore.stderrTail.split('\n').at(-1) ?? ''}`, { exitCode: restore.exitCode, errorLines: restore.errorLines, stderrTail: restore.stderrTail });
+      const why =
+        restore.exitCode === 0
+          ? `exit 0 but ${restore.errorLines.length} error line(s)`
+          : `exit ${restore.exitCode ?? 'none (not started)'}`;
+      this.rung(
+        'restorability',
+        check,
+        'failed',
+        `${restore.command}: ${why}: ${restore.errorLines[0] ?? restore.stderrTail.split('\n').at(-1) ?? ''}`,
+        { exitCode: restore.exitCode, errorLines: restore.errorLines, stderrTail: restore.stderrTail },
+      );
       this.notRun(['structure', 'content'], 'the restore failed: a partial database proves nothing');
       return;
     }
 
     const restored = await this.timed('manifestMs', () => this.manifestOf(target.restoredDb, 'restored'));
-    if (referenceMissing) this.rung('structure', 'the restored schema is the NMIA schema (fixtures/nmia/schema.sql)', 'error', referenceMissing);
+    if (referenceMissing)
+      this.rung('structure', 'the restored schema is the NMIA schema (fixtures/nmia/schema.sql)', 'error', referenceMissing);
     else this.checkStructure(await this.manifestOf(target.referenceDb, 'NMIA schema (fixtures/nmia/schema.sql)'), restored);
     await this.checkContent(restored);
     if (sidecar === undefined) {
-      this.rung('content', 'matches the manifest sidecar written at backup time', 'skipped', `no ${basename(sidecarPath)} next to the file: counts and hashes can only be checked for consistency, not against the source`);
+      this.rung(
+        'content',
+        'matches the manifest sidecar written at backup time',
+        'skipped',
+        `no ${basename(sidecarPath)} next to the file: counts and hashes can only be checked for consistency, not against the source`,
+      );
     } else if (!sidecar.ok) {
       this.rung('content', 'matches the manifest sidecar written at backup time', 'failed', sidecar.reason);
     } else {
@@ -234,51 +304,101 @@ export class BackupVerification {
     }
     // Last: pg_amcheck installs the amcheck extension into the database, which would change its fingerprint.
     const corruption = await this.timed('amcheckMs', () => checkCorruption(binaries, target.env(target.restoredDb), target.restoredDb));
-    this.record.harnessActions.push({ purpose: 'corruption check on the restored copy', command: corruption.command, exitCode: corruption.exitCode, durationMs: this.record.timings!.amcheckMs ?? 0 });
-    this.rung('content', 'no corruption: every heap and btree index checks out (pg_amcheck --heapallindexed)', corruption.outcome, corruption.summary, corruption.problems.length > 0 ? { problems: corruption.problems } : undefined);
+    this.record.harnessActions.push({
+      purpose: 'corruption check on the restored copy',
+      command: corruption.command,
+      exitCode: corruption.exitCode,
+      durationMs: this.record.timings!.amcheckMs ?? 0,
+    });
+    this.rung(
+      'content',
+      'no corruption: every heap and btree index checks out (pg_amcheck --heapallindexed)',
+      corruption.outcome,
+      corruption.summary,
+      corruption.problems.length > 0 ? { problems: corruption.problems } : undefined,
+    );
   }
 
   private recordArtifact(artifact: ArtifactEvidence): void {
-    this.record.artifacts.push({ name: 'backup-file', path: artifact.path, bytes: artifact.bytes, sha256: artifact.sha256, format: artifact.format, readable: artifact.readable, detail: artifact.detail, producedBy: 'user' });
+    this.record.artifacts.push({
+      name: 'backup-file',
+      path: artifact.path,
+      bytes: artifact.bytes,
+      sha256: artifact.sha256,
+      format: artifact.format,
+      readable: artifact.readable,
+      detail: artifact.detail,
+      producedBy: 'user',
+    });
     const check = `the file is a readable ${artifact.format === 'unknown' ? 'custom-format or plain SQL' : artifact.format} dump`;
     const summary = `${artifact.bytes} bytes, sha256 ${artifact.sha256 ? `${artifact.sha256.slice(0, 16)}…` : 'n/a'}, ${artifact.format}: ${artifact.detail}`;
     const usable = artifact.readable && (artifact.format === 'custom' || artifact.format === 'plain');
-    this.rung('artifact', check, usable ? 'passed' : 'failed', usable ? summary : artifact.readable ? `${summary} (verify-backup takes pg_dump custom-format or plain SQL files)` : summary, { sha256: artifact.sha256, format: artifact.format, bytes: artifact.bytes });
+    this.rung(
+      'artifact',
+      check,
+      usable ? 'passed' : 'failed',
+      usable ? summary : artifact.readable ? `${summary} (verify-backup takes pg_dump custom-format or plain SQL files)` : summary,
+      { sha256: artifact.sha256, format: artifact.format, bytes: artifact.bytes },
+    );
   }
 
   private checkSidecarFile(artifact: ArtifactEvidence, sidecar: ManifestSidecar): void {
     const check = 'the file is the one its manifest sidecar describes (sha256)';
-    if (sidecar.sha256 === artifact.sha256) this.rung('artifact', check, 'passed', `sha256 ${artifact.sha256.slice(0, 16)}… as recorded at ${sidecar.writtenAt}`);
-    else this.rung('artifact', check, 'failed', `sha256 ${artifact.sha256.slice(0, 16)}… (${artifact.bytes} bytes), the sidecar recorded ${sidecar.sha256.slice(0, 16)}… (${sidecar.bytes} bytes) at ${sidecar.writtenAt}: the file changed since the backup`, { expected: sidecar.sha256, actual: artifact.sha256 });
+    if (sidecar.sha256 === artifact.sha256)
+      this.rung('artifact', check, 'passed', `sha256 ${artifact.sha256.slice(0, 16)}… as recorded at ${sidecar.writtenAt}`);
+    else
+      this.rung(
+        'artifact',
+        check,
+        'failed',
+        `sha256 ${artifact.sha256.slice(0, 16)}… (${artifact.bytes} bytes), the sidecar recorded ${sidecar.sha256.slice(0, 16)}… (${sidecar.bytes} bytes) at ${sidecar.writtenAt}: the file changed since the backup`,
+        { expected: sidecar.sha256, actual: artifact.sha256 },
+      );
   }
 
   /** Creates the reference database with the NMIA schema; returns why it could not, on a server whose roles the drill may not create. */
   private async prepareReference(target: RestoreTarget): Promise<string | undefined> {
     if (!target.mayCreateRoles) {
       const [role] = await target.query(`SELECT 1 FROM pg_roles WHERE rolname = '${SCHEMA_ROLE}'`);
-      if (!role) return `the server has no role ${SCHEMA_ROLE}, which the NMIA schema grants to, and a drill creates no roles on a server it does not own (roles are cluster-wide): the reference schema cannot be built there. Fix: CREATE ROLE ${SCHEMA_ROLE} NOLOGIN on that server, or verify without --target-url`;
+      if (!role)
+        return `the server has no role ${SCHEMA_ROLE}, which the NMIA schema grants to, and a drill creates no roles on a server it does not own (roles are cluster-wide): the reference schema cannot be built there. Fix: CREATE ROLE ${SCHEMA_ROLE} NOLOGIN on that server, or verify without --target-url`;
     }
-    await this.action(`scratch database for the NMIA reference schema${target.kind === 'server' ? ', marked as this drill\'s' : ''}`, `CREATE DATABASE ${target.referenceDb}`, () => target.createDatabase(target.referenceDb));
-    await this.action('apply the NMIA schema the harness knows, for the structure comparison', `fixtures/nmia/schema.sql → ${target.referenceDb}`, async () => {
-      const client = await target.connect(target.referenceDb);
-      try {
-        await applySchema(client);
-      } finally {
-        await client.end();
-      }
-    });
+    await this.action(
+      `scratch database for the NMIA reference schema${target.kind === 'server' ? ", marked as this drill's" : ''}`,
+      `CREATE DATABASE ${target.referenceDb}`,
+      () => target.createDatabase(target.referenceDb),
+    );
+    await this.action(
+      'apply the NMIA schema the harness knows, for the structure comparison',
+      `fixtures/nmia/schema.sql → ${target.referenceDb}`,
+      async () => {
+        const client = await target.connect(target.referenceDb);
+        try {
+          await applySchema(client);
+        } finally {
+          await client.end();
+        }
+      },
+    );
     return undefined;
   }
 
   /** Roles the dump refers to are cluster-wide, not in the dump; false when they are missing and may not be created. */
   private async createReferencedRoles(format: 'custom' | 'plain', binaries: PgBinaries): Promise<boolean> {
     const target = this.target!;
-    const referenced = format === 'custom' ? await rolesInCustomDump(this.file, binaries.path('pg_restore')) : await rolesInPlainDump(this.file);
+    const referenced =
+      format === 'custom' ? await rolesInCustomDump(this.file, binaries.path('pg_restore')) : await rolesInPlainDump(this.file);
     const existing = new Set((await target.query<{ rolname: string }>('SELECT rolname FROM pg_roles')).map((row) => row.rolname));
     const missing = referenced.filter((role) => !existing.has(role));
     if (missing.length === 0) return true;
     if (!target.mayCreateRoles) {
-      this.rung('restorability', 'the roles the dump refers to exist on the server', 'error', `the dump refers to role(s) the server lacks: ${missing.join(', ')}; a drill creates no roles on a server it does not own (roles are cluster-wide). Fix: create them on that server, or verify without --target-url`, { missing });
+      this.rung(
+        'restorability',
+        'the roles the dump refers to exist on the server',
+        'error',
+        `the dump refers to role(s) the server lacks: ${missing.join(', ')}; a drill creates no roles on a server it does not own (roles are cluster-wide). Fix: create them on that server, or verify without --target-url`,
+        { missing },
+      );
       this.notRun(['structure', 'content'], 'the backup was not restored');
       return false;
     }
@@ -306,18 +426,41 @@ export class BackupVerification {
     const structural = ordered(schemaDifferences(differences, 'structure'));
     const privileges = ordered(schemaDifferences(differences, 'privilege'));
     const check = 'the restored schema is the NMIA schema (fixtures/nmia/schema.sql)';
-    if (structural.length === 0) this.rung('structure', check, 'passed', `${Object.keys(restored.schema.objects).length} catalog objects match (fingerprint ${restored.schema.fingerprint.slice(0, 12)}…)`);
-    else this.rung('structure', check, 'failed', `${structural.length} schema object(s) differ: ${messages(structural)}`, { differences: structural.map(({ object, kind, message }) => ({ object, kind, message })) });
+    if (structural.length === 0)
+      this.rung(
+        'structure',
+        check,
+        'passed',
+        `${Object.keys(restored.schema.objects).length} catalog objects match (fingerprint ${restored.schema.fingerprint.slice(0, 12)}…)`,
+      );
+    else
+      this.rung('structure', check, 'failed', `${structural.length} schema object(s) differ: ${messages(structural)}`, {
+        differences: structural.map(({ object, kind, message }) => ({ object, kind, message })),
+      });
     const privilegeCheck = 'privileges (GRANTs) are those of the NMIA schema';
     if (privileges.length === 0) this.rung('structure', privilegeCheck, 'passed', 'every grant matches');
-    else this.rung('structure', privilegeCheck, 'failed', `${privileges.length} privilege entr${privileges.length === 1 ? 'y differs' : 'ies differ'}: ${messages(privileges)}`, { differences: privileges.map(({ object, kind, message }) => ({ object, kind, message })) });
+    else
+      this.rung(
+        'structure',
+        privilegeCheck,
+        'failed',
+        `${privileges.length} privilege entr${privileges.length === 1 ? 'y differs' : 'ies differ'}: ${messages(privileges)}`,
+        { differences: privileges.map(({ object, kind, message }) => ({ object, kind, message })) },
+      );
   }
 
   private async checkContent(restored: Manifest): Promise<void> {
     const counts = CORE_TABLES.map((table) => ({ table, rows: restored.tables[`public.${table}`]?.rows }));
     const empty = counts.filter((count) => !count.rows);
     const shown = counts.map((count) => `${count.table} ${count.rows ?? 'missing'}`).join(', ');
-    this.rung('content', `core tables hold rows (${CORE_TABLES.join(', ')})`, empty.length === 0 ? 'passed' : 'failed', empty.length === 0 ? shown : `${empty.map((count) => `${count.table} ${count.rows === undefined ? 'is missing' : 'is empty'}`).join(', ')} (${shown})`);
+    this.rung(
+      'content',
+      `core tables hold rows (${CORE_TABLES.join(', ')})`,
+      empty.length === 0 ? 'passed' : 'failed',
+      empty.length === 0
+        ? shown
+        : `${empty.map((count) => `${count.table} ${count.rows === undefined ? 'is missing' : 'is empty'}`).join(', ')} (${shown})`,
+    );
 
     const client = await this.target!.connect(this.target!.restoredDb);
     let violations;
@@ -328,7 +471,14 @@ export class BackupVerification {
     }
     const fkCheck = 'every foreign key holds (no orphan rows)';
     if (violations.length === 0) this.rung('content', fkCheck, 'passed', 'no orphans in any foreign key of schema public');
-    else this.rung('content', fkCheck, 'failed', violations.map((violation) => `${violation.table}: ${violation.orphans} orphan row(s) for ${violation.constraint}`).join('; '), { violations });
+    else
+      this.rung(
+        'content',
+        fkCheck,
+        'failed',
+        violations.map((violation) => `${violation.table}: ${violation.orphans} orphan row(s) for ${violation.constraint}`).join('; '),
+        { violations },
+      );
 
     const behind = sequencesBehind(restored);
     const sequenceCheck = 'no sequence is behind its table';
@@ -340,11 +490,18 @@ export class BackupVerification {
     const { content, schema, sameMajor, scope } = compareWithSidecar(sidecar, restored);
     const check = `matches the manifest sidecar written at backup time (${sidecar.writtenAt})`;
     if (content.length === 0) this.rung('content', check, 'passed', `counts, content hashes and sequences match: ${scope}`);
-    else this.rung('content', check, 'failed', `${content.length} difference(s) from the sidecar: ${messages(content)}`, { differences: content });
+    else
+      this.rung('content', check, 'failed', `${content.length} difference(s) from the sidecar: ${messages(content)}`, {
+        differences: content,
+      });
     if (!sameMajor) return;
     const schemaCheck = 'the schema matches the manifest sidecar';
-    if (schema.length === 0) this.rung('structure', schemaCheck, 'passed', `fingerprint ${restored.schema.fingerprint.slice(0, 12)}… as recorded`);
-    else this.rung('structure', schemaCheck, 'failed', `${schema.length} schema object(s) differ from the sidecar: ${messages(schema)}`, { differences: schema });
+    if (schema.length === 0)
+      this.rung('structure', schemaCheck, 'passed', `fingerprint ${restored.schema.fingerprint.slice(0, 12)}… as recorded`);
+    else
+      this.rung('structure', schemaCheck, 'failed', `${schema.length} schema object(s) differ from the sidecar: ${messages(schema)}`, {
+        differences: schema,
+      });
   }
 
   // ── recording ─────────────────────────────────────────────────────────────
@@ -352,7 +509,9 @@ export class BackupVerification {
   private rung(rung: Rung['rung'], check: string, outcome: Outcome, summary: string, evidence?: Record<string, unknown>): void {
     const recorded: Rung = this.redactor.redactDeep({ rung, check, outcome, summary, ...(evidence ? { evidence } : {}) });
     this.record.rungs.push(recorded);
-    this.say(`    ${outcomeSymbol(outcome).padEnd(4)} ${rung}: ${check} — ${recorded.summary.length > 160 ? `${recorded.summary.slice(0, 157)}…` : recorded.summary}`);
+    this.say(
+      `    ${outcomeSymbol(outcome).padEnd(4)} ${rung}: ${check} — ${recorded.summary.length > 160 ? `${recorded.summary.slice(0, 157)}…` : recorded.summary}`,
+    );
   }
 
   private notRun(rungs: Array<Rung['rung']>, reason: string): void {
@@ -366,7 +525,13 @@ export class BackupVerification {
       this.record.harnessActions.push({ purpose, command: this.redactor.redact(command), exitCode: 0, durationMs: Date.now() - started });
       return value;
     } catch (error) {
-      this.record.harnessActions.push({ purpose, command: this.redactor.redact(command), exitCode: 1, durationMs: Date.now() - started, detail: this.redactor.redact((error as Error).message) });
+      this.record.harnessActions.push({
+        purpose,
+        command: this.redactor.redact(command),
+        exitCode: 1,
+        durationMs: Date.now() - started,
+        detail: this.redactor.redact((error as Error).message),
+      });
       throw error;
     }
   }
@@ -397,7 +562,8 @@ export class BackupVerification {
         severity: rung.outcome === 'error' ? 'high' : consequence.severity,
         title: `${rung.check}: ${rung.outcome === 'error' ? 'could not be checked' : 'failed'}`,
         evidence: { rung: rung.rung, summary: rung.summary, ...(rung.evidence ?? {}) },
-        whyItMatters: rung.outcome === 'error' ? 'An unchecked rung is not a pass: the backup is unproven on this point.' : consequence.whyItMatters,
+        whyItMatters:
+          rung.outcome === 'error' ? 'An unchecked rung is not a pass: the backup is unproven on this point.' : consequence.whyItMatters,
         suggestedFix: rung.outcome === 'error' ? `See the summary: ${rung.summary}` : consequence.suggestedFix,
       });
       this.journal.findings.push(finding);

@@ -14,7 +14,11 @@ afterAll(async () => {
 describe('checkCorruption (pg_amcheck --heapallindexed)', () => {
   it('passes a consistent database', async () => {
     await pg.createDatabase('healthy');
-    await pg.query('CREATE TABLE t (i int PRIMARY KEY, v text); INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 500) g; CREATE INDEX t_v ON t (v)', [], 'healthy');
+    await pg.query(
+      'CREATE TABLE t (i int PRIMARY KEY, v text); INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 500) g; CREATE INDEX t_v ON t (v)',
+      [],
+      'healthy',
+    );
     const verdict = await checkCorruption(pg.binaries, pg.env('healthy'), 'healthy');
     expect(verdict).toMatchObject({ outcome: 'passed', exitCode: 0, problems: [] });
   });
@@ -33,11 +37,17 @@ describe('checkCorruption (pg_amcheck --heapallindexed)', () => {
     const verdict = await checkCorruption(pg.binaries, pg.env('damaged'), 'damaged');
     expect(verdict.outcome).toBe('failed');
     expect(verdict.exitCode).toBe(2);
-    expect(verdict.summary).toMatch(/btree index "damaged\.public\.t_k": ERROR: {2}heap tuple \(0,1\) from table "t" lacks matching index tuple/);
+    expect(verdict.summary).toMatch(
+      /btree index "damaged\.public\.t_k": ERROR: {2}heap tuple \(0,1\) from table "t" lacks matching index tuple/,
+    );
   });
 
   it('is an error, not a pass, when pg_amcheck is not there', async () => {
-    const verdict = await checkCorruption({ ...pg.binaries, binDir: '/nonexistent', path: (binary) => `/nonexistent/${binary}` }, pg.env('postgres'), 'postgres');
+    const verdict = await checkCorruption(
+      { ...pg.binaries, binDir: '/nonexistent', path: (binary) => `/nonexistent/${binary}` },
+      pg.env('postgres'),
+      'postgres',
+    );
     expect(verdict).toMatchObject({ outcome: 'error', summary: expect.stringMatching(/pg_amcheck not found in \/nonexistent: install/) });
   });
 });

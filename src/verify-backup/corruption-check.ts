@@ -35,7 +35,13 @@ export async function checkCorruption(binaries: PgBinaries, env: Record<string, 
   const args = ['--heapallindexed', '--install-missing', '--no-strict-names', '-d', database];
   const command = `pg_amcheck ${args.join(' ')}`;
   if (!existsSync(binary)) {
-    return { outcome: 'error', summary: `pg_amcheck not found in ${binaries.binDir}: install the full PostgreSQL server package (Debian: postgresql-<major>) or point PG_BINDIR at a bin directory that has it`, command, exitCode: null, problems: [] };
+    return {
+      outcome: 'error',
+      summary: `pg_amcheck not found in ${binaries.binDir}: install the full PostgreSQL server package (Debian: postgresql-<major>) or point PG_BINDIR at a bin directory that has it`,
+      command,
+      exitCode: null,
+      problems: [],
+    };
   }
   const result = await execa(binary, args, { env: { ...env, LC_ALL: 'C' }, reject: false, stdin: 'ignore' });
   const exitCode = result.exitCode ?? null;
@@ -44,9 +50,22 @@ export async function checkCorruption(binaries: PgBinaries, env: Record<string, 
     return { outcome: 'passed', summary: `${command}: every heap and btree index checked, no corruption`, command, exitCode, problems };
   }
   if (problems.length > 0) {
-    return { outcome: 'failed', summary: `${command} exited ${exitCode}: ${problems.length} problem(s); first: ${problems[0]}`, command, exitCode, problems: problems.slice(0, MAX_PROBLEMS) };
+    return {
+      outcome: 'failed',
+      summary: `${command} exited ${exitCode}: ${problems.length} problem(s); first: ${problems[0]}`,
+      command,
+      exitCode,
+      problems: problems.slice(0, MAX_PROBLEMS),
+    };
   }
   // Exit codes other than 0 and 2 (corruption) mean pg_amcheck could not check at all.
-  const stderr = String(result.stderr).trim().split('\n').slice(-2).join(' | ') || String(result.stdout).trim().split('\n').slice(-2).join(' | ');
-  return { outcome: exitCode === 2 ? 'failed' : 'error', summary: `${command} exited ${exitCode}: ${stderr || '(no output)'}`, command, exitCode, problems: [] };
+  const stderr =
+    String(result.stderr).trim().split('\n').slice(-2).join(' | ') || String(result.stdout).trim().split('\n').slice(-2).join(' | ');
+  return {
+    outcome: exitCode === 2 ? 'failed' : 'error',
+    summary: `${command} exited ${exitCode}: ${stderr || '(no output)'}`,
+    command,
+    exitCode,
+    problems: [],
+  };
 }

@@ -92,7 +92,10 @@ export async function readManifestSidecar(path: string): Promise<SidecarRead> {
   const parsed = SidecarShape.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    return { ok: false, reason: `${basename(path)} is not a manifest sidecar (version ${SIDECAR_VERSION}): ${issue ? `${issue.path.join('.')}: ${issue.message}` : 'bad shape'}` };
+    return {
+      ok: false,
+      reason: `${basename(path)} is not a manifest sidecar (version ${SIDECAR_VERSION}): ${issue ? `${issue.path.join('.')}: ${issue.message}` : 'bad shape'}`,
+    };
   }
   return { ok: true, sidecar: parsed.data as unknown as ManifestSidecar };
 }

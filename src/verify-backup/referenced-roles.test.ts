@@ -12,7 +12,10 @@ describe('roles a dump refers to', () => {
     expect(rolesInLine('GRANT ALL ON TABLE public.x TO "Report Writer", auditor WITH GRANT OPTION;')).toEqual(['Report Writer', 'auditor']);
     expect(rolesInLine('REVOKE ALL ON SCHEMA public FROM PUBLIC;')).toEqual([]);
     expect(rolesInLine('GRANT ALL ON SCHEMA public TO pg_database_owner;')).toEqual([]);
-    expect(rolesInLine('ALTER DEFAULT PRIVILEGES FOR ROLE app_admin IN SCHEMA public GRANT SELECT ON TABLES TO reader;')).toEqual(['app_admin', 'reader']);
+    expect(rolesInLine('ALTER DEFAULT PRIVILEGES FOR ROLE app_admin IN SCHEMA public GRANT SELECT ON TABLES TO reader;')).toEqual([
+      'app_admin',
+      'reader',
+    ]);
     expect(rolesInLine("SET SESSION AUTHORIZATION 'o''brien';")).toEqual(["o'brien"]);
     expect(rolesInLine('SELECT 1;')).toEqual([]);
   });
@@ -21,7 +24,10 @@ describe('roles a dump refers to', () => {
     const dir = await mkdtemp(join(tmpdir(), 'nmia-roles-'));
     try {
       const file = join(dir, 'x.sql');
-      await writeFile(file, 'COPY public.notes (body) FROM stdin;\nGRANT ALL ON TABLE t TO not_a_role;\n\\.\nALTER TABLE public.t OWNER TO real_owner;\n');
+      await writeFile(
+        file,
+        'COPY public.notes (body) FROM stdin;\nGRANT ALL ON TABLE t TO not_a_role;\n\\.\nALTER TABLE public.t OWNER TO real_owner;\n',
+      );
       expect(await rolesInPlainDump(file)).toEqual(['real_owner']);
     } finally {
       await rm(dir, { recursive: true, force: true });

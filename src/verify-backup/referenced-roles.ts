@@ -15,7 +15,7 @@ function roleList(text: string): string[] {
   const pattern = /\s*("(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)\s*(,|;|$|\s)/y;
   let match: RegExpExecArray | null;
   let at = 0;
-  while ((pattern.lastIndex = at), (match = pattern.exec(text))) {
+  while (((pattern.lastIndex = at), (match = pattern.exec(text)))) {
     const raw = match[1]!;
     roles.push(raw.startsWith('"') ? raw.slice(1, -1).replace(/""/g, '"') : raw.toLowerCase());
     if (match[2] !== ',') break;
@@ -70,7 +70,12 @@ export async function rolesInPlainDump(path: string): Promise<string[]> {
 /** The schema part of a custom-format dump as SQL (no data blocks are read), scanned the same way. */
 export async function rolesInCustomDump(path: string, pgRestorePath: string): Promise<string[]> {
   const roles = new Set<string>();
-  const child = execa(pgRestorePath, ['--schema-only', '-f', '-', path], { reject: false, stdin: 'ignore', buffer: { stdout: false }, env: { LC_ALL: 'C' } });
+  const child = execa(pgRestorePath, ['--schema-only', '-f', '-', path], {
+    reject: false,
+    stdin: 'ignore',
+    buffer: { stdout: false },
+    env: { LC_ALL: 'C' },
+  });
   const lines = createInterface({ input: child.stdout!, crlfDelay: Infinity });
   for await (const line of lines) for (const role of rolesInLine(line)) roles.add(role);
   // An unreadable archive is the restore's to report, with its own error; here it only means fewer roles.

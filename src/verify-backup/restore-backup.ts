@@ -24,7 +24,12 @@ export interface RestoreResult {
 export function withholdRowData(text: string): string {
   return text
     .split('\n')
-    .map((line) => line.replace(/(COPY [^,]+, line \d+)(, column [^:]+)?: .*/, '$1$2: [row data withheld]').replace(/^(\s*(?:DETAIL|CONTEXT):\s+Failing row contains) .*/, '$1 [row data withheld]').replace(/(DETAIL:\s+Key \([^)]*\)=)\(.*\)/, '$1([withheld])'))
+    .map((line) =>
+      line
+        .replace(/(COPY [^,]+, line \d+)(, column [^:]+)?: .*/, '$1$2: [row data withheld]')
+        .replace(/^(\s*(?:DETAIL|CONTEXT):\s+Failing row contains) .*/, '$1 [row data withheld]')
+        .replace(/(DETAIL:\s+Key \([^)]*\)=)\(.*\)/, '$1([withheld])'),
+    )
     .join('\n');
 }
 
@@ -39,11 +44,19 @@ export async function restoreBackup(options: {
 }): Promise<RestoreResult> {
   const { file, format, database, binaries } = options;
   // --no-owner: owners are the source cluster's business (and not in the fingerprint); privileges stay.
-  const args = format === 'custom' ? ['--exit-on-error', '--no-owner', '-d', database, file] : ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', database, '-f', file];
+  const args =
+    format === 'custom'
+      ? ['--exit-on-error', '--no-owner', '-d', database, file]
+      : ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', database, '-f', file];
   const binary = format === 'custom' ? 'pg_restore' : 'psql';
   const command = `${binary} ${args.join(' ')}`;
   const started = Date.now();
-  const result = await execa(binaries.path(binary), args, { env: { ...options.env, LC_ALL: 'C' }, reject: false, stdin: 'ignore', stdout: 'ignore' });
+  const result = await execa(binaries.path(binary), args, {
+    env: { ...options.env, LC_ALL: 'C' },
+    reject: false,
+    stdin: 'ignore',
+    stdout: 'ignore',
+  });
   const stderr = withholdRowData(String(result.stderr ?? ''));
   await writeFile(options.stderrFile, stderr);
   return {

@@ -69,23 +69,35 @@ export class ServerScratchTarget implements RestoreTarget {
   }
 
   async createRoles(): Promise<void> {
-    throw new DrillError('nmia-drill: refusing to create roles on the --target-url server: roles are cluster-wide, and a drill changes nothing it does not own', {
-      fix: 'create the roles the dump refers to on that server yourself, or verify without --target-url (a throwaway cluster)',
-    });
+    throw new DrillError(
+      'nmia-drill: refusing to create roles on the --target-url server: roles are cluster-wide, and a drill changes nothing it does not own',
+      {
+        fix: 'create the roles the dump refers to on that server yourself, or verify without --target-url (a throwaway cluster)',
+      },
+    );
   }
 
   async createDatabase(name: string): Promise<void> {
     this.assertScratch(name, 'create');
-    const [row] = await this.query<{ comment: string | null }>(`SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = ${sqlLiteral(name)}`);
+    const [row] = await this.query<{ comment: string | null }>(
+      `SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = ${sqlLiteral(name)}`,
+    );
     if (row) {
       if (row.comment !== ownershipMarker(this.drillId)) {
-        throw new DrillError(refuseDatabase('restore into', name, this.drillId, "it already exists and does not carry this drill's ownership marker"), {
-          fix: 'drop or rename it yourself if it is a leftover of an earlier drill; otherwise run again (every drill picks a new id)',
-        });
+        throw new DrillError(
+          refuseDatabase('restore into', name, this.drillId, "it already exists and does not carry this drill's ownership marker"),
+          {
+            fix: 'drop or rename it yourself if it is a leftover of an earlier drill; otherwise run again (every drill picks a new id)',
+          },
+        );
       }
       await this.dropOwned(name);
     }
-    this.cleanup ??= cleanupRegistry.register(`scratch databases on ${this.url.describe()}`, () => this.dropAll(), () => this.dropAllSync());
+    this.cleanup ??= cleanupRegistry.register(
+      `scratch databases on ${this.url.describe()}`,
+      () => this.dropAll(),
+      () => this.dropAllSync(),
+    );
     // Listed first, so a Ctrl-C during CREATE still finds it (it is dropped only once it carries the marker).
     this.created.push(name);
     this.unmarked.add(name);
@@ -114,9 +126,17 @@ export class ServerScratchTarget implements RestoreTarget {
   /** The only databases this target ever writes to; everything else is refused before any SQL runs. */
   private assertScratch(database: string, action: string): void {
     if (database === this.restoredDb || database === this.referenceDb) return;
-    throw new DrillError(refuseDatabase(action, database, this.drillId, `it is not one of the scratch databases this drill names and creates (${this.restoredDb}, ${this.referenceDb})`), {
-      fix: 'verify-backup --target-url restores only into its own scratch databases; nothing else on that server is touched',
-    });
+    throw new DrillError(
+      refuseDatabase(
+        action,
+        database,
+        this.drillId,
+        `it is not one of the scratch databases this drill names and creates (${this.restoredDb}, ${this.referenceDb})`,
+      ),
+      {
+        fix: 'verify-backup --target-url restores only into its own scratch databases; nothing else on that server is touched',
+      },
+    );
   }
 
   private async dropAll(): Promise<void> {
@@ -141,10 +161,14 @@ export class ServerScratchTarget implements RestoreTarget {
   private async dropOwned(name: string, createdUnmarked = false): Promise<void> {
     const client = await connectPg({ ...this.url.clientConfig(this.url.database), connectionTimeoutMillis: 10_000 });
     try {
-      const { rows } = await client.query<{ comment: string | null }>(`SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = $1`, [name]);
+      const { rows } = await client.query<{ comment: string | null }>(
+        `SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = $1`,
+        [name],
+      );
       if (rows.length === 0) return;
       const comment = rows[0]!.comment;
-      if (comment !== ownershipMarker(this.drillId) && !(createdUnmarked && comment === null)) throw new Error(refuseDatabase('drop', name, this.drillId));
+      if (comment !== ownershipMarker(this.drillId) && !(createdUnmarked && comment === null))
+        throw new Error(refuseDatabase('drop', name, this.drillId));
       await client.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [name]);
       await client.query(`DROP DATABASE ${sqlIdentifier(name)} WITH (FORCE)`);
     } finally {
@@ -162,7 +186,12 @@ export class ServerScratchTarget implements RestoreTarget {
         `DROP DATABASE ${sqlIdentifier(name)} WITH (FORCE);`,
         '\\endif',
       ].join('\n');
-      spawnSync(this.binaries.path('psql'), ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', this.url.database], { input: `${script}\n`, env: { ...this.url.env(this.url.database), PATH: process.env.PATH ?? '' }, stdio: ['pipe', 'ignore', 'ignore'], timeout: 20_000 });
+      spawnSync(this.binaries.path('psql'), ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', this.url.database], {
+        input: `${script}\n`,
+        env: { ...this.url.env(this.url.database), PATH: process.env.PATH ?? '' },
+        stdio: ['pipe', 'ignore', 'ignore'],
+        timeout: 20_000,
+      });
     }
   }
 }

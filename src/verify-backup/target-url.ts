@@ -33,7 +33,8 @@ export class TargetUrl {
     } catch {
       throw TargetUrl.usage(`--target-url is not a URL`);
     }
-    if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') throw TargetUrl.usage(`--target-url must be a postgresql:// URL, not ${url.protocol}//`);
+    if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:')
+      throw TargetUrl.usage(`--target-url must be a postgresql:// URL, not ${url.protocol}//`);
     const settings: Record<string, string> = {};
     const host = decodeURIComponent(url.hostname).replace(/^\[(.*)\]$/, '$1');
     if (host) settings.PGHOST = host;
@@ -50,7 +51,9 @@ export class TargetUrl {
   }
 
   private static usage(cause: string): UsageError {
-    return new UsageError(cause, { fix: 'e.g. --target-url "postgresql://nmia@db.example.internal:5432/postgres?sslmode=require" (a password is better kept in PGPASSWORD or ~/.pgpass)' });
+    return new UsageError(cause, {
+      fix: 'e.g. --target-url "postgresql://nmia@db.example.internal:5432/postgres?sslmode=require" (a password is better kept in PGPASSWORD or ~/.pgpass)',
+    });
   }
 
   get password(): string | undefined {
@@ -59,7 +62,13 @@ export class TargetUrl {
 
   /** libpq environment for client binaries and node-postgres alike; unset values fall back to the caller's PG* variables. */
   env(database: string): Record<string, string> {
-    const inherited = Object.fromEntries(Object.entries(process.env).filter((entry): entry is [string, string] => /^PG(HOST|PORT|USER|PASSWORD|PASSFILE|SSLMODE|SSLROOTCERT|SSLCERT|SSLKEY|CONNECT_TIMEOUT)$/.test(entry[0]) && entry[1] !== undefined));
+    const inherited = Object.fromEntries(
+      Object.entries(process.env).filter(
+        (entry): entry is [string, string] =>
+          /^PG(HOST|PORT|USER|PASSWORD|PASSFILE|SSLMODE|SSLROOTCERT|SSLCERT|SSLKEY|CONNECT_TIMEOUT)$/.test(entry[0]) &&
+          entry[1] !== undefined,
+      ),
+    );
     return { ...inherited, ...this.settings, PGDATABASE: database };
   }
 

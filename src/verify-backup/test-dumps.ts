@@ -50,7 +50,9 @@ export async function makeTestDumps(options: { altered?: boolean; defective?: bo
       }
     };
     const pgDump = async (database: string, file: string, format: 'custom' | 'plain') => {
-      await execa(source.binaries.path('pg_dump'), [format === 'custom' ? '-Fc' : '--format=plain', '-d', database, '-f', file], { env: source.env(database) });
+      await execa(source.binaries.path('pg_dump'), [format === 'custom' ? '-Fc' : '--format=plain', '-d', database, '-f', file], {
+        env: source.env(database),
+      });
       return file;
     };
     await seeded('nmia');
@@ -105,5 +107,7 @@ export async function makeTestDumps(options: { altered?: boolean; defective?: bo
 
 /** The verify-backup record's rungs as `rung: check — summary` lines, optionally of one outcome. */
 export function rungLines(journal: Journal, outcome?: Rung['outcome']): string[] {
-  return journal.procedures[0]!.rungs.filter((rung) => !outcome || rung.outcome === outcome).map((rung) => `${rung.rung}: ${rung.check} — ${rung.summary}`);
+  return journal.procedures[0]!.rungs.filter((rung) => !outcome || rung.outcome === outcome).map(
+    (rung) => `${rung.rung}: ${rung.check} — ${rung.summary}`,
+  );
 }

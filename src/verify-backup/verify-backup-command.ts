@@ -24,15 +24,21 @@ export async function runVerifyBackupCommand(file: string, options: VerifyBackup
     stderr(`error: ${cause}\n  fix: ${fix}\n`);
     return ExitCode.usage;
   };
-  if (!file) return usage('verify-backup needs the backup file to check', 'nmia-drill verify-backup ./backups/nmia_backup_20250201_020000.dump');
+  if (!file)
+    return usage('verify-backup needs the backup file to check', 'nmia-drill verify-backup ./backups/nmia_backup_20250201_020000.dump');
   let kind: 'file' | 'other' | 'missing';
   try {
     kind = statSync(file).isFile() ? 'file' : 'other';
   } catch {
     kind = 'missing';
   }
-  if (kind === 'missing') return usage(`backup file not found: ${resolve(file)}`, 'pass the path of an existing pg_dump file (custom format -Fc, or plain SQL)');
-  if (kind === 'other') return usage(`not a regular file: ${resolve(file)}`, 'pass the dump file itself, not a directory (directory-format dumps are not supported)');
+  if (kind === 'missing')
+    return usage(`backup file not found: ${resolve(file)}`, 'pass the path of an existing pg_dump file (custom format -Fc, or plain SQL)');
+  if (kind === 'other')
+    return usage(
+      `not a regular file: ${resolve(file)}`,
+      'pass the dump file itself, not a directory (directory-format dumps are not supported)',
+    );
   let target: TargetUrl | undefined;
   try {
     target = options.targetUrl === undefined ? undefined : TargetUrl.parse(options.targetUrl);
@@ -60,15 +66,17 @@ export async function runVerifyBackupCommand(file: string, options: VerifyBackup
     const { journal, files } = await verification.run();
     const record = journal.procedures[0]!;
     if (options.json) {
-      stdout(`${JSON.stringify({
-        drillId: journal.drillId,
-        outcome: journal.outcome,
-        file: resolve(file),
-        ...(record.reason ? { reason: record.reason } : {}),
-        rungs: record.rungs.map(({ rung, check, outcome, summary }) => ({ rung, check, outcome, summary })),
-        findings: journal.findings.map(({ id, severity, title }) => ({ id, severity, title })),
-        journal: files.journal,
-      })}\n`);
+      stdout(
+        `${JSON.stringify({
+          drillId: journal.drillId,
+          outcome: journal.outcome,
+          file: resolve(file),
+          ...(record.reason ? { reason: record.reason } : {}),
+          rungs: record.rungs.map(({ rung, check, outcome, summary }) => ({ rung, check, outcome, summary })),
+          findings: journal.findings.map(({ id, severity, title }) => ({ id, severity, title })),
+          journal: files.journal,
+        })}\n`,
+      );
     }
     if (journal.outcome === 'passed') return ExitCode.ok;
     // A machine without usable PostgreSQL binaries is the environment's problem, not the backup's (exit 3).

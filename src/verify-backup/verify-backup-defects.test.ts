@@ -40,7 +40,9 @@ describe('verifyBackup never passes a defective backup', () => {
     const { journal } = await verifyBackup({ file, reportRoot: reports });
     expect(journal.outcome).toBe('failed');
     expect(rungs(journal, 'passed').some((rung) => rung.startsWith('restorability'))).toBe(false);
-    expect(rungs(journal, 'failed').join('\n')).toMatch(/artifact: .*reading the data blocks failed .*(could not uncompress|incorrect data check|invalid|corrupt|could not read)/i);
+    expect(rungs(journal, 'failed').join('\n')).toMatch(
+      /artifact: .*reading the data blocks failed .*(could not uncompress|incorrect data check|invalid|corrupt|could not read)/i,
+    );
     expect(journal.findings.length).toBeGreaterThan(0);
   });
 
@@ -58,12 +60,16 @@ describe('verifyBackup never passes a defective backup', () => {
     expect(journal.outcome).toBe('failed');
     const artifact = journal.procedures[0]!.rungs.find((rung) => rung.rung === 'artifact');
     expect(artifact?.outcome).toBe('passed');
-    expect(rungs(journal, 'failed').join('\n')).toMatch(/restorability: psql -v ON_ERROR_STOP=1 .* exit 3: .*ERROR: {2}extra data after last expected column/);
+    expect(rungs(journal, 'failed').join('\n')).toMatch(
+      /restorability: psql -v ON_ERROR_STOP=1 .* exit 3: .*ERROR: {2}extra data after last expected column/,
+    );
     expect(rungs(journal, 'not-run')).toEqual([expect.stringMatching(/^structure/), expect.stringMatching(/^content/)]);
     const canary = canariesFor(SEED).bindPasswords[0]!;
     const bundle = await execa('grep', ['-rl', '--', canary.slice(0, 20), files.reportDir], { reject: false });
     expect(bundle.stdout).toBe('');
-    expect(readFileSync(join(files.reportDir, 'procedures', 'alone-verify-backup', 'restore.stderr'), 'utf8')).toMatch(/COPY connectors, line 1: \[row data withheld\]/);
+    expect(readFileSync(join(files.reportDir, 'procedures', 'alone-verify-backup', 'restore.stderr'), 'utf8')).toMatch(
+      /COPY connectors, line 1: \[row data withheld\]/,
+    );
   });
 
   it('fails content when the sidecar disagrees with the restored data (one table’s hash edited), naming the table', async () => {
@@ -77,7 +83,11 @@ describe('verifyBackup never passes a defective backup', () => {
     expect((await readManifestSidecar(sidecarPathFor(file))).ok).toBe(true);
     const { journal } = await verifyBackup({ file, reportRoot: reports });
     expect(journal.outcome).toBe('failed');
-    expect(rungs(journal, 'failed')).toEqual([expect.stringMatching(/^content: matches the manifest sidecar .* — 1 difference\(s\) from the sidecar: enclaves: content hash differs/)]);
+    expect(rungs(journal, 'failed')).toEqual([
+      expect.stringMatching(
+        /^content: matches the manifest sidecar .* — 1 difference\(s\) from the sidecar: enclaves: content hash differs/,
+      ),
+    ]);
   });
 
   it('fails structure for a dump of a different schema (a dropped column), naming the column; an extra grant is reported apart', async () => {
@@ -85,10 +95,16 @@ describe('verifyBackup never passes a defective backup', () => {
     expect(journal.outcome).toBe('failed');
     const failed = rungs(journal, 'failed');
     expect(failed).toHaveLength(2);
-    expect(failed[0]).toMatch(/^structure: the restored schema is the NMIA schema .* — \d+ schema object\(s\) differ: column public\.identities\.hostname: missing/);
-    expect(failed[1]).toMatch(/^structure: privileges \(GRANTs\) are those of the NMIA schema — 1 privilege entry differs: grant table public\.identities to nmia_reporting: unexpected \(SELECT\)/);
+    expect(failed[0]).toMatch(
+      /^structure: the restored schema is the NMIA schema .* — \d+ schema object\(s\) differ: column public\.identities\.hostname: missing/,
+    );
+    expect(failed[1]).toMatch(
+      /^structure: privileges \(GRANTs\) are those of the NMIA schema — 1 privilege entry differs: grant table public\.identities to nmia_reporting: unexpected \(SELECT\)/,
+    );
     expect(journal.procedures[0]!.harnessActions.map((action) => action.command)).toContain('CREATE ROLE "nmia_reporting" NOLOGIN');
-    expect(rungs(journal, 'passed')).toContainEqual(expect.stringMatching(/^restorability: pg_restore --exit-on-error exits 0 with no error lines/));
+    expect(rungs(journal, 'passed')).toContainEqual(
+      expect.stringMatching(/^restorability: pg_restore --exit-on-error exits 0 with no error lines/),
+    );
     expect(journal.findings[0]).toMatchObject({ severity: 'critical', procedure: 'verify-backup' });
   });
 
@@ -97,9 +113,15 @@ describe('verifyBackup never passes a defective backup', () => {
     expect(journal.outcome).toBe('failed');
     const content = rungs(journal, 'failed').filter((rung) => rung.startsWith('content'));
     expect(content).toEqual([
-      expect.stringMatching(/^content: core tables hold rows .* — connectors is empty \(identities 300, connectors 0, users \d+, enclaves \d+\)$/),
-      expect.stringMatching(/^content: every foreign key holds .* — .*public\.identities: \d+ orphan row\(s\) for identities_connector_id_fkey/),
-      expect.stringMatching(/^content: no sequence is behind its table — sequence users_id_seq is behind its table: nextval\(\) would return 2 but max\(users\.id\) is \d+/),
+      expect.stringMatching(
+        /^content: core tables hold rows .* — connectors is empty \(identities 300, connectors 0, users \d+, enclaves \d+\)$/,
+      ),
+      expect.stringMatching(
+        /^content: every foreign key holds .* — .*public\.identities: \d+ orphan row\(s\) for identities_connector_id_fkey/,
+      ),
+      expect.stringMatching(
+        /^content: no sequence is behind its table — sequence users_id_seq is behind its table: nextval\(\) would return 2 but max\(users\.id\) is \d+/,
+      ),
     ]);
     expect(rungs(journal, 'passed')).toContainEqual(expect.stringMatching(/^restorability/));
   });

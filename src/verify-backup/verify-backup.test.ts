@@ -40,7 +40,9 @@ describe('verifyBackup on a real pg_dump file', () => {
     expect(rungs(journal).join('\n')).toMatch(/artifact: the file is the one its manifest sidecar describes/);
     expect(rungs(journal).join('\n')).toMatch(/restorability: pg_restore --exit-on-error exits 0/);
     expect(rungs(journal).join('\n')).toMatch(/structure: the restored schema is the NMIA schema/);
-    expect(rungs(journal).join('\n')).toMatch(/content: core tables hold rows .* — identities 300, connectors \d+, users \d+, enclaves \d+/);
+    expect(rungs(journal).join('\n')).toMatch(
+      /content: core tables hold rows .* — identities 300, connectors \d+, users \d+, enclaves \d+/,
+    );
     expect(rungs(journal).join('\n')).toMatch(/content: every foreign key holds/);
     expect(rungs(journal).join('\n')).toMatch(/content: no sequence is behind its table/);
     expect(rungs(journal).join('\n')).toMatch(/content: matches the manifest sidecar/);
@@ -55,7 +57,9 @@ describe('verifyBackup on a real pg_dump file', () => {
     expect(rungs(journal, 'failed')).toEqual([]);
     expect(journal.outcome).toBe('passed');
     expect(rungs(journal).join('\n')).toMatch(/restorability: psql -v ON_ERROR_STOP=1 exits 0/);
-    expect(rungs(journal, 'skipped')).toEqual([expect.stringMatching(/matches the manifest sidecar .*no nmia_backup_20250201_020000\.sql\.manifest\.json next to the file/)]);
+    expect(rungs(journal, 'skipped')).toEqual([
+      expect.stringMatching(/matches the manifest sidecar .*no nmia_backup_20250201_020000\.sql\.manifest\.json next to the file/),
+    ]);
   });
 
   it('CLI: a truncated custom dump exits 1 with the failed rungs in the JSON result', async () => {
@@ -64,13 +68,25 @@ describe('verifyBackup on a real pg_dump file', () => {
     await truncate(file, Math.floor((await stat(file)).size / 2));
     const out: string[] = [];
     const err: string[] = [];
-    const code = await runVerifyBackupCommand(file, { reportDir: reports, json: true, quiet: true, stdout: (text) => out.push(text), stderr: (text) => err.push(text) });
+    const code = await runVerifyBackupCommand(file, {
+      reportDir: reports,
+      json: true,
+      quiet: true,
+      stdout: (text) => out.push(text),
+      stderr: (text) => err.push(text),
+    });
     expect(code).toBe(1);
     expect(err).toEqual([]);
     const result = JSON.parse(out.join('')) as { outcome: string; rungs: Array<{ rung: string; outcome: string; summary: string }> };
     expect(result.outcome).toBe('failed');
-    expect(result.rungs.find((rung) => rung.rung === 'artifact')).toMatchObject({ outcome: 'failed', summary: expect.stringMatching(/end of file|could not read/) });
-    expect(result.rungs.find((rung) => rung.rung === 'restorability')).toMatchObject({ outcome: 'failed', summary: expect.stringMatching(/pg_restore .*exit 1/) });
+    expect(result.rungs.find((rung) => rung.rung === 'artifact')).toMatchObject({
+      outcome: 'failed',
+      summary: expect.stringMatching(/end of file|could not read/),
+    });
+    expect(result.rungs.find((rung) => rung.rung === 'restorability')).toMatchObject({
+      outcome: 'failed',
+      summary: expect.stringMatching(/pg_restore .*exit 1/),
+    });
     expect(result.rungs.filter((rung) => rung.outcome === 'passed').map((rung) => rung.rung)).not.toContain('restorability');
   });
 
@@ -111,13 +127,26 @@ describe('verifyBackup on a real pg_dump file', () => {
     const next = `${written.major}.${written.minor + 1}`;
     const out: string[] = [];
     const err: string[] = [];
-    const code = await runVerifyBackupCommand(file, { reportDir: reports, json: true, quiet: true, stdout: (text) => out.push(text), stderr: (text) => err.push(text) });
+    const code = await runVerifyBackupCommand(file, {
+      reportDir: reports,
+      json: true,
+      quiet: true,
+      stdout: (text) => out.push(text),
+      stderr: (text) => err.push(text),
+    });
     expect(code).toBe(3);
     // pg_restore's own refusal, quoted; the cause and the fix on one line each.
     const text = err.join('');
     expect(text.split('\n').filter(Boolean)).toHaveLength(2);
-    expect(text).toMatch(new RegExp(`^error: from-newer-pg-dump\\.dump is a custom-format archive of version ${next.replace('.', '\\.')}, newer than pg_restore \\d+\\.\\d+ \\(.*/pg_restore\\) reads \\("pg_restore: error: unsupported version \\(${next.replace('.', '\\.')}\\) in file header"\\): .*; the backup itself is unchecked\n {2}fix: install PostgreSQL .*client binaries and point PG_BINDIR at their bin directory`));
-    if (next === '1.15') expect(text).toMatch(/pg_dump of PostgreSQL 16 or later wrote it.*\n {2}fix: install PostgreSQL 16 \(or newer\) client binaries and point PG_BINDIR at their bin directory \(Debian: \/usr\/lib\/postgresql\/16\/bin\)/s);
+    expect(text).toMatch(
+      new RegExp(
+        `^error: from-newer-pg-dump\\.dump is a custom-format archive of version ${next.replace('.', '\\.')}, newer than pg_restore \\d+\\.\\d+ \\(.*/pg_restore\\) reads \\("pg_restore: error: unsupported version \\(${next.replace('.', '\\.')}\\) in file header"\\): .*; the backup itself is unchecked\n {2}fix: install PostgreSQL .*client binaries and point PG_BINDIR at their bin directory`,
+      ),
+    );
+    if (next === '1.15')
+      expect(text).toMatch(
+        /pg_dump of PostgreSQL 16 or later wrote it.*\n {2}fix: install PostgreSQL 16 \(or newer\) client binaries and point PG_BINDIR at their bin directory \(Debian: \/usr\/lib\/postgresql\/16\/bin\)/s,
+      );
     const result = JSON.parse(out.join('')) as { outcome: string; reason: string; rungs: Array<{ rung: string; outcome: string }> };
     // Not a verdict on the backup: the artifact rung could not be checked, nothing after it ran, nothing passed.
     expect(result.outcome).toBe('error');
@@ -140,7 +169,11 @@ describe('verifyBackup on a real pg_dump file', () => {
   });
 
   it('an exception (no usable PostgreSQL) is outcome error with its cause, never passed', async () => {
-    const { journal } = await verifyBackup({ file: dumps.custom, reportRoot: reports, binaries: { binDir: '/nonexistent', source: 'PG_BINDIR', path: (binary) => `/nonexistent/${binary}` } });
+    const { journal } = await verifyBackup({
+      file: dumps.custom,
+      reportRoot: reports,
+      binaries: { binDir: '/nonexistent', source: 'PG_BINDIR', path: (binary) => `/nonexistent/${binary}` },
+    });
     expect(journal.outcome).toBe('error');
     expect(journal.error).toMatch(/^cannot run \/nonexistent\/pg_restore: .* \(fix: install it or pass the right path/);
     expect(journal.error!.split('\n')).toHaveLength(1);
@@ -149,7 +182,15 @@ describe('verifyBackup on a real pg_dump file', () => {
 });
 
 describe('compareWithSidecar', () => {
-  const sidecarOf = (manifest: Manifest, after?: Manifest): ManifestSidecar => ({ sidecarVersion: 1, file: 'x.dump', bytes: 1, sha256: 'x', writtenAt: 'then', manifest, ...(after ? { after } : {}) });
+  const sidecarOf = (manifest: Manifest, after?: Manifest): ManifestSidecar => ({
+    sidecarVersion: 1,
+    file: 'x.dump',
+    bytes: 1,
+    sha256: 'x',
+    writtenAt: 'then',
+    manifest,
+    ...(after ? { after } : {}),
+  });
   const edited = (manifest: Manifest, edit: (copy: Manifest) => void): Manifest => {
     const copy = structuredClone(manifest);
     edit(copy);
@@ -157,12 +198,22 @@ describe('compareWithSidecar', () => {
   };
 
   it('with a window: a table written during the backup is held to its bounds, an unchanged one exactly', () => {
-    const after = edited(sourceManifest, (copy) => (copy.tables['public.audit_log'] = { rows: copy.tables['public.audit_log']!.rows + 5, hash: 'later' }));
+    const after = edited(
+      sourceManifest,
+      (copy) => (copy.tables['public.audit_log'] = { rows: copy.tables['public.audit_log']!.rows + 5, hash: 'later' }),
+    );
     expect(compareWithSidecar(sidecarOf(sourceManifest, after), sourceManifest).content).toEqual([]);
     const restored = edited(sourceManifest, (copy) => (copy.tables['public.users']!.hash = 'different'));
-    expect(compareWithSidecar(sidecarOf(sourceManifest, after), restored).content.map((problem) => problem.message)).toEqual([expect.stringMatching(/^public\.users: content hash differs/)]);
-    const tooMany = edited(sourceManifest, (copy) => (copy.tables['public.audit_log'] = { rows: copy.tables['public.audit_log']!.rows + 50, hash: 'x' }));
-    expect(compareWithSidecar(sidecarOf(sourceManifest, after), tooMany).content.map((problem) => problem.message)).toEqual([expect.stringMatching(/^public\.audit_log: \d+ rows after restore, outside the/)]);
+    expect(compareWithSidecar(sidecarOf(sourceManifest, after), restored).content.map((problem) => problem.message)).toEqual([
+      expect.stringMatching(/^public\.users: content hash differs/),
+    ]);
+    const tooMany = edited(
+      sourceManifest,
+      (copy) => (copy.tables['public.audit_log'] = { rows: copy.tables['public.audit_log']!.rows + 50, hash: 'x' }),
+    );
+    expect(compareWithSidecar(sidecarOf(sourceManifest, after), tooMany).content.map((problem) => problem.message)).toEqual([
+      expect.stringMatching(/^public\.audit_log: \d+ rows after restore, outside the/),
+    ]);
   });
 
   it('across PostgreSQL majors compares row counts only, and says so', () => {
@@ -171,8 +222,15 @@ describe('compareWithSidecar', () => {
       copy.tables['public.users']!.hash = 'hashed-on-14';
     });
     const comparison = compareWithSidecar(sidecarOf(older), sourceManifest);
-    expect(comparison).toMatchObject({ sameMajor: false, content: [], schema: [], scope: expect.stringMatching(/sidecar from PostgreSQL 14\.11, restored on \d+\.\d+.*: row counts only/) });
+    expect(comparison).toMatchObject({
+      sameMajor: false,
+      content: [],
+      schema: [],
+      scope: expect.stringMatching(/sidecar from PostgreSQL 14\.11, restored on \d+\.\d+.*: row counts only/),
+    });
     const fewer = edited(older, (copy) => (copy.tables['public.users']!.rows += 1));
-    expect(compareWithSidecar(sidecarOf(fewer), sourceManifest).content.map((problem) => problem.message)).toEqual([expect.stringMatching(/^users: \d+ rows, expected \d+ \(1 fewer\)/)]);
+    expect(compareWithSidecar(sidecarOf(fewer), sourceManifest).content.map((problem) => problem.message)).toEqual([
+      expect.stringMatching(/^users: \d+ rows, expected \d+ \(1 fewer\)/),
+    ]);
   });
 });

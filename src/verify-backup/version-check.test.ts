@@ -18,8 +18,14 @@ describe('checkClientServerVersions', () => {
   it('names pg_dump, both versions and the fix when the server is a newer major', () => {
     const mismatch = checkClientServerVersions(binaries, `${clientMajor + 2}.2`);
     expect(mismatch).toMatchObject({ binary: 'pg_dump', serverVersion: `${clientMajor + 2}.2` });
-    expect(mismatch!.cause).toMatch(new RegExp(`^pg_dump ${clientMajor}\\.\\d+ \\(.*/pg_dump\\) is older than the PostgreSQL ${clientMajor + 2}\\.2 server: it aborts with "server version mismatch"$`));
-    expect(mismatch!.fix).toBe(`install PostgreSQL ${clientMajor + 2} client binaries and point PG_BINDIR at their bin directory (Debian: /usr/lib/postgresql/${clientMajor + 2}/bin)`);
+    expect(mismatch!.cause).toMatch(
+      new RegExp(
+        `^pg_dump ${clientMajor}\\.\\d+ \\(.*/pg_dump\\) is older than the PostgreSQL ${clientMajor + 2}\\.2 server: it aborts with "server version mismatch"$`,
+      ),
+    );
+    expect(mismatch!.fix).toBe(
+      `install PostgreSQL ${clientMajor + 2} client binaries and point PG_BINDIR at their bin directory (Debian: /usr/lib/postgresql/${clientMajor + 2}/bin)`,
+    );
     expect(mismatch!.message.split('\n')).toHaveLength(1);
   });
 
@@ -29,6 +35,9 @@ describe('checkClientServerVersions', () => {
   });
 
   it('checks pg_restore too when asked', () => {
-    expect(checkClientServerVersions(binaries, `${clientMajor + 1}.0`, ['pg_restore'])).toMatchObject({ binary: 'pg_restore', cause: expect.stringMatching(/cannot read archives a newer pg_dump writes/) });
+    expect(checkClientServerVersions(binaries, `${clientMajor + 1}.0`, ['pg_restore'])).toMatchObject({
+      binary: 'pg_restore',
+      cause: expect.stringMatching(/cannot read archives a newer pg_dump writes/),
+    });
   });
 });

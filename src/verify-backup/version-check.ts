@@ -31,7 +31,11 @@ export function majorVersion(version: string): number {
  * pg_restore and psql) is of an older major version than the server; undefined when they fit.
  * A newer client is fine: pg_dump supports older servers.
  */
-export function checkClientServerVersions(binaries: PgBinaries, serverVersion: string, clients: readonly string[] = ['pg_dump', 'pg_restore', 'psql']): VersionMismatch | undefined {
+export function checkClientServerVersions(
+  binaries: PgBinaries,
+  serverVersion: string,
+  clients: readonly string[] = ['pg_dump', 'pg_restore', 'psql'],
+): VersionMismatch | undefined {
   const server = majorVersion(serverVersion);
   for (const binary of clients) {
     const clientVersion = binaryVersion(binaries, binary);

@@ -67,7 +67,9 @@ describe('checkArtifact', () => {
     expect((await execa(pgRestorePath, ['--list', path], { reject: false })).exitCode).toBe(0);
     const evidence = await unreadable('truncated', path, 'custom');
     expect(evidence.format).toBe('custom');
-    expect(evidence.detail).toMatch(/but reading the data blocks failed \(pg_restore -f \/dev\/null exit 1\): .*could not read from input file: end of file/);
+    expect(evidence.detail).toMatch(
+      /but reading the data blocks failed \(pg_restore -f \/dev\/null exit 1\): .*could not read from input file: end of file/,
+    );
   });
 
   it('rejects a custom dump with flipped bytes in the middle', async () => {
@@ -78,7 +80,12 @@ describe('checkArtifact', () => {
       const middle = Math.floor((await handle.stat()).size / 2);
       const bytes = Buffer.alloc(8);
       await handle.read(bytes, 0, 8, middle);
-      await handle.write(bytes.map((b) => b ^ 0xff), 0, 8, middle);
+      await handle.write(
+        bytes.map((b) => b ^ 0xff),
+        0,
+        8,
+        middle,
+      );
     } finally {
       await handle.close();
     }
@@ -100,7 +107,9 @@ describe('checkArtifact', () => {
   it('rejects a plain SQL dump handed over as a custom one', async () => {
     const evidence = await unreadable('plain-as-custom', plainDump, 'custom');
     expect(evidence.format).toBe('plain');
-    expect(evidence.detail).toBe('expected a custom-format dump (PGDMP magic) but the file is a plain SQL dump (starts with "-- PostgreSQL database dump")');
+    expect(evidence.detail).toBe(
+      'expected a custom-format dump (PGDMP magic) but the file is a plain SQL dump (starts with "-- PostgreSQL database dump")',
+    );
   });
 
   it('accepts a complete plain dump and rejects a truncated one', async () => {
@@ -125,7 +134,10 @@ describe('checkArtifact', () => {
   it('rejects a plain dump whose \\restrict key has no matching \\unrestrict', async () => {
     const spliced = file('spliced.sql');
     // The key is random: change its last character to one it cannot already be.
-    const text = (await readFile(plainDump, 'utf8')).replace(/^(\\unrestrict \S+)(\S)$/m, (_line, head: string, last: string) => `${head}${last === 'X' ? 'Y' : 'X'}`);
+    const text = (await readFile(plainDump, 'utf8')).replace(
+      /^(\\unrestrict \S+)(\S)$/m,
+      (_line, head: string, last: string) => `${head}${last === 'X' ? 'Y' : 'X'}`,
+    );
     await writeFile(spliced, text);
     const evidence = await unreadable('plain-spliced', spliced, 'plain');
     expect(evidence.detail).toMatch(/^\\restrict \S{8}… at the head has no matching \\unrestrict at the end/);
@@ -154,7 +166,11 @@ describe('checkArtifact', () => {
   it('parses CSV only when asked for CSV', async () => {
     const csv = file('identities.csv');
     await writeFile(csv, 'id,name\n1,"a, b"\n2,c\n');
-    expect(await checkArtifact(csv, { pgRestorePath, expectedFormat: 'csv' })).toMatchObject({ format: 'csv', readable: true, tocEntries: 3 });
+    expect(await checkArtifact(csv, { pgRestorePath, expectedFormat: 'csv' })).toMatchObject({
+      format: 'csv',
+      readable: true,
+      tocEntries: 3,
+    });
     const ragged = file('ragged.csv');
     await writeFile(ragged, 'id,name\n1,a\n2\n');
     const evidence = await unreadable('csv-ragged', ragged, 'csv');
@@ -173,6 +189,8 @@ describe('checkArtifact', () => {
 
   it('throws only for programmer errors', async () => {
     await expect(checkArtifact(goodDump, { pgRestorePath: '' })).rejects.toThrow(/needs a path and options.pgRestorePath/);
-    await expect(checkArtifact(goodDump, { pgRestorePath: '/nonexistent/pg_restore' })).rejects.toThrow(/cannot run \/nonexistent\/pg_restore/);
+    await expect(checkArtifact(goodDump, { pgRestorePath: '/nonexistent/pg_restore' })).rejects.toThrow(
+      /cannot run \/nonexistent\/pg_restore/,
+    );
   });
 });

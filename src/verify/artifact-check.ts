@@ -127,7 +127,11 @@ async function checkCustom(path: string, pgRestorePath: string): Promise<Verdict
       detail: `pg_restore --list: ${toc}, but reading the data blocks failed (pg_restore -f /dev/null exit ${readBack.exitCode}): ${tail(readBack.stderr)}`,
     };
   }
-  return { readable: true, tocEntries: entries.length, detail: `pg_restore --list: ${toc}; every data block read back (pg_restore -f /dev/null)` };
+  return {
+    readable: true,
+    tocEntries: entries.length,
+    detail: `pg_restore --list: ${toc}; every data block read back (pg_restore -f /dev/null)`,
+  };
 }
 
 async function checkPlain(path: string, bytes: number): Promise<Verdict> {
@@ -145,15 +149,24 @@ async function checkPlain(path: string, bytes: number): Promise<Verdict> {
   }
 
   if (!PLAIN_TRAILER.test(end)) {
-    return { readable: false, detail: `no "-- PostgreSQL database dump complete" trailer in the last 4 KiB: the dump is truncated (${copyBlocks} COPY blocks seen)` };
+    return {
+      readable: false,
+      detail: `no "-- PostgreSQL database dump complete" trailer in the last 4 KiB: the dump is truncated (${copyBlocks} COPY blocks seen)`,
+    };
   }
   // pg_dumpall brackets every database with its own key, so only a single-database dump has one pair.
   const clusterDump = PLAIN_HEADER.exec(head)?.[1] !== undefined;
   const restrictKey = clusterDump ? undefined : /^\\restrict (\S+)$/m.exec(head)?.[1];
   if (restrictKey && !new RegExp(`^\\\\unrestrict ${restrictKey.replace(/[^A-Za-z0-9]/g, '\\$&')}$`, 'm').test(end)) {
-    return { readable: false, detail: `\\restrict ${restrictKey.slice(0, 8)}… at the head has no matching \\unrestrict at the end: the dump was cut or spliced` };
+    return {
+      readable: false,
+      detail: `\\restrict ${restrictKey.slice(0, 8)}… at the head has no matching \\unrestrict at the end: the dump was cut or spliced`,
+    };
   }
-  return { readable: true, detail: `plain SQL ${clusterDump ? 'cluster dump (pg_dumpall)' : 'dump'}: header and "dump complete" trailer present, ${copyBlocks} COPY block${copyBlocks === 1 ? '' : 's'}` };
+  return {
+    readable: true,
+    detail: `plain SQL ${clusterDump ? 'cluster dump (pg_dumpall)' : 'dump'}: header and "dump complete" trailer present, ${copyBlocks} COPY block${copyBlocks === 1 ? '' : 's'}`,
+  };
 }
 
 async function checkTarGz(path: string): Promise<Verdict> {
@@ -180,7 +193,9 @@ async function checkCsv(path: string): Promise<Verdict> {
 
 export async function checkArtifact(path: string, options: CheckArtifactOptions): Promise<ArtifactEvidence> {
   if (!path || !options?.pgRestorePath) {
-    throw new UsageError('checkArtifact needs a path and options.pgRestorePath', { fix: 'pass both, e.g. pgRestorePath from findPgBinaries().path("pg_restore")' });
+    throw new UsageError('checkArtifact needs a path and options.pgRestorePath', {
+      fix: 'pass both, e.g. pgRestorePath from findPgBinaries().path("pg_restore")',
+    });
   }
   const expected = options.expectedFormat;
   const evidence = (fields: Omit<ArtifactEvidence, 'path'>): ArtifactEvidence => ({ path, ...fields });
@@ -188,7 +203,8 @@ export async function checkArtifact(path: string, options: CheckArtifactOptions)
   let bytes: number;
   try {
     const info = await stat(path);
-    if (!info.isFile()) return evidence({ bytes: 0, sha256: '', format: 'unknown', readable: false, detail: `not a regular file: ${path}` });
+    if (!info.isFile())
+      return evidence({ bytes: 0, sha256: '', format: 'unknown', readable: false, detail: `not a regular file: ${path}` });
     bytes = info.size;
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
@@ -201,7 +217,13 @@ export async function checkArtifact(path: string, options: CheckArtifactOptions)
     head = await readSlice(path, 0, 512);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    return evidence({ bytes, sha256: '', format: 'unknown', readable: false, detail: `cannot read ${path}: ${code ?? (error as Error).message}` });
+    return evidence({
+      bytes,
+      sha256: '',
+      format: 'unknown',
+      readable: false,
+      detail: `cannot read ${path}: ${code ?? (error as Error).message}`,
+    });
   }
   const sha256Pending = sha256File(path);
   // Awaited below; this only keeps a read error from surfacing as an unhandled rejection meanwhile.

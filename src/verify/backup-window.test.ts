@@ -9,23 +9,44 @@ function manifest(tables: Record<string, [number, string]>, sequences: Record<st
     database: 'nmia',
     serverVersion: '15',
     tables: Object.fromEntries(Object.entries(tables).map(([name, [rows, hash]]) => [name, { rows, hash }])),
-    sequences: Object.fromEntries(Object.entries(sequences).map(([name, [lastValue, ownedBy]]) => [name, { lastValue, isCalled: true, ...(ownedBy ? { ownedBy } : {}) }])),
+    sequences: Object.fromEntries(
+      Object.entries(sequences).map(([name, [lastValue, ownedBy]]) => [
+        name,
+        { lastValue, isCalled: true, ...(ownedBy ? { ownedBy } : {}) },
+      ]),
+    ),
     schema: { fingerprint: 'f', objects: {} },
     durationMs: 1,
   };
 }
 
 describe('compareWithBackupWindow', () => {
-  const before = manifest({ 'public.identities': [10, 'a'], 'public.sentinels': [5, 's5'], 'public.worker_heartbeats': [3, 'h3'] }, { 'public.sentinels_id_seq': ['5', 'public.sentinels.id'] });
-  const after = manifest({ 'public.identities': [10, 'a'], 'public.sentinels': [7, 's7'], 'public.worker_heartbeats': [3, 'h3'] }, { 'public.sentinels_id_seq': ['7', 'public.sentinels.id'] });
+  const before = manifest(
+    { 'public.identities': [10, 'a'], 'public.sentinels': [5, 's5'], 'public.worker_heartbeats': [3, 'h3'] },
+    { 'public.sentinels_id_seq': ['5', 'public.sentinels.id'] },
+  );
+  const after = manifest(
+    { 'public.identities': [10, 'a'], 'public.sentinels': [7, 's7'], 'public.worker_heartbeats': [3, 'h3'] },
+    { 'public.sentinels_id_seq': ['7', 'public.sentinels.id'] },
+  );
 
   it('holds unchanged tables to exact equality and tables written meanwhile to the window', () => {
-    const restored = manifest({ 'public.identities': [10, 'a'], 'public.sentinels': [6, 's6'], 'public.worker_heartbeats': [3, 'h3'] }, { 'public.sentinels_id_seq': ['6', 'public.sentinels.id'] });
-    expect(compareWithBackupWindow(before, after, restored)).toEqual({ exactTables: ['public.identities', 'public.worker_heartbeats'], liveTables: ['public.sentinels'], problems: [] });
+    const restored = manifest(
+      { 'public.identities': [10, 'a'], 'public.sentinels': [6, 's6'], 'public.worker_heartbeats': [3, 'h3'] },
+      { 'public.sentinels_id_seq': ['6', 'public.sentinels.id'] },
+    );
+    expect(compareWithBackupWindow(before, after, restored)).toEqual({
+      exactTables: ['public.identities', 'public.worker_heartbeats'],
+      liveTables: ['public.sentinels'],
+      problems: [],
+    });
   });
 
   it('names the table whose content changed, and a live table outside the window', () => {
-    const restored = manifest({ 'public.identities': [10, 'changed'], 'public.sentinels': [9, 's9'], 'public.worker_heartbeats': [3, 'h3'] }, { 'public.sentinels_id_seq': ['9', 'public.sentinels.id'] });
+    const restored = manifest(
+      { 'public.identities': [10, 'changed'], 'public.sentinels': [9, 's9'], 'public.worker_heartbeats': [3, 'h3'] },
+      { 'public.sentinels_id_seq': ['9', 'public.sentinels.id'] },
+    );
     const messages = compareWithBackupWindow(before, after, restored).problems.map((problem) => problem.message);
     expect(messages).toEqual([
       'public.identities: content hash differs (10 rows, same count)',
@@ -35,10 +56,18 @@ describe('compareWithBackupWindow', () => {
   });
 
   it('lets tables the running application writes grow after the restore, but never lose backed-up rows', () => {
-    const grown = manifest({ 'public.identities': [10, 'a'], 'public.sentinels': [6, 's6'], 'public.worker_heartbeats': [8, 'h8'] }, { 'public.sentinels_id_seq': ['6', 'public.sentinels.id'] });
+    const grown = manifest(
+      { 'public.identities': [10, 'a'], 'public.sentinels': [6, 's6'], 'public.worker_heartbeats': [8, 'h8'] },
+      { 'public.sentinels_id_seq': ['6', 'public.sentinels.id'] },
+    );
     expect(compareWithBackupWindow(before, after, grown, { growing: ['public.worker_heartbeats'] }).problems).toEqual([]);
     expect(compareWithBackupWindow(before, after, grown).problems.map((problem) => problem.table)).toEqual(['public.worker_heartbeats']);
-    const lost = manifest({ 'public.identities': [10, 'a'], 'public.sentinels': [6, 's6'], 'public.worker_heartbeats': [1, 'h1'] }, { 'public.sentinels_id_seq': ['6', 'public.sentinels.id'] });
-    expect(compareWithBackupWindow(before, after, lost, { growing: ['public.worker_heartbeats'] }).problems.map((problem) => problem.message)).toEqual(['public.worker_heartbeats: 1 rows after restore, fewer than the 3 backed up']);
+    const lost = manifest(
+      { 'public.identities': [10, 'a'], 'public.sentinels': [6, 's6'], 'public.worker_heartbeats': [1, 'h1'] },
+      { 'public.sentinels_id_seq': ['6', 'public.sentinels.id'] },
+    );
+    expect(
+      compareWithBackupWindow(before, after, lost, { growing: ['public.worker_heartbeats'] }).problems.map((problem) => problem.message),
+    ).toEqual(['public.worker_heartbeats: 1 rows after restore, fewer than the 3 backed up']);
   });
 });

@@ -27,7 +27,12 @@ function between(value: bigint, a: bigint, b: bigint): boolean {
  * `growing`: tables a running application keeps writing by itself (heartbeats): once it is back after the
  * restore they can only be held to a lower bound — everything the backup had must be there.
  */
-export function compareWithBackupWindow(before: Manifest, after: Manifest, restored: Manifest, options: { growing?: readonly string[] } = {}): WindowComparison {
+export function compareWithBackupWindow(
+  before: Manifest,
+  after: Manifest,
+  restored: Manifest,
+  options: { growing?: readonly string[] } = {},
+): WindowComparison {
   const result: WindowComparison = { exactTables: [], liveTables: [], problems: [] };
   const growing = new Set(options.growing ?? []);
   for (const [table, expected] of Object.entries(before.tables)) {
@@ -40,15 +45,28 @@ export function compareWithBackupWindow(before: Manifest, after: Manifest, resto
     if (growing.has(table)) {
       result.liveTables.push(table);
       const floor = Math.min(expected.rows, later?.rows ?? expected.rows);
-      if (actual.rows < floor) result.problems.push({ table, kind: 'outside-window', message: `${table}: ${actual.rows} rows after restore, fewer than the ${floor} backed up` });
+      if (actual.rows < floor)
+        result.problems.push({
+          table,
+          kind: 'outside-window',
+          message: `${table}: ${actual.rows} rows after restore, fewer than the ${floor} backed up`,
+        });
       continue;
     }
     if (!later || (later.rows === expected.rows && later.hash === expected.hash)) {
       result.exactTables.push(table);
       if (actual.rows !== expected.rows) {
-        result.problems.push({ table, kind: 'exact-mismatch', message: `${table}: ${actual.rows} rows after restore, ${expected.rows} backed up` });
+        result.problems.push({
+          table,
+          kind: 'exact-mismatch',
+          message: `${table}: ${actual.rows} rows after restore, ${expected.rows} backed up`,
+        });
       } else if (actual.hash !== expected.hash) {
-        result.problems.push({ table, kind: 'exact-mismatch', message: `${table}: content hash differs (${actual.rows} rows, same count)` });
+        result.problems.push({
+          table,
+          kind: 'exact-mismatch',
+          message: `${table}: content hash differs (${actual.rows} rows, same count)`,
+        });
       }
       continue;
     }
@@ -63,7 +81,8 @@ export function compareWithBackupWindow(before: Manifest, after: Manifest, resto
     }
   }
   for (const table of Object.keys(restored.tables)) {
-    if (!before.tables[table]) result.problems.push({ table, kind: 'extra', message: `${table}: present after restore but not in the backed-up database` });
+    if (!before.tables[table])
+      result.problems.push({ table, kind: 'extra', message: `${table}: present after restore but not in the backed-up database` });
   }
   for (const [sequence, expected] of Object.entries(before.sequences)) {
     const actual = restored.sequences[sequence];
@@ -72,11 +91,17 @@ export function compareWithBackupWindow(before: Manifest, after: Manifest, resto
       result.problems.push({ sequence, kind: 'missing', message: `sequence ${sequence}: missing after restore` });
       continue;
     }
-    const value = (manifest: { lastValue: string | null; isCalled: boolean }) => (manifest.isCalled && manifest.lastValue !== null ? BigInt(manifest.lastValue) : 0n);
+    const value = (manifest: { lastValue: string | null; isCalled: boolean }) =>
+      manifest.isCalled && manifest.lastValue !== null ? BigInt(manifest.lastValue) : 0n;
     const ownerTable = expected.ownedBy?.split('.').slice(0, 2).join('.');
     if (ownerTable && growing.has(ownerTable)) {
       const floor = value(expected) < value(later) ? value(expected) : value(later);
-      if (value(actual) < floor) result.problems.push({ sequence, kind: 'outside-window', message: `sequence ${sequence}: last value ${actual.lastValue ?? 'unset'} after restore, behind the ${floor} backed up` });
+      if (value(actual) < floor)
+        result.problems.push({
+          sequence,
+          kind: 'outside-window',
+          message: `sequence ${sequence}: last value ${actual.lastValue ?? 'unset'} after restore, behind the ${floor} backed up`,
+        });
       continue;
     }
     if (!between(value(actual), value(expected), value(later))) {

@@ -27,7 +27,12 @@ export function missingDataFiles(entries: string[]): string[] {
  * Proves a volume archive restores: extracts it into a private directory, starts a throwaway server
  * on it and takes the manifest of `database`. Always removes what it made.
  */
-export async function manifestOfDataArchive(archive: string, binaries: PgBinaries, database = 'nmia', user = 'nmia'): Promise<{ ok: true; manifest: Manifest } | { ok: false; reason: string }> {
+export async function manifestOfDataArchive(
+  archive: string,
+  binaries: PgBinaries,
+  database = 'nmia',
+  user = 'nmia',
+): Promise<{ ok: true; manifest: Manifest } | { ok: false; reason: string }> {
   const root = await mkdtemp(join(tmpdir(), 'nmia-drill-volume-check-'));
   chmodSync(root, 0o755);
   const identity = serverIdentity();

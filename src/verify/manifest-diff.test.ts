@@ -109,11 +109,19 @@ describe('diffManifests on seeded defects', () => {
   });
 
   it('reports a deleted and an added row as row counts, naming each table', async () => {
-    expect(diffManifests(source, await withDefect(`DELETE FROM assets WHERE id = 42; INSERT INTO audit.log (msg) VALUES ('late')`))).toEqual([
+    expect(
+      diffManifests(source, await withDefect(`DELETE FROM assets WHERE id = 42; INSERT INTO audit.log (msg) VALUES ('late')`)),
+    ).toEqual([
       { kind: 'row-count', table: 'audit.log', expected: 2, actual: 3, message: 'audit.log: 3 rows, expected 2 (1 more)' },
       { kind: 'row-count', table: 'public.assets', expected: 200, actual: 199, message: 'assets: 199 rows, expected 200 (1 fewer)' },
       // The insert also drew a value from the bigserial's sequence.
-      { kind: 'sequence', sequence: 'audit.log_id_seq', expected: '2', actual: '3', message: 'sequence audit.log_id_seq: last_value 3 (called), expected last_value 2 (called)' },
+      {
+        kind: 'sequence',
+        sequence: 'audit.log_id_seq',
+        expected: '2',
+        actual: '3',
+        message: 'sequence audit.log_id_seq: last_value 3 (called), expected last_value 2 (called)',
+      },
     ]);
   });
 
@@ -138,11 +146,16 @@ $fn$`);
     const differences = diffManifests(source, changed);
     expect(differences).toHaveLength(1);
     expect(differences[0]).toMatchObject({ kind: 'schema-object-changed', object: 'function public.touch()', category: 'structure' });
-    expect(differences[0]!.message).toMatch(/^function public\.touch\(\): changed at line \d+: expected "  NEW.updated_at := now\(\);", found "  NEW.updated_at := clock_timestamp\(\);"$/);
+    expect(differences[0]!.message).toMatch(
+      /^function public\.touch\(\): changed at line \d+: expected "  NEW.updated_at := now\(\);", found "  NEW.updated_at := clock_timestamp\(\);"$/,
+    );
   });
 
   it('reports a column change and a lost comment as structure', async () => {
-    const differences = diffManifests(source, await withDefect(`ALTER TABLE owners ALTER COLUMN name DROP NOT NULL; COMMENT ON TABLE assets IS NULL`));
+    const differences = diffManifests(
+      source,
+      await withDefect(`ALTER TABLE owners ALTER COLUMN name DROP NOT NULL; COMMENT ON TABLE assets IS NULL`),
+    );
     expect(differences.map((d) => d.message)).toEqual([
       'column public.owners.name: changed: expected "#2 text not null", found "#2 text"',
       'comment table public.assets: missing',
@@ -152,7 +165,12 @@ $fn$`);
   it('reports a revoked grant as a privilege difference only', async () => {
     const differences = diffManifests(source, await withDefect(`REVOKE SELECT ON assets FROM ${TEST_ROLE}`));
     expect(differences).toEqual([
-      { kind: 'schema-object-missing', object: `grant table public.assets to ${TEST_ROLE}`, category: 'privilege', message: `grant table public.assets to ${TEST_ROLE}: missing (SELECT)` },
+      {
+        kind: 'schema-object-missing',
+        object: `grant table public.assets to ${TEST_ROLE}`,
+        category: 'privilege',
+        message: `grant table public.assets to ${TEST_ROLE}: missing (SELECT)`,
+      },
     ]);
   });
 
@@ -166,29 +184,46 @@ $fn$`);
         sequence: 'public.assets_id_seq',
         lastValue: '150',
         maxOwnedValue: '200',
-        message: 'sequence assets_id_seq is behind its table: nextval() would return 151 but max(assets.id) is 200; the next insert collides',
+        message:
+          'sequence assets_id_seq is behind its table: nextval() would return 151 but max(assets.id) is 200; the next insert collides',
       },
     ]);
     expect(diffManifests(source, reset).map((d) => d.kind)).toEqual(['sequence', 'sequence-behind']);
-    expect(diffManifests(source, reset)[0]!.message).toBe('sequence assets_id_seq: last_value 150 (called), expected last_value 200 (called)');
+    expect(diffManifests(source, reset)[0]!.message).toBe(
+      'sequence assets_id_seq: last_value 150 (called), expected last_value 200 (called)',
+    );
 
     // The boundary: a sequence whose next value is exactly max + 1 is fine, and is_called matters.
     expect(sequencesBehind(await withDefect(`SELECT setval('assets_id_seq', 200, true)`, database))).toEqual([]);
     expect(sequencesBehind(await withDefect(`SELECT setval('assets_id_seq', 200, false)`, database))).toHaveLength(1);
-    expect(sequencesBehind(await withDefect(`SELECT setval('assets_id_seq', 201, false), setval('ticket_seq', 100)`, database)).map((d) => d.sequence)).toEqual(['public.ticket_seq']);
+    expect(
+      sequencesBehind(await withDefect(`SELECT setval('assets_id_seq', 201, false), setval('ticket_seq', 100)`, database)).map(
+        (d) => d.sequence,
+      ),
+    ).toEqual(['public.ticket_seq']);
   });
 
   it('reports a dropped table as missing content, sequence and structure', async () => {
     const differences = diffManifests(source, await withDefect('DROP TABLE tickets'));
     expect(differences[0]).toEqual({ kind: 'table-missing', table: 'public.tickets', message: 'tickets: table missing (expected 3 rows)' });
     expect(differences).toContainEqual(expect.objectContaining({ kind: 'sequence', sequence: 'public.ticket_seq', actual: null }));
-    expect(differences).toContainEqual(expect.objectContaining({ kind: 'schema-object-missing', object: 'table public.tickets', category: 'structure' }));
-    expect(differences).toContainEqual(expect.objectContaining({ kind: 'schema-object-missing', object: `grant sequence public.ticket_seq to ${TEST_ROLE}`, category: 'privilege' }));
+    expect(differences).toContainEqual(
+      expect.objectContaining({ kind: 'schema-object-missing', object: 'table public.tickets', category: 'structure' }),
+    );
+    expect(differences).toContainEqual(
+      expect.objectContaining({
+        kind: 'schema-object-missing',
+        object: `grant sequence public.ticket_seq to ${TEST_ROLE}`,
+        category: 'privilege',
+      }),
+    );
   });
 
   it('reports an unpopulated materialized view', async () => {
     const differences = diffManifests(source, await withDefect('REFRESH MATERIALIZED VIEW asset_counts WITH NO DATA'));
     expect(differences).toHaveLength(1);
-    expect(differences[0]!.message).toMatch(/^materialized view public\.asset_counts: changed at line \d+: expected "populated", found "not populated"$/);
+    expect(differences[0]!.message).toMatch(
+      /^materialized view public\.asset_counts: changed at line \d+: expected "populated", found "not populated"$/,
+    );
   });
 });

@@ -137,9 +137,21 @@ export function diffManifests(expected: Manifest, actual: Manifest): ManifestDif
     const got = actual.sequences[sequence];
     const name = display(sequence);
     if (want && !got) {
-      differences.push({ kind: 'sequence', sequence, expected: want.lastValue, actual: null, message: `sequence ${name}: missing (expected ${sequenceState(want)})` });
+      differences.push({
+        kind: 'sequence',
+        sequence,
+        expected: want.lastValue,
+        actual: null,
+        message: `sequence ${name}: missing (expected ${sequenceState(want)})`,
+      });
     } else if (!want && got) {
-      differences.push({ kind: 'sequence', sequence, expected: null, actual: got.lastValue, message: `sequence ${name}: unexpected sequence (${sequenceState(got)})` });
+      differences.push({
+        kind: 'sequence',
+        sequence,
+        expected: null,
+        actual: got.lastValue,
+        message: `sequence ${name}: unexpected sequence (${sequenceState(got)})`,
+      });
     } else if (want && got && (want.lastValue !== got.lastValue || want.isCalled !== got.isCalled)) {
       differences.push({
         kind: 'sequence',

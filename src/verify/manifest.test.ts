@@ -22,7 +22,8 @@ describe('takeManifest', () => {
       await client.end();
     }
   };
-  const tool = (name: string, args: string[], database = 'postgres') => execa(server.binaries.path(name), args, { env: server.env(database) });
+  const tool = (name: string, args: string[], database = 'postgres') =>
+    execa(server.binaries.path(name), args, { env: server.env(database) });
 
   beforeAll(async () => {
     server = await new LocalPostgresProvider().start();
@@ -44,20 +45,32 @@ describe('takeManifest', () => {
   });
 
   it('hashes every leaf table, sequence and schema object, and nothing derived', () => {
-    expect(Object.keys(source.tables).sort()).toEqual(
-      ['audit.log', 'public.assets', 'public.events_2024', 'public.events_2025', 'public.owners', 'public.tickets'],
-    );
+    expect(Object.keys(source.tables).sort()).toEqual([
+      'audit.log',
+      'public.assets',
+      'public.events_2024',
+      'public.events_2025',
+      'public.owners',
+      'public.tickets',
+    ]);
     expect(source.tables['public.assets']).toMatchObject({ rows: 200, hash: expect.stringMatching(/^[0-9a-f]{32}$/) });
     expect(source.tables['public.events_2024']?.rows).toBe(1);
     expect(source.tables['public.events_2025']?.rows).toBe(3);
 
-    expect(source.sequences['public.ticket_seq']).toMatchObject({ lastValue: '102', isCalled: true, ownedBy: 'public.tickets.number', maxOwnedValue: '102' });
+    expect(source.sequences['public.ticket_seq']).toMatchObject({
+      lastValue: '102',
+      isCalled: true,
+      ownedBy: 'public.tickets.number',
+      maxOwnedValue: '102',
+    });
     expect(source.sequences['public.assets_id_seq']).toMatchObject({ lastValue: '200', ownedBy: 'public.assets.id', maxOwnedValue: '200' });
     // Owned by a partitioned parent: its max() comes from a scan of the parent.
     expect(source.sequences['public.events_id_seq']).toMatchObject({ lastValue: '4', ownedBy: 'public.events.id', maxOwnedValue: '4' });
 
     const objects = source.schema.objects;
-    expect(objects['index public.assets_active_name_idx']).toBe('CREATE INDEX assets_active_name_idx ON public.assets USING btree (name) WHERE active');
+    expect(objects['index public.assets_active_name_idx']).toBe(
+      'CREATE INDEX assets_active_name_idx ON public.assets USING btree (name) WHERE active',
+    );
     expect(objects['type public.asset_kind']).toBe("enum ('server', 'service', 'certificate')");
     expect(objects['column public.assets.kind']).toBe('#3 public.asset_kind not null');
     // Positions are ranks among live columns: the dropped column leaves no gap.
@@ -67,7 +80,9 @@ describe('takeManifest', () => {
     expect(objects['view public.active_assets']).toContain('FROM public.assets');
     expect(objects['function public.touch()']).toContain('NEW.updated_at := now();');
     expect(objects['trigger public.assets.assets_touch']).toContain('EXECUTE FUNCTION public.touch()');
-    expect(objects['constraint public.assets.assets_owner_id_fkey']).toBe('FOREIGN KEY (owner_id) REFERENCES public.owners(id) ON DELETE SET NULL');
+    expect(objects['constraint public.assets.assets_owner_id_fkey']).toBe(
+      'FOREIGN KEY (owner_id) REFERENCES public.owners(id) ON DELETE SET NULL',
+    );
     expect(objects['table public.events_2024']).toContain("partition of public.events FOR VALUES FROM ('2024-01-01') TO ('2025-01-01')");
     expect(objects['comment table column public.assets.fingerprint']).toBe('sha256 of the public key');
     expect(objects[`grant table public.assets to ${TEST_ROLE}`]).toBe('SELECT');
@@ -113,7 +128,9 @@ describe('takeManifest', () => {
     const writer = await server.connect('src');
     try {
       await holder.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
-      const [{ snapshot }] = (await holder.query<{ snapshot: string }>('SELECT pg_export_snapshot() AS snapshot')).rows as [{ snapshot: string }];
+      const [{ snapshot }] = (await holder.query<{ snapshot: string }>('SELECT pg_export_snapshot() AS snapshot')).rows as [
+        { snapshot: string },
+      ];
       await writer.query(`INSERT INTO audit.log (msg) VALUES ('written during the backup')`);
       await writer.query(`UPDATE owners SET name = 'renamed' WHERE id = 1`);
 
@@ -134,7 +151,9 @@ describe('takeManifest', () => {
   it('names the step and gives a fix when it cannot read', async () => {
     const client = await server.connect('src');
     try {
-      await expect(takeManifest(client, { snapshot: '00000003-0000001B-1' })).rejects.toThrow(/manifest: importing snapshot .* failed: invalid snapshot identifier/);
+      await expect(takeManifest(client, { snapshot: '00000003-0000001B-1' })).rejects.toThrow(
+        /manifest: importing snapshot .* failed: invalid snapshot identifier/,
+      );
       // The failed transaction was rolled back: the client is usable again.
       expect((await client.query('SELECT 1 AS one')).rows[0]).toEqual({ one: 1 });
     } finally {

@@ -121,7 +121,9 @@ interface SequenceRow {
 const quoteType = (name: string): string => `pg_catalog."${name.replace(/"/g, '""')}"`;
 
 /** SQL expressions whose combined hash identifies a column's value exactly (see top comment). */
-function columnHashExpressions(column: Pick<ColumnRow, 'column' | 'base_type' | 'base_is_builtin' | 'element_type' | 'element_is_builtin'>): string[] {
+function columnHashExpressions(
+  column: Pick<ColumnRow, 'column' | 'base_type' | 'base_is_builtin' | 'element_type' | 'element_is_builtin'>,
+): string[] {
   const ref = column.column!;
   const base = column.base_type ?? '';
   if (column.base_is_builtin) {
@@ -214,7 +216,9 @@ export async function takeManifest(client: pg.ClientBase, options: TakeManifestO
     const tables: Record<string, TableManifest> = {};
     for (const [table, columns] of [...columnsByTable].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
       const maxColumns = maxWanted.get(table) ?? [];
-      const result = await step(`hashing table ${table}`, () => client.query<Record<string, string | null>>(tableHashSql(table, columns, maxColumns)));
+      const result = await step(`hashing table ${table}`, () =>
+        client.query<Record<string, string | null>>(tableHashSql(table, columns, maxColumns)),
+      );
       const row = result.rows[0]!;
       tables[table] = { rows: Number(row.rows), hash: row.hash! };
       maxColumns.forEach((column, i) => maxValues.set(`${table}.${column}`, row[`max_${i}`] ?? null));
@@ -225,17 +229,25 @@ export async function takeManifest(client: pg.ClientBase, options: TakeManifestO
       const union = sequenceRows
         .map((seq, i) => `SELECT ${i} AS i, last_value::pg_catalog.text AS last_value, is_called FROM ${seq.sequence}`)
         .join(' UNION ALL ');
-      const values = await step('reading sequence values', () => client.query<{ i: number; last_value: string | null; is_called: boolean }>(union));
+      const values = await step('reading sequence values', () =>
+        client.query<{ i: number; last_value: string | null; is_called: boolean }>(union),
+      );
       const byIndex = new Map(values.rows.map((row) => [Number(row.i), row]));
       for (const [i, seq] of sequenceRows.entries()) {
         const value = byIndex.get(i);
-        const entry: SequenceManifest = { lastValue: value?.last_value ?? null, isCalled: value?.is_called ?? false, increment: seq.increment };
+        const entry: SequenceManifest = {
+          lastValue: value?.last_value ?? null,
+          isCalled: value?.is_called ?? false,
+          increment: seq.increment,
+        };
         if (seq.owner_table && seq.owner_column) {
           const owner = `${seq.owner_table}.${seq.owner_column}`;
           entry.ownedBy = owner;
           if (!maxValues.has(owner)) {
             const result = await step(`reading max(${owner})`, () =>
-              client.query<{ max: string | null }>(`SELECT pg_catalog.max(${seq.owner_column})::pg_catalog.text AS max FROM ${seq.owner_table}`),
+              client.query<{ max: string | null }>(
+                `SELECT pg_catalog.max(${seq.owner_column})::pg_catalog.text AS max FROM ${seq.owner_table}`,
+              ),
             );
             maxValues.set(owner, result.rows[0]?.max ?? null);
           }

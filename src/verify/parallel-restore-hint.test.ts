@@ -31,7 +31,9 @@ describe('measureParallelRestoreHint', () => {
   let dump: string;
 
   const scratchDatabases = async () =>
-    (await server.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE 'nmia\\_restore\\_hint\\_%'`)).map((row) => row.datname);
+    (await server.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE 'nmia\\_restore\\_hint\\_%'`)).map(
+      (row) => row.datname,
+    );
 
   beforeAll(async () => {
     server = await new LocalPostgresProvider().start();
@@ -54,7 +56,12 @@ describe('measureParallelRestoreHint', () => {
   });
 
   it('restores with -j 1 and -j N, reports both times, and drops its scratch databases', async () => {
-    const result = await measureParallelRestoreHint({ pgRestorePath: server.binaries.path('pg_restore'), dump, env: server.env(), jobs: 2 });
+    const result = await measureParallelRestoreHint({
+      pgRestorePath: server.binaries.path('pg_restore'),
+      dump,
+      env: server.env(),
+      jobs: 2,
+    });
     expect(result.jobs).toBe(2);
     expect(result.serialMs).toBeGreaterThan(0);
     expect(result.parallelMs).toBeGreaterThan(0);
@@ -63,25 +70,36 @@ describe('measureParallelRestoreHint', () => {
     expect(await scratchDatabases()).toEqual([]);
   });
 
-  it('fails with pg_restore\'s exit code and stderr on a truncated dump, and still drops its scratch databases', async () => {
+  it("fails with pg_restore's exit code and stderr on a truncated dump, and still drops its scratch databases", async () => {
     const cut = join(dir, 'cut.dump');
     await execa('cp', [dump, cut]);
     await truncate(cut, Math.floor((await stat(cut)).size / 2));
-    await expect(measureParallelRestoreHint({ pgRestorePath: server.binaries.path('pg_restore'), dump: cut, env: server.env(), jobs: 2 })).rejects.toThrow(
-      /pg_restore -j 1 .* failed \(exit 1\): .*(could not read|end of file|unexpected)/,
-    );
+    await expect(
+      measureParallelRestoreHint({ pgRestorePath: server.binaries.path('pg_restore'), dump: cut, env: server.env(), jobs: 2 }),
+    ).rejects.toThrow(/pg_restore -j 1 .* failed \(exit 1\): .*(could not read|end of file|unexpected)/);
     expect(await scratchDatabases()).toEqual([]);
   });
 
   it('refuses a plain SQL dump, which pg_restore -j cannot read', async () => {
     const plain = join(dir, 'nmia.sql');
     await execa(server.binaries.path('pg_dump'), ['--format=plain', '-d', 'nmia', '-f', plain], { env: server.env('nmia') });
-    await expect(measureParallelRestoreHint({ pgRestorePath: server.binaries.path('pg_restore'), dump: plain, env: server.env(), jobs: 2 })).rejects.toThrow(/text format dump/);
+    await expect(
+      measureParallelRestoreHint({ pgRestorePath: server.binaries.path('pg_restore'), dump: plain, env: server.env(), jobs: 2 }),
+    ).rejects.toThrow(/text format dump/);
     expect(await scratchDatabases()).toEqual([]);
   });
 
   it('refuses fewer than two jobs and a missing dump with a fix', async () => {
-    await expect(measureParallelRestoreHint({ pgRestorePath: server.binaries.path('pg_restore'), dump, env: server.env(), jobs: 1 })).rejects.toThrow(/jobs must be an integer ≥ 2/);
-    await expect(measureParallelRestoreHint({ pgRestorePath: server.binaries.path('pg_restore'), dump: join(dir, 'none.dump'), env: server.env(), jobs: 2 })).rejects.toThrow(/no dump at/);
+    await expect(
+      measureParallelRestoreHint({ pgRestorePath: server.binaries.path('pg_restore'), dump, env: server.env(), jobs: 1 }),
+    ).rejects.toThrow(/jobs must be an integer ≥ 2/);
+    await expect(
+      measureParallelRestoreHint({
+        pgRestorePath: server.binaries.path('pg_restore'),
+        dump: join(dir, 'none.dump'),
+        env: server.env(),
+        jobs: 2,
+      }),
+    ).rejects.toThrow(/no dump at/);
   });
 });

@@ -56,8 +56,10 @@ export function parallelRestoreHintText(serialMs: number, parallelMs: number, jo
   const measured = `pg_restore -j 1: ${seconds(serialMs)}, -j ${jobs}: ${seconds(parallelMs)}, measured on this dump`;
   const advisory = 'a recommendation only; the runbook under drill is unchanged';
   let hint: string;
-  if (savingPercent >= MEASURABLE_PERCENT) hint = `parallel restore (pg_restore -j ${jobs}) would cut restore time by ${savingPercent}% (${measured}); ${advisory}`;
-  else if (savingPercent > -MEASURABLE_PERCENT) hint = `parallel restore (pg_restore -j ${jobs}) would not cut restore time measurably here (${measured}); keep -j 1`;
+  if (savingPercent >= MEASURABLE_PERCENT)
+    hint = `parallel restore (pg_restore -j ${jobs}) would cut restore time by ${savingPercent}% (${measured}); ${advisory}`;
+  else if (savingPercent > -MEASURABLE_PERCENT)
+    hint = `parallel restore (pg_restore -j ${jobs}) would not cut restore time measurably here (${measured}); keep -j 1`;
   else hint = `parallel restore (pg_restore -j ${jobs}) was ${-savingPercent}% slower here (${measured}); keep -j 1`;
   return { savingPercent, hint };
 }
@@ -82,10 +84,19 @@ async function warmUp(dump: string): Promise<void> {
 async function timedRestore(options: ParallelRestoreHintOptions, database: string, jobs: number, restoreArgs: string[]): Promise<number> {
   const args = ['-j', String(jobs), ...restoreArgs, '-d', database, options.dump];
   const started = performance.now();
-  const result = await execa(options.pgRestorePath, args, { env: { ...options.env, PGDATABASE: database, LC_ALL: 'C' }, reject: false, stdin: 'ignore' });
+  const result = await execa(options.pgRestorePath, args, {
+    env: { ...options.env, PGDATABASE: database, LC_ALL: 'C' },
+    reject: false,
+    stdin: 'ignore',
+  });
   const elapsed = performance.now() - started;
   if (result.exitCode !== 0) {
-    const tail = String(result.stderr ?? '').trim().split('\n').slice(-3).join(' | ') || result.shortMessage;
+    const tail =
+      String(result.stderr ?? '')
+        .trim()
+        .split('\n')
+        .slice(-3)
+        .join(' | ') || result.shortMessage;
     throw new DrillError(`parallel restore hint: pg_restore ${args.join(' ')} failed (exit ${result.exitCode ?? 'signal'}): ${tail}`, {
       fix: 'measure on a readable custom- or directory-format dump (pg_restore -j cannot read plain SQL or a pipe), restorable with the given options',
       cause: result,
@@ -101,10 +112,15 @@ async function timedRestore(options: ParallelRestoreHintOptions, database: strin
 export async function measureParallelRestoreHint(options: ParallelRestoreHintOptions): Promise<ParallelRestoreHint> {
   const jobs = options.jobs ?? Math.max(2, availableParallelism());
   if (!Number.isInteger(jobs) || jobs < 2) {
-    throw new UsageError(`parallel restore hint: jobs must be an integer ≥ 2, got ${String(jobs)}`, { fix: 'pass jobs: os.availableParallelism() (or leave it out) to compare -j 1 with -j N' });
+    throw new UsageError(`parallel restore hint: jobs must be an integer ≥ 2, got ${String(jobs)}`, {
+      fix: 'pass jobs: os.availableParallelism() (or leave it out) to compare -j 1 with -j N',
+    });
   }
   const info = await stat(options.dump).catch(() => undefined);
-  if (!info) throw new UsageError(`parallel restore hint: no dump at ${options.dump}`, { fix: 'pass the path of the custom-format dump the backup produced' });
+  if (!info)
+    throw new UsageError(`parallel restore hint: no dump at ${options.dump}`, {
+      fix: 'pass the path of the custom-format dump the backup produced',
+    });
   const restoreArgs = options.restoreArgs ?? ['--no-owner', '--no-privileges'];
   const maintenance = options.maintenanceDatabase ?? 'postgres';
   const tag = randomBytes(4).toString('hex');
@@ -126,7 +142,8 @@ export async function measureParallelRestoreHint(options: ParallelRestoreHintOpt
     return { serialMs, parallelMs, jobs, ...parallelRestoreHintText(serialMs, parallelMs, jobs) };
   } finally {
     // Only the databases this call created, by their exact names.
-    for (const name of created) await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`).catch(() => undefined);
+    for (const name of created)
+      await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`).catch(() => undefined);
     await admin.end().catch(() => undefined);
   }
 }

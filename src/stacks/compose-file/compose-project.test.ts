@@ -17,7 +17,10 @@ describe('ComposeProject', () => {
   it('names the project after its directory and prefixes named volumes with it, as Compose does', async () => {
     const dir = join(root, 'nmia');
     await mkdir(join(dir, 'sub'), { recursive: true });
-    await writeFile(join(dir, 'docker-compose.yml'), 'services:\n  db:\n    image: postgres:15\n    volumes: ["pgdata:/var/lib/postgresql/data"]\nvolumes:\n  pgdata:\n');
+    await writeFile(
+      join(dir, 'docker-compose.yml'),
+      'services:\n  db:\n    image: postgres:15\n    volumes: ["pgdata:/var/lib/postgresql/data"]\nvolumes:\n  pgdata:\n',
+    );
     const project = ComposeProject.locate(join(dir, 'sub'), undefined, {});
     expect(project.name).toBe('nmia');
     expect(project.volumeName('pgdata')).toBe('nmia_pgdata');
@@ -27,7 +30,10 @@ describe('ComposeProject', () => {
   });
 
   it('interpolates from .env with the shell environment winning', async () => {
-    await writeFile(join(root, 'compose.yaml'), 'services:\n  api:\n    image: x\n    environment:\n      SECRET_KEY: ${SECRET_KEY}\n      MODE: ${MODE:-default}\n');
+    await writeFile(
+      join(root, 'compose.yaml'),
+      'services:\n  api:\n    image: x\n    environment:\n      SECRET_KEY: ${SECRET_KEY}\n      MODE: ${MODE:-default}\n',
+    );
     await writeFile(join(root, '.env'), 'SECRET_KEY=from-dotenv\nMODE=\n');
     expect(ComposeProject.locate(root, undefined, {}).service('api')?.environment).toEqual({ SECRET_KEY: 'from-dotenv', MODE: 'default' });
     expect(ComposeProject.locate(root, undefined, { SECRET_KEY: 'from-shell' }).service('api')?.environment.SECRET_KEY).toBe('from-shell');

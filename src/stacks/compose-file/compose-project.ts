@@ -51,7 +51,10 @@ export class ComposeProject {
   readonly services: Map<string, ComposeService>;
   readonly volumes: string[];
 
-  private constructor(readonly file: string, env: Record<string, string | undefined>) {
+  private constructor(
+    readonly file: string,
+    env: Record<string, string | undefined>,
+  ) {
     this.directory = dirname(file);
     const dotEnvFile = join(this.directory, '.env');
     const dotEnv = existsSync(dotEnvFile) ? parseDotEnv(readFileSync(dotEnvFile, 'utf8')) : {};
@@ -119,7 +122,9 @@ export class ComposeProject {
       const hostPort = parts.length >= 2 ? Number(parts.at(-2)) || undefined : undefined;
       return { host: parts.length === 3 ? parts[0]! : '0.0.0.0', hostPort, containerPort };
     });
-    const dependsOn = Array.isArray(raw.depends_on) ? raw.depends_on.map(String) : Object.keys((raw.depends_on as object | undefined) ?? {});
+    const dependsOn = Array.isArray(raw.depends_on)
+      ? raw.depends_on.map(String)
+      : Object.keys((raw.depends_on as object | undefined) ?? {});
     const emulatedRaw = raw['x-emulated'] as { command?: unknown[]; port_env?: string } | undefined;
     const emulated = emulatedRaw?.command
       ? { command: emulatedRaw.command.map((part) => text(part)), ...(emulatedRaw.port_env ? { portEnv: emulatedRaw.port_env } : {}) }

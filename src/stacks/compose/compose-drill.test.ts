@@ -27,8 +27,13 @@ describe.skipIf(!docker.available)(`a drill on the compose stack (real Docker Co
         rpoTargetMs: DEFAULT_RPO_TARGET_MS,
         attestations: [],
       }).run();
-      expect(journal.stack).toMatchObject({ kind: 'compose', versions: expect.objectContaining({ compose: expect.stringMatching(/^2\./) }) });
-      const outcomes = Object.fromEntries(journal.procedures.filter((record) => !record.id.startsWith('pending:')).map((record) => [record.id, record.outcome]));
+      expect(journal.stack).toMatchObject({
+        kind: 'compose',
+        versions: expect.objectContaining({ compose: expect.stringMatching(/^2\./) }),
+      });
+      const outcomes = Object.fromEntries(
+        journal.procedures.filter((record) => !record.id.startsWith('pending:')).map((record) => [record.id, record.outcome]),
+      );
       expect(outcomes).toEqual({ 'full-backup': 'passed', 'restore-custom': 'passed' });
       const restore = journal.procedures.find((record) => record.id === 'restore-custom')!;
       expect(restore.rungs.filter((rung) => rung.rung === 'content').map((rung) => rung.outcome)).toEqual(['passed']);

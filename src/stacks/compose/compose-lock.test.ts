@@ -20,12 +20,16 @@ describe('ComposeLock: one compose drill at a time', () => {
     const first = await ComposeLock.acquire('drill-a', { path });
     const told: string[] = [];
     const started = Date.now();
-    await expect(ComposeLock.acquire('drill-b', { path, timeoutMs: 600, pollMs: 100, onWait: (message) => told.push(message) })).rejects.toMatchObject({
+    await expect(
+      ComposeLock.acquire('drill-b', { path, timeoutMs: 600, pollMs: 100, onWait: (message) => told.push(message) }),
+    ).rejects.toMatchObject({
       message: expect.stringMatching(/drill drill-a \(pid \d+, since .*\) still holds .*compose\.lock; compose drills run one at a time/),
       fix: expect.stringMatching(/wait for it to finish/),
     });
     expect(Date.now() - started).toBeGreaterThanOrEqual(500);
-    expect(told).toEqual([expect.stringMatching(/^waiting for drill drill-a \(pid \d+, since .*\) to finish: compose drills share the project name nmia/)]);
+    expect(told).toEqual([
+      expect.stringMatching(/^waiting for drill drill-a \(pid \d+, since .*\) to finish: compose drills share the project name nmia/),
+    ]);
     await first.unlock();
     const second = await ComposeLock.acquire('drill-b', { path, timeoutMs: 1_000 });
     expect(second.held).toBe(true);

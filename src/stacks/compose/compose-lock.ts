@@ -50,11 +50,16 @@ export class ComposeLock {
           // A lock we lost (e.g. the event loop stalled past STALE_MS) must not crash the drill from a timer.
           onCompromised: (error) => process.emitWarning(`nmia-drill compose lock ${path} compromised: ${error.message}`),
         });
-        writeFileSync(ownerFile(path), JSON.stringify({ pid: process.pid, drillId, since: new Date().toISOString() } satisfies LockOwner) + '\n');
+        writeFileSync(
+          ownerFile(path),
+          JSON.stringify({ pid: process.pid, drillId, since: new Date().toISOString() } satisfies LockOwner) + '\n',
+        );
         return new ComposeLock(path, release);
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'ELOCKED') {
-          throw new EnvironmentError(`cannot take the compose drill lock ${path}: ${(error as Error).message}`, { fix: `check that ${path} is writable (or remove a leftover ${path})` });
+          throw new EnvironmentError(`cannot take the compose drill lock ${path}: ${(error as Error).message}`, {
+            fix: `check that ${path} is writable (or remove a leftover ${path})`,
+          });
         }
       }
       const owner = readOwner(path);
@@ -66,7 +71,9 @@ export class ComposeLock {
       }
       if (!told) {
         told = true;
-        options.onWait?.(`waiting for ${holder} to finish: compose drills share the project name nmia, so they run one at a time (lock ${path})`);
+        options.onWait?.(
+          `waiting for ${holder} to finish: compose drills share the project name nmia, so they run one at a time (lock ${path})`,
+        );
       }
       await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 1_000));
     }

@@ -54,7 +54,12 @@ describe.skipIf(!docker.available)(`ComposeStack: real Docker Compose, destroyin
 
   async function lifecycle(before: string, anonymousLike: string): Promise<void> {
     const workspace = await Workspace.create(`cst${process.pid}`);
-    const stack = await ComposeStack.create({ workspace, composeFile: COMPOSE_FILE, dotEnv: { DATABASE_URL: 'postgresql://nmia:nmia@db:5432/nmia', SECRET_KEY: 'canary-secret' }, reason: 'test' });
+    const stack = await ComposeStack.create({
+      workspace,
+      composeFile: COMPOSE_FILE,
+      dotEnv: { DATABASE_URL: 'postgresql://nmia:nmia@db:5432/nmia', SECRET_KEY: 'canary-secret' },
+      reason: 'test',
+    });
     try {
       const env = stack.blockEnv();
       // The blocks' docker is the ownership guard in front of the real CLI (src/safety/docker-guard-main.ts).
@@ -67,13 +72,23 @@ describe.skipIf(!docker.available)(`ComposeStack: real Docker Compose, destroyin
 
       // startDb: the db is up and healthy before the drill's own `up -d db`.
       expect(await select(stack, 5_000)).toBe(42);
-      const labels = (await cli.run(['inspect', '--format', '{{ index .Config.Labels "org.nmia-drill.drill" }}', 'nmia-db-1'])).stdout.trim();
+      const labels = (
+        await cli.run(['inspect', '--format', '{{ index .Config.Labels "org.nmia-drill.drill" }}', 'nmia-db-1'])
+      ).stdout.trim();
       expect(labels).toBe(workspace.drillId);
-      const volumeLabel = (await cli.run(['volume', 'inspect', '--format', '{{ index .Labels "org.nmia-drill.drill" }}', 'nmia_pgdata'])).stdout.trim();
+      const volumeLabel = (
+        await cli.run(['volume', 'inspect', '--format', '{{ index .Labels "org.nmia-drill.drill" }}', 'nmia_pgdata'])
+      ).stdout.trim();
       expect(volumeLabel).toBe(workspace.drillId);
 
       const published = async () => Number((await stack.docker(['compose', 'port', 'db', '5432'])).stdout.trim().split(':').at(-1));
-      expect(stack.dbClientConfig()).toMatchObject({ host: '127.0.0.1', port: await published(), user: 'nmia', password: 'nmia', database: 'nmia' });
+      expect(stack.dbClientConfig()).toMatchObject({
+        host: '127.0.0.1',
+        port: await published(),
+        user: 'nmia',
+        password: 'nmia',
+        database: 'nmia',
+      });
       expect((await stack.docker(['compose', 'stop', 'db'])).exitCode).toBe(0);
       expect(() => stack.dbClientConfig()).toThrow(/service db publishes no port 5432 \(is it running\?\)/);
       expect((await stack.docker(['compose', 'start', 'db'])).exitCode).toBe(0);
@@ -84,7 +99,11 @@ describe.skipIf(!docker.available)(`ComposeStack: real Docker Compose, destroyin
       expect((await stack.docker(['run', '--rm', '-v', 'nmai_pgdata:/data', 'alpine', 'true'])).exitCode).toBe(0);
       await cli.run(['volume', 'create', anonymousLike]);
       const versions = await stack.versions();
-      expect(versions).toMatchObject({ docker: expect.stringMatching(/^\d/), compose: expect.stringMatching(/^2\./), postgres: expect.stringMatching(/^15\./) });
+      expect(versions).toMatchObject({
+        docker: expect.stringMatching(/^\d/),
+        compose: expect.stringMatching(/^2\./),
+        postgres: expect.stringMatching(/^15\./),
+      });
     } finally {
       await stack.stop();
     }
@@ -96,7 +115,9 @@ describe.skipIf(!docker.available)(`ComposeStack: real Docker Compose, destroyin
     expect((await cli.run(['ps', '-aq', '--filter', 'label=com.docker.compose.project=nmia'])).stdout.trim()).toBe('');
     expect(existsSync(workspace.root)).toBe(false);
     // Our hold on the lock is gone (another drill may hold it by now).
-    const owner = existsSync(`${COMPOSE_LOCK_PATH}.owner.json`) ? (JSON.parse(readFileSync(`${COMPOSE_LOCK_PATH}.owner.json`, 'utf8')) as { drillId: string }) : undefined;
+    const owner = existsSync(`${COMPOSE_LOCK_PATH}.owner.json`)
+      ? (JSON.parse(readFileSync(`${COMPOSE_LOCK_PATH}.owner.json`, 'utf8')) as { drillId: string })
+      : undefined;
     expect(owner?.drillId).not.toBe(workspace.drillId);
   }
 
@@ -108,7 +129,13 @@ describe.skipIf(!docker.available)(`ComposeStack: real Docker Compose, destroyin
     try {
       expect((await cli.run(['volume', 'create', 'nmai_pgdata'])).exitCode).toBe(0);
       await expect(
-        ComposeStack.create({ workspace, composeFile: COMPOSE_FILE, dotEnv: {}, reason: 'test', lock: { path: join(privateLock, 'compose.lock') } }),
+        ComposeStack.create({
+          workspace,
+          composeFile: COMPOSE_FILE,
+          dotEnv: {},
+          reason: 'test',
+          lock: { path: join(privateLock, 'compose.lock') },
+        }),
       ).rejects.toMatchObject({
         message: expect.stringMatching(/^the Docker engine already has volume nmai_pgdata; a drill destroys only what it created/),
         fix: expect.stringMatching(/docker volume rm nmai_pgdata/),

@@ -64,7 +64,9 @@ export class ComposeStack implements StartedStack {
   static async create(options: ComposeStackOptions): Promise<ComposeStack> {
     const { workspace } = options;
     const binaries = options.binaries ?? findPgBinaries({ needServer: false });
-    const ports = Object.fromEntries(await Promise.all(PUBLISHED_PORT_VARIABLES.map(async (name) => [name, String(await freePort())] as const)));
+    const ports = Object.fromEntries(
+      await Promise.all(PUBLISHED_PORT_VARIABLES.map(async (name) => [name, String(await freePort())] as const)),
+    );
     const env: Record<string, string> = {
       PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
       HOME: process.env.HOME ?? '/root',
@@ -81,18 +83,33 @@ export class ComposeStack implements StartedStack {
     const cli = new DockerCli(env, workspace.root);
     await copyFile(options.composeFile, join(workspace.projectDir, 'docker-compose.yml'));
     const dotEnv = { ...options.dotEnv, ...ports };
-    await writeFile(join(workspace.projectDir, '.env'), Object.entries(dotEnv).map(([key, value]) => `${key}=${value}\n`).join(''), { mode: 0o600 });
+    await writeFile(
+      join(workspace.projectDir, '.env'),
+      Object.entries(dotEnv)
+        .map(([key, value]) => `${key}=${value}\n`)
+        .join(''),
+      { mode: 0o600 },
+    );
     const project = ComposeProject.locate(workspace.projectDir, undefined, env);
-    const engine = await new DockerPreflight(cli).check([...new Set([...[...project.services.values()].map((service) => service.image), ...BLOCK_IMAGES])]);
+    const engine = await new DockerPreflight(cli).check([
+      ...new Set([...[...project.services.values()].map((service) => service.image), ...BLOCK_IMAGES]),
+    ]);
 
     const onWait = options.onWait ?? ((message: string) => process.stderr.write(`nmia-drill: ${message}\n`));
     const lock = await ComposeLock.acquire(workspace.drillId, { ...options.lock, onWait });
-    const resources = new DrillResources(cli, COMPOSE_PROJECT, workspace.drillId, [...new Set([...GUARDED_VOLUMES, ...project.volumes.map((volume) => project.volumeName(volume))])]);
+    const resources = new DrillResources(cli, COMPOSE_PROJECT, workspace.drillId, [
+      ...new Set([...GUARDED_VOLUMES, ...project.volumes.map((volume) => project.volumeName(volume))]),
+    ]);
     try {
       if (project.name !== COMPOSE_PROJECT) throw new Error(`the compose project would be "${project.name}", not "${COMPOSE_PROJECT}"`);
       await resources.refuseForeign();
       await resources.snapshot();
-      await ComposeStack.installGuard(workspace, { drillId: workspace.drillId, realDocker: realDocker(env.PATH!), project: COMPOSE_PROJECT, volumesAtStart: [...resources.volumesAtStart] });
+      await ComposeStack.installGuard(workspace, {
+        drillId: workspace.drillId,
+        realDocker: realDocker(env.PATH!),
+        project: COMPOSE_PROJECT,
+        volumesAtStart: [...resources.volumesAtStart],
+      });
     } catch (error) {
       await lock.unlock();
       throw error;
@@ -132,8 +149,12 @@ export class ComposeStack implements StartedStack {
         .withStartupTimeout(90_000)
         .up(['db']);
     } catch (error) {
-      const logs = await this.cli.run(['compose', '-p', COMPOSE_PROJECT, 'logs', '--no-color', '--tail', '5', 'db'], { cwd: this.workspace.projectDir });
-      const ryuk = /ryuk/i.test((error as Error).message) ? ' (testcontainers wants its Ryuk image: set TESTCONTAINERS_RYUK_DISABLED=true, the drill removes its own containers)' : '';
+      const logs = await this.cli.run(['compose', '-p', COMPOSE_PROJECT, 'logs', '--no-color', '--tail', '5', 'db'], {
+        cwd: this.workspace.projectDir,
+      });
+      const ryuk = /ryuk/i.test((error as Error).message)
+        ? ' (testcontainers wants its Ryuk image: set TESTCONTAINERS_RYUK_DISABLED=true, the drill removes its own containers)'
+        : '';
       throw new EnvironmentError(`the db service did not start healthy: ${lastLine((error as Error).message)}${ryuk}`, {
         fix: `read the db container's log (last lines: ${lastLine(logs.stdout) || 'none'}); rebuild the images with .ci/provision-docker.sh if the image is broken`,
         cause: error,
@@ -143,7 +164,11 @@ export class ComposeStack implements StartedStack {
 
   /** The blocks' `docker` is the ownership guard in front of the real CLI (src/safety/docker-guard-main.ts). */
   blockEnv(): Record<string, string> {
-    return { ...this.env, PATH: `${join(this.guardDir, 'bin')}${delimiter}${this.env.PATH}`, NMIA_DRILL_GUARD: join(this.guardDir, 'guard.json') };
+    return {
+      ...this.env,
+      PATH: `${join(this.guardDir, 'bin')}${delimiter}${this.env.PATH}`,
+      NMIA_DRILL_GUARD: join(this.guardDir, 'guard.json'),
+    };
   }
 
   /** Bundles the guard and writes what it needs to know; the harness's own docker calls bypass it. */
@@ -153,7 +178,11 @@ export class ComposeStack implements StartedStack {
     await writeFile(join(dir, 'guard.json'), `${JSON.stringify(config)}\n`);
     const bundle = join(dir, 'docker-guard.mjs');
     await bundleDockerGuard(bundle);
-    await writeFile(join(dir, 'bin', 'docker'), `#!/bin/sh\n# nmia-drill ownership guard: see src/safety/docker-guard-main.ts\nexec "${process.execPath}" "${bundle}" "$@"\n`, { mode: 0o755 });
+    await writeFile(
+      join(dir, 'bin', 'docker'),
+      `#!/bin/sh\n# nmia-drill ownership guard: see src/safety/docker-guard-main.ts\nexec "${process.execPath}" "${bundle}" "$@"\n`,
+      { mode: 0o755 },
+    );
   }
 
   project(): ComposeProject {
@@ -205,10 +234,25 @@ export class ComposeStack implements StartedStack {
 
   private publishedPort(service: string, containerPort: number): { host: string; port: number } {
     // By project name, so it also works while the project directory is gone (the DR checklist deletes it).
-    const result = this.cli.runSync(['compose', '-p', COMPOSE_PROJECT, 'port', service, String(containerPort)], { cwd: this.workspace.root, timeoutMs: 15_000 });
+    const result = this.cli.runSync(['compose', '-p', COMPOSE_PROJECT, 'port', service, String(containerPort)], {
+      cwd: this.workspace.root,
+      timeoutMs: 15_000,
+    });
     const match = /^(.*):(\d+)$/.exec(result.stdout.trim().split('\n')[0] ?? '');
     if (result.exitCode !== 0 || !match) {
-      const state = this.cli.runSync(['ps', '-a', '--filter', `label=com.docker.compose.project=${COMPOSE_PROJECT}`, '--filter', `label=com.docker.compose.service=${service}`, '--format', '{{.Status}}'], { timeoutMs: 15_000 });
+      const state = this.cli.runSync(
+        [
+          'ps',
+          '-a',
+          '--filter',
+          `label=com.docker.compose.project=${COMPOSE_PROJECT}`,
+          '--filter',
+          `label=com.docker.compose.service=${service}`,
+          '--format',
+          '{{.Status}}',
+        ],
+        { timeoutMs: 15_000 },
+      );
       throw new Error(
         `service ${service} publishes no port ${containerPort} (is it running?): ${lastLine(result.stderr) || result.stdout.trim() || `exit ${result.exitCode}`}; container: ${state.stdout.trim() || 'none'}`,
       );
@@ -241,5 +285,7 @@ function realDocker(path: string): string {
       // not here
     }
   }
-  throw new EnvironmentError('the docker CLI is not on PATH', { fix: 'install the Docker CLI (see .ci/provision-docker.sh) or put it on PATH' });
+  throw new EnvironmentError('the docker CLI is not on PATH', {
+    fix: 'install the Docker CLI (see .ci/provision-docker.sh) or put it on PATH',
+  });
 }

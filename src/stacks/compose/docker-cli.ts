@@ -3,7 +3,14 @@ import { execa } from 'execa';
 import type { DockerResult } from '../stack.ts';
 
 /** Variables that tell the docker CLI which engine to talk to: passed through to blocks and the harness alike. */
-export const DOCKER_CLIENT_VARIABLES = ['DOCKER_HOST', 'DOCKER_CONTEXT', 'DOCKER_CONFIG', 'DOCKER_CERT_PATH', 'DOCKER_TLS_VERIFY', 'DOCKER_API_VERSION'] as const;
+export const DOCKER_CLIENT_VARIABLES = [
+  'DOCKER_HOST',
+  'DOCKER_CONTEXT',
+  'DOCKER_CONFIG',
+  'DOCKER_CERT_PATH',
+  'DOCKER_TLS_VERIFY',
+  'DOCKER_API_VERSION',
+] as const;
 
 export function dockerClientEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
   const picked: Record<string, string> = {};

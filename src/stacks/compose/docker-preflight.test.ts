@@ -14,7 +14,10 @@ describe('DockerPreflight: one-line cause and fix for each way Docker is not usa
   beforeAll(async () => {
     fakeBin = await mkdtemp(join(tmpdir(), 'nmia-fake-docker-'));
     // A machine with Debian 12's docker-compose 1.x and a docker CLI without the v2 plugin.
-    await writeFile(join(fakeBin, 'docker'), `#!/bin/sh\nif [ "$1" = compose ]; then echo "docker: 'compose' is not a docker command." >&2; exit 1; fi\nexit 0\n`);
+    await writeFile(
+      join(fakeBin, 'docker'),
+      `#!/bin/sh\nif [ "$1" = compose ]; then echo "docker: 'compose' is not a docker command." >&2; exit 1; fi\nexit 0\n`,
+    );
     await writeFile(join(fakeBin, 'docker-compose'), '#!/bin/sh\necho 1.29.2\n');
     await chmod(join(fakeBin, 'docker'), 0o755);
     await chmod(join(fakeBin, 'docker-compose'), 0o755);
@@ -25,13 +28,20 @@ describe('DockerPreflight: one-line cause and fix for each way Docker is not usa
 
   it('no docker CLI at all', async () => {
     const preflight = new DockerPreflight(new DockerCli({ PATH: '/nonexistent' }, '/'));
-    await expect(preflight.engine()).rejects.toMatchObject({ message: 'no docker CLI on PATH', fix: expect.stringMatching(/--stack emulated/) });
+    await expect(preflight.engine()).rejects.toMatchObject({
+      message: 'no docker CLI on PATH',
+      fix: expect.stringMatching(/--stack emulated/),
+    });
   });
 
   it.skipIf(!DOCKER_CLI)('Docker present but the daemon down', async () => {
-    const preflight = new DockerPreflight(new DockerCli({ PATH: '/usr/local/bin:/usr/bin:/bin', DOCKER_HOST: 'unix:///nonexistent/docker.sock' }, '/'));
+    const preflight = new DockerPreflight(
+      new DockerCli({ PATH: '/usr/local/bin:/usr/bin:/bin', DOCKER_HOST: 'unix:///nonexistent/docker.sock' }, '/'),
+    );
     await expect(preflight.engine()).rejects.toMatchObject({
-      message: expect.stringMatching(/^Docker is installed but no engine answers at unix:\/\/\/nonexistent\/docker\.sock: .*(Cannot connect|no such file)/i),
+      message: expect.stringMatching(
+        /^Docker is installed but no engine answers at unix:\/\/\/nonexistent\/docker\.sock: .*(Cannot connect|no such file)/i,
+      ),
       fix: expect.stringMatching(/start the Docker daemon/),
     });
   });
@@ -53,7 +63,8 @@ describe.skipIf(!docker.available)(`DockerPreflight against the engine${suffix}`
 
   it('names every missing image and how to build them, without trying a registry', async () => {
     await expect(preflight.images(['alpine:latest', 'nmia-drill/missing:1', 'postgres:0-missing'])).rejects.toMatchObject({
-      message: 'image nmia-drill/missing:1, postgres:0-missing not found in the Docker engine, and the drill pulls nothing (pull_policy: never)',
+      message:
+        'image nmia-drill/missing:1, postgres:0-missing not found in the Docker engine, and the drill pulls nothing (pull_policy: never)',
       fix: expect.stringMatching(/provision-docker\.sh/),
     });
   });

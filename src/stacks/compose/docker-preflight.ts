@@ -27,13 +27,18 @@ export class DockerPreflight {
   async engine(): Promise<{ engine: string; storageDriver: string }> {
     const result = await this.docker.run(['version', '--format', '{{.Server.Version}}'], { timeoutMs: 15_000 });
     if (result.exitCode === 127) {
-      throw new EnvironmentError('no docker CLI on PATH', { fix: `install Docker (on Debian here: ${PROVISION_HINT}), or run with --stack emulated` });
+      throw new EnvironmentError('no docker CLI on PATH', {
+        fix: `install Docker (on Debian here: ${PROVISION_HINT}), or run with --stack emulated`,
+      });
     }
     const version = result.stdout.trim();
     if (result.exitCode !== 0 || !version) {
-      throw new EnvironmentError(`Docker is installed but no engine answers at ${engineAddress(this.docker.env)}: ${lastLine(result.stderr) || `exit ${result.exitCode}`}`, {
-        fix: `start the Docker daemon (here: ${PROVISION_HINT}), or point DOCKER_HOST at a running engine, or run with --stack emulated`,
-      });
+      throw new EnvironmentError(
+        `Docker is installed but no engine answers at ${engineAddress(this.docker.env)}: ${lastLine(result.stderr) || `exit ${result.exitCode}`}`,
+        {
+          fix: `start the Docker daemon (here: ${PROVISION_HINT}), or point DOCKER_HOST at a running engine, or run with --stack emulated`,
+        },
+      );
     }
     const info = await this.docker.run(['info', '--format', '{{.Driver}}'], { timeoutMs: 15_000 });
     return { engine: version, storageDriver: info.stdout.trim() || 'unknown' };
@@ -46,10 +51,16 @@ export class DockerPreflight {
     const legacy = await runLegacyCompose(this.docker.env);
     const fix = `install the Compose v2 CLI plugin (here: ${PROVISION_HINT}), or run with --stack emulated`;
     if (legacy) {
-      throw new EnvironmentError(`only Compose v1 (docker-compose ${legacy}) is installed; the runbook's "docker compose" commands need Compose v2`, { fix });
+      throw new EnvironmentError(
+        `only Compose v1 (docker-compose ${legacy}) is installed; the runbook's "docker compose" commands need Compose v2`,
+        { fix },
+      );
     }
     if (result.exitCode === 0) throw new EnvironmentError(`Compose ${version || '(unknown version)'} is not v2`, { fix });
-    throw new EnvironmentError(`no Docker Compose v2 plugin: "docker compose version" failed (${lastLine(result.stderr) || `exit ${result.exitCode}`})`, { fix });
+    throw new EnvironmentError(
+      `no Docker Compose v2 plugin: "docker compose version" failed (${lastLine(result.stderr) || `exit ${result.exitCode}`})`,
+      { fix },
+    );
   }
 
   async images(images: readonly string[]): Promise<void> {
@@ -59,17 +70,28 @@ export class DockerPreflight {
     if (result.exitCode === 0) return;
     const missing = wanted.filter((image) => result.stderr.includes(`No such image: ${image}`));
     if (missing.length === 0) {
-      throw new EnvironmentError(`docker image inspect failed: ${lastLine(result.stderr) || `exit ${result.exitCode}`}`, { fix: 'check that the Docker engine answers: docker info' });
+      throw new EnvironmentError(`docker image inspect failed: ${lastLine(result.stderr) || `exit ${result.exitCode}`}`, {
+        fix: 'check that the Docker engine answers: docker info',
+      });
     }
-    throw new EnvironmentError(`image ${missing.join(', ')} not found in the Docker engine, and the drill pulls nothing (pull_policy: never)`, {
-      fix: `build the images: ${PROVISION_HINT} (or docker load/pull them yourself)`,
-    });
+    throw new EnvironmentError(
+      `image ${missing.join(', ')} not found in the Docker engine, and the drill pulls nothing (pull_policy: never)`,
+      {
+        fix: `build the images: ${PROVISION_HINT} (or docker load/pull them yourself)`,
+      },
+    );
   }
 }
 
 /** `docker-compose` (v1) version, when only the legacy tool is there. */
 async function runLegacyCompose(env: Record<string, string>): Promise<string | undefined> {
-  const result = await execa('docker-compose', ['version', '--short'], { env, extendEnv: false, reject: false, stdin: 'ignore', timeout: 15_000 }).catch(() => undefined);
+  const result = await execa('docker-compose', ['version', '--short'], {
+    env,
+    extendEnv: false,
+    reject: false,
+    stdin: 'ignore',
+    timeout: 15_000,
+  }).catch(() => undefined);
   const version = result?.exitCode === 0 ? String(result.stdout).trim() : '';
   return /^1\./.test(version) ? version : undefined;
 }

@@ -26,7 +26,9 @@ describe.skipIf(!docker.available)(`DrillResources against the engine${suffix}`,
 
   it('refuses when the project already has containers or a guarded volume exists', async () => {
     const guarded = `${project}_typo`;
-    const container = (await cli.run(['create', '--label', `com.docker.compose.project=${project}`, 'alpine:latest', 'true'])).stdout.trim();
+    const container = (
+      await cli.run(['create', '--label', `com.docker.compose.project=${project}`, 'alpine:latest', 'true'])
+    ).stdout.trim();
     await cli.run(['volume', 'create', guarded]);
     try {
       const resources = new DrillResources(cli, project, 'd1', [guarded]);
@@ -60,7 +62,11 @@ describe.skipIf(!docker.available)(`DrillResources against the engine${suffix}`,
       expect((await cli.run(['ps', '-aq', '--filter', `label=${DRILL_LABEL}=${drillId}`])).stdout.trim()).toBe('');
     } finally {
       // Whatever the assertions say, the test leaves the engine as it found it.
-      await cli.run(['rm', '-f', ...(await cli.run(['ps', '-aq', '--filter', `label=${DRILL_LABEL}=${drillId}`])).stdout.split('\n').filter(Boolean)]);
+      await cli.run([
+        'rm',
+        '-f',
+        ...(await cli.run(['ps', '-aq', '--filter', `label=${DRILL_LABEL}=${drillId}`])).stdout.split('\n').filter(Boolean),
+      ]);
       await cli.run(['volume', 'rm', existing, foreignAnonymous, created]);
     }
   });

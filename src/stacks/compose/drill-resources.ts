@@ -53,14 +53,20 @@ export class DrillResources {
       ...lines(networks.stdout).map((name) => `network ${name}`),
     ];
     if (found.length === 0) return;
-    throw new EnvironmentError(`the Docker engine already has ${found.join(', ')}; a drill destroys only what it created, so it will not run on top of them`, {
-      fix: `if they are left over from an earlier drill: docker compose -p ${this.project} down -v --remove-orphans${foreignVolumes.length > 0 ? `; docker volume rm ${foreignVolumes.join(' ')}` : ''}; if they belong to a real NMIA, drill on another engine (DOCKER_HOST) or with --stack emulated`,
-    });
+    throw new EnvironmentError(
+      `the Docker engine already has ${found.join(', ')}; a drill destroys only what it created, so it will not run on top of them`,
+      {
+        fix: `if they are left over from an earlier drill: docker compose -p ${this.project} down -v --remove-orphans${foreignVolumes.length > 0 ? `; docker volume rm ${foreignVolumes.join(' ')}` : ''}; if they belong to a real NMIA, drill on another engine (DOCKER_HOST) or with --stack emulated`,
+      },
+    );
   }
 
   /** What exists before the drill creates anything. */
   async snapshot(): Promise<void> {
-    const [volumes, containers] = await Promise.all([this.docker.run(['volume', 'ls', '-q']), this.docker.run(['ps', '-aq', '--no-trunc'])]);
+    const [volumes, containers] = await Promise.all([
+      this.docker.run(['volume', 'ls', '-q']),
+      this.docker.run(['ps', '-aq', '--no-trunc']),
+    ]);
     mustSucceed(volumes);
     mustSucceed(containers);
     this.volumesBefore = new Set(lines(volumes.stdout));
@@ -85,22 +91,31 @@ export class DrillResources {
   teardownSync(): void {
     try {
       const plan = this.removalPlan(0);
-      for (let step = plan.next(); !step.done; ) step = plan.next(this.docker.runSync(step.value.args, { cwd: '/', timeoutMs: step.value.timeoutMs }));
+      for (let step = plan.next(); !step.done; )
+        step = plan.next(this.docker.runSync(step.value.args, { cwd: '/', timeoutMs: step.value.timeoutMs }));
     } catch {
       // Nothing more can be done while the process exits.
     }
   }
 
   /** The teardown as a sequence of docker commands, each step fed the previous result: one plan for the async and the sync driver. */
-  private *removalPlan(stopTimeoutS = 5): Generator<{ args: string[]; timeoutMs: number }, { removed: string[]; failures: string[] }, DockerResult> {
+  private *removalPlan(
+    stopTimeoutS = 5,
+  ): Generator<{ args: string[]; timeoutMs: number }, { removed: string[]; failures: string[] }, DockerResult> {
     const removed: string[] = [];
     const failures: string[] = [];
-    const down = yield { args: ['compose', '-p', this.project, 'down', '-v', '--remove-orphans', '-t', String(stopTimeoutS)], timeoutMs: 120_000 };
+    const down = yield {
+      args: ['compose', '-p', this.project, 'down', '-v', '--remove-orphans', '-t', String(stopTimeoutS)],
+      timeoutMs: 120_000,
+    };
     if (down.exitCode === 0) removed.push(`compose project ${this.project} (containers, volumes, network)`);
     else failures.push(`${down.command}: ${lastLine(down.stderr)}`);
     if (!this.volumesBefore || !this.containersBefore) return { removed, failures };
     const volumeList = yield { args: ['volume', 'ls', '--format', '{{.Name}}\t{{.Labels}}'], timeoutMs: 30_000 };
-    const containerList = yield { args: ['ps', '-a', '--no-trunc', '--format', '{{.ID}}\t{{.Names}}\t{{.Labels}}\t{{.Mounts}}'], timeoutMs: 30_000 };
+    const containerList = yield {
+      args: ['ps', '-a', '--no-trunc', '--format', '{{.ID}}\t{{.Names}}\t{{.Labels}}\t{{.Mounts}}'],
+      timeoutMs: 30_000,
+    };
     const ours = (labels: Record<string, string>) => labels[DRILL_LABEL] === this.drillId || labels[PROJECT_LABEL] === this.project;
     const newContainers = parseContainers(containerList.stdout).filter((container) => !this.containersBefore!.has(container.id));
     const mountedByOurs = new Set(newContainers.filter((container) => ours(container.labels)).flatMap((container) => container.volumes));
@@ -110,7 +125,9 @@ export class DrillResources {
       .filter((volume) => !this.volumesBefore!.has(volume.name))
       .filter((volume) => ours(volume.labels) || mountedByOurs.has(volume.name) || this.guardedVolumes.includes(volume.name))
       .map((volume) => volume.name);
-    const containers = newContainers.filter((container) => ours(container.labels) || container.volumes.some((name) => volumes.includes(name)));
+    const containers = newContainers.filter(
+      (container) => ours(container.labels) || container.volumes.some((name) => volumes.includes(name)),
+    );
     if (containers.length > 0) {
       const rm = yield { args: ['rm', '-f', '-v', ...containers.map((container) => container.id)], timeoutMs: 60_000 };
       if (rm.exitCode === 0) removed.push(...containers.map((container) => `container ${container.name}`));
@@ -132,7 +149,9 @@ function finish(result: { removed: string[]; failures: string[] }): string[] {
 
 function mustSucceed(result: DockerResult): void {
   if (result.exitCode !== 0) {
-    throw new EnvironmentError(`${result.command} failed (exit ${result.exitCode}): ${lastLine(result.stderr)}`, { fix: 'check that the Docker engine answers: docker info' });
+    throw new EnvironmentError(`${result.command} failed (exit ${result.exitCode}): ${lastLine(result.stderr)}`, {
+      fix: 'check that the Docker engine answers: docker info',
+    });
   }
 }
 

@@ -31,7 +31,12 @@ describe('emulated docker shim: Docker semantics', () => {
   beforeAll(async () => {
     scratch = await mkdtemp(join(tmpdir(), 'shim-test-'));
     await writeFile(join(scratch, 'docker-compose.yml'), COMPOSE);
-    stack = await EmulatedStack.create({ workspace: await Workspace.create('shimtest'), composeFile: join(scratch, 'docker-compose.yml'), dotEnv: {}, reason: 'test' });
+    stack = await EmulatedStack.create({
+      workspace: await Workspace.create('shimtest'),
+      composeFile: join(scratch, 'docker-compose.yml'),
+      dotEnv: {},
+      reason: 'test',
+    });
     expect((await docker('compose', 'up', '-d', '--wait')).exitCode).toBe(0);
   });
   afterAll(async () => {
@@ -75,7 +80,9 @@ describe('emulated docker shim: Docker semantics', () => {
     // As with Docker, start returns before the server accepts connections.
     let select = await docker('compose', 'exec', '-T', 'db', 'psql', '-U', 'nmia', '-At', '-c', 'select 1');
     for (let attempt = 0; select.exitCode !== 0 && attempt < 100; attempt++) {
-      expect(select.stderr).toMatch(/connection to server on socket "\/var\/run\/postgresql\/\.s\.PGSQL\.5432" failed|the database system is starting up/);
+      expect(select.stderr).toMatch(
+        /connection to server on socket "\/var\/run\/postgresql\/\.s\.PGSQL\.5432" failed|the database system is starting up/,
+      );
       await new Promise((resolve) => setTimeout(resolve, 100));
       select = await docker('compose', 'exec', '-T', 'db', 'psql', '-U', 'nmia', '-At', '-c', 'select 1');
     }
@@ -95,7 +102,9 @@ describe('emulated docker shim: Docker semantics', () => {
     expect(missing.exitCode).toBe(1);
     expect(missing.stderr).toMatch(/Could not find the file \/tmp\/nope.dump/);
     // pg_dump writes into the service's own /tmp, which is not the host's.
-    expect((await docker('compose', 'exec', '-T', 'db', 'pg_dump', '-U', 'nmia', '-d', 'nmia', '-Fc', '--file=/tmp/shim-test.dump')).exitCode).toBe(0);
+    expect(
+      (await docker('compose', 'exec', '-T', 'db', 'pg_dump', '-U', 'nmia', '-d', 'nmia', '-Fc', '--file=/tmp/shim-test.dump')).exitCode,
+    ).toBe(0);
     expect(existsSync('/tmp/shim-test.dump')).toBe(false);
     expect((await docker('compose', 'cp', 'db:/tmp/shim-test.dump', './cp-test/')).exitCode).toBe(0);
     expect(existsSync(join(hostDir, 'shim-test.dump'))).toBe(true);
@@ -104,9 +113,44 @@ describe('emulated docker shim: Docker semantics', () => {
   it('archives a volume with the alpine image and restores it into a new volume', async () => {
     await docker('compose', 'stop', 'db');
     const backups = stack.workspace.backupsDir;
-    expect((await docker('run', '--rm', '-v', 'nmia_pgdata:/data', '-v', `${backups}:/backup`, 'alpine', 'tar', 'czf', '/backup/v.tar.gz', '-C', '/data', '.')).exitCode).toBe(0);
+    expect(
+      (
+        await docker(
+          'run',
+          '--rm',
+          '-v',
+          'nmia_pgdata:/data',
+          '-v',
+          `${backups}:/backup`,
+          'alpine',
+          'tar',
+          'czf',
+          '/backup/v.tar.gz',
+          '-C',
+          '/data',
+          '.',
+        )
+      ).exitCode,
+    ).toBe(0);
     expect((await docker('volume', 'create', 'copy_of_pgdata')).exitCode).toBe(0);
-    expect((await docker('run', '--rm', '-v', 'copy_of_pgdata:/data', '-v', `${backups}:/backup`, 'alpine', 'tar', 'xzf', '/backup/v.tar.gz', '-C', '/data')).exitCode).toBe(0);
+    expect(
+      (
+        await docker(
+          'run',
+          '--rm',
+          '-v',
+          'copy_of_pgdata:/data',
+          '-v',
+          `${backups}:/backup`,
+          'alpine',
+          'tar',
+          'xzf',
+          '/backup/v.tar.gz',
+          '-C',
+          '/data',
+        )
+      ).exitCode,
+    ).toBe(0);
     const [copy] = JSON.parse((await docker('volume', 'inspect', 'copy_of_pgdata')).stdout) as Array<{ Mountpoint: string }>;
     expect(existsSync(join(copy!.Mountpoint, 'global', 'pg_control'))).toBe(true);
     expect((await docker('compose', 'start', 'db')).exitCode).toBe(0);
@@ -118,14 +162,23 @@ describe('emulated docker shim: Docker semantics', () => {
     expect((await docker('compose', 'stop', 'ticker')).exitCode).toBe(0);
     expect((await docker('compose', 'ps')).stdout).not.toMatch(/ticker/);
     expect((await docker('compose', 'ps', '-a')).stdout).toMatch(/ticker\s+Exited/);
-    expect((await docker('compose', 'logs', 'ticker')).stdout).toMatch(/\x1b\[2Kticker-1 {2}\| tick started\n\x1b\[2Kticker-1 {2}\| tick stopping/);
+    expect((await docker('compose', 'logs', 'ticker')).stdout).toMatch(
+      /\x1b\[2Kticker-1 {2}\| tick started\n\x1b\[2Kticker-1 {2}\| tick stopping/,
+    );
     const unknown = await docker('compose', 'start', 'nosuch');
     expect(unknown).toMatchObject({ exitCode: 1 });
     expect(unknown.stderr).toMatch(/no such service: nosuch/);
   });
 
   it('refuses what it cannot emulate with exit 125 and a clear message, never a silent success', async () => {
-    for (const args of [['ps'], ['compose', 'exec', 'db', 'sh'], ['run', 'ubuntu', 'true'], ['compose', 'up'], ['compose', 'stop', '--bogus-flag', 'db'], ['network', 'ls']]) {
+    for (const args of [
+      ['ps'],
+      ['compose', 'exec', 'db', 'sh'],
+      ['run', 'ubuntu', 'true'],
+      ['compose', 'up'],
+      ['compose', 'stop', '--bogus-flag', 'db'],
+      ['network', 'ls'],
+    ]) {
       const result = await docker(...args);
       expect(result.exitCode, args.join(' ')).toBe(125);
       expect(result.stderr.length, args.join(' ')).toBeGreaterThan(0);

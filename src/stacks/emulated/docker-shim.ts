@@ -18,7 +18,16 @@ export interface ShimIo {
 }
 
 /** Client tools a postgres image carries; exec of anything else cannot be emulated faithfully. */
-const POSTGRES_IMAGE_TOOLS = new Set<string>([...CLIENT_BINARIES, 'pg_dumpall', 'pg_isready', 'vacuumdb', 'reindexdb', 'createuser', 'dropuser', 'clusterdb']);
+const POSTGRES_IMAGE_TOOLS = new Set<string>([
+  ...CLIENT_BINARIES,
+  'pg_dumpall',
+  'pg_isready',
+  'vacuumdb',
+  'reindexdb',
+  'createuser',
+  'dropuser',
+  'clusterdb',
+]);
 /** Applets of the alpine/busybox image that run the same on the host once paths are mapped. */
 const ALPINE_APPLETS = new Set(['tar', 'gzip', 'gunzip', 'ls', 'cat', 'true', 'echo', 'du', 'mkdir']);
 
@@ -89,7 +98,9 @@ export class DockerShim {
   }
 
   private refuse(what: string): number {
-    this.io.stderr(`nmia-drill docker shim: "${what}" is not emulated (it would need a real Docker engine). Run the drill with --stack compose, or extend the shim.\n`);
+    this.io.stderr(
+      `nmia-drill docker shim: "${what}" is not emulated (it would need a real Docker engine). Run the drill with --stack compose, or extend the shim.\n`,
+    );
     return NOT_EMULATED;
   }
 
@@ -174,7 +185,8 @@ export class DockerShim {
       // Compose waits until every container is running (healthy, for the db: accepting connections).
       for (const container of started) {
         if (engine.isPostgres(container)) await engine.waitForEntrypoint(container);
-        if (engine.refresh(container).status !== 'running') throw new EngineError(`container ${container.name} exited (${container.exitCode ?? 1})`);
+        if (engine.refresh(container).status !== 'running')
+          throw new EngineError(`container ${container.name} exited (${container.exitCode ?? 1})`);
       }
     }
     return 0;
@@ -253,7 +265,9 @@ export class DockerShim {
     const lines = [['NAME', 'IMAGE', 'SERVICE', 'STATUS', 'PORTS']];
     for (const row of rows) {
       const status = row.status === 'running' ? 'Up' : `Exited (${row.exitCode ?? 0})`;
-      const ports = Object.entries(row.ports).map(([inner, outer]) => `127.0.0.1:${outer}->${inner}/tcp`).join(', ');
+      const ports = Object.entries(row.ports)
+        .map(([inner, outer]) => `127.0.0.1:${outer}->${inner}/tcp`)
+        .join(', ');
       lines.push([row.name, row.image, row.service ?? '', status, ports]);
     }
     this.io.stdout(formatTable(lines));
@@ -277,17 +291,26 @@ export class DockerShim {
   }
 
   private async composeExec(engine: EmulatedEngine, project: ComposeProject, args: string[]): Promise<number> {
-    const { flags, values, positional } = splitFlags(args, ['-T', '--no-TTY', '-d', '--detach', '--privileged'], ['-e', '--env', '-u', '--user', '-w', '--workdir', '--index'], true);
+    const { flags, values, positional } = splitFlags(
+      args,
+      ['-T', '--no-TTY', '-d', '--detach', '--privileged'],
+      ['-e', '--env', '-u', '--user', '-w', '--workdir', '--index'],
+      true,
+    );
     const [serviceName, binary, ...commandArgs] = positional;
     if (!serviceName || !binary) throw new EngineError('"docker compose exec" requires at least 2 arguments.');
     if (flags.has('-d') || flags.has('--detach')) return this.refuse('docker compose exec --detach');
     const service = project.service(serviceName);
     const container = service ? engine.containerFor(project, service.name) : undefined;
-    if (!service || !container || engine.refresh(container).status !== 'running') throw new EngineError(`service "${serviceName}" is not running`);
-    if (!engine.isPostgres(container)) return this.refuse(`docker compose exec ${serviceName} ${binary} (exec is emulated for the postgres image only)`);
+    if (!service || !container || engine.refresh(container).status !== 'running')
+      throw new EngineError(`service "${serviceName}" is not running`);
+    if (!engine.isPostgres(container))
+      return this.refuse(`docker compose exec ${serviceName} ${binary} (exec is emulated for the postgres image only)`);
     if (!POSTGRES_IMAGE_TOOLS.has(binary)) return this.refuse(`docker compose exec ${serviceName} ${binary}`);
     const mapper = engine.pathMapper(container);
-    const extraEnv = Object.fromEntries((values.get('-e') ?? []).concat(values.get('--env') ?? []).map((pair) => [pair.split('=')[0]!, pair.split('=').slice(1).join('=')]));
+    const extraEnv = Object.fromEntries(
+      (values.get('-e') ?? []).concat(values.get('--env') ?? []).map((pair) => [pair.split('=')[0]!, pair.split('=').slice(1).join('=')]),
+    );
     const binaries = findPgBinaries({ env: { ...process.env, PG_BINDIR: engine.state.pg.binDir } });
     return this.spawnMapped(binaries.path(binary), mapper.mapArgs(commandArgs), mapper, {
       cwd: mapper.toHost(values.get('-w')?.[0] ?? values.get('--workdir')?.[0] ?? '/'),
@@ -310,21 +333,32 @@ export class DockerShim {
     };
     const from = side(source);
     const to = side(destination);
-    if (from.containerPath === undefined && to.containerPath === undefined) throw new EngineError('copying between services is not supported / one side must be a container');
+    if (from.containerPath === undefined && to.containerPath === undefined)
+      throw new EngineError('copying between services is not supported / one side must be a container');
     if (!existsSync(from.host)) {
-      throw new EngineError(from.containerPath ? `Error response from daemon: Could not find the file ${from.containerPath} in container ${from.id}` : `lstat ${from.host}: no such file or directory`);
+      throw new EngineError(
+        from.containerPath
+          ? `Error response from daemon: Could not find the file ${from.containerPath} in container ${from.id}`
+          : `lstat ${from.host}: no such file or directory`,
+      );
     }
     let target = to.host;
     if (existsSync(target) && statSync(target).isDirectory()) target = join(target, basename(from.host));
     else if (!existsSync(dirname(target))) {
-      throw new EngineError(to.containerPath ? `Error response from daemon: Could not find the file ${dirname(to.containerPath)} in container ${to.id}` : `invalid output path: directory "${dirname(target)}" does not exist`);
+      throw new EngineError(
+        to.containerPath
+          ? `Error response from daemon: Could not find the file ${dirname(to.containerPath)} in container ${to.id}`
+          : `invalid output path: directory "${dirname(target)}" does not exist`,
+      );
     }
     try {
       cpSync(from.host, target, { recursive: true, preserveTimestamps: true });
     } catch (error) {
       // Docker reports a failed copy (disk full, read-only target) as one line and exit 1, not a crash.
       const code = (error as NodeJS.ErrnoException).code ?? 'EIO';
-      throw new EngineError(`Error response from daemon: copy to ${to.containerPath ?? target}: ${code === 'ENOSPC' ? 'no space left on device' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (error as Error).message}`);
+      throw new EngineError(
+        `Error response from daemon: copy to ${to.containerPath ?? target}: ${code === 'ENOSPC' ? 'no space left on device' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (error as Error).message}`,
+      );
     }
     return 0;
   }
@@ -360,14 +394,30 @@ export class DockerShim {
       }
       case 'ls': {
         const names = Object.keys(engine.state.volumes).sort();
-        this.io.stdout(flags.has('-q') || flags.has('--quiet') ? names.map((name) => `${name}\n`).join('') : formatTable([['DRIVER', 'VOLUME NAME'], ...names.map((name) => ['local', name])]));
+        this.io.stdout(
+          flags.has('-q') || flags.has('--quiet')
+            ? names.map((name) => `${name}\n`).join('')
+            : formatTable([['DRIVER', 'VOLUME NAME'], ...names.map((name) => ['local', name])]),
+        );
         return 0;
       }
       case 'inspect': {
         const found = positional.map((name) => engine.state.volumes[name]);
         const missing = positional.filter((_, index) => !found[index]);
         const existing = found.filter((volume) => volume !== undefined);
-        this.io.stdout(`${JSON.stringify(existing.map((volume) => ({ Name: volume.name, Driver: 'local', Mountpoint: volume.dir, Labels: volume.labels, CreatedAt: volume.createdAt })), null, 4)}\n`);
+        this.io.stdout(
+          `${JSON.stringify(
+            existing.map((volume) => ({
+              Name: volume.name,
+              Driver: 'local',
+              Mountpoint: volume.dir,
+              Labels: volume.labels,
+              CreatedAt: volume.createdAt,
+            })),
+            null,
+            4,
+          )}\n`,
+        );
         for (const name of missing) this.io.stderr(`Error: No such volume: ${name}\n`);
         return missing.length > 0 ? 1 : 0;
       }
@@ -377,11 +427,18 @@ export class DockerShim {
   }
 
   private async run(engine: EmulatedEngine, args: string[]): Promise<number> {
-    const { flags, values, positional } = splitFlags(args, ['--rm', '-i', '-t', '-it'], ['-v', '--volume', '-w', '--workdir', '--name', '-e', '--env'], true);
+    const { flags, values, positional } = splitFlags(
+      args,
+      ['--rm', '-i', '-t', '-it'],
+      ['-v', '--volume', '-w', '--workdir', '--name', '-e', '--env'],
+      true,
+    );
     const [image, binary, ...commandArgs] = positional;
     if (!image) throw new EngineError('"docker run" requires at least 1 argument.');
     if (!/^(alpine|busybox)(:[\w.-]+)?$/.test(image)) {
-      this.io.stderr(`Unable to find image '${image}' locally\ndocker: Error response from daemon: the nmia-drill shim runs only alpine/busybox images for one-off containers.\n`);
+      this.io.stderr(
+        `Unable to find image '${image}' locally\ndocker: Error response from daemon: the nmia-drill shim runs only alpine/busybox images for one-off containers.\n`,
+      );
       return NOT_EMULATED;
     }
     if (!binary) return this.refuse(`docker run ${image} (the image's default shell)`);
@@ -416,7 +473,12 @@ export class DockerShim {
   }
 
   /** Runs a host process standing in for the container's; stdout streams straight through, stderr is mapped back to container paths. */
-  private spawnMapped(command: string, args: string[], mapper: PathMapper, options: { cwd: string; env: Record<string, string> }): Promise<number> {
+  private spawnMapped(
+    command: string,
+    args: string[],
+    mapper: PathMapper,
+    options: { cwd: string; env: Record<string, string> },
+  ): Promise<number> {
     return new Promise((resolvePromise) => {
       const child = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ['inherit', 'inherit', 'pipe'] });
       let stderr = '';
@@ -430,7 +492,9 @@ export class DockerShim {
         }
       });
       child.on('error', (error) => {
-        this.io.stderr(`OCI runtime exec failed: exec failed: unable to start container process: exec: "${basename(command)}": ${error.message}: unknown\n`);
+        this.io.stderr(
+          `OCI runtime exec failed: exec failed: unable to start container process: exec: "${basename(command)}": ${error.message}: unknown\n`,
+        );
         resolvePromise(126);
       });
       child.on('close', (code, signal) => {
@@ -442,7 +506,12 @@ export class DockerShim {
 }
 
 /** Splits argv into known boolean flags, flags with values and positionals; `stopAtPositional` keeps a command's own flags intact. */
-export function splitFlags(args: string[], booleans: string[], withValue: string[] = [], stopAtPositional = false): { flags: Set<string>; values: Map<string, string[]>; positional: string[] } {
+export function splitFlags(
+  args: string[],
+  booleans: string[],
+  withValue: string[] = [],
+  stopAtPositional = false,
+): { flags: Set<string>; values: Map<string, string[]>; positional: string[] } {
   const flags = new Set<string>();
   const values = new Map<string, string[]>();
   const positional: string[] = [];
@@ -452,7 +521,8 @@ export function splitFlags(args: string[], booleans: string[], withValue: string
       positional.push(arg);
       continue;
     }
-    const [name, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const [name, inline] =
+      arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
     if (withValue.includes(name)) {
       const value = inline ?? args[++i];
       if (value === undefined) throw new EngineError(`flag needs an argument: ${name}`);
@@ -470,5 +540,14 @@ export function splitFlags(args: string[], booleans: string[], withValue: string
 
 function formatTable(rows: string[][]): string {
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length)));
-  return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column]! + 3)).join('').trimEnd()).join('\n') + '\n';
+  return (
+    rows
+      .map((row) =>
+        row
+          .map((cell, column) => cell.padEnd(widths[column]! + 3))
+          .join('')
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
 }

@@ -49,7 +49,9 @@ export class EmulatedEngine {
     const existing = this.state.volumes[name];
     if (existing) return existing;
     if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/.test(name)) {
-      throw new EngineError(`Error response from daemon: create ${name}: "${name}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed.`);
+      throw new EngineError(
+        `Error response from daemon: create ${name}: "${name}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed.`,
+      );
     }
     const dir = join(this.state.root, 'volumes', name, '_data');
     await mkdir(dir, { recursive: true });
@@ -65,9 +67,13 @@ export class EmulatedEngine {
       if (force) return;
       throw new EngineError(`Error response from daemon: get ${name}: no such volume`);
     }
-    const users = Object.values(this.state.containers).filter((container) => container.mounts.some((mount) => mount.type === 'volume' && mount.source === name));
+    const users = Object.values(this.state.containers).filter((container) =>
+      container.mounts.some((mount) => mount.type === 'volume' && mount.source === name),
+    );
     if (users.length > 0) {
-      throw new EngineError(`Error response from daemon: remove ${name}: volume is in use - [${users.map((container) => container.id).join(', ')}]`);
+      throw new EngineError(
+        `Error response from daemon: remove ${name}: volume is in use - [${users.map((container) => container.id).join(', ')}]`,
+      );
     }
     await rm(join(this.state.root, 'volumes', name), { recursive: true, force: true });
     delete this.state.volumes[name];
@@ -97,14 +103,25 @@ export class EmulatedEngine {
       }
     }
     const ports: Record<string, number> = {};
-    for (const port of this.servicePorts(service)) ports[String(port.containerPort)] = await this.stablePort(project, service.name, port.containerPort);
-    const record = await this.newContainer(project.containerName(service.name), service.image, mounts, ports, { project: project.name, service: service.name });
+    for (const port of this.servicePorts(service))
+      ports[String(port.containerPort)] = await this.stablePort(project, service.name, port.containerPort);
+    const record = await this.newContainer(project.containerName(service.name), service.image, mounts, ports, {
+      project: project.name,
+      service: service.name,
+    });
     this.state.containers[record.name] = record;
     return record;
   }
 
-  async newContainer(name: string, image: string, mounts: MountRecord[], ports: Record<string, number>, labels: { project?: string; service?: string } = {}): Promise<ContainerRecord> {
-    if (this.state.containers[name]) throw new EngineError(`Error response from daemon: Conflict. The container name "/${name}" is already in use.`);
+  async newContainer(
+    name: string,
+    image: string,
+    mounts: MountRecord[],
+    ports: Record<string, number>,
+    labels: { project?: string; service?: string } = {},
+  ): Promise<ContainerRecord> {
+    if (this.state.containers[name])
+      throw new EngineError(`Error response from daemon: Conflict. The container name "/${name}" is already in use.`);
     const id = randomBytes(32).toString('hex');
     const rootfs = join(this.state.root, 'containers', id.slice(0, 12), 'rootfs');
     for (const dir of ROOTFS_DIRS) await mkdir(join(rootfs, dir), { recursive: true });
@@ -122,7 +139,9 @@ export class EmulatedEngine {
   refresh(container: ContainerRecord): ContainerRecord {
     if (container.status !== 'running') return container;
     // A postgres container runs while its entrypoint initialises/starts the server, and then while the server runs.
-    const alive = this.isPostgres(container) ? isAlive(container.pid) || this.postgres.isRunning(this.pgDataDir(container)) : isAlive(container.pid);
+    const alive = this.isPostgres(container)
+      ? isAlive(container.pid) || this.postgres.isRunning(this.pgDataDir(container))
+      : isAlive(container.pid);
     if (!alive) {
       container.status = 'exited';
       container.exitCode = container.exitCode ?? (this.isPostgres(container) ? 1 : this.recordedExit(container));
@@ -164,7 +183,10 @@ export class EmulatedEngine {
       return;
     }
     if (!service.emulated) {
-      throw new EngineError(`nmia-drill docker shim: service "${service.name}" (image ${service.image}) has no x-emulated command, so it cannot run without Docker; use --stack compose`, 125);
+      throw new EngineError(
+        `nmia-drill docker shim: service "${service.name}" (image ${service.image}) has no x-emulated command, so it cannot run without Docker; use --stack compose`,
+        125,
+      );
     }
     const [command, ...args] = service.emulated.command;
     const env = this.serviceEnvironment(project, service, container);
@@ -225,7 +247,8 @@ export class EmulatedEngine {
 
   pathMapper(container: ContainerRecord): PathMapper {
     // In a postgres container the server's socket directory is /var/run/postgresql, on port 5432.
-    const socket = this.isPostgres(container) && container.socketDir ? [{ target: '/var/run/postgresql', hostPath: container.socketDir }] : [];
+    const socket =
+      this.isPostgres(container) && container.socketDir ? [{ target: '/var/run/postgresql', hostPath: container.socketDir }] : [];
     const port = container.ports['5432'];
     const rewrites = socket.length > 0 && port ? ([[`.s.PGSQL.${port}`, '.s.PGSQL.5432']] as const) : [];
     return PathMapper.forMounts(container.rootfs, container.mounts, (name) => this.volumeDir(name), socket, rewrites);
@@ -283,11 +306,14 @@ export class EmulatedEngine {
           return [`${name}:${containerPort}`, `127.0.0.1:${port}`];
         }),
     );
-    const rewrite = (value: string) => Object.entries(hosts).reduce((text, [from, to]) => text.split(`@${from}`).join(`@${to}`).split(`//${from}`).join(`//${to}`), value);
+    const rewrite = (value: string) =>
+      Object.entries(hosts).reduce((text, [from, to]) => text.split(`@${from}`).join(`@${to}`).split(`//${from}`).join(`//${to}`), value);
     const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: container.rootfs, ...this.state.serviceEnv };
     for (const [key, value] of Object.entries(service.environment)) env[key] = rewrite(value);
     // The service's own map (e.g. "*:389" → "directory:389") chains into the emulated addresses.
-    const own = service.environment.NMIA_SERVICE_HOSTS ? (JSON.parse(service.environment.NMIA_SERVICE_HOSTS) as Record<string, string>) : {};
+    const own = service.environment.NMIA_SERVICE_HOSTS
+      ? (JSON.parse(service.environment.NMIA_SERVICE_HOSTS) as Record<string, string>)
+      : {};
     env.NMIA_SERVICE_HOSTS = JSON.stringify({ ...own, ...hosts });
     const firstPort = Object.values(container.ports)[0];
     if (service.emulated?.portEnv && firstPort) env[service.emulated.portEnv] = String(firstPort);

@@ -21,7 +21,8 @@ export class EmulatedGuardPorts implements GuardPorts {
   async sql(exec: ServiceExec, sql: string): Promise<SqlResult> {
     const project = this.project(exec.composeArgs);
     const container = project.service(exec.service) ? this.engine.containerFor(project, exec.service) : undefined;
-    if (!container || this.engine.refresh(container).status !== 'running') return { exitCode: 1, stdout: '', stderr: `service "${exec.service}" is not running` };
+    if (!container || this.engine.refresh(container).status !== 'running')
+      return { exitCode: 1, stdout: '', stderr: `service "${exec.service}" is not running` };
     const extraEnv: Record<string, string> = {};
     for (let i = 0; i < exec.execArgs.length; i += 2) {
       if (exec.execArgs[i] === '-e' || exec.execArgs[i] === '--env') {
@@ -48,6 +49,8 @@ export class EmulatedGuardPorts implements GuardPorts {
 
   async container(name: string): Promise<Ownership> {
     // Every container of the emulated engine was made by the drill that owns the engine.
-    return Object.values(this.engine.state.containers).some((container) => container.name === name || container.id.startsWith(name)) ? 'owned' : 'missing';
+    return Object.values(this.engine.state.containers).some((container) => container.name === name || container.id.startsWith(name))
+      ? 'owned'
+      : 'missing';
   }
 }

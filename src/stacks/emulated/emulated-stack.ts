@@ -71,7 +71,13 @@ export class EmulatedStack implements StartedStack {
       { mode: 0o755 },
     );
     await copyFile(options.composeFile, join(workspace.projectDir, 'docker-compose.yml'));
-    await writeFile(join(workspace.projectDir, '.env'), Object.entries(options.dotEnv).map(([key, value]) => `${key}=${value}\n`).join(''), { mode: 0o600 });
+    await writeFile(
+      join(workspace.projectDir, '.env'),
+      Object.entries(options.dotEnv)
+        .map(([key, value]) => `${key}=${value}\n`)
+        .join(''),
+      { mode: 0o600 },
+    );
     const cleanup = cleanupRegistry.register(
       `emulated stack ${workspace.root}`,
       () => EmulatedStack.teardown(engineRoot, binaries, workspace),
@@ -126,7 +132,13 @@ export class EmulatedStack implements StartedStack {
   async docker(args: string[], options: { cwd?: string } = {}): Promise<DockerResult> {
     if (!existsSync(join(this.engineRoot, 'engine.json'))) throw new Error(`the emulated stack of ${this.workspace.root} has been stopped`);
     const started = Date.now();
-    const result = await execa('docker', args, { cwd: options.cwd ?? this.workspace.projectDir, env: this.blockEnv(), extendEnv: false, reject: false, stdin: 'ignore' });
+    const result = await execa('docker', args, {
+      cwd: options.cwd ?? this.workspace.projectDir,
+      env: this.blockEnv(),
+      extendEnv: false,
+      reject: false,
+      stdin: 'ignore',
+    });
     return {
       command: `docker ${args.join(' ')}`,
       exitCode: result.exitCode ?? 1,

@@ -22,6 +22,8 @@ describe('PathMapper', () => {
   });
 
   it('turns host paths in messages back into the container paths an operator typed', () => {
-    expect(mapper.toContainerText('could not open "/state/c1/rootfs/tmp/x.dump" or /ws/backups/a')).toBe('could not open "/tmp/x.dump" or /backup/a');
+    expect(mapper.toContainerText('could not open "/state/c1/rootfs/tmp/x.dump" or /ws/backups/a')).toBe(
+      'could not open "/tmp/x.dump" or /backup/a',
+    );
   });
 });

@@ -19,10 +19,19 @@ export class PathMapper {
     this.mounts = [...mounts].sort((a, b) => b.target.length - a.target.length);
   }
 
-  static forMounts(rootfs: string, mounts: MountRecord[], volumeDir: (name: string) => string, extra: ResolvedMount[] = [], rewrites: ReadonlyArray<readonly [string, string]> = []): PathMapper {
+  static forMounts(
+    rootfs: string,
+    mounts: MountRecord[],
+    volumeDir: (name: string) => string,
+    extra: ResolvedMount[] = [],
+    rewrites: ReadonlyArray<readonly [string, string]> = [],
+  ): PathMapper {
     return new PathMapper(
       rootfs,
-      [...mounts.map((mount) => ({ target: mount.target, hostPath: mount.type === 'volume' ? volumeDir(mount.source) : mount.source })), ...extra],
+      [
+        ...mounts.map((mount) => ({ target: mount.target, hostPath: mount.type === 'volume' ? volumeDir(mount.source) : mount.source })),
+        ...extra,
+      ],
       rewrites,
     );
   }

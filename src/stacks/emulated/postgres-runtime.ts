@@ -18,7 +18,13 @@ export class PostgresRuntime {
     private readonly identity: ServerIdentity | undefined,
   ) {}
 
-  async start(options: { dataDir: string; socketDir: string; port: number; logFile: string; environment: Record<string, string> }): Promise<{ ok: true } | { ok: false; reason: string }> {
+  async start(options: {
+    dataDir: string;
+    socketDir: string;
+    port: number;
+    logFile: string;
+    environment: Record<string, string>;
+  }): Promise<{ ok: true } | { ok: false; reason: string }> {
     const cluster = new PgCluster(options.dataDir, this.binaries, this.identity);
     const log = (line: string) => appendFile(options.logFile, `${line}\n`);
     try {

@@ -41,7 +41,9 @@ const BUILD_OPTIONS = {
   format: 'esm',
   target: 'node20',
   // Some dependencies are CommonJS and call require().
-  banner: { js: "import { createRequire as __nmiaCreateRequire } from 'node:module'; const require = __nmiaCreateRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __nmiaCreateRequire } from 'node:module'; const require = __nmiaCreateRequire(import.meta.url);",
+  },
   logLevel: 'error',
 } as const;
 

@@ -59,7 +59,14 @@ describe.skipIf(!docker.available)(`parity: the emulated docker shim behaves as 
     const up = await pair.run('compose', 'up', '-d', 'db');
     expect(up.docker).toMatchObject({ exitCode: 0, stderr: '' });
     expect(up.emulated).toEqual(up.docker);
-    const readyAtOnce = await Promise.all(SIDES.map((side) => tryConnect(pair.stack(side)).then(() => true, () => false)));
+    const readyAtOnce = await Promise.all(
+      SIDES.map((side) =>
+        tryConnect(pair.stack(side)).then(
+          () => true,
+          () => false,
+        ),
+      ),
+    );
     expect({ emulated: readyAtOnce[0], docker: readyAtOnce[1] }).toEqual({ emulated: false, docker: false });
     await Promise.all(SIDES.map((side) => pair.waitForDb(side)));
   });
@@ -143,7 +150,11 @@ describe.skipIf(!docker.available)(`parity: the emulated docker shim behaves as 
     expect(exec.docker).toEqual({ exitCode: 1, stdout: '', stderr: 'service "db" is not running' });
     expect(exec.emulated).toEqual(exec.docker);
     const rm = await pair.run('volume', 'rm', 'nmia_pgdata');
-    expect(rm.docker).toEqual({ exitCode: 1, stdout: '', stderr: 'Error response from daemon: remove nmia_pgdata: volume is in use - [<id>]' });
+    expect(rm.docker).toEqual({
+      exitCode: 1,
+      stdout: '',
+      stderr: 'Error response from daemon: remove nmia_pgdata: volume is in use - [<id>]',
+    });
     expect(rm.emulated).toEqual(rm.docker);
     const create = await pair.run('volume', 'create', 'nmia_pgdata');
     expect(create.docker).toEqual({ exitCode: 0, stdout: 'nmia_pgdata', stderr: '' });
@@ -151,10 +162,38 @@ describe.skipIf(!docker.available)(`parity: the emulated docker shim behaves as 
   });
 
   it('docker run alpine tar: archives a volume into a bind-mounted host dir; an unknown volume name is created empty', async () => {
-    const backup = await pair.run('run', '--rm', '-v', 'nmia_pgdata:/data', '-v', '$WS/nmia/backups:/backup', 'alpine', 'tar', 'czf', '/backup/pgdata.tar.gz', '-C', '/data', '.');
+    const backup = await pair.run(
+      'run',
+      '--rm',
+      '-v',
+      'nmia_pgdata:/data',
+      '-v',
+      '$WS/nmia/backups:/backup',
+      'alpine',
+      'tar',
+      'czf',
+      '/backup/pgdata.tar.gz',
+      '-C',
+      '/data',
+      '.',
+    );
     expect(backup.docker).toEqual({ exitCode: 0, stdout: '', stderr: '' });
     expect(backup.emulated).toEqual(backup.docker);
-    const typo = await pair.run('run', '--rm', '-v', 'nmai_pgdata:/data', '-v', '$WS/nmia/backups:/backup', 'alpine', 'tar', 'czf', '/backup/typo.tar.gz', '-C', '/data', '.');
+    const typo = await pair.run(
+      'run',
+      '--rm',
+      '-v',
+      'nmai_pgdata:/data',
+      '-v',
+      '$WS/nmia/backups:/backup',
+      'alpine',
+      'tar',
+      'czf',
+      '/backup/typo.tar.gz',
+      '-C',
+      '/data',
+      '.',
+    );
     expect(typo.docker).toEqual({ exitCode: 0, stdout: '', stderr: '' });
     expect(typo.emulated).toEqual(typo.docker);
     const [emulatedData, dockerData] = await Promise.all(SIDES.map((side) => archiveEntries(host(side, 'backups', 'pgdata.tar.gz'))));
@@ -173,7 +212,20 @@ describe.skipIf(!docker.available)(`parity: the emulated docker shim behaves as 
       ['volume', 'rm', 'nmai_pgdata'],
       ['volume', 'create', 'nmai_pgdata'],
       ['volume', 'create', 'nmai_pgdata'],
-      ['run', '--rm', '-v', 'nmai_pgdata:/data', '-v', '$WS/nmia/backups:/backup', 'alpine', 'tar', 'xzf', '/backup/pgdata.tar.gz', '-C', '/data'],
+      [
+        'run',
+        '--rm',
+        '-v',
+        'nmai_pgdata:/data',
+        '-v',
+        '$WS/nmia/backups:/backup',
+        'alpine',
+        'tar',
+        'xzf',
+        '/backup/pgdata.tar.gz',
+        '-C',
+        '/data',
+      ],
     ]) {
       const result = await pair.run(...step);
       expect(result.docker.exitCode, step.join(' ')).toBe(0);
@@ -183,7 +235,11 @@ describe.skipIf(!docker.available)(`parity: the emulated docker shim behaves as 
     expect(listing.docker.stdout.split('\n')).toEqual(expect.arrayContaining(['PG_VERSION', 'global', 'base']));
     expect(listing.emulated).toEqual(listing.docker);
     const unknown = await pair.run('volume', 'rm', 'nmia_parity_no_such_volume');
-    expect(unknown.docker).toEqual({ exitCode: 1, stdout: '', stderr: 'Error response from daemon: get nmia_parity_no_such_volume: no such volume' });
+    expect(unknown.docker).toEqual({
+      exitCode: 1,
+      stdout: '',
+      stderr: 'Error response from daemon: get nmia_parity_no_such_volume: no such volume',
+    });
     expect(unknown.emulated).toEqual(unknown.docker);
     const forced = await pair.run('volume', 'rm', '-f', 'nmia_parity_no_such_volume');
     expect(forced.docker).toEqual({ exitCode: 0, stdout: 'nmia_parity_no_such_volume', stderr: '' });
@@ -199,7 +255,11 @@ describe.skipIf(!docker.available)(`parity: the emulated docker shim behaves as 
     expect(rows.docker.stdout).toBe('42');
     expect(rows.emulated).toEqual(rows.docker);
     const rm = await pair.run('volume', 'rm', 'nmia_pgdata');
-    expect(rm.docker).toEqual({ exitCode: 1, stdout: '', stderr: 'Error response from daemon: remove nmia_pgdata: volume is in use - [<id>]' });
+    expect(rm.docker).toEqual({
+      exitCode: 1,
+      stdout: '',
+      stderr: 'Error response from daemon: remove nmia_pgdata: volume is in use - [<id>]',
+    });
     expect(rm.emulated).toEqual(rm.docker);
     const create = await pair.run('volume', 'create', 'nmia_pgdata');
     expect(create.docker).toEqual({ exitCode: 0, stdout: 'nmia_pgdata', stderr: '' });

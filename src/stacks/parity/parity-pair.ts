@@ -76,9 +76,20 @@ export class ParityPair {
     const scratch = await mkdtemp(join(tmpdir(), 'nmia-parity-'));
     const composeFile = join(scratch, 'docker-compose.yml');
     await writeFile(composeFile, PARITY_COMPOSE);
-    const emulated = await EmulatedStack.create({ workspace: await Workspace.create('parityemu'), composeFile, dotEnv: {}, reason: 'parity suite' });
+    const emulated = await EmulatedStack.create({
+      workspace: await Workspace.create('parityemu'),
+      composeFile,
+      dotEnv: {},
+      reason: 'parity suite',
+    });
     try {
-      const docker = await ComposeStack.create({ workspace: await Workspace.create('paritydkr'), composeFile, dotEnv: {}, reason: 'parity suite', startDb: false });
+      const docker = await ComposeStack.create({
+        workspace: await Workspace.create('paritydkr'),
+        composeFile,
+        dotEnv: {},
+        reason: 'parity suite',
+        startDb: false,
+      });
       return new ParityPair(emulated, docker, scratch);
     } catch (error) {
       await emulated.stop();
@@ -123,7 +134,10 @@ export class ParityPair {
   /** Named volumes among `names` that exist on the side's engine. */
   async volumes(side: Side, names: readonly string[]): Promise<string[]> {
     const result = await this.runOn(side, ['volume', 'ls', '-q']);
-    return result.stdout.split('\n').filter((name) => names.includes(name)).sort();
+    return result.stdout
+      .split('\n')
+      .filter((name) => names.includes(name))
+      .sort();
   }
 
   async stop(): Promise<void> {
@@ -142,7 +156,8 @@ export async function tryConnect(stack: StartedStack): Promise<void> {
   }
 }
 
-const PROGRESS = /^\s*(?:(?:Container|Network|Volume)\s+"?[\w.-]+"?\s+(?:Creating|Created|Starting|Started|Stopping|Stopped|Removing|Removed|Running|Recreate|Recreated|Waiting|Healthy)|\S+\s+copy\s.+\s(?:Copying|Copied))\s*$/;
+const PROGRESS =
+  /^\s*(?:(?:Container|Network|Volume)\s+"?[\w.-]+"?\s+(?:Creating|Created|Starting|Started|Stopping|Stopped|Removing|Removed|Running|Recreate|Recreated|Waiting|Healthy)|\S+\s+copy\s.+\s(?:Copying|Copied))\s*$/;
 const IPV4_WARNING = /IPv4 forwarding is disabled\. Networking will not work\./;
 
 export function normalize(result: DockerResult, workspaceRoot: string): Normalized {
@@ -164,7 +179,10 @@ export function psRows(stdout: string): string[] {
   const column = (name: string) => header.indexOf(name);
   const cell = (row: string, name: string) => {
     const start = column(name);
-    const next = ['NAME', 'IMAGE', 'COMMAND', 'SERVICE', 'CREATED', 'STATUS', 'PORTS'].map(column).filter((at) => at > start).sort((a, b) => a - b)[0];
+    const next = ['NAME', 'IMAGE', 'COMMAND', 'SERVICE', 'CREATED', 'STATUS', 'PORTS']
+      .map(column)
+      .filter((at) => at > start)
+      .sort((a, b) => a - b)[0];
     return row.slice(start, next ?? undefined).trim();
   };
   return rows.map((row) => {
