@@ -1,0 +1,132 @@
+import { accessSync, constants, readdirSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+
+/** What a run is about to do, as far as the system tools it needs are concerned. */
+export interface PrerequisiteNeeds {
+  /** Local PostgreSQL server binaries (the emulated stack, local providers, verify-backup's throwaway cluster). */
+  postgresServer: boolean;
+  /** The reference application's LDAP directory (emulated stack: the connector scan). */
+  directory: boolean;
+  /** Headless Chromium (the "UI loads" checklist item). */
+  browser: boolean;
+  /** git (the DR checklist's `git clone`, `--app` repositories). */
+  git: boolean;
+}
+
+/**
+ * A tool the project needs from the system. `install` says whether the project installs it itself
+ * (root and apt) or only reports it: installing Debian's PostgreSQL would create and start a system
+ * cluster, and git and bash are the user's own tools, so those are reported, never installed.
+ */
+export interface SystemPrerequisite {
+  id: string;
+  /** One line: what it is for, shown when it is installed or reported missing. */
+  why: string;
+  debianPackages: string[];
+  install: 'auto' | 'report';
+  neededWhen(needs: PrerequisiteNeeds): boolean;
+  /** Where it was found, or undefined when missing. */
+  locate(env: NodeJS.ProcessEnv): string | undefined;
+}
+
+function executable(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The first executable `name` on the PATH of `env`, and nowhere else. */
+export function onPath(name: string, env: NodeJS.ProcessEnv): string | undefined {
+  return (env.PATH ?? '')
+    .split(delimiter)
+    .filter(Boolean)
+    .map((dir) => join(dir, name))
+    .find(executable);
+}
+
+/** The process environment with the sbin directories appended: CI PATHs often lack them, and slapd lives there. */
+export function withSystemPath(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const dirs = (env.PATH ?? '').split(delimiter);
+  const extra = ['/usr/local/sbin', '/usr/sbin', '/sbin'].filter((dir) => !dirs.includes(dir));
+  return { ...env, PATH: [...dirs.filter(Boolean), ...extra].join(delimiter) };
+}
+
+function debianPostgresBinDir(binaries: readonly string[]): string | undefined {
+  let versions: string[];
+  try {
+    versions = readdirSync('/usr/lib/postgresql');
+  } catch {
+    return undefined;
+  }
+  return versions
+    .map((version) => join('/usr/lib/postgresql', version, 'bin'))
+    .find((dir) => binaries.every((binary) => executable(join(dir, binary))));
+}
+
+const POSTGRES_SERVER_BINARIES = ['initdb', 'pg_ctl', 'postgres'] as const;
+const POSTGRES_CLIENT_BINARIES = ['pg_dump', 'pg_restore', 'psql', 'createdb', 'dropdb'] as const;
+
+/** The same search order as the drill's own (src/postgres/pg-binaries.ts): PG_BINDIR, Debian's layout, PATH. */
+function locatePostgres(binaries: readonly string[], env: NodeJS.ProcessEnv): string | undefined {
+  // PG_BINDIR, when set, is the only place looked at, as the drill does.
+  if (env.PG_BINDIR) return binaries.every((binary) => executable(join(env.PG_BINDIR!, binary))) ? env.PG_BINDIR : undefined;
+  const debian = debianPostgresBinDir(binaries);
+  if (debian) return debian;
+  const found = binaries.map((binary) => onPath(binary, env));
+  return found.every(Boolean) ? found[0]!.slice(0, found[0]!.lastIndexOf('/')) : undefined;
+}
+
+export const SYSTEM_PREREQUISITES: readonly SystemPrerequisite[] = [
+  {
+    id: 'bash',
+    why: 'runs the runbook blocks as written',
+    debianPackages: ['bash'],
+    install: 'report',
+    neededWhen: () => true,
+    locate: (env) => onPath('bash', env),
+  },
+  {
+    id: 'postgresql-client',
+    why: `the harness's own ${POSTGRES_CLIENT_BINARIES.join(', ')} (artifact and restore checks)`,
+    debianPackages: ['postgresql-client'],
+    install: 'report',
+    neededWhen: () => true,
+    locate: (env) => locatePostgres(POSTGRES_CLIENT_BINARIES, env),
+  },
+  {
+    id: 'postgresql',
+    why: `a private PostgreSQL cluster (${POSTGRES_SERVER_BINARIES.join(', ')}) for the database the drill seeds`,
+    debianPackages: ['postgresql'],
+    install: 'report',
+    neededWhen: (needs) => needs.postgresServer,
+    locate: (env) => locatePostgres(POSTGRES_SERVER_BINARIES, env),
+  },
+  {
+    id: 'git',
+    why: "the DR checklist's `git clone` of the NMIA repository",
+    debianPackages: ['git'],
+    install: 'report',
+    neededWhen: (needs) => needs.git,
+    locate: (env) => onPath('git', env),
+  },
+  {
+    id: 'slapd',
+    why: 'the LDAP directory the connector scan binds to (slapd and slapadd)',
+    debianPackages: ['slapd', 'ldap-utils'],
+    install: 'auto',
+    neededWhen: (needs) => needs.directory,
+    locate: (env) => (onPath('slapadd', env) ? onPath('slapd', env) : undefined),
+  },
+  {
+    id: 'chromium',
+    why: 'headless browser for the "UI loads" checklist item',
+    debianPackages: ['chromium'],
+    install: 'auto',
+    neededWhen: (needs) => needs.browser,
+    locate: (env) =>
+      env.NMIA_DRILL_CHROMIUM ? (executable(env.NMIA_DRILL_CHROMIUM) ? env.NMIA_DRILL_CHROMIUM : undefined) : onPath('chromium', env),
+  },
+];
