@@ -42,6 +42,20 @@ describe('nmia-drill CLI (spawned for real)', () => {
     expect(unknown.stderr).toMatch(/unknown option '--no-such-option'/);
   });
 
+  it('takes options before the command, as git and docker do', async () => {
+    const config = join(scratch, 'drill.json');
+    await writeFile(config, JSON.stringify({ seed: 7 }));
+    const before = await cli(['--config', config, 'plan', '--only', 'full-backup', '--json']);
+    expect(before.stderr).toBe('');
+    expect(before.exitCode).toBe(0);
+    const after = await cli(['plan', '--config', config, '--only', 'full-backup', '--json']);
+    expect(before.stdout).toBe(after.stdout);
+    // An option the command does not have is named, not taken for an argument of the default command.
+    const wrong = await cli(['--scale', '10', 'verify-evidence', scratch]);
+    expect(wrong.exitCode).toBe(2);
+    expect(wrong.stderr).toMatch(/unknown option '--scale'/);
+  });
+
   it('refuses a missing runbook with a cause and a fix, exit 2', async () => {
     const result = await cli(['--runbook', join(scratch, 'nope.md'), '--report-dir', join(scratch, 'r')]);
     expect(result.exitCode).toBe(2);

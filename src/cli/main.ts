@@ -27,6 +27,7 @@ import { loadDrillConfig } from '../config/config-file.ts';
 import { resolveReportDir, SETTING_ENV } from '../config/drill-settings.ts';
 import { runPlan } from './plan-command.ts';
 import { runSettingsFor } from './run-settings.ts';
+import { commandFirst } from './command-first.ts';
 
 function integer(name: string, min: number) {
   return (value: string): number => {
@@ -341,7 +342,9 @@ async function main(argv: string[]): Promise<void> {
   // An empty NMIA_DRILL_* (e.g. an unset CI input) means "not set", not an invalid value.
   for (const name of Object.values(SETTING_ENV)) if (process.env[name] === '') delete process.env[name];
   try {
-    await buildProgram().parseAsync(argv);
+    const program = buildProgram();
+    // Options before the command work as they do for git and docker.
+    await program.parseAsync([...argv.slice(0, 2), ...commandFirst(argv.slice(2), program)]);
   } catch (error) {
     if (error instanceof CommanderError) {
       process.exitCode = error.exitCode === 0 ? 0 : ExitCode.usage;
