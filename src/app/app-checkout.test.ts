@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DrillError, ExitCode } from '../errors/drill-error.ts';
+import { type DrillError, ExitCode } from '../errors/drill-error.ts';
 import { checkOutApp } from './app-checkout.ts';
 import { parseAppSource } from './app-source.ts';
 
