@@ -1,4 +1,4 @@
-import type { ComposeProject } from '../stacks/compose-file/compose-project.ts';
+import type { ComposeProject } from '../docker/compose-file/compose-project.ts';
 import type { GuardedAction, ServiceExec } from './destructive-command.ts';
 import {
   markerQuery,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { announceSkip, dockerAvailability } from './compose/docker-availability.ts';
+import { announceSkip, dockerAvailability } from '../docker/docker-availability.ts';
 import { composeImages } from './compose/compose-images.ts';
 import { COMPOSE_FILE } from '../drill/drill-runner.ts';
 import { probeDocker, selectStack, type DockerProbe } from './stack-selector.ts';

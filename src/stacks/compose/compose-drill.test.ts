@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_RPO_TARGET_MS, DEFAULT_RTO_TARGET_MS } from '../../drill/drill-options.ts';
 import { DEFAULT_RUNBOOK, DrillRunner } from '../../drill/drill-runner.ts';
-import { announceSkip, dockerAvailability } from './docker-availability.ts';
+import { announceSkip, dockerAvailability } from '../../docker/docker-availability.ts';
 
 const docker = await dockerAvailability(['postgres:15', 'alpine:latest', 'nmia-drill/node:20']);
 const suffix = announceSkip('compose drill', docker);

@@ -6,8 +6,8 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Workspace } from '../workspace.ts';
-import { announceSkip, dockerAvailability } from './docker-availability.ts';
-import { DockerCli, dockerClientEnv } from './docker-cli.ts';
+import { announceSkip, dockerAvailability } from '../../docker/docker-availability.ts';
+import { DockerCli, dockerClientEnv } from '../../docker/docker-cli.ts';
 import { COMPOSE_LOCK_PATH, ComposeLock } from './compose-lock.ts';
 import { ComposeStack } from './compose-stack.ts';
 

@@ -1,4 +1,4 @@
-import { DrillError } from '../../errors/drill-error.ts';
+import { DrillError } from '../errors/drill-error.ts';
 import { DockerCli, dockerClientEnv } from './docker-cli.ts';
 import { DockerPreflight } from './docker-preflight.ts';
 

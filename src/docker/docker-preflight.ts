@@ -1,5 +1,5 @@
 import { execa } from 'execa';
-import { EnvironmentError } from '../../errors/drill-error.ts';
+import { EnvironmentError } from '../errors/drill-error.ts';
 import { engineAddress, lastLine, type DockerCli } from './docker-cli.ts';
 
 export const PROVISION_HINT = '.ci/provision-docker.sh, then: source /run/nmia-drill-docker.env';

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { execa } from 'execa';
-import type { DockerResult } from '../stack.ts';
+import type { DockerResult } from './docker-result.ts';
 
 /** Variables that tell the docker CLI which engine to talk to: passed through to blocks and the harness alike. */
 export const DOCKER_CLIENT_VARIABLES = [
