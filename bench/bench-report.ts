@@ -233,7 +233,7 @@ function seedingRows(seeding: SeedingBenchResult | undefined, verification: Veri
         `the seeder took ${seconds(seeding.seedMs)} where the server alone writes the same rows in ${seconds(seeding.baselineMs)}. By phase: ${phases.join(', ')}. ` +
         `Its row generators alone (no database) need ${seconds(seeding.generation.ms)} for ${(seeding.generation.bytes / 2 ** 20).toFixed(0)} MiB of COPY text: ` +
         `the client producing realistic rows in JavaScript, and the server parsing COPY text, cost more than generate_series writing padding, and the seeder also builds every secondary index, checks every foreign key, refreshes the materialized view and analyzes, which the baseline does not. ` +
-        `It keeps each table's primary key during COPY (fixtures/nmia/deferred-indexes.ts defers only secondary indexes); identities' key is a uuid in random order: loading its rows server-side with the key in place takes ${seconds(seeding.primaryKey.loadWithKeyMs)}, into a bare table ${seconds(seeding.primaryKey.loadBareMs)} plus ${seconds(seeding.primaryKey.buildKeyAfterMs)} to build the key after — deferring it (nothing references identities) would save about ${seconds(seeding.primaryKey.loadWithKeyMs - seeding.primaryKey.loadBareMs - seeding.primaryKey.buildKeyAfterMs)}`;
+        `It keeps each table's primary key during COPY (nmia/seed/deferred-indexes.ts defers only secondary indexes); identities' key is a uuid in random order: loading its rows server-side with the key in place takes ${seconds(seeding.primaryKey.loadWithKeyMs)}, into a bare table ${seconds(seeding.primaryKey.loadBareMs)} plus ${seconds(seeding.primaryKey.buildKeyAfterMs)} to build the key after — deferring it (nothing references identities) would save about ${seconds(seeding.primaryKey.loadWithKeyMs - seeding.primaryKey.loadBareMs - seeding.primaryKey.buildKeyAfterMs)}`;
     }
     rows.push(row);
     const at1M = seeding.scale === GOALS.seeding1M.atScale;
@@ -576,7 +576,7 @@ export function renderResults(run: BenchRun): string {
     if (run.seeding) {
       const seeding = run.seeding;
       sections.push(
-        `A fresh local cluster (fsync off, as the drill's), schema applied, then \`seedDatabase\` (fixtures/nmia/seed-database.ts) at ${scaleName(seeding.scale)}: ${seeding.rows.toLocaleString('en')} rows in **${seconds(seeding.seedMs, 2)}** (load ${seeding.loadBefore} → ${seeding.loadAfter}). ` +
+        `A fresh local cluster (fsync off, as the drill's), schema applied, then \`seedDatabase\` (nmia/seed/seed-database.ts) at ${scaleName(seeding.scale)}: ${seeding.rows.toLocaleString('en')} rows in **${seconds(seeding.seedMs, 2)}** (load ${seeding.loadBefore} → ${seeding.loadAfter}). ` +
           `Baseline: for each seeded table, as many rows of the same average width (a bigint primary key and padding text) by \`INSERT … SELECT … FROM generate_series\`, in one transaction: **${seconds(seeding.baselineMs, 2)}**.`,
         '',
         table(

@@ -1,8 +1,8 @@
 import { connectPg } from '../postgres/pg-connect.ts';
 import { assertClientsFitServerAt } from './client-version-guard.ts';
 import { markStatement } from '../safety/ownership-marker.ts';
-import { applySchema } from '../../fixtures/nmia/nmia-schema.ts';
-import { seedDatabase, type SeedSummary } from '../../fixtures/nmia/seed-database.ts';
+import { applySchema } from '../../nmia/schema/nmia-schema.ts';
+import { seedDatabase, type SeedSummary } from '../../nmia/seed/seed-database.ts';
 import { takeManifest, type Manifest } from '../verify/manifest.ts';
 import { SentinelWriter } from '../probes/sentinel-writer.ts';
 import type { StartedStack } from '../stacks/stack.ts';

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { canariesFor } from '../../fixtures/nmia/canaries.ts';
+import { canariesFor } from '../../nmia/seed/canaries.ts';
 import { PROCEDURES } from '../../runbook/registry.ts';
 import { DrillError, ExitCode, UsageError } from '../errors/drill-error.ts';
 import { overallOutcome, totalsOf, type Journal, type ProcedureRecord } from '../evidence/journal.ts';
@@ -26,7 +26,7 @@ import { newJournal } from './new-journal.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const DEFAULT_RUNBOOK = join(REPO_ROOT, 'runbook', 'backup-restore.md');
-export const COMPOSE_FILE = join(REPO_ROOT, 'fixtures', 'stack', 'docker-compose.yml');
+export const COMPOSE_FILE = join(REPO_ROOT, 'nmia', 'reference-app', 'docker-compose.yml');
 
 export interface DrillResult {
   journal: Journal;

@@ -2,7 +2,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { canariesFor } from '../../fixtures/nmia/canaries.ts';
+import { canariesFor } from '../../nmia/seed/canaries.ts';
 import { PROCEDURES } from '../../runbook/registry.ts';
 import type { DrillState, EnvironmentState, ProducedArtifact } from '../drill/drill-state.ts';
 import { ProcedureContext } from '../drill/procedure-context.ts';

@@ -4,8 +4,8 @@ import { mkdir } from 'node:fs/promises';
 import { createReportDirectory, reportDirName } from '../evidence/report-directory.ts';
 import { basename, join, resolve } from 'node:path';
 import pg from 'pg';
-import { findForeignKeyViolations } from '../../fixtures/nmia/foreign-key-check.ts';
-import { applySchema } from '../../fixtures/nmia/nmia-schema.ts';
+import { findForeignKeyViolations } from '../../nmia/schema/foreign-key-check.ts';
+import { applySchema } from '../../nmia/schema/nmia-schema.ts';
 import { newJournal } from '../drill/new-journal.ts';
 import { outcomeSymbol } from '../drill/drill-reporter.ts';
 import { DrillError } from '../errors/drill-error.ts';
@@ -287,8 +287,8 @@ export class BackupVerification {
 
     const restored = await this.timed('manifestMs', () => this.manifestOf(target.restoredDb, 'restored'));
     if (referenceMissing)
-      this.rung('structure', 'the restored schema is the NMIA schema (fixtures/nmia/schema.sql)', 'error', referenceMissing);
-    else this.checkStructure(await this.manifestOf(target.referenceDb, 'NMIA schema (fixtures/nmia/schema.sql)'), restored);
+      this.rung('structure', 'the restored schema is the NMIA schema (nmia/schema/schema.sql)', 'error', referenceMissing);
+    else this.checkStructure(await this.manifestOf(target.referenceDb, 'NMIA schema (nmia/schema/schema.sql)'), restored);
     await this.checkContent(restored);
     if (sidecar === undefined) {
       this.rung(
@@ -370,7 +370,7 @@ export class BackupVerification {
     );
     await this.action(
       'apply the NMIA schema the harness knows, for the structure comparison',
-      `fixtures/nmia/schema.sql → ${target.referenceDb}`,
+      `nmia/schema/schema.sql → ${target.referenceDb}`,
       async () => {
         const client = await target.connect(target.referenceDb);
         try {
@@ -425,7 +425,7 @@ export class BackupVerification {
     const differences = diffManifests(reference, restored);
     const structural = ordered(schemaDifferences(differences, 'structure'));
     const privileges = ordered(schemaDifferences(differences, 'privilege'));
-    const check = 'the restored schema is the NMIA schema (fixtures/nmia/schema.sql)';
+    const check = 'the restored schema is the NMIA schema (nmia/schema/schema.sql)';
     if (structural.length === 0)
       this.rung(
         'structure',

@@ -9,7 +9,7 @@ import type { StartedLocalPostgres } from '../postgres/started-local-postgres.ts
 import { BackupVerification } from './backup-verification.ts';
 import { ServerScratchTarget } from './server-scratch-target.ts';
 import { TargetUrl } from './target-url.ts';
-import { makeTestDumps, rungLines, type TestDumps } from './test-dumps.ts';
+import { makeTestDumps, rungLines, type TestDumps } from '../../test-support/test-dumps.ts';
 import { runVerifyBackupCommand } from './verify-backup-command.ts';
 
 const PASSWORD = 'canary-target-pw-5c1e';

@@ -11,7 +11,7 @@ import { DockerCli, dockerClientEnv } from '../../docker/docker-cli.ts';
 import { COMPOSE_LOCK_PATH, ComposeLock } from './compose-lock.ts';
 import { ComposeStack } from './compose-stack.ts';
 
-const COMPOSE_FILE = fileURLToPath(new URL('../../../fixtures/stack/docker-compose.yml', import.meta.url));
+const COMPOSE_FILE = fileURLToPath(new URL('../../../nmia/reference-app/docker-compose.yml', import.meta.url));
 const docker = await dockerAvailability(['postgres:15', 'alpine:latest', 'nmia-drill/node:20']);
 const suffix = announceSkip('ComposeStack', docker);
 const cli = new DockerCli({ PATH: process.env.PATH ?? '', ...dockerClientEnv() }, '/');

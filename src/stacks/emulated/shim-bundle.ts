@@ -19,11 +19,11 @@ export async function bundleDockerGuard(outfile: string): Promise<void> {
 
 /** The reference app's services and the fixture directory, as the emulated stack runs them. */
 const SERVICE_ENTRIES: Record<string, string> = {
-  api: fileURLToPath(new URL('../../../fixtures/app/api/main.ts', import.meta.url)),
-  worker: fileURLToPath(new URL('../../../fixtures/app/worker/main.ts', import.meta.url)),
-  collector: fileURLToPath(new URL('../../../fixtures/app/collector/main.ts', import.meta.url)),
-  ui: fileURLToPath(new URL('../../../fixtures/app/ui/main.ts', import.meta.url)),
-  directory: fileURLToPath(new URL('../../../fixtures/directory/main.ts', import.meta.url)),
+  api: fileURLToPath(new URL('../../../nmia/reference-app/api/main.ts', import.meta.url)),
+  worker: fileURLToPath(new URL('../../../nmia/reference-app/worker/main.ts', import.meta.url)),
+  collector: fileURLToPath(new URL('../../../nmia/reference-app/collector/main.ts', import.meta.url)),
+  ui: fileURLToPath(new URL('../../../nmia/reference-app/ui/main.ts', import.meta.url)),
+  directory: fileURLToPath(new URL('../../../nmia/directory/main.ts', import.meta.url)),
 };
 
 /**

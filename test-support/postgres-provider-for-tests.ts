@@ -1,8 +1,8 @@
 import type pg from 'pg';
-import { UsageError } from '../errors/drill-error.ts';
-import { ContainerPostgresProvider } from './container-postgres-provider.ts';
-import { LocalPostgresProvider } from './local-postgres-provider.ts';
-import type { PgBinaries } from './pg-binaries.ts';
+import { UsageError } from '../src/errors/drill-error.ts';
+import { ContainerPostgresProvider } from '../src/postgres/container-postgres-provider.ts';
+import { LocalPostgresProvider } from '../src/postgres/local-postgres-provider.ts';
+import type { PgBinaries } from '../src/postgres/pg-binaries.ts';
 
 export type PostgresProviderKind = 'local' | 'container';
 

@@ -6,12 +6,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { applySchema } from '../../fixtures/nmia/nmia-schema.ts';
-import { seedDatabase } from '../../fixtures/nmia/seed-database.ts';
-import type { Journal, Rung } from '../evidence/journal.ts';
-import { LocalPostgresProvider } from '../postgres/local-postgres-provider.ts';
-import type { StartedLocalPostgres } from '../postgres/started-local-postgres.ts';
-import { takeManifest, type Manifest } from '../verify/manifest.ts';
+import { applySchema } from '../nmia/schema/nmia-schema.ts';
+import { seedDatabase } from '../nmia/seed/seed-database.ts';
+import type { Journal, Rung } from '../src/evidence/journal.ts';
+import { LocalPostgresProvider } from '../src/postgres/local-postgres-provider.ts';
+import type { StartedLocalPostgres } from '../src/postgres/started-local-postgres.ts';
+import { takeManifest, type Manifest } from '../src/verify/manifest.ts';
 
 export const TEST_SEED = 42;
 export const TEST_SCALE = 300;

@@ -1,4 +1,4 @@
-import { JOURNAL_VERSION, totalsOf, type Journal, type ProcedureRecord } from './journal.ts';
+import { JOURNAL_VERSION, totalsOf, type Journal, type ProcedureRecord } from '../src/evidence/journal.ts';
 
 /**
  * A small journal that exercises every renderer branch without running a drill: every outcome, a
