@@ -374,7 +374,7 @@ function leversRow(levers: RestoreLeversResult | undefined, dumpScale: number | 
         verdict: 'NOT MET',
         cause: hint
           ? `the drill recorded why it could not measure: ${hint.error}`
-          : 'restore-custom did not record journal.timing.parallelRestore (src/drill/restore-lever.ts runs only after a restore that verified)',
+          : 'restore-custom did not record journal.timing.parallelRestore (runbook/kit/restore-lever.ts runs only after a restore that verified)',
       },
     ];
   return [{ ...row, verdict: 'met' }];
@@ -500,7 +500,7 @@ function wasteSection(run: BenchRun): string {
     .join(', ');
   const items = [
     disaster
-      ? `**The disaster** (src/drill/disasters.ts; the journal records it as "${purposeOf(disaster.step)}"): **${seconds(disaster.drillMs ?? 0, 2)}** ${at} (${pct(disaster.drillMs ?? 0, drill.drillMs)} of the drill; ${seconds(disaster.replayMs ?? 0, 2)} through psql)${run.drills.length > 1 ? `; by scale: ${disasterAt}` : ''}. The runbook's restore drops the whole database a moment later; what the disaster proves is that the restored manifest equals the backup's whatever was lost.`
+      ? `**The disaster** (runbook/kit/disasters.ts; the journal records it as "${purposeOf(disaster.step)}"): **${seconds(disaster.drillMs ?? 0, 2)}** ${at} (${pct(disaster.drillMs ?? 0, drill.drillMs)} of the drill; ${seconds(disaster.replayMs ?? 0, 2)} through psql)${run.drills.length > 1 ? `; by scale: ${disasterAt}` : ''}. The runbook's restore drops the whole database a moment later; what the disaster proves is that the restored manifest equals the backup's whatever was lost.`
       : '**The disaster**: no disaster step in the breakdown.',
     `**Artifact read-back** (src/verify/artifact-check.ts): \`pg_restore --list\` then \`pg_restore -f /dev/null\` (inflating every data block) with sha256 alongside: ${seconds(artifact?.drillMs ?? 0, 2)} ${at} (${pct(artifact?.drillMs ?? 0, drill.drillMs)} of the drill). It is proof (it catches a truncated or corrupt dump that lists fine), not waste.`,
     reused
@@ -665,7 +665,7 @@ export function renderResults(run: BenchRun): string {
     }
     if (drill) {
       sections.push(
-        `In a drill: \`node bin/nmia-drill.js --only full-backup,restore-custom --isolation order --stack emulated --scale ${drill.scale} --parallel-restore-hint ${hint && !('error' in hint) ? hint.jobs : (levers?.jobs ?? 'N')}\`. After restore-custom's verification passes, it restores the drill's own dump twice more (src/drill/restore-lever.ts), once each way, into scratch databases on the db service; ` +
+        `In a drill: \`node bin/nmia-drill.js --only full-backup,restore-custom --isolation order --stack emulated --scale ${drill.scale} --parallel-restore-hint ${hint && !('error' in hint) ? hint.jobs : (levers?.jobs ?? 'N')}\`. After restore-custom's verification passes, it restores the drill's own dump twice more (runbook/kit/restore-lever.ts), once each way, into scratch databases on the db service; ` +
           (!hint
             ? '**the journal carries no timing.parallelRestore**.'
             : 'error' in hint

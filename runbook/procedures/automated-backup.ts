@@ -1,8 +1,8 @@
 import { chmod, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { CronExpressionParser } from 'cron-parser';
-import { checkNewBackup, rememberBackups, restoreIntoScratch } from '../../src/drill/backup-checks.ts';
-import { listFiles, newFiles } from '../../src/drill/backup-files.ts';
+import { checkNewBackup, rememberBackups, restoreIntoScratch } from '../kit/backup-checks.ts';
+import { listFiles, newFiles } from '../kit/backup-files.ts';
 import type { Procedure } from '../../src/drill/procedure.ts';
 import type { ProcedureContext } from '../../src/drill/procedure-context.ts';
 import type { Binding } from '../../src/exec/binding.ts';

@@ -1,8 +1,8 @@
 import { basename } from 'node:path';
-import { harnessDump } from '../../src/drill/disasters.ts';
+import { harnessDump } from '../kit/disasters.ts';
 import { APP_WRITTEN_TABLES } from '../../src/drill/drill-environment.ts';
 import type { Procedure } from '../../src/drill/procedure.ts';
-import { planHarnessDump, plannedFileBinding } from '../../src/plan/planned-inputs.ts';
+import { planHarnessDump, plannedFileBinding } from '../kit/planned-inputs.ts';
 import type { Manifest } from '../../src/verify/manifest.ts';
 
 const TEST_DATABASE = 'nmia_restore_test';

@@ -1,4 +1,4 @@
-import { checkNewBackup, rememberBackups, restoreIntoScratch } from '../../src/drill/backup-checks.ts';
+import { checkNewBackup, rememberBackups, restoreIntoScratch } from '../kit/backup-checks.ts';
 import type { Procedure } from '../../src/drill/procedure.ts';
 import { diffManifests } from '../../src/verify/manifest-diff.ts';
 

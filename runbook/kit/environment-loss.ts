@@ -2,12 +2,12 @@ import { existsSync } from 'node:fs';
 import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import type { Binding } from '../exec/binding.ts';
-import { SentinelWriter } from '../probes/sentinel-writer.ts';
-import type { AcknowledgedSentinel } from '../probes/sentinel-writer.ts';
+import type { Binding } from '../../src/exec/binding.ts';
+import { SentinelWriter } from '../../src/probes/sentinel-writer.ts';
+import type { AcknowledgedSentinel } from '../../src/probes/sentinel-writer.ts';
 import { harnessDump } from './disasters.ts';
-import { waitForHttp } from './drill-environment.ts';
-import type { ProcedureContext } from './procedure-context.ts';
+import { waitForHttp } from '../../src/drill/drill-environment.ts';
+import type { ProcedureContext } from '../../src/drill/procedure-context.ts';
 
 const GIT_ENV = {
   GIT_AUTHOR_NAME: 'nmia-drill',

@@ -1,4 +1,4 @@
-import type { ProcedureContext } from './procedure-context.ts';
+import type { ProcedureContext } from '../../src/drill/procedure-context.ts';
 
 /** Named volumes a block mounts with `-v NAME:/path` or removes/creates with `docker volume rm|create NAME`. */
 export function volumesNamedIn(text: string): string[] {

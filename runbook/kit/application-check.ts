@@ -1,5 +1,5 @@
-import { waitForHttp } from './drill-environment.ts';
-import type { ProcedureContext } from './procedure-context.ts';
+import { waitForHttp } from '../../src/drill/drill-environment.ts';
+import type { ProcedureContext } from '../../src/drill/procedure-context.ts';
 
 /** How long an operator would reasonably wait for the application after a restore (as for a recovery). */
 export const APPLICATION_WAIT_MS = 60_000;

@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import { execa } from 'execa';
-import type { ChecklistRecord } from '../evidence/journal.ts';
-import { ChecklistProbes } from '../probes/checklist-probes.ts';
-import type { ProbeResult, ProbeTarget } from '../probes/probe.ts';
-import type { ChecklistItem } from '../runbook/runbook.ts';
-import type { ProcedureContext } from './procedure-context.ts';
+import type { ChecklistRecord } from '../../src/evidence/journal.ts';
+import { ChecklistProbes } from '../../src/probes/checklist-probes.ts';
+import type { ProbeResult, ProbeTarget } from '../../src/probes/probe.ts';
+import type { ChecklistItem } from '../../src/runbook/runbook.ts';
+import type { ProcedureContext } from '../../src/drill/procedure-context.ts';
 
 const PREREQUISITES = 'Disaster Recovery Checklist › Prerequisites';
 const RECOVERY_STEPS = 'Disaster Recovery Checklist › Recovery Steps';

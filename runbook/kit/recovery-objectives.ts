@@ -1,8 +1,8 @@
-import type { ProbeResult } from '../probes/probe.ts';
-import { computeRpo, latestSentinel, SentinelWriter } from '../probes/sentinel-writer.ts';
-import { waitForHttp } from './drill-environment.ts';
+import type { ProbeResult } from '../../src/probes/probe.ts';
+import { computeRpo, latestSentinel, SentinelWriter } from '../../src/probes/sentinel-writer.ts';
+import { waitForHttp } from '../../src/drill/drill-environment.ts';
 import { recoveryInputs } from './environment-loss.ts';
-import type { ProcedureContext } from './procedure-context.ts';
+import type { ProcedureContext } from '../../src/drill/procedure-context.ts';
 
 function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)} s`;

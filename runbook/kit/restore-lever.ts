@@ -1,6 +1,6 @@
-import type { ParallelRestoreTiming } from '../evidence/timing-measures.ts';
-import { measureParallelRestoreHint } from '../verify/parallel-restore-hint.ts';
-import type { ProcedureContext } from './procedure-context.ts';
+import type { ParallelRestoreTiming } from '../../src/evidence/timing-measures.ts';
+import { measureParallelRestoreHint } from '../../src/verify/parallel-restore-hint.ts';
+import type { ProcedureContext } from '../../src/drill/procedure-context.ts';
 
 /**
  * Opt-in (`--parallel-restore-hint`): restores the dump the restore procedure just used twice more,

@@ -1,5 +1,5 @@
-import type { FailureDiagnosis } from './procedure.ts';
-import type { ProcedureContext } from './procedure-context.ts';
+import type { FailureDiagnosis } from '../../src/drill/procedure.ts';
+import type { ProcedureContext } from '../../src/drill/procedure-context.ts';
 
 const NO_WAIT: FailureDiagnosis = {
   severity: 'high',

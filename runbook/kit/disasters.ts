@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { writeBackupSidecar } from './backup-sidecar.ts';
-import type { ProcedureContext } from './procedure-context.ts';
+import type { ProcedureContext } from '../../src/drill/procedure-context.ts';
 
 /** The disaster in words, as the journal records it and `nmia-drill plan` announces it. */
 export const CORRUPT_DATABASE = 'a bad deploy truncates identities, drops the connectors table and overwrites every password hash';

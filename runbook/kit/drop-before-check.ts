@@ -1,9 +1,9 @@
 import { basename } from 'node:path';
 import pg from 'pg';
-import { connectPg } from '../postgres/pg-connect.ts';
-import { checkArtifact } from '../verify/artifact-check.ts';
-import type { FailureDiagnosis } from './procedure.ts';
-import type { ProcedureContext } from './procedure-context.ts';
+import { connectPg } from '../../src/postgres/pg-connect.ts';
+import { checkArtifact } from '../../src/verify/artifact-check.ts';
+import type { FailureDiagnosis } from '../../src/drill/procedure.ts';
+import type { ProcedureContext } from '../../src/drill/procedure-context.ts';
 
 const { escapeIdentifier } = pg;
 const DROPDB = /\bdropdb\b(?:\s+(?:-U|--username|-h|--host|-p|--port)\s+\S+|\s+-\S+)*\s+(\S+)\s*$/;

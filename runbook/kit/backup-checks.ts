@@ -1,8 +1,8 @@
 import { basename } from 'node:path';
-import type { ArtifactEvidence } from '../verify/artifact-check.ts';
+import type { ArtifactEvidence } from '../../src/verify/artifact-check.ts';
 import { listFiles, newFiles } from './backup-files.ts';
 import { writeBackupSidecar } from './backup-sidecar.ts';
-import type { ProcedureContext } from './procedure-context.ts';
+import type { ProcedureContext } from '../../src/drill/procedure-context.ts';
 
 /** Remembers the backups directory before the blocks, so the file a block wrote can be found after. */
 export function rememberBackups(context: ProcedureContext, dir = context.backupsDir): void {

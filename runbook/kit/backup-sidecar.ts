@@ -1,9 +1,9 @@
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { writeManifestSidecar } from '../verify-backup/manifest-sidecar.ts';
-import type { Manifest } from '../verify/manifest.ts';
-import { sha256File } from '../verify/artifact-check.ts';
-import type { ProcedureContext } from './procedure-context.ts';
+import { writeManifestSidecar } from '../../src/verify-backup/manifest-sidecar.ts';
+import type { Manifest } from '../../src/verify/manifest.ts';
+import { sha256File } from '../../src/verify/artifact-check.ts';
+import type { ProcedureContext } from '../../src/drill/procedure-context.ts';
 
 /**
  * Writes `<dump>.manifest.json` next to a backup the drill made or kept (the backup window's manifests),

@@ -1,8 +1,8 @@
-import { ENVIRONMENT_LOSS } from '../drill/environment-loss.ts';
-import type { PlanContext, PlannedArtifact, PlannedBinding } from './procedure-plan.ts';
+import { ENVIRONMENT_LOSS } from './environment-loss.ts';
+import type { PlanContext, PlannedArtifact, PlannedBinding } from '../../src/plan/procedure-plan.ts';
 
 /**
- * Plan-time counterparts of the harness's shared helpers (src/drill/disasters.ts, environment-loss.ts):
+ * Plan-time counterparts of the harness's shared helpers (runbook/kit/disasters.ts, environment-loss.ts):
  * the same names and paths, described instead of made.
  */
 
