@@ -26,8 +26,8 @@ export interface DrillOptions {
   parallelRestoreJobs?: number;
   /** From the drill config: URLs, UI selectors, admin credentials, the connector to scan (the reference stack's otherwise). */
   probes?: ProbeOverrides;
-  /** The procedure modules to use; defaults to the registry (tests pass wrapped ones to seed defects). */
-  procedures?: readonly Procedure[];
+  /** The procedure modules to use: the registry, handed in by the CLI (tests pass wrapped ones to seed defects). */
+  procedures: readonly Procedure[];
 }
 
 export const DEFAULT_SEED = 42;

@@ -9,7 +9,7 @@ import { freePort } from '../../postgres/free-port.ts';
 import { binaryVersion, findPgBinaries, type PgBinaries } from '../../postgres/pg-binaries.ts';
 import { BLOCK_IMAGES } from './compose-images.ts';
 import { ComposeProject } from '../../docker/compose-file/compose-project.ts';
-import { REPO_ROOT } from '../emulated/emulated-stack.ts';
+import { REPO_ROOT } from '../../repo-root.ts';
 import { bundleDockerGuard } from '../emulated/shim-bundle.ts';
 import type { ComposeGuardConfig } from '../../safety/compose-guard-ports.ts';
 import type { DockerResult } from '../../docker/docker-result.ts';

@@ -2,19 +2,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { canariesFor } from '../../nmia/seed/canaries.ts';
-import { PROCEDURES } from '../../runbook/registry.ts';
-import type { DrillState, EnvironmentState, ProducedArtifact } from '../drill/drill-state.ts';
-import { ProcedureContext } from '../drill/procedure-context.ts';
-import type { ProcedureRecord } from '../evidence/journal.ts';
-import { Redactor } from '../evidence/redactor.ts';
-import { loadRunbook, type Runbook } from '../runbook/runbook.ts';
-import type { StartedStack } from '../stacks/stack.ts';
-import { Workspace } from '../stacks/workspace.ts';
-import { planDrill, type PlannedRun } from './drill-plan.ts';
-import { RUNTIME_TOKEN } from './procedure-plan.ts';
+import { canariesFor } from '../nmia/seed/canaries.ts';
+import { PROCEDURES } from './registry.ts';
+import type { DrillState, EnvironmentState, ProducedArtifact } from '../src/drill/drill-state.ts';
+import { ProcedureContext } from '../src/drill/procedure-context.ts';
+import type { ProcedureRecord } from '../src/evidence/journal.ts';
+import { Redactor } from '../src/evidence/redactor.ts';
+import { loadRunbook, type Runbook } from '../src/runbook/runbook.ts';
+import type { StartedStack } from '../src/stacks/stack.ts';
+import { Workspace } from '../src/stacks/workspace.ts';
+import { planDrill, type PlannedRun } from '../src/plan/drill-plan.ts';
+import { RUNTIME_TOKEN } from '../src/plan/procedure-plan.ts';
 
-const REPO = fileURLToPath(new URL('../../', import.meta.url));
+const REPO = fileURLToPath(new URL('../', import.meta.url));
 const RUNBOOKS = {
   given: join(REPO, 'runbook', 'backup-restore.md'),
   corrected: join(REPO, 'fixtures', 'runbooks', 'backup-restore.corrected.md'),
@@ -62,6 +62,7 @@ describe('procedure plans describe what the live hooks do', () => {
         runbookPath: RUNBOOKS[runbookName],
         allowDrift: false,
         isolation: 'both',
+        procedures: PROCEDURES,
         only: [],
         skip: [],
         stack: 'emulated',
