@@ -6,7 +6,7 @@ import { canariesFor } from '../nmia/seed/canaries.ts';
 import { PROCEDURES } from './registry.ts';
 import type { DrillState, EnvironmentState, ProducedArtifact } from '../src/drill/drill-state.ts';
 import { ProcedureContext } from '../src/drill/procedure-context.ts';
-import type { ProcedureRecord } from '../src/evidence/journal.ts';
+import { ProcedureRecorder } from '../src/evidence/procedure-recorder.ts';
 import { Redactor } from '../src/evidence/redactor.ts';
 import { loadRunbook, type Runbook } from '../src/runbook/runbook.ts';
 import type { StartedStack } from '../src/stacks/stack.ts';
@@ -89,17 +89,13 @@ describe('procedure plans describe what the live hooks do', () => {
           drillId: 'plantest',
         } as unknown as DrillState;
         const environment = { artifacts: held } as unknown as EnvironmentState;
-        const record = {
-          blocks: [],
-          harnessActions: [],
-          rungs: [],
-          findings: [],
-          artifacts: [],
-          mode: run.mode,
-        } as unknown as ProcedureRecord;
+        const recorder = new ProcedureRecorder(
+          { id: procedure.id, title: procedure.title, section: procedure.section, mode: run.mode },
+          { findings: [], redactor },
+        );
         const context = new ProcedureContext(
           procedure,
-          record,
+          recorder,
           { workspace } as unknown as StartedStack,
           drill,
           environment,

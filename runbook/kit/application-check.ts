@@ -54,7 +54,7 @@ const exited = (status: string | undefined) => status !== undefined && /^(Exited
  * Records nothing when the blocks restarted no service.
  */
 export async function checkApplicationBack(context: ProcedureContext, timeoutMs = APPLICATION_WAIT_MS): Promise<boolean> {
-  const commands = context.record.blocks.flatMap((block) => block.commands.map((command) => command.text));
+  const commands = context.evidence.blocks.flatMap((block) => block.commands.map((command) => command.text));
   const services = restartedServices(commands, [...context.stack.project().services.keys()]);
   if (services.length === 0) return true;
   const check = `the application is back: the api answers /health and ${services.join(', ')} ${services.length === 1 ? 'runs' : 'run'} again`;
@@ -82,7 +82,7 @@ export async function checkApplicationBack(context: ProcedureContext, timeoutMs 
     await watcher;
   }
   const waitedMs = Date.now() - started;
-  context.record.harnessActions.push({
+  context.evidence.harnessAction({
     purpose: 'check: wait (bounded) for the restarted application',
     command: `GET ${url} until 200, docker compose ps -a ${services.join(' ')}`,
     exitCode: health ? 1 : 0,

@@ -17,7 +17,7 @@ export async function writeBackupSidecar(
 ): Promise<string> {
   const path = await writeManifestSidecar(dumpPath, window);
   const [info, sha256] = await Promise.all([stat(path), sha256File(path)]);
-  context.record.artifacts.push({
+  context.evidence.artifact({
     name: `manifest sidecar of ${basename(dumpPath)}`,
     path: context.relativeToProject(path),
     bytes: info.size,

@@ -21,7 +21,7 @@ export async function diagnoseDropBeforeReadCheck(
   dumpPath: string | undefined,
 ): Promise<FailureDiagnosis | undefined> {
   if (!/\bpg_restore\b/.test(failed.command) || !dumpPath) return undefined;
-  const commands = context.record.blocks.flatMap((block) => block.commands);
+  const commands = context.evidence.blocks.flatMap((block) => block.commands);
   const failedAt = commands.findIndex((command) => command.text === failed.command && command.exitCode !== 0);
   const dropped = commands
     .slice(0, failedAt < 0 ? commands.length : failedAt)

@@ -57,9 +57,7 @@ function attestationFor(context: ProcedureContext, item: string): ChecklistRecor
 function record(context: ProcedureContext, entry: ChecklistRecord): void {
   const journal = context.drill.journal;
   journal.checklist ??= [];
-  journal.checklist.push(
-    context.drill.redactor.redactDeep({ ...entry, item: `${entry.item} (${context.record.mode}/${context.procedure.id})` }),
-  );
+  journal.checklist.push(context.drill.redactor.redactDeep({ ...entry, item: `${entry.item} (${context.mode}/${context.procedure.id})` }));
 }
 
 /**

@@ -20,9 +20,9 @@ export async function waitForRecoveredApi(context: ProcedureContext, timeoutMs =
     const started = Date.now();
     try {
       await waitForHttp(url, timeoutMs);
-      context.record.harnessActions.push({ purpose, command: `GET ${url} until 200`, exitCode: 0, durationMs: Date.now() - started });
+      context.evidence.harnessAction({ purpose, command: `GET ${url} until 200`, exitCode: 0, durationMs: Date.now() - started });
     } catch (error) {
-      context.record.harnessActions.push({
+      context.evidence.harnessAction({
         purpose,
         command: `GET ${url} until 200`,
         exitCode: 1,
@@ -39,7 +39,7 @@ export async function waitForRecoveredApi(context: ProcedureContext, timeoutMs =
       ready = /listening on ldap:/.test((await context.stack.docker(['compose', 'logs', 'directory'])).stdout);
       if (!ready) await new Promise((resolve) => setTimeout(resolve, 250));
     }
-    context.record.harnessActions.push({
+    context.evidence.harnessAction({
       purpose: 'wait for the fixture LDAP directory to listen',
       command: 'docker compose logs directory until "listening"',
       exitCode: ready ? 0 : 1,
@@ -58,7 +58,7 @@ export async function measureRecoveryObjectives(context: ProcedureContext, resul
   const targets = context.drill.targets;
   const green = results.length > 0 && results.every((result) => result.outcome === 'passed');
   const now = Date.now();
-  const restoreMs = context.record.blocks.find((block) => block.blockIndex === 3)?.durationMs;
+  const restoreMs = context.evidence.blocks.find((block) => block.blockIndex === 3)?.durationMs;
   const rtoMs = inputs.disasterAt ? now - inputs.disasterAt.getTime() : undefined;
   const notGreen = results.filter((result) => result.outcome !== 'passed').map((result) => result.id);
 
@@ -125,18 +125,18 @@ export async function measureRecoveryObjectives(context: ProcedureContext, resul
       { ...rpo, targetMs: targets.rpoMs },
     );
 
-  context.record.timings = {
+  context.evidence.setTimings({
     ...(rtoMs !== undefined && green ? { rtoMs } : {}),
     ...(restoreMs !== undefined ? { restoreMs } : {}),
     ...(rpo.rpoMs !== null ? { rpoMs: rpo.rpoMs } : {}),
-  };
+  });
   // The first recovery of the drill (runbook order) stands for the drill's RTO and RPO.
   const timing = context.drill.journal.timing;
   if (!('rto' in timing)) {
     timing.rto = {
       ...(rtoMs !== undefined && green ? { measuredMs: rtoMs } : {}),
       targetMs: targets.rtoMs,
-      detail: `disaster → all checklist probes green (${context.record.mode}/${context.procedure.id}); restore step ${seconds(restoreMs ?? 0)}`,
+      detail: `disaster → all checklist probes green (${context.mode}/${context.procedure.id}); restore step ${seconds(restoreMs ?? 0)}`,
     };
     timing.rpo = { ...(rpo.rpoMs !== null ? { measuredMs: rpo.rpoMs } : {}), targetMs: targets.rpoMs, detail: rpo.explanation };
   }

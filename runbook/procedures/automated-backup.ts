@@ -61,7 +61,7 @@ export const automatedBackup: Procedure = {
       const when = new Date(now - plant.ageDays * DAY_MS);
       await utimes(path, when, when);
     }
-    context.record.harnessActions.push({
+    context.evidence.harnessAction({
       purpose: 'retention check: plant files with real mtimes',
       command: RETENTION_PLANTS.map((plant) => `${plant.name} (${plant.ageDays} days old)`).join(', '),
       exitCode: 0,
@@ -81,7 +81,7 @@ export const automatedBackup: Procedure = {
 async function checkDump(context: ProcedureContext): Promise<void> {
   const backup = await checkNewBackup(context, { pattern: DUMP_NAME, artifactName: 'script-dump', format: 'custom', sidecar: true });
   if (!backup?.evidence.readable) return;
-  const printed = context.record.blocks[0]?.stdoutTail ?? '';
+  const printed = context.evidence.blocks[0]?.stdoutTail ?? '';
   if (printed.includes(`Backup completed: ${basename(backup.path)}`))
     context.pass('intent', 'the script reports the file it wrote', printed.trim().split('\n').at(-1) ?? '');
   else
@@ -189,8 +189,8 @@ async function checkFailurePartWay(context: ProcedureContext): Promise<void> {
   });
   const failedRun = outcome.run;
   // The experiment's run is evidence, not the procedure's own block: keep it out of the exit-code rung.
-  context.record.blocks.pop();
-  context.record.harnessActions.push({
+  context.evidence.withdrawLastBlock();
+  context.evidence.harnessAction({
     purpose: 'fault: the script run whose pg_dump was killed',
     command: 'bash backup.sh (evidence: block-0-pg-dump-killed.*)',
     exitCode: failedRun.exitCode,

@@ -86,7 +86,7 @@ export const restoreTestDb: Procedure = {
     }
     await context.verifyRestoredDatabase(TEST_DATABASE, dump.window, { privilegesDroppedByDesign: true, restored });
 
-    const countCommand = context.record.blocks[0]?.commands.find((command) => command.text.includes('SELECT count(*) FROM identities'));
+    const countCommand = context.evidence.blocks[0]?.commands.find((command) => command.text.includes('SELECT count(*) FROM identities'));
     const printed = Number(/(\d+)\s*\n?\s*\(1 row\)/.exec(countCommand?.stdoutTail ?? '')?.[1]);
     const expected = restored.tables['public.identities']?.rows;
     if (printed === expected) context.pass('intent', 'the verification query prints the restored identity count', `count(*) = ${printed}`);

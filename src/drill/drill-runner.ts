@@ -3,6 +3,7 @@ import { canariesFor } from '../../nmia/seed/canaries.ts';
 import { DrillError, ExitCode } from '../errors/drill-error.ts';
 import { overallOutcome, totalsOf, type Journal, type ProcedureRecord } from '../evidence/journal.ts';
 import { writeEvidence, type EvidenceFiles } from '../evidence/evidence-writer.ts';
+import { nextFindingId, notRunRecord } from '../evidence/procedure-recorder.ts';
 import { Redactor } from '../evidence/redactor.ts';
 import { createReportDirectory, reportDirName } from '../evidence/report-directory.ts';
 import type { Drift } from '../runbook/drift.ts';
@@ -190,7 +191,7 @@ export class DrillRunner {
     for (const alone of state.journal.procedures.filter((record) => record.mode === 'alone' && record.outcome === 'failed')) {
       const inOrder = state.journal.procedures.find((record) => record.mode === 'order' && record.id === alone.id);
       if (inOrder?.outcome !== 'passed') continue;
-      const id = `F${String(state.findings.length + 1).padStart(2, '0')}`;
+      const id = nextFindingId(state.findings);
       state.findings.push({
         id,
         procedure: alone.id,
@@ -258,7 +259,7 @@ export class DrillRunner {
     const state = this.state!;
     for (const item of drift) {
       state.findings.push({
-        id: `F${String(state.findings.length + 1).padStart(2, '0')}`,
+        id: nextFindingId(state.findings),
         procedure: ('procedure' in item && item.procedure) || 'runbook',
         section: item.section,
         line: item.line,
@@ -275,19 +276,7 @@ export class DrillRunner {
   }
 
   private notRun(procedure: Procedure, reason: string): ProcedureRecord {
-    return {
-      id: procedure.id,
-      title: procedure.title,
-      section: procedure.section,
-      mode: 'order',
-      outcome: 'not-run',
-      reason,
-      blocks: [],
-      harnessActions: [],
-      artifacts: [],
-      rungs: [],
-      findings: [],
-    };
+    return notRunRecord({ id: procedure.id, title: procedure.title, section: procedure.section, mode: 'order' }, reason);
   }
 
   /** Sections whose blocks no procedure covers yet appear as not-run, never silently absent. */
@@ -301,19 +290,11 @@ export class DrillRunner {
       if (covered.has(block.sectionTitle) || checked.has(`${block.sectionTitle}#${block.index}`)) continue;
       pending.set(block.sectionTitle, block.line);
     }
-    return [...pending].map(([section, line]) => ({
-      id: `pending:${section}`,
-      title: section,
-      section,
-      line,
-      mode: 'order',
-      outcome: 'not-run',
-      reason: 'pending in the lock: no procedure drills this section yet',
-      blocks: [],
-      harnessActions: [],
-      artifacts: [],
-      rungs: [],
-      findings: [],
-    }));
+    return [...pending].map(([section, line]) =>
+      notRunRecord(
+        { id: `pending:${section}`, title: section, section, line, mode: 'order' },
+        'pending in the lock: no procedure drills this section yet',
+      ),
+    );
   }
 }
