@@ -4,6 +4,7 @@ import { CronExpressionParser } from 'cron-parser';
 import { checkNewBackup, rememberBackups, restoreIntoScratch } from '../kit/backup-checks.ts';
 import { listFiles, newFiles } from '../kit/backup-files.ts';
 import type { Procedure } from '../../src/drill/procedure.ts';
+import { lastLines } from '../../src/exec/error-lines.ts';
 import type { ProcedureContext } from '../../src/drill/procedure-context.ts';
 import type { Binding } from '../../src/exec/binding.ts';
 
@@ -83,7 +84,7 @@ async function checkDump(context: ProcedureContext): Promise<void> {
   if (!backup?.evidence.readable) return;
   const printed = context.evidence.blocks[0]?.stdoutTail ?? '';
   if (printed.includes(`Backup completed: ${basename(backup.path)}`))
-    context.pass('intent', 'the script reports the file it wrote', printed.trim().split('\n').at(-1) ?? '');
+    context.pass('intent', 'the script reports the file it wrote', lastLines(printed, 1));
   else
     context.fail(
       'intent',
@@ -92,7 +93,7 @@ async function checkDump(context: ProcedureContext): Promise<void> {
     );
   const scratch = await restoreIntoScratch(context, backup.path, 'custom', 'script_dump');
   try {
-    if (!scratch.ok) context.fail('restorability', 'the script’s dump restores', scratch.stderr.trim().split('\n').slice(-2).join(' | '));
+    if (!scratch.ok) context.fail('restorability', 'the script’s dump restores', lastLines(scratch.stderr, 2, ' | '));
     else await context.verifyRestoredDatabase(scratch.database, (await context.backupWindow())!);
   } finally {
     await context.dropScratchDatabase(scratch.database);

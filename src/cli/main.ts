@@ -11,6 +11,7 @@ import {
   DEFAULT_RTO_TARGET_MS,
   DEFAULT_SCALE,
   DEFAULT_SEED,
+  MIN_SCALE,
   type DrillOptions,
   type Isolation,
   type StackChoice,
@@ -172,7 +173,7 @@ function addRunOptions(command: Command): Command {
       )
       .addOption(
         new Option('--scale <n>', 'number of identities to seed (other tables in proportion)')
-          .argParser(integer('--scale', 10))
+          .argParser(integer('--scale', MIN_SCALE))
           .default(DEFAULT_SCALE)
           .env(SETTING_ENV.scale),
       )

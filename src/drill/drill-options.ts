@@ -32,6 +32,8 @@ export interface DrillOptions {
 
 export const DEFAULT_SEED = 42;
 export const DEFAULT_SCALE = 2_000;
+/** The smallest scale a drill takes: fewer identities leave tables the checks need empty. */
+export const MIN_SCALE = 10;
 /** 15 minutes from disaster to every check green. */
 export const DEFAULT_RTO_TARGET_MS = 15 * 60_000;
 /** One day of writes, the runbook's daily-backup cadence. */

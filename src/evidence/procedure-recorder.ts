@@ -22,11 +22,10 @@ export function nextFindingId(findings: readonly Finding[]): string {
   return `F${String(findings.length + 1).padStart(2, '0')}`;
 }
 
-/** The record of a procedure that did not run (drift, a section no procedure drills yet): empty, with the reason. */
-export function notRunRecord(
-  skeleton: { id: string; title: string; section: string; line?: number | undefined; mode: 'order' | 'alone' },
-  reason: string,
-): ProcedureRecord {
+type RecordSkeleton = { id: string; title: string; section: string; line?: number | undefined; mode: 'order' | 'alone' };
+
+/** An empty record, not run yet; `state` (a start time, or why it never ran) follows the outcome. */
+function emptyRecord(skeleton: RecordSkeleton, state: { startedAt: string } | { reason: string }): ProcedureRecord {
   return {
     id: skeleton.id,
     title: skeleton.title,
@@ -34,13 +33,18 @@ export function notRunRecord(
     ...(skeleton.line === undefined ? {} : { line: skeleton.line }),
     mode: skeleton.mode,
     outcome: 'not-run',
-    reason,
+    ...state,
     blocks: [],
     harnessActions: [],
     artifacts: [],
     rungs: [],
     findings: [],
   };
+}
+
+/** The record of a procedure that did not run (drift, a section no procedure drills yet): empty, with the reason. */
+export function notRunRecord(skeleton: RecordSkeleton, reason: string): ProcedureRecord {
+  return emptyRecord(skeleton, { reason });
 }
 
 const NOTHING_PASSED = 'no check ran: nothing to call passed';
@@ -68,24 +72,11 @@ export class ProcedureRecorder {
   readonly record: ProcedureRecord;
 
   constructor(
-    skeleton: { id: string; title: string; section: string; line?: number | undefined; mode: 'order' | 'alone' },
+    skeleton: RecordSkeleton,
     private readonly sink: RecordingSink,
     startedAt: Date = new Date(),
   ) {
-    this.record = {
-      id: skeleton.id,
-      title: skeleton.title,
-      section: skeleton.section,
-      ...(skeleton.line === undefined ? {} : { line: skeleton.line }),
-      mode: skeleton.mode,
-      outcome: 'not-run',
-      startedAt: startedAt.toISOString(),
-      blocks: [],
-      harnessActions: [],
-      artifacts: [],
-      rungs: [],
-      findings: [],
-    };
+    this.record = emptyRecord(skeleton, { startedAt: startedAt.toISOString() });
   }
 
   get mode(): 'order' | 'alone' {
@@ -126,6 +117,19 @@ export class ProcedureRecorder {
       command: redactor.redact(action.command),
       ...(action.detail === undefined ? {} : { detail: redactor.redact(action.detail) }),
     });
+  }
+
+  /** Runs one harness step and records it: exit 0, or exit 1 with the error's message before it is rethrown. */
+  async timedAction<T>(purpose: string, command: string, action: () => Promise<T>): Promise<T> {
+    const started = Date.now();
+    try {
+      const value = await action();
+      this.harnessAction({ purpose, command, exitCode: 0, durationMs: Date.now() - started });
+      return value;
+    } catch (error) {
+      this.harnessAction({ purpose, command, exitCode: 1, durationMs: Date.now() - started, detail: (error as Error).message });
+      throw error;
+    }
   }
 
   artifact(artifact: ArtifactRecord): void {

@@ -5,7 +5,7 @@ import { createReportDirectory, reportDirName } from '../evidence/report-directo
 import { basename, join, resolve } from 'node:path';
 import pg from 'pg';
 import { findForeignKeyViolations } from '../../nmia/schema/foreign-key-check.ts';
-import { applySchema } from '../../nmia/schema/nmia-schema.ts';
+import { applySchema, CORE_TABLES } from '../../nmia/schema/nmia-schema.ts';
 import { newJournal } from '../drill/new-journal.ts';
 import { outcomeSymbol } from '../drill/drill-reporter.ts';
 import { ProcedureRecorder } from '../evidence/procedure-recorder.ts';
@@ -29,7 +29,6 @@ import { ThrowawayClusterTarget } from './throwaway-cluster-target.ts';
 
 export const PROCEDURE_ID = 'verify-backup';
 /** Tables an NMIA that was ever used cannot have empty. */
-export const CORE_TABLES = ['identities', 'connectors', 'users', 'enclaves'] as const;
 /** The cluster-wide role the NMIA schema grants to: the reference schema cannot be built without it. */
 const SCHEMA_ROLE = 'nmia_readonly';
 
@@ -509,16 +508,8 @@ export class BackupVerification {
     for (const rung of rungs) this.rung(rung, `${rung} checks`, 'not-run', reason);
   }
 
-  private async action<T>(purpose: string, command: string, run: () => Promise<T>): Promise<T> {
-    const started = Date.now();
-    try {
-      const value = await run();
-      this.recorder.harnessAction({ purpose, command, exitCode: 0, durationMs: Date.now() - started });
-      return value;
-    } catch (error) {
-      this.recorder.harnessAction({ purpose, command, exitCode: 1, durationMs: Date.now() - started, detail: (error as Error).message });
-      throw error;
-    }
+  private action<T>(purpose: string, command: string, run: () => Promise<T>): Promise<T> {
+    return this.recorder.timedAction(purpose, command, run);
   }
 
   private async timed<T>(name: string, run: () => Promise<T>): Promise<T> {

@@ -39,22 +39,8 @@ export class HarnessActions {
   }
 
   /** Any other harness step: recorded with exit 0, or exit 1 and the error's message before it is rethrown. */
-  async action<T>(purpose: string, command: string, action: () => Promise<T>): Promise<T> {
+  action<T>(purpose: string, command: string, action: () => Promise<T>): Promise<T> {
     this.step(purpose);
-    const started = Date.now();
-    try {
-      const value = await action();
-      this.recorder.harnessAction({ purpose, command, exitCode: 0, durationMs: Date.now() - started });
-      return value;
-    } catch (error) {
-      this.recorder.harnessAction({
-        purpose,
-        command,
-        exitCode: 1,
-        durationMs: Date.now() - started,
-        detail: (error as Error).message,
-      });
-      throw error;
-    }
+    return this.recorder.timedAction(purpose, command, action);
   }
 }
