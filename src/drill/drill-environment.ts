@@ -47,7 +47,7 @@ export async function waitForHttp(url: string, timeoutMs: number, signal?: Abort
 export const APP_WRITTEN_TABLES = ['public.worker_heartbeats', 'public.sentinels'];
 
 /** Tables whose content the application never changes by itself: the health of an environment. */
-const CORE_TABLES = NMIA_CORE_TABLES.map((table) => `public.${table}`);
+const QUALIFIED_CORE_TABLES = NMIA_CORE_TABLES.map((table) => `public.${table}`);
 
 /** Polls until the db service accepts connections: readiness, never a fixed sleep. */
 export async function waitForDatabase(stack: StartedStack, database = 'nmia', timeoutMs = 60_000): Promise<void> {
@@ -98,7 +98,7 @@ export class DrillEnvironment {
     } catch (error) {
       return `the database is unreachable: ${(error as Error).message}`;
     }
-    const changed = CORE_TABLES.filter((table) => {
+    const changed = QUALIFIED_CORE_TABLES.filter((table) => {
       const before = this.state.baseline.tables[table];
       const now = current.tables[table];
       return !now || !before || now.rows !== before.rows || now.hash !== before.hash;

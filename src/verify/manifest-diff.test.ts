@@ -147,7 +147,7 @@ $fn$`);
     expect(differences).toHaveLength(1);
     expect(differences[0]).toMatchObject({ kind: 'schema-object-changed', object: 'function public.touch()', category: 'structure' });
     expect(differences[0]!.message).toMatch(
-      /^function public\.touch\(\): changed at line \d+: expected "  NEW.updated_at := now\(\);", found "  NEW.updated_at := clock_timestamp\(\);"$/,
+      /^function public\.touch\(\): changed at line \d+: expected " {2}NEW.updated_at := now\(\);", found " {2}NEW.updated_at := clock_timestamp\(\);"$/,
     );
   });
 
