@@ -7,11 +7,19 @@ import pg from 'pg';
 import { findForeignKeyViolations } from '../../nmia/schema/foreign-key-check.ts';
 import { applySchema, CORE_TABLES } from '../../nmia/schema/nmia-schema.ts';
 import { newJournal } from '../drill/new-journal.ts';
-import { outcomeSymbol } from '../drill/drill-reporter.ts';
 import { ProcedureRecorder } from '../evidence/procedure-recorder.ts';
 import { DrillError } from '../errors/drill-error.ts';
 import { writeEvidence, type EvidenceFiles } from '../evidence/evidence-writer.ts';
-import { totalsOf, type Finding, type Journal, type Outcome, type ProcedureRecord, type Rung, type Severity } from '../evidence/journal.ts';
+import {
+  outcomeSymbol,
+  totalsOf,
+  type Finding,
+  type Journal,
+  type Outcome,
+  type ProcedureRecord,
+  type Rung,
+  type Severity,
+} from '../evidence/journal.ts';
 import { Redactor } from '../evidence/redactor.ts';
 import { binaryVersion, findPgBinaries, type PgBinaries } from '../postgres/pg-binaries.ts';
 import { checkArtifact, type ArtifactEvidence } from '../verify/artifact-check.ts';

@@ -6,7 +6,6 @@ import { findBlock, type Block } from '../../runbook/runbook.ts';
 import type { StartedStack } from '../../stacks/stack.ts';
 import type { DrillReporter } from '../drill-reporter.ts';
 import type { DrillState } from '../drill-state.ts';
-import type { Procedure } from '../procedure.ts';
 
 export type BlockCheckpoint = { beforeCommand: string; run: () => Promise<void> };
 
@@ -18,7 +17,8 @@ export class BlockSession {
   private cwd: string;
 
   constructor(
-    private readonly procedure: Procedure,
+    /** The procedure whose section this session runs (its id names it to a live view). */
+    private readonly procedure: { id: string; section: string },
     private readonly drill: DrillState,
     private readonly stack: StartedStack,
     private readonly recorder: ProcedureRecorder,
