@@ -233,7 +233,7 @@ function seedingRows(seeding: SeedingBenchResult | undefined, verification: Veri
         `the seeder took ${seconds(seeding.seedMs)} where the server alone writes the same rows in ${seconds(seeding.baselineMs)}. By phase: ${phases.join(', ')}. ` +
         `Its row generators alone (no database) need ${seconds(seeding.generation.ms)} for ${(seeding.generation.bytes / 2 ** 20).toFixed(0)} MiB of COPY text: ` +
         `the client producing realistic rows in JavaScript, and the server parsing COPY text, cost more than generate_series writing padding, and the seeder also builds every secondary index, checks every foreign key, refreshes the materialized view and analyzes, which the baseline does not. ` +
-        `It keeps each table's primary key during COPY (fixtures/nmia/deferred-indexes.ts defers only secondary indexes); identities' key is a uuid in random order: loading its rows server-side with the key in place takes ${seconds(seeding.primaryKey.loadWithKeyMs)}, into a bare table ${seconds(seeding.primaryKey.loadBareMs)} plus ${seconds(seeding.primaryKey.buildKeyAfterMs)} to build the key after — deferring it (nothing references identities) would save about ${seconds(seeding.primaryKey.loadWithKeyMs - seeding.primaryKey.loadBareMs - seeding.primaryKey.buildKeyAfterMs)}`;
+        `It keeps each table's primary key during COPY (nmia/seed/deferred-indexes.ts defers only secondary indexes); identities' key is a uuid in random order: loading its rows server-side with the key in place takes ${seconds(seeding.primaryKey.loadWithKeyMs)}, into a bare table ${seconds(seeding.primaryKey.loadBareMs)} plus ${seconds(seeding.primaryKey.buildKeyAfterMs)} to build the key after — deferring it (nothing references identities) would save about ${seconds(seeding.primaryKey.loadWithKeyMs - seeding.primaryKey.loadBareMs - seeding.primaryKey.buildKeyAfterMs)}`;
     }
     rows.push(row);
     const at1M = seeding.scale === GOALS.seeding1M.atScale;
@@ -374,7 +374,7 @@ function leversRow(levers: RestoreLeversResult | undefined, dumpScale: number | 
         verdict: 'NOT MET',
         cause: hint
           ? `the drill recorded why it could not measure: ${hint.error}`
-          : 'restore-custom did not record journal.timing.parallelRestore (src/drill/restore-lever.ts runs only after a restore that verified)',
+          : 'restore-custom did not record journal.timing.parallelRestore (runbook/kit/restore-lever.ts runs only after a restore that verified)',
       },
     ];
   return [{ ...row, verdict: 'met' }];
@@ -500,7 +500,7 @@ function wasteSection(run: BenchRun): string {
     .join(', ');
   const items = [
     disaster
-      ? `**The disaster** (src/drill/disasters.ts; the journal records it as "${purposeOf(disaster.step)}"): **${seconds(disaster.drillMs ?? 0, 2)}** ${at} (${pct(disaster.drillMs ?? 0, drill.drillMs)} of the drill; ${seconds(disaster.replayMs ?? 0, 2)} through psql)${run.drills.length > 1 ? `; by scale: ${disasterAt}` : ''}. The runbook's restore drops the whole database a moment later; what the disaster proves is that the restored manifest equals the backup's whatever was lost.`
+      ? `**The disaster** (runbook/kit/disasters.ts; the journal records it as "${purposeOf(disaster.step)}"): **${seconds(disaster.drillMs ?? 0, 2)}** ${at} (${pct(disaster.drillMs ?? 0, drill.drillMs)} of the drill; ${seconds(disaster.replayMs ?? 0, 2)} through psql)${run.drills.length > 1 ? `; by scale: ${disasterAt}` : ''}. The runbook's restore drops the whole database a moment later; what the disaster proves is that the restored manifest equals the backup's whatever was lost.`
       : '**The disaster**: no disaster step in the breakdown.',
     `**Artifact read-back** (src/verify/artifact-check.ts): \`pg_restore --list\` then \`pg_restore -f /dev/null\` (inflating every data block) with sha256 alongside: ${seconds(artifact?.drillMs ?? 0, 2)} ${at} (${pct(artifact?.drillMs ?? 0, drill.drillMs)} of the drill). It is proof (it catches a truncated or corrupt dump that lists fine), not waste.`,
     reused
@@ -576,7 +576,7 @@ export function renderResults(run: BenchRun): string {
     if (run.seeding) {
       const seeding = run.seeding;
       sections.push(
-        `A fresh local cluster (fsync off, as the drill's), schema applied, then \`seedDatabase\` (fixtures/nmia/seed-database.ts) at ${scaleName(seeding.scale)}: ${seeding.rows.toLocaleString('en')} rows in **${seconds(seeding.seedMs, 2)}** (load ${seeding.loadBefore} → ${seeding.loadAfter}). ` +
+        `A fresh local cluster (fsync off, as the drill's), schema applied, then \`seedDatabase\` (nmia/seed/seed-database.ts) at ${scaleName(seeding.scale)}: ${seeding.rows.toLocaleString('en')} rows in **${seconds(seeding.seedMs, 2)}** (load ${seeding.loadBefore} → ${seeding.loadAfter}). ` +
           `Baseline: for each seeded table, as many rows of the same average width (a bigint primary key and padding text) by \`INSERT … SELECT … FROM generate_series\`, in one transaction: **${seconds(seeding.baselineMs, 2)}**.`,
         '',
         table(
@@ -665,7 +665,7 @@ export function renderResults(run: BenchRun): string {
     }
     if (drill) {
       sections.push(
-        `In a drill: \`node bin/nmia-drill.js --only full-backup,restore-custom --isolation order --stack emulated --scale ${drill.scale} --parallel-restore-hint ${hint && !('error' in hint) ? hint.jobs : (levers?.jobs ?? 'N')}\`. After restore-custom's verification passes, it restores the drill's own dump twice more (src/drill/restore-lever.ts), once each way, into scratch databases on the db service; ` +
+        `In a drill: \`node bin/nmia-drill.js --only full-backup,restore-custom --isolation order --stack emulated --scale ${drill.scale} --parallel-restore-hint ${hint && !('error' in hint) ? hint.jobs : (levers?.jobs ?? 'N')}\`. After restore-custom's verification passes, it restores the drill's own dump twice more (runbook/kit/restore-lever.ts), once each way, into scratch databases on the db service; ` +
           (!hint
             ? '**the journal carries no timing.parallelRestore**.'
             : 'error' in hint

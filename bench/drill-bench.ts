@@ -96,7 +96,7 @@ function timed(procedure: Procedure, observed: Observed): Procedure {
     const original = procedure[hook] as ((context: ProcedureContext) => unknown) | undefined;
     if (!original) continue;
     wrapped[hook] = async (context: ProcedureContext) => {
-      if (hook === 'verify') observed.verifyActionsFrom.set(procedure.id, context.record.harnessActions.length);
+      if (hook === 'verify') observed.verifyActionsFrom.set(procedure.id, context.evidence.harnessActions.length);
       if (hook === 'verify' && procedure.id === 'full-backup')
         observed.backup = { environment: context.environment, after: (await context.backupWindow())?.after };
       const started = performance.now();

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Journal, ProcedureRecord } from '../src/evidence/journal.ts';
-import { syntheticJournal } from '../src/evidence/synthetic-journal.ts';
+import { syntheticJournal } from '../test-support/synthetic-journal.ts';
 import { rawScript, replayScript, STEP } from './replay-script.ts';
 import { runTimedBashScript } from './timed-bash-script.ts';
 

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { Journal } from '../src/evidence/journal.ts';
 import { parallelRestoreTiming, type ParallelRestoreTiming } from '../src/evidence/timing-measures.ts';
 import { loadAverage } from './machine-facts.ts';
+import { lastLines } from '../src/exec/error-lines.ts';
 
 const REPO = fileURLToPath(new URL('../', import.meta.url));
 const PROBE = new URL('./rss-probe.mjs', import.meta.url).href;
@@ -84,8 +85,7 @@ export async function runCliDrill(options: {
     const exitCode = await new Promise<number>((resolve) => child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : 1))));
     clearInterval(poll);
     const wallMs = performance.now() - started;
-    if (exitCode !== 0)
-      throw new Error(`the drill at scale ${options.scale} exited ${exitCode}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`);
+    if (exitCode !== 0) throw new Error(`the drill at scale ${options.scale} exited ${exitCode}: ${lastLines(stderr, 3, ' | ')}`);
     const probe = JSON.parse(await readFile(probeFile, 'utf8').catch(() => '{}')) as {
       vmHwmKb?: number;
       maxRssKb?: number;

@@ -2,11 +2,11 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import type pg from 'pg';
-import { canariesFor } from '../fixtures/nmia/canaries.ts';
-import { applySchema } from '../fixtures/nmia/nmia-schema.ts';
-import { NmiaSeedRows } from '../fixtures/nmia/nmia-seed-rows.ts';
-import { SeedPools } from '../fixtures/nmia/seed-pools.ts';
-import { seedDatabase, type SeedSummary } from '../fixtures/nmia/seed-database.ts';
+import { canariesFor } from '../nmia/seed/canaries.ts';
+import { applySchema } from '../nmia/schema/nmia-schema.ts';
+import { NmiaSeedRows } from '../nmia/seed/nmia-seed-rows.ts';
+import { SeedPools } from '../nmia/seed/seed-pools.ts';
+import { seedDatabase, type SeedSummary } from '../nmia/seed/seed-database.ts';
 import type { StartedLocalPostgres } from '../src/postgres/started-local-postgres.ts';
 import { takeManifest } from '../src/verify/manifest.ts';
 import { loadAverage } from './machine-facts.ts';
@@ -124,7 +124,7 @@ export async function benchSeeding(server: StartedLocalPostgres, options: { scal
 }
 
 /**
- * Runs the seeder's own row generators (fixtures/nmia/nmia-seed-rows.ts, same seed and scale) and
+ * Runs the seeder's own row generators (nmia/seed/nmia-seed-rows.ts, same seed and scale) and
  * throws the rows away: how long the client alone needs to produce what COPY loads. The bcrypt
  * hashes are stand-ins of the same length; they are computed once, outside the rows.
  */

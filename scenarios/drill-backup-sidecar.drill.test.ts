@@ -5,7 +5,7 @@ import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Procedure } from '../src/drill/procedure.ts';
 import { sidecarPathFor, type ManifestSidecar } from '../src/verify-backup/manifest-sidecar.ts';
-import { rungLines } from '../src/verify-backup/test-dumps.ts';
+import { rungLines } from '../test-support/test-dumps.ts';
 import { verifyBackup } from '../src/verify-backup/verify-backup.ts';
 import { PROCEDURES } from '../runbook/registry.ts';
 import { drill, procedure } from './support/drill-harness.ts';

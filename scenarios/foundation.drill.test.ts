@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { readFile, truncate, stat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { harnessDump } from '../src/drill/disasters.ts';
+import { harnessDump } from '../runbook/kit/disasters.ts';
 import { JournalSchema } from '../src/evidence/journal.ts';
 import { drill, editedRunbook, failedChecks, GIVEN_RUNBOOK, procedure, withProcedure } from './support/drill-harness.ts';
 

@@ -1,6 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { harnessDump } from '../src/drill/disasters.ts';
+import { harnessDump } from '../runbook/kit/disasters.ts';
 import { CORRECTED_RUNBOOK, GIVEN_RUNBOOK, drill, editedRunbook, failedChecks, procedure, withProcedure } from './support/drill-harness.ts';
 
 /** Restore, export and recovery intent checks, shown to fail on seeded defects. */

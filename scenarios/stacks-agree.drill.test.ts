@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Journal } from '../src/evidence/journal.ts';
-import { announceSkip, dockerAvailability } from '../src/stacks/compose/docker-availability.ts';
+import { announceSkip, dockerAvailability } from '../src/docker/docker-availability.ts';
 import { drill, GIVEN_RUNBOOK } from './support/drill-harness.ts';
 
 const docker = await dockerAvailability(['postgres:15', 'alpine:latest', 'nmia-drill/node:20']);

@@ -1,9 +1,10 @@
 import { chmod, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { CronExpressionParser } from 'cron-parser';
-import { checkNewBackup, rememberBackups, restoreIntoScratch } from '../../src/drill/backup-checks.ts';
-import { listFiles, newFiles } from '../../src/drill/backup-files.ts';
+import { checkNewBackup, rememberBackups, restoreIntoScratch } from '../kit/backup-checks.ts';
+import { listFiles, newFiles } from '../kit/backup-files.ts';
 import type { Procedure } from '../../src/drill/procedure.ts';
+import { lastLines } from '../../src/exec/error-lines.ts';
 import type { ProcedureContext } from '../../src/drill/procedure-context.ts';
 import type { Binding } from '../../src/exec/binding.ts';
 
@@ -61,7 +62,7 @@ export const automatedBackup: Procedure = {
       const when = new Date(now - plant.ageDays * DAY_MS);
       await utimes(path, when, when);
     }
-    context.record.harnessActions.push({
+    context.evidence.harnessAction({
       purpose: 'retention check: plant files with real mtimes',
       command: RETENTION_PLANTS.map((plant) => `${plant.name} (${plant.ageDays} days old)`).join(', '),
       exitCode: 0,
@@ -81,9 +82,9 @@ export const automatedBackup: Procedure = {
 async function checkDump(context: ProcedureContext): Promise<void> {
   const backup = await checkNewBackup(context, { pattern: DUMP_NAME, artifactName: 'script-dump', format: 'custom', sidecar: true });
   if (!backup?.evidence.readable) return;
-  const printed = context.record.blocks[0]?.stdoutTail ?? '';
+  const printed = context.evidence.blocks[0]?.stdoutTail ?? '';
   if (printed.includes(`Backup completed: ${basename(backup.path)}`))
-    context.pass('intent', 'the script reports the file it wrote', printed.trim().split('\n').at(-1) ?? '');
+    context.pass('intent', 'the script reports the file it wrote', lastLines(printed, 1));
   else
     context.fail(
       'intent',
@@ -92,7 +93,7 @@ async function checkDump(context: ProcedureContext): Promise<void> {
     );
   const scratch = await restoreIntoScratch(context, backup.path, 'custom', 'script_dump');
   try {
-    if (!scratch.ok) context.fail('restorability', 'the script’s dump restores', scratch.stderr.trim().split('\n').slice(-2).join(' | '));
+    if (!scratch.ok) context.fail('restorability', 'the script’s dump restores', lastLines(scratch.stderr, 2, ' | '));
     else await context.verifyRestoredDatabase(scratch.database, (await context.backupWindow())!);
   } finally {
     await context.dropScratchDatabase(scratch.database);
@@ -189,8 +190,8 @@ async function checkFailurePartWay(context: ProcedureContext): Promise<void> {
   });
   const failedRun = outcome.run;
   // The experiment's run is evidence, not the procedure's own block: keep it out of the exit-code rung.
-  context.record.blocks.pop();
-  context.record.harnessActions.push({
+  context.evidence.withdrawLastBlock();
+  context.evidence.harnessAction({
     purpose: 'fault: the script run whose pg_dump was killed',
     command: 'bash backup.sh (evidence: block-0-pg-dump-killed.*)',
     exitCode: failedRun.exitCode,

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { loseEnvironment, prepareRecovery, recoveryBindings, recoveryInputs } from '../../src/drill/environment-loss.ts';
-import { PLANNED_ENVIRONMENT_LOSS, planRecoveryBindings, planRecoveryInputs } from '../../src/plan/planned-inputs.ts';
-import { waitForRecoveredApi } from '../../src/drill/recovery-objectives.ts';
-import { verifyRecovery } from '../../src/drill/recovery-checklist.ts';
+import { loseEnvironment, prepareRecovery, recoveryBindings, recoveryInputs } from '../kit/environment-loss.ts';
+import { PLANNED_ENVIRONMENT_LOSS, planRecoveryBindings, planRecoveryInputs } from '../kit/planned-inputs.ts';
+import { waitForRecoveredApi } from '../kit/recovery-objectives.ts';
+import { verifyRecovery } from '../kit/recovery-checklist.ts';
 import type { Procedure } from '../../src/drill/procedure.ts';
-import { checkRecoveryWaitsForDatabase, diagnoseRecoveryStep } from '../../src/drill/recovery-diagnosis.ts';
+import { checkRecoveryWaitsForDatabase, diagnoseRecoveryStep } from '../kit/recovery-diagnosis.ts';
 
 /**
  * The runbook's warning, drilled: recover with a SECRET_KEY other than the original. Tokens issued before

@@ -1,9 +1,9 @@
-import { checkPrerequisites, recordPostRecoveryActions, verifyRecovery } from '../../src/drill/recovery-checklist.ts';
-import { loseEnvironment, prepareRecovery, recoveryBindings, recoveryInputs } from '../../src/drill/environment-loss.ts';
-import { PLANNED_ENVIRONMENT_LOSS, planRecoveryBindings, planRecoveryInputs } from '../../src/plan/planned-inputs.ts';
-import { measureRecoveryObjectives, waitForRecoveredApi } from '../../src/drill/recovery-objectives.ts';
+import { checkPrerequisites, recordPostRecoveryActions, verifyRecovery } from '../kit/recovery-checklist.ts';
+import { loseEnvironment, prepareRecovery, recoveryBindings, recoveryInputs } from '../kit/environment-loss.ts';
+import { PLANNED_ENVIRONMENT_LOSS, planRecoveryBindings, planRecoveryInputs } from '../kit/planned-inputs.ts';
+import { measureRecoveryObjectives, waitForRecoveredApi } from '../kit/recovery-objectives.ts';
 import type { Procedure } from '../../src/drill/procedure.ts';
-import { checkRecoveryWaitsForDatabase, diagnoseRecoveryStep } from '../../src/drill/recovery-diagnosis.ts';
+import { checkRecoveryWaitsForDatabase, diagnoseRecoveryStep } from '../kit/recovery-diagnosis.ts';
 
 /**
  * Disaster Recovery Checklist › Recovery Steps 1–7 after a complete environment loss: clone, write .env,

@@ -1,4 +1,4 @@
-import { checkNewBackup, rememberBackups } from '../../src/drill/backup-checks.ts';
+import { checkNewBackup, rememberBackups } from '../kit/backup-checks.ts';
 import type { Procedure } from '../../src/drill/procedure.ts';
 
 /** Database Backup › Full Backup (Recommended): pg_dump -Fc inside the db container, copied to ./backups. */

@@ -1,10 +1,10 @@
 import { basename } from 'node:path';
-import { CORRUPT_DATABASE, corruptDatabase, harnessDump } from '../../src/drill/disasters.ts';
-import { checkApplicationBack } from '../../src/drill/application-check.ts';
-import { diagnoseDropBeforeReadCheck } from '../../src/drill/drop-before-check.ts';
+import { CORRUPT_DATABASE, corruptDatabase, harnessDump } from '../kit/disasters.ts';
+import { checkApplicationBack } from '../kit/application-check.ts';
+import { diagnoseDropBeforeReadCheck } from '../kit/drop-before-check.ts';
 import type { Procedure } from '../../src/drill/procedure.ts';
-import { planHarnessDump, plannedFileBinding } from '../../src/plan/planned-inputs.ts';
-import { recordParallelRestoreHint } from '../../src/drill/restore-lever.ts';
+import { planHarnessDump, plannedFileBinding } from '../kit/planned-inputs.ts';
+import { recordParallelRestoreHint } from '../kit/restore-lever.ts';
 
 const RUNBOOK_DUMP_NAME = 'nmia_backup_20250201_020000.dump';
 

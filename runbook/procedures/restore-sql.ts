@@ -1,8 +1,8 @@
 import { basename } from 'node:path';
-import { CORRUPT_DATABASE, corruptDatabase, harnessDump } from '../../src/drill/disasters.ts';
-import { checkApplicationBack } from '../../src/drill/application-check.ts';
+import { CORRUPT_DATABASE, corruptDatabase, harnessDump } from '../kit/disasters.ts';
+import { checkApplicationBack } from '../kit/application-check.ts';
 import type { Procedure } from '../../src/drill/procedure.ts';
-import { planHarnessDump, plannedFileBinding } from '../../src/plan/planned-inputs.ts';
+import { planHarnessDump, plannedFileBinding } from '../kit/planned-inputs.ts';
 
 const RUNBOOK_DUMP_NAME = 'nmia_backup_20250201_020000.sql';
 

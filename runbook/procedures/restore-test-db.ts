@@ -1,8 +1,8 @@
 import { basename } from 'node:path';
-import { harnessDump } from '../../src/drill/disasters.ts';
+import { harnessDump } from '../kit/disasters.ts';
 import { APP_WRITTEN_TABLES } from '../../src/drill/drill-environment.ts';
 import type { Procedure } from '../../src/drill/procedure.ts';
-import { planHarnessDump, plannedFileBinding } from '../../src/plan/planned-inputs.ts';
+import { planHarnessDump, plannedFileBinding } from '../kit/planned-inputs.ts';
 import type { Manifest } from '../../src/verify/manifest.ts';
 
 const TEST_DATABASE = 'nmia_restore_test';
@@ -86,7 +86,7 @@ export const restoreTestDb: Procedure = {
     }
     await context.verifyRestoredDatabase(TEST_DATABASE, dump.window, { privilegesDroppedByDesign: true, restored });
 
-    const countCommand = context.record.blocks[0]?.commands.find((command) => command.text.includes('SELECT count(*) FROM identities'));
+    const countCommand = context.evidence.blocks[0]?.commands.find((command) => command.text.includes('SELECT count(*) FROM identities'));
     const printed = Number(/(\d+)\s*\n?\s*\(1 row\)/.exec(countCommand?.stdoutTail ?? '')?.[1]);
     const expected = restored.tables['public.identities']?.rows;
     if (printed === expected) context.pass('intent', 'the verification query prints the restored identity count', `count(*) = ${printed}`);

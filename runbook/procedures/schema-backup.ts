@@ -1,5 +1,6 @@
-import { checkNewBackup, rememberBackups, restoreIntoScratch } from '../../src/drill/backup-checks.ts';
+import { checkNewBackup, rememberBackups, restoreIntoScratch } from '../kit/backup-checks.ts';
 import type { Procedure } from '../../src/drill/procedure.ts';
+import { lastLines } from '../../src/exec/error-lines.ts';
 import { diffManifests } from '../../src/verify/manifest-diff.ts';
 
 /** Database Backup › Schema-Only Backup. Intent: the schema dump alone rebuilds an identical, empty structure. */
@@ -26,7 +27,7 @@ export const schemaBackup: Procedure = {
     const scratch = await restoreIntoScratch(context, backup.path, 'plain', 'schema_check');
     try {
       if (!scratch.ok) {
-        context.fail('restorability', 'the schema dump replays without errors', scratch.stderr.trim().split('\n').slice(-2).join(' | '));
+        context.fail('restorability', 'the schema dump replays without errors', lastLines(scratch.stderr, 2, ' | '));
         return;
       }
       context.pass(

@@ -1,4 +1,4 @@
-import { checkNewBackup, rememberBackups } from '../../src/drill/backup-checks.ts';
+import { checkNewBackup, rememberBackups } from '../kit/backup-checks.ts';
 import type { Procedure } from '../../src/drill/procedure.ts';
 
 /** Database Backup › SQL Text Backup: pg_dump --format=plain inside the db container, copied to ./backups. */

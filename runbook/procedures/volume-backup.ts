@@ -1,7 +1,7 @@
-import { rememberBackups } from '../../src/drill/backup-checks.ts';
-import { newFiles } from '../../src/drill/backup-files.ts';
+import { rememberBackups } from '../kit/backup-checks.ts';
+import { newFiles } from '../kit/backup-files.ts';
 import type { Procedure } from '../../src/drill/procedure.ts';
-import { reportVolumeMismatch } from '../../src/drill/volume-checks.ts';
+import { reportVolumeMismatch } from '../kit/volume-checks.ts';
 import { compareWithBackupWindow } from '../../src/verify/backup-window.ts';
 import { listArchive, manifestOfDataArchive, missingDataFiles } from '../../src/verify/data-directory-check.ts';
 

@@ -1,12 +1,12 @@
 import { basename } from 'node:path';
-import { CORRUPT_DATABASE, corruptDatabase } from '../../src/drill/disasters.ts';
-import { checkApplicationBack } from '../../src/drill/application-check.ts';
+import { CORRUPT_DATABASE, corruptDatabase } from '../kit/disasters.ts';
+import { checkApplicationBack } from '../kit/application-check.ts';
 import { waitForDatabase } from '../../src/drill/drill-environment.ts';
 import type { Procedure } from '../../src/drill/procedure.ts';
 import type { ProcedureContext } from '../../src/drill/procedure-context.ts';
-import { plannedFileBinding } from '../../src/plan/planned-inputs.ts';
+import { plannedFileBinding } from '../kit/planned-inputs.ts';
 import type { PlanContext, PlannedArtifact } from '../../src/plan/procedure-plan.ts';
-import { dbVolumeName, reportVolumeMismatch, volumesNamedIn } from '../../src/drill/volume-checks.ts';
+import { dbVolumeName, reportVolumeMismatch, volumesNamedIn } from '../kit/volume-checks.ts';
 
 const RUNBOOK_ARCHIVE_NAME = 'pgdata_20250201_020000.tar.gz';
 

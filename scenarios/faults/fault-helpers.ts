@@ -47,7 +47,7 @@ export async function killPgDumpWhenItWaits(
         );
         for (const { pid } of waiting.rows) {
           await locker.query('SELECT pg_terminate_backend($1)', [pid]);
-          context.record.harnessActions.push({
+          context.evidence.harnessAction({
             purpose: 'fault: terminate pg_dump part-way (connected, output file open, waiting on a lock)',
             command: `SELECT pg_terminate_backend(${pid})`,
             exitCode: 0,
@@ -97,7 +97,7 @@ export async function occupyApiPort(context: ProcedureContext): Promise<{ releas
     server.once('error', reject);
     server.listen(Number(url.port), url.hostname, () => resolve());
   });
-  context.record.harnessActions.push({
+  context.evidence.harnessAction({
     purpose: 'fault: another process takes the api’s port while the api is stopped',
     command: `listen on ${url.host} (connections dropped)`,
     exitCode: 0,

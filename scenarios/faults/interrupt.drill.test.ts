@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, execaSync } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { announceSkip, dockerAvailability } from '../../src/stacks/compose/docker-availability.ts';
-import { DockerCli, dockerClientEnv } from '../../src/stacks/compose/docker-cli.ts';
+import { announceSkip, dockerAvailability } from '../../src/docker/docker-availability.ts';
+import { DockerCli, dockerClientEnv } from '../../src/docker/docker-cli.ts';
 import { DRILL_LABEL } from '../../src/stacks/compose/drill-resources.ts';
 import { CORRECTED_RUNBOOK, REPO } from '../support/drill-harness.ts';
 

@@ -1,6 +1,6 @@
 import { copyFile, open, stat, truncate } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { harnessDump } from '../../src/drill/disasters.ts';
+import { harnessDump } from '../../runbook/kit/disasters.ts';
 import type { ProcedureContext } from '../../src/drill/procedure-context.ts';
 import type { Journal, ProcedureRecord } from '../../src/evidence/journal.ts';
 import { drill, procedure, withProcedure } from '../support/drill-harness.ts';

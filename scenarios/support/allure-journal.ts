@@ -5,6 +5,7 @@ import { pathToFileURL } from 'node:url';
 import * as allure from 'allure-js-commons';
 import { ContentType, Severity as AllureSeverity, Status } from 'allure-js-commons';
 import type { Journal, ProcedureRecord, Rung, Severity } from '../../src/evidence/journal.ts';
+import { lastLines } from '../../src/exec/error-lines.ts';
 
 type BlockRun = ProcedureRecord['blocks'][number];
 type CommandRecord = BlockRun['commands'][number];
@@ -180,7 +181,7 @@ async function settled(step: PromiseLike<void>, failure: Error | undefined): Pro
 }
 
 function lastLine(text: string): string {
-  return text.trim().split('\n').at(-1) ?? '';
+  return lastLines(text, 1);
 }
 
 function indent(text: string): string {

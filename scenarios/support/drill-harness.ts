@@ -32,6 +32,7 @@ export async function drill(options: Partial<DrillOptions> = {}): Promise<DrillR
     rpoTargetMs: DEFAULT_RPO_TARGET_MS,
     attestations: [],
     ...options,
+    procedures: options.procedures ?? PROCEDURES,
   }).run();
   return { ...result, cleanup: () => rm(reportRoot, { recursive: true, force: true }) };
 }

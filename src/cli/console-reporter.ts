@@ -1,4 +1,5 @@
-import { outcomeSymbol, type DrillReporter } from '../drill/drill-reporter.ts';
+import type { DrillReporter } from '../drill/drill-reporter.ts';
+import { outcomeSymbol } from '../evidence/journal.ts';
 import type { EvidenceFiles } from '../evidence/evidence-writer.ts';
 import type { Journal } from '../evidence/journal.ts';
 

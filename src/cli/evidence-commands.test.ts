@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { canariesFor } from '../../fixtures/nmia/canaries.ts';
+import { canariesFor } from '../../nmia/seed/canaries.ts';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const cli = (args: string[]) =>

@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { writeEvidence } from '../evidence/evidence-writer.ts';
 import { Redactor } from '../evidence/redactor.ts';
-import { syntheticJournal } from '../evidence/synthetic-journal.ts';
+import { syntheticJournal } from '../../test-support/synthetic-journal.ts';
 
 /*
  * The example CI workflow (.github/workflows/dr-drill.yml) is a consumer of this CLI: it breaks when a

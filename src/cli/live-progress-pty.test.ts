@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stripAnsi } from './progress-format.ts';
-import { screenOf } from './terminal-screen-for-tests.ts';
+import { screenOf } from '../../test-support/terminal-screen-for-tests.ts';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const SCRIPT = '/usr/bin/script';

@@ -1,12 +1,12 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { EvidenceFiles } from '../evidence/evidence-writer.ts';
 import type { ProcedureRecord } from '../evidence/journal.ts';
-import { syntheticJournal } from '../evidence/synthetic-journal.ts';
+import { syntheticJournal } from '../../test-support/synthetic-journal.ts';
 import { LiveReporter } from './live-reporter.ts';
 import { fitLine, formatBytes, formatElapsed, progressBar, stripAnsi } from './progress-format.ts';
 import { chooseProgressMode } from './progress-mode.ts';
-import { TerminalRenderer } from './terminal-renderer.ts';
-import { screenOf } from './terminal-screen-for-tests.ts';
+import type { TerminalRenderer } from './terminal-renderer.ts';
+import { screenOf } from '../../test-support/terminal-screen-for-tests.ts';
 
 /** A TTY-shaped stream that keeps every write. */
 class FakeTty {
@@ -246,7 +246,7 @@ describe('the live task list', () => {
     expect(screen).toHaveLength(6);
     reporter.stop();
     // Released: writes go straight to the stream again.
-    expect(Object.prototype.hasOwnProperty.call(tty, 'write')).toBe(false);
+    expect(Object.hasOwn(tty, 'write')).toBe(false);
   });
 
   it('on finish leaves the final task list from the journal, then the summary table, findings and report path', () => {

@@ -1,7 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { PROCEDURES } from '../../runbook/registry.ts';
 import { ConsoleReporter } from './console-reporter.ts';
 import { LiveReporter } from './live-reporter.ts';
 import { chooseProgressMode } from './progress-mode.ts';
@@ -12,13 +11,16 @@ import {
   DEFAULT_RTO_TARGET_MS,
   DEFAULT_SCALE,
   DEFAULT_SEED,
+  MIN_SCALE,
   type DrillOptions,
   type Isolation,
   type StackChoice,
 } from '../drill/drill-options.ts';
-import { coverageOf, DEFAULT_RUNBOOK, DrillRunner, lockFor } from '../drill/drill-runner.ts';
-import { detectDrift, pinLock } from '../runbook/drift.ts';
-import { lockPathFor, readLock, writeLock } from '../runbook/runbook-lock.ts';
+import { DrillRunner } from '../drill/drill-runner.ts';
+import type { Procedure } from '../drill/procedure.ts';
+import { coverageOf, DEFAULT_RUNBOOK, nonExecutableOf, selectFromRunbook } from '../drill/procedure-selection.ts';
+import { pinLock } from '../runbook/drift.ts';
+import { lockPathFor, writeLock } from '../runbook/runbook-lock.ts';
 import { loadRunbook } from '../runbook/runbook.ts';
 import { describeVerification, verifyEvidence } from '../evidence/evidence-bundle.ts';
 import { status } from '../evidence/drill-history.ts';
@@ -80,7 +82,7 @@ function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
-async function runDrill(flags: RunFlags, command: Command): Promise<number> {
+async function runDrill(flags: RunFlags, command: Command, procedures: readonly Procedure[]): Promise<number> {
   // A live task list on a terminal; plain timestamped lines in CI, pipes, NO_COLOR and TERM=dumb.
   const progress = chooseProgressMode({ quiet: flags.quiet, isTTY: process.stderr.isTTY, env: process.env });
   const live = progress === 'live' ? new LiveReporter(process.stderr) : undefined;
@@ -106,6 +108,7 @@ async function runDrill(flags: RunFlags, command: Command): Promise<number> {
       ? { parallelRestoreJobs: flags.parallelRestoreHint === true ? Math.max(2, availableParallelism()) : flags.parallelRestoreHint }
       : {}),
     reporter,
+    procedures,
   };
   const runner = new DrillRunner(options);
   let interrupted = false;
@@ -144,10 +147,10 @@ async function runDrill(flags: RunFlags, command: Command): Promise<number> {
   return journal.outcome === 'passed' ? ExitCode.ok : ExitCode.failed;
 }
 
-async function listProcedures(runbookPath: string): Promise<number> {
+async function listProcedures(runbookPath: string, procedures: readonly Procedure[]): Promise<number> {
   const runbook = await loadRunbook(resolve(runbookPath));
-  const width = Math.max(...PROCEDURES.map((procedure) => procedure.id.length));
-  for (const procedure of PROCEDURES) {
+  const width = Math.max(...procedures.map((procedure) => procedure.id.length));
+  for (const procedure of procedures) {
     const line = runbook.blocks.find((block) => block.sectionTitle === procedure.section)?.line;
     process.stdout.write(`${procedure.id.padEnd(width)}  ${procedure.section}${line ? ` (line ${line})` : ' (section missing!)'}\n`);
   }
@@ -170,7 +173,7 @@ function addRunOptions(command: Command): Command {
       )
       .addOption(
         new Option('--scale <n>', 'number of identities to seed (other tables in proportion)')
-          .argParser(integer('--scale', 10))
+          .argParser(integer('--scale', MIN_SCALE))
           .default(DEFAULT_SCALE)
           .env(SETTING_ENV.scale),
       )
@@ -214,7 +217,8 @@ function addRunOptions(command: Command): Command {
   );
 }
 
-export function buildProgram(): Command {
+/** The CLI over the procedures it is given (the registry; bin/nmia-drill.js hands it in, so src/ never imports runbook/). */
+export function buildProgram(procedures: readonly Procedure[]): Command {
   const program = new Command('nmia-drill')
     .description(
       "Runbook-as-code disaster-recovery drills for NMIA: runs the runbook's own shell blocks, causes the disaster, restores, and proves the result.",
@@ -225,7 +229,7 @@ export function buildProgram(): Command {
   addRunOptions(program.command('run', { isDefault: true }).description('run a drill (the default command)'))
     .option('--list', 'list the procedures and exit (same as the list command)', false)
     .action(async (flags: RunFlags & { list: boolean }, command: Command) => {
-      process.exitCode = flags.list ? await listProcedures(flags.runbook) : await runDrill(flags, command);
+      process.exitCode = flags.list ? await listProcedures(flags.runbook, procedures) : await runDrill(flags, command, procedures);
     });
 
   addRunOptions(
@@ -235,7 +239,7 @@ export function buildProgram(): Command {
         'dry run: print every procedure run the same options would execute — section, stack, inputs, the disaster, each block with its bindings substituted, blocks checked without running — and touch nothing; exit 1 on runbook drift (unless --allow-drift); --json for the plan as JSON',
       ),
   ).action(async (flags: RunFlags, command: Command) => {
-    process.exitCode = await runPlan(flags, command);
+    process.exitCode = await runPlan(flags, command, procedures);
   });
 
   program
@@ -243,7 +247,7 @@ export function buildProgram(): Command {
     .description('list the procedures with their ids and runbook sections')
     .option('--runbook <path>', 'the runbook to read', DEFAULT_RUNBOOK)
     .action(async (flags: { runbook: string }) => {
-      process.exitCode = await listProcedures(flags.runbook);
+      process.exitCode = await listProcedures(flags.runbook, procedures);
     });
 
   program
@@ -251,14 +255,10 @@ export function buildProgram(): Command {
     .description('rewrite the lock after a person has reviewed the runbook change')
     .option('--runbook <path>', 'the runbook to pin', DEFAULT_RUNBOOK)
     .action(async (flags: { runbook: string }) => {
-      const runbook = await loadRunbook(resolve(flags.runbook));
+      // The lock is rewritten beside the runbook, from the one it was checked against.
+      const { runbook, lock: previous, drift: before } = await selectFromRunbook(flags.runbook, procedures);
       const lockPath = lockPathFor(runbook.path);
-      const previous = await readLock(lockFor(runbook.path));
-      const nonExecutable = PROCEDURES.flatMap((procedure) =>
-        (procedure.checksWithoutRunning ?? []).map((check) => ({ section: procedure.section, index: check.index, reason: check.reason })),
-      );
-      const before = detectDrift(runbook, previous, coverageOf(PROCEDURES));
-      await writeLock(lockPath, pinLock(runbook, coverageOf(PROCEDURES), previous, nonExecutable));
+      await writeLock(lockPath, pinLock(runbook, coverageOf(procedures), previous, nonExecutableOf(procedures)));
       process.stdout.write(`${before.length === 0 ? 'no drift; lock refreshed' : `pinned ${before.length} change(s)`}: ${lockPath}\n`);
       for (const drift of before) process.stdout.write(`  ${drift.message}\n`);
     });
@@ -334,7 +334,8 @@ export function buildProgram(): Command {
   return program;
 }
 
-async function main(argv: string[]): Promise<void> {
+/** Runs the CLI on `argv` (process.argv) with the registry's procedures. */
+export async function runCli(argv: string[], procedures: readonly Procedure[]): Promise<void> {
   // `nmia-drill list | head` closes the pipe early; that is not an error.
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
@@ -342,7 +343,7 @@ async function main(argv: string[]): Promise<void> {
   // An empty NMIA_DRILL_* (e.g. an unset CI input) means "not set", not an invalid value.
   for (const name of Object.values(SETTING_ENV)) if (process.env[name] === '') delete process.env[name];
   try {
-    const program = buildProgram();
+    const program = buildProgram(procedures);
     // Options before the command work as they do for git and docker.
     await program.parseAsync([...argv.slice(0, 2), ...commandFirst(argv.slice(2), program)]);
   } catch (error) {
@@ -361,5 +362,3 @@ async function main(argv: string[]): Promise<void> {
     await cleanupRegistry.runAll();
   }
 }
-
-await main(process.argv);

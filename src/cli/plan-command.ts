@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { ParsedRunFlags, Setting } from '../config/drill-settings.ts';
+import type { Procedure } from '../drill/procedure.ts';
 import { ExitCode } from '../errors/drill-error.ts';
 import { planDrill } from '../plan/drill-plan.ts';
 import { renderPlan } from '../plan/plan-text.ts';
@@ -12,7 +13,7 @@ export type PlanFlags = ParsedRunFlags & { config?: string; allowDrift: boolean;
  * its lock and the config; it starts, writes and contacts nothing (src/cli/plan-command.test.ts proves it).
  * Exit 0, or 1 when the runbook drifted (the run would stop) unless --allow-drift.
  */
-export async function runPlan(flags: PlanFlags, command: Command): Promise<number> {
+export async function runPlan(flags: PlanFlags, command: Command, procedures: readonly Procedure[]): Promise<number> {
   const cwd = process.cwd();
   const settings = await runSettingsFor(flags, command, { requireSecrets: false });
   const plan = await planDrill({
@@ -23,6 +24,7 @@ export async function runPlan(flags: PlanFlags, command: Command): Promise<numbe
     skip: settings.skip.value,
     stack: settings.stack.value,
     cwd,
+    procedures,
   });
   if (flags.json) {
     const shown = <T>(setting: Setting<T>) => ({ value: setting.value, from: setting.from });

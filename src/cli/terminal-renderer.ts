@@ -99,7 +99,7 @@ export class TerminalRenderer {
   }
 
   private captureForeignWrites(): void {
-    this.originalWrite = { own: Object.prototype.hasOwnProperty.call(this.stream, 'write'), write: this.stream.write };
+    this.originalWrite = { own: Object.hasOwn(this.stream, 'write'), write: this.stream.write };
     this.stream.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
       const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
       this.write(`${this.eraseFrame()}${text}${text.endsWith('\n') ? '' : '\n'}`);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MIN_SCALE } from '../drill/drill-options.ts';
 import { REFERENCE_UI } from '../probes/probe.ts';
 
 const url = z.url({ protocol: /^https?$/, error: 'expected a URL (http:// or https://)' });
@@ -16,7 +17,10 @@ export const drillConfigSchema = z.strictObject({
   runbook: path.optional(),
   stack: z.enum(['auto', 'emulated', 'compose']).optional(),
   isolation: z.enum(['order', 'alone', 'both']).optional(),
-  scale: z.int({ error: 'expected a whole number of identities' }).min(10, { error: 'expected at least 10 identities' }).optional(),
+  scale: z
+    .int({ error: 'expected a whole number of identities' })
+    .min(MIN_SCALE, { error: `expected at least ${MIN_SCALE} identities` })
+    .optional(),
   seed: z.int({ error: 'expected a whole number' }).min(0, { error: 'expected a number ≥ 0' }).optional(),
   /** Parent of the per-drill report directories (relative to the config file). */
   reportDir: path.optional(),

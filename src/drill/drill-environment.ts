@@ -1,13 +1,14 @@
 import { connectPg } from '../postgres/pg-connect.ts';
 import { assertClientsFitServerAt } from './client-version-guard.ts';
 import { markStatement } from '../safety/ownership-marker.ts';
-import { applySchema } from '../../fixtures/nmia/nmia-schema.ts';
-import { seedDatabase, type SeedSummary } from '../../fixtures/nmia/seed-database.ts';
+import { applySchema, CORE_TABLES as NMIA_CORE_TABLES } from '../../nmia/schema/nmia-schema.ts';
+import { seedDatabase, type SeedSummary } from '../../nmia/seed/seed-database.ts';
 import { takeManifest, type Manifest } from '../verify/manifest.ts';
 import { SentinelWriter } from '../probes/sentinel-writer.ts';
 import type { StartedStack } from '../stacks/stack.ts';
 import type { DrillReporter } from './drill-reporter.ts';
 import type { EnvironmentState } from './drill-state.ts';
+import { lastLines } from '../exec/error-lines.ts';
 
 export interface EnvironmentOptions {
   seed: number;
@@ -46,7 +47,7 @@ export async function waitForHttp(url: string, timeoutMs: number, signal?: Abort
 export const APP_WRITTEN_TABLES = ['public.worker_heartbeats', 'public.sentinels'];
 
 /** Tables whose content the application never changes by itself: the health of an environment. */
-const CORE_TABLES = ['public.identities', 'public.connectors', 'public.users', 'public.enclaves'];
+const QUALIFIED_CORE_TABLES = NMIA_CORE_TABLES.map((table) => `public.${table}`);
 
 /** Polls until the db service accepts connections: readiness, never a fixed sleep. */
 export async function waitForDatabase(stack: StartedStack, database = 'nmia', timeoutMs = 60_000): Promise<void> {
@@ -97,7 +98,7 @@ export class DrillEnvironment {
     } catch (error) {
       return `the database is unreachable: ${(error as Error).message}`;
     }
-    const changed = CORE_TABLES.filter((table) => {
+    const changed = QUALIFIED_CORE_TABLES.filter((table) => {
       const before = this.state.baseline.tables[table];
       const now = current.tables[table];
       return !now || !before || now.rows !== before.rows || now.hash !== before.hash;
@@ -158,6 +159,5 @@ export class DrillEnvironment {
 
 async function mustSucceed(stack: StartedStack, args: string[]): Promise<void> {
   const result = await stack.docker(args);
-  if (result.exitCode !== 0)
-    throw new Error(`${result.command} failed (exit ${result.exitCode}): ${result.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+  if (result.exitCode !== 0) throw new Error(`${result.command} failed (exit ${result.exitCode}): ${lastLines(result.stderr, 3, ' | ')}`);
 }

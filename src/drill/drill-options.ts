@@ -26,12 +26,14 @@ export interface DrillOptions {
   parallelRestoreJobs?: number;
   /** From the drill config: URLs, UI selectors, admin credentials, the connector to scan (the reference stack's otherwise). */
   probes?: ProbeOverrides;
-  /** The procedure modules to use; defaults to the registry (tests pass wrapped ones to seed defects). */
-  procedures?: readonly Procedure[];
+  /** The procedure modules to use: the registry, handed in by the CLI (tests pass wrapped ones to seed defects). */
+  procedures: readonly Procedure[];
 }
 
 export const DEFAULT_SEED = 42;
 export const DEFAULT_SCALE = 2_000;
+/** The smallest scale a drill takes: fewer identities leave tables the checks need empty. */
+export const MIN_SCALE = 10;
 /** 15 minutes from disaster to every check green. */
 export const DEFAULT_RTO_TARGET_MS = 15 * 60_000;
 /** One day of writes, the runbook's daily-backup cadence. */

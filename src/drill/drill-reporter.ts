@@ -1,5 +1,5 @@
 import type { EvidenceFiles } from '../evidence/evidence-writer.ts';
-import type { Finding, Journal, Outcome, ProcedureRecord, Rung } from '../evidence/journal.ts';
+import type { Finding, Journal, ProcedureRecord, Rung } from '../evidence/journal.ts';
 
 /** Small hooks a drill calls as it goes (vitest-reporter style); every hook is optional. */
 export interface DrillReporter {
@@ -26,8 +26,4 @@ export interface DrillReporter {
   onFinding?(finding: Finding): void;
   onProcedureEnd?(record: ProcedureRecord): void;
   onDrillEnd?(journal: Journal, files: EvidenceFiles): void;
-}
-
-export function outcomeSymbol(outcome: Outcome): string {
-  return { passed: 'PASS', failed: 'FAIL', error: 'ERROR', skipped: 'SKIP', 'not-run': 'NOT RUN' }[outcome];
 }

@@ -1,19 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { canariesFor } from '../../fixtures/nmia/canaries.ts';
-import { PROCEDURES } from '../../runbook/registry.ts';
-import { DrillError, ExitCode, UsageError } from '../errors/drill-error.ts';
+import { canariesFor } from '../../nmia/seed/canaries.ts';
+import { DrillError, ExitCode } from '../errors/drill-error.ts';
 import { overallOutcome, totalsOf, type Journal, type ProcedureRecord } from '../evidence/journal.ts';
 import { writeEvidence, type EvidenceFiles } from '../evidence/evidence-writer.ts';
+import { nextFindingId, notRunRecord } from '../evidence/procedure-recorder.ts';
 import { Redactor } from '../evidence/redactor.ts';
 import { createReportDirectory, reportDirName } from '../evidence/report-directory.ts';
-import { detectDrift, type Drift } from '../runbook/drift.ts';
-import { lockPathFor, readLock } from '../runbook/runbook-lock.ts';
-import { loadRunbook, type Runbook } from '../runbook/runbook.ts';
+import type { Drift } from '../runbook/drift.ts';
+import type { Runbook } from '../runbook/runbook.ts';
 import { COMPOSE_SUPPORTED, createStack } from '../stacks/stack-factory.ts';
 import { composeImages } from '../stacks/compose/compose-images.ts';
+import { REFERENCE_COMPOSE_FILE } from '../stacks/reference-app.ts';
 import { selectStack, type StackSelection } from '../stacks/stack-selector.ts';
 import type { StartedStack } from '../stacks/stack.ts';
 import { Workspace } from '../stacks/workspace.ts';
@@ -23,36 +20,11 @@ import type { DrillState } from './drill-state.ts';
 import type { Procedure } from './procedure.ts';
 import { ProcedureRunner } from './procedure-runner.ts';
 import { newJournal } from './new-journal.ts';
-
-const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-export const DEFAULT_RUNBOOK = join(REPO_ROOT, 'runbook', 'backup-restore.md');
-export const COMPOSE_FILE = join(REPO_ROOT, 'fixtures', 'stack', 'docker-compose.yml');
+import { selectFromRunbook } from './procedure-selection.ts';
 
 export interface DrillResult {
   journal: Journal;
   files: EvidenceFiles;
-}
-
-/** Selects procedures by id; an unknown id is a usage error naming the valid ones. */
-export function selectProcedures(only: string[], skip: string[], procedures: readonly Procedure[] = PROCEDURES): Procedure[] {
-  const ids = procedures.map((procedure) => procedure.id);
-  for (const id of [...only, ...skip]) {
-    if (!ids.includes(id))
-      throw new UsageError(`unknown procedure "${id}"`, { fix: `use one of: ${ids.join(', ')} (see: npm run drill -- list)` });
-  }
-  return procedures.filter((procedure) => (only.length === 0 || only.includes(procedure.id)) && !skip.includes(procedure.id));
-}
-
-/** The lock next to the runbook, else the project's own (a copy of the runbook is checked against the reviewed pins). */
-export function lockFor(runbookPath: string): string {
-  const beside = lockPathFor(runbookPath);
-  return existsSync(beside) ? beside : lockPathFor(DEFAULT_RUNBOOK);
-}
-
-export function coverageOf(procedures: readonly Procedure[]) {
-  return procedures.flatMap((procedure) =>
-    procedure.blocks.map((index) => ({ procedure: procedure.id, section: procedure.section, index })),
-  );
 }
 
 /**
@@ -68,15 +40,12 @@ export class DrillRunner {
   private readonly procedures: readonly Procedure[];
 
   constructor(private readonly options: DrillOptions) {
-    this.procedures = options.procedures ?? PROCEDURES;
+    this.procedures = options.procedures;
   }
 
   async run(): Promise<DrillResult> {
     const { options } = this;
-    const runbook = await loadRunbook(resolve(options.runbookPath));
-    const selected = selectProcedures(options.only, options.skip, this.procedures);
-    const lockPath = lockFor(runbook.path);
-    const drift = detectDrift(runbook, await readLock(lockPath), coverageOf(this.procedures));
+    const { runbook, selected, lockPath, drift } = await selectFromRunbook(options.runbookPath, this.procedures, options);
     const canaries = canariesFor(options.seed);
     const redactor = new Redactor()
       .add('secret_key', canaries.secretKey)
@@ -222,7 +191,7 @@ export class DrillRunner {
     for (const alone of state.journal.procedures.filter((record) => record.mode === 'alone' && record.outcome === 'failed')) {
       const inOrder = state.journal.procedures.find((record) => record.mode === 'order' && record.id === alone.id);
       if (inOrder?.outcome !== 'passed') continue;
-      const id = `F${String(state.findings.length + 1).padStart(2, '0')}`;
+      const id = nextFindingId(state.findings);
       state.findings.push({
         id,
         procedure: alone.id,
@@ -253,7 +222,7 @@ export class DrillRunner {
     const workspace = await Workspace.create(this.drillId);
     const stack = await createStack(selection, {
       workspace,
-      composeFile: COMPOSE_FILE,
+      composeFile: REFERENCE_COMPOSE_FILE,
       dotEnv: { DATABASE_URL: 'postgresql://nmia:nmia@db:5432/nmia', SECRET_KEY: state.canaries.secretKey },
     });
     this.stacks.add(stack);
@@ -271,7 +240,7 @@ export class DrillRunner {
 
   private selectionCache: StackSelection | undefined;
   private async selection(): Promise<StackSelection> {
-    this.selectionCache ??= await selectStack(this.options.stack, COMPOSE_SUPPORTED, { images: composeImages(COMPOSE_FILE) });
+    this.selectionCache ??= await selectStack(this.options.stack, COMPOSE_SUPPORTED, { images: composeImages(REFERENCE_COMPOSE_FILE) });
     return this.selectionCache;
   }
 
@@ -290,7 +259,7 @@ export class DrillRunner {
     const state = this.state!;
     for (const item of drift) {
       state.findings.push({
-        id: `F${String(state.findings.length + 1).padStart(2, '0')}`,
+        id: nextFindingId(state.findings),
         procedure: ('procedure' in item && item.procedure) || 'runbook',
         section: item.section,
         line: item.line,
@@ -307,19 +276,7 @@ export class DrillRunner {
   }
 
   private notRun(procedure: Procedure, reason: string): ProcedureRecord {
-    return {
-      id: procedure.id,
-      title: procedure.title,
-      section: procedure.section,
-      mode: 'order',
-      outcome: 'not-run',
-      reason,
-      blocks: [],
-      harnessActions: [],
-      artifacts: [],
-      rungs: [],
-      findings: [],
-    };
+    return notRunRecord({ id: procedure.id, title: procedure.title, section: procedure.section, mode: 'order' }, reason);
   }
 
   /** Sections whose blocks no procedure covers yet appear as not-run, never silently absent. */
@@ -333,19 +290,11 @@ export class DrillRunner {
       if (covered.has(block.sectionTitle) || checked.has(`${block.sectionTitle}#${block.index}`)) continue;
       pending.set(block.sectionTitle, block.line);
     }
-    return [...pending].map(([section, line]) => ({
-      id: `pending:${section}`,
-      title: section,
-      section,
-      line,
-      mode: 'order',
-      outcome: 'not-run',
-      reason: 'pending in the lock: no procedure drills this section yet',
-      blocks: [],
-      harnessActions: [],
-      artifacts: [],
-      rungs: [],
-      findings: [],
-    }));
+    return [...pending].map(([section, line]) =>
+      notRunRecord(
+        { id: `pending:${section}`, title: section, section, line, mode: 'order' },
+        'pending in the lock: no procedure drills this section yet',
+      ),
+    );
   }
 }

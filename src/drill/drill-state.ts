@@ -1,4 +1,4 @@
-import type { Canaries } from '../../fixtures/nmia/canaries.ts';
+import type { Canaries } from '../../nmia/seed/canaries.ts';
 import type { Finding, Journal } from '../evidence/journal.ts';
 import type { Redactor } from '../evidence/redactor.ts';
 import type { Runbook } from '../runbook/runbook.ts';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { BlockActivityWatcher } from '../exec/block-activity-watcher.ts';
-import type { ProcedureRecord } from '../evidence/journal.ts';
+import { ProcedureRecorder } from '../evidence/procedure-recorder.ts';
 import { Redactor } from '../evidence/redactor.ts';
 import type { Runbook } from '../runbook/runbook.ts';
 import type { StartedStack } from '../stacks/stack.ts';
@@ -47,16 +47,11 @@ describe('ProcedureContext live progress', () => {
     const drill = { drillId: 'd1', runbook, redactor: new Redactor().add('secret_key', CANARY) } as unknown as DrillState;
     const procedure = { id: 'dr-recovery', section: SECTION } as unknown as Procedure;
     context = (reporter) => {
-      const record = {
-        id: 'dr-recovery',
-        mode: 'order',
-        blocks: [],
-        harnessActions: [],
-        rungs: [],
-        findings: [],
-        artifacts: [],
-      } as unknown as ProcedureRecord;
-      return new ProcedureContext(procedure, record, stack, drill, {} as EnvironmentState, join(dir, 'evidence'), reporter);
+      const recorder = new ProcedureRecorder(
+        { id: 'dr-recovery', title: 'DR recovery', section: SECTION, mode: 'order' },
+        { findings: [], redactor: drill.redactor },
+      );
+      return new ProcedureContext(procedure, recorder, stack, drill, {} as EnvironmentState, join(dir, 'evidence'), reporter);
     };
     await mkdir(join(dir, 'evidence'), { recursive: true });
   });

@@ -8,6 +8,7 @@ import type { DrillReporter } from './drill-reporter.ts';
 import type { DrillState } from './drill-state.ts';
 import type { FailureDiagnosis, Procedure } from './procedure.ts';
 import { refusalLines } from '../safety/ownership-marker.ts';
+import { ProcedureRecorder } from '../evidence/procedure-recorder.ts';
 import { ProcedureContext } from './procedure-context.ts';
 import { errorLines, failureLine } from '../exec/error-lines.ts';
 
@@ -25,21 +26,23 @@ export class ProcedureRunner {
   async run(procedure: Procedure, environment: DrillEnvironment, mode: 'order' | 'alone'): Promise<ProcedureRecord> {
     const evidenceDir = join(this.drill.reportDir, 'procedures', `${mode}-${procedure.id}`);
     await mkdir(evidenceDir, { recursive: true });
-    const record: ProcedureRecord = {
-      id: procedure.id,
-      title: procedure.title,
-      section: procedure.section,
-      line: this.drill.runbook.blocks.find((block) => block.sectionTitle === procedure.section)?.line,
-      mode,
-      outcome: 'not-run',
-      startedAt: new Date().toISOString(),
-      blocks: [],
-      harnessActions: [],
-      artifacts: [],
-      rungs: [],
-      findings: [],
-    };
-    const context = new ProcedureContext(procedure, record, environment.stack, this.drill, environment.state, evidenceDir, this.reporter);
+    const recorder = new ProcedureRecorder(
+      {
+        id: procedure.id,
+        title: procedure.title,
+        section: procedure.section,
+        line: this.drill.runbook.blocks.find((block) => block.sectionTitle === procedure.section)?.line,
+        mode,
+      },
+      {
+        findings: this.drill.findings,
+        redactor: this.drill.redactor,
+        onRung: (rung) =>
+          this.reporter?.onProcedureStep?.(procedure.id, this.drill.redactor.redact(`${rung.rung}: ${rung.check} → ${rung.outcome}`)),
+      },
+    );
+    const record = recorder.record;
+    const context = new ProcedureContext(procedure, recorder, environment.stack, this.drill, environment.state, evidenceDir, this.reporter);
     const started = Date.now();
     this.reporter?.onProcedureStart?.({ id: procedure.id, title: procedure.title, mode });
     environment.state.stateAfterLastProcedure = undefined;
@@ -65,31 +68,28 @@ export class ProcedureRunner {
       }
       if (before && !failedRun) {
         context.closeWindow(before);
-        actionsWhenWindowClosed = record.harnessActions.length;
+        actionsWhenWindowClosed = recorder.harnessActions.length;
       }
       await this.checkCommands(procedure, context, failedRun);
       if (!failedRun) await procedure.verify(context);
       if (this.drill.halted) throw new Error('interrupted: the drill was stopped by a signal while this procedure ran');
       const window = await context.backupWindow();
       // A backup that did nothing after its window closed left the database exactly as that manifest says.
-      if (procedure.kind === 'backup' && window && record.harnessActions.length === actionsWhenWindowClosed)
+      if (procedure.kind === 'backup' && window && recorder.harnessActions.length === actionsWhenWindowClosed)
         environment.state.stateAfterLastProcedure = window.after;
-      record.outcome = record.rungs.some((rung) => rung.outcome === 'failed')
-        ? 'failed'
-        : record.rungs.some((rung) => rung.outcome === 'passed')
-          ? 'passed'
-          : 'error';
-      if (record.outcome === 'error') record.reason = 'no check ran: nothing to call passed';
-      this.addMissingFindings(context);
+      recorder.settle();
+      this.addMissingFindings(recorder);
     } catch (error) {
-      record.outcome = 'error';
-      record.reason = this.drill.redactor.redact((error as Error).message);
+      recorder.error((error as Error).message);
     } finally {
       // Checks that ran while the stack was torn down under them say nothing about the runbook.
-      if (this.drill.halted) this.withdrawFindings(record);
+      if (this.drill.halted) {
+        recorder.withdrawFindings();
+        recorder.error('interrupted: the drill was stopped by a signal while this procedure ran');
+      }
       environment.state.sentinels?.resume();
     }
-    record.durationMs = Date.now() - started;
+    recorder.finish(Date.now() - started);
     if (this.drill.halted) return record;
     for (const rung of record.rungs) this.reporter?.onRung?.(procedure.id, rung);
     for (const id of record.findings) {
@@ -98,14 +98,6 @@ export class ProcedureRunner {
     }
     this.reporter?.onProcedureEnd?.(record);
     return record;
-  }
-
-  private withdrawFindings(record: ProcedureRecord): void {
-    const withdrawn = new Set(record.findings.splice(0));
-    for (let index = this.drill.findings.length - 1; index >= 0; index--)
-      if (withdrawn.has(this.drill.findings[index]!.id)) this.drill.findings.splice(index, 1);
-    record.outcome = 'error';
-    record.reason = 'interrupted: the drill was stopped by a signal while this procedure ran';
   }
 
   /** Exit codes, and a scan of each command's output: a command that exits 0 after errors is still caught. */
@@ -144,7 +136,7 @@ export class ProcedureRunner {
       return;
     }
     const problems: string[] = [];
-    for (const run of context.record.blocks) {
+    for (const run of context.evidence.blocks) {
       const stderr = await readFile(join(context.evidenceDir, `block-${run.blockIndex}.stderr`), 'utf8').catch(() => run.stderrTail);
       problems.push(...errorLines(stderr));
     }
@@ -152,7 +144,7 @@ export class ProcedureRunner {
       context.pass(
         rung,
         check,
-        `${context.record.blocks.reduce((sum, run) => sum + run.commands.length, 0)} commands, all exit 0, no error lines`,
+        `${context.evidence.blocks.reduce((sum, run) => sum + run.commands.length, 0)} commands, all exit 0, no error lines`,
       );
     else {
       context.fail(rung, check, `exit codes were 0 but the output has ${problems.length} error line(s): ${problems[0]}`, {
@@ -169,10 +161,10 @@ export class ProcedureRunner {
   }
 
   /** Every failed check carries a finding; the procedure's own checks add precise ones, this adds the rest. */
-  private addMissingFindings(context: ProcedureContext): void {
-    if (context.record.findings.length > 0) return;
-    for (const rung of context.record.rungs.filter((candidate) => candidate.outcome === 'failed')) {
-      context.finding({
+  private addMissingFindings(recorder: ProcedureRecorder): void {
+    if (recorder.findingIds.length > 0) return;
+    for (const rung of recorder.rungs.filter((candidate) => candidate.outcome === 'failed')) {
+      recorder.finding({
         severity: rung.rung === 'content' || rung.rung === 'structure' || rung.rung === 'artifact' ? 'critical' : 'high',
         title: `${rung.check}: failed`,
         evidence: { rung: rung.rung, summary: rung.summary, ...(rung.evidence ?? {}) },

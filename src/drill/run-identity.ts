@@ -1,10 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { Journal } from '../evidence/journal.ts';
-
-const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+import { REPO_ROOT } from '../repo-root.ts';
 
 /** Who ran the drill: the CI actor, workflow and run URL when CI says so, else user@host. */
 export function runnerIdentity(env: NodeJS.ProcessEnv = process.env): Journal['runner'] {
@@ -37,7 +36,7 @@ export function runnerIdentity(env: NodeJS.ProcessEnv = process.env): Journal['r
 }
 
 export function harnessIdentity(): Journal['harness'] {
-  const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  const version = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
   let commit: string | undefined;
   try {
     commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: REPO_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DrillError } from '../errors/drill-error.ts';
 import { appendToIndex, DrillIndexSchema, INDEX_FILE, rebuildIndex, status } from './drill-history.ts';
 import type { Journal } from './journal.ts';
-import { syntheticJournal } from './synthetic-journal.ts';
+import { syntheticJournal } from '../../test-support/synthetic-journal.ts';
 
 let root: string;
 

@@ -2,9 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { z } from 'zod';
-import { outcomeSymbol } from '../drill/drill-reporter.ts';
 import { DrillError } from '../errors/drill-error.ts';
-import { JournalSchema, OutcomeSchema, TotalsSchema, type Journal } from './journal.ts';
+import { JournalSchema, OutcomeSchema, outcomeSymbol, TotalsSchema, type Journal } from './journal.ts';
 import { timingMeasures, verdictOf, type TimingMeasure } from './timing-measures.ts';
 
 /*

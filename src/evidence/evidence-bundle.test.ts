@@ -122,7 +122,7 @@ describe('verifyEvidence', () => {
     await expect(verifyEvidence(dir, noKeys)).rejects.toThrow(/SHA256SUMS is missing/);
     await writeSha256Sums(dir, noKeys);
     await writeFile(join(dir, SUMS_FILE), `${await readFile(join(dir, SUMS_FILE), 'utf8')}not a sums line\n`);
-    await expect(verifyEvidence(dir, noKeys)).rejects.toThrow(/is not "<sha256>  <path>"/);
+    await expect(verifyEvidence(dir, noKeys)).rejects.toThrow(/is not "<sha256> {2}<path>"/);
     await expect(verifyEvidence(join(dir, 'nope'), noKeys)).rejects.toBeInstanceOf(UsageError);
   });
 });

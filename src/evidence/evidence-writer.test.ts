@@ -5,9 +5,10 @@ import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { canariesFor } from '../../fixtures/nmia/canaries.ts';
+import { canariesFor } from '../../nmia/seed/canaries.ts';
 import { DEFAULT_RPO_TARGET_MS, DEFAULT_RTO_TARGET_MS, DEFAULT_SEED } from '../drill/drill-options.ts';
 import { DrillRunner, type DrillResult } from '../drill/drill-runner.ts';
+import { PROCEDURES } from '../../runbook/registry.ts';
 import { status } from './drill-history.ts';
 import { bundleFiles, verifyEvidence } from './evidence-bundle.ts';
 import { externalReferences } from './html-report.ts';
@@ -33,6 +34,7 @@ describe('writeEvidence on a real drill', () => {
       scale: 200,
       isolation: 'order',
       only: ['full-backup', 'dr-recovery'],
+      procedures: PROCEDURES,
       skip: [],
       reportRoot,
       stack: 'emulated',

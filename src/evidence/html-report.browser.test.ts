@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderHtmlReport } from './html-report.ts';
-import { HOSTILE, syntheticJournal } from './synthetic-journal.ts';
+import { HOSTILE, syntheticJournal } from '../../test-support/synthetic-journal.ts';
 
 /*
  * The report in a real headless browser: it must load with no request but its own file, run no script

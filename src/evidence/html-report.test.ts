@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { externalReferences, renderHtmlReport } from './html-report.ts';
-import { HOSTILE, syntheticJournal } from './synthetic-journal.ts';
+import { HOSTILE, syntheticJournal } from '../../test-support/synthetic-journal.ts';
 
 /** Tags the page itself opens (escaped journal text shows as &lt;…, never as a tag). */
 function tags(page: string): Set<string> {

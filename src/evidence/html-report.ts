@@ -1,5 +1,12 @@
-import { outcomeSymbol } from '../drill/drill-reporter.ts';
-import type { ChecklistRecord, Finding, Journal, Outcome, ProcedureRecord, Severity } from './journal.ts';
+import {
+  outcomeSymbol,
+  type ChecklistRecord,
+  type Finding,
+  type Journal,
+  type Outcome,
+  type ProcedureRecord,
+  type Severity,
+} from './journal.ts';
 import { html, trusted, type SafeHtml } from './safe-html.ts';
 import { formatDuration, parallelRestoreTiming, timingMeasures, verdictOf, type TimingMeasure } from './timing-measures.ts';
 

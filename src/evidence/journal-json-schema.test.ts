@@ -11,7 +11,7 @@ import {
   renderJournalJsonSchema,
 } from './journal-json-schema.ts';
 import { JOURNAL_VERSION } from './journal.ts';
-import { syntheticJournal } from './synthetic-journal.ts';
+import { syntheticJournal } from '../../test-support/synthetic-journal.ts';
 
 describe('journal.schema.json', () => {
   it(`is exactly what z.toJSONSchema generates from the zod schema now (if not: ${REGENERATE_COMMAND})`, async () => {

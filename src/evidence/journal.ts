@@ -9,6 +9,11 @@ export const JOURNAL_VERSION = 1;
 export const OutcomeSchema = z.enum(['passed', 'failed', 'error', 'skipped', 'not-run']);
 export type Outcome = z.infer<typeof OutcomeSchema>;
 
+/** How an outcome is shown in reports and on the console. */
+export function outcomeSymbol(outcome: Outcome): string {
+  return { passed: 'PASS', failed: 'FAIL', error: 'ERROR', skipped: 'SKIP', 'not-run': 'NOT RUN' }[outcome];
+}
+
 export const SeveritySchema = z.enum(['critical', 'high', 'medium', 'low', 'info']);
 export type Severity = z.infer<typeof SeveritySchema>;
 

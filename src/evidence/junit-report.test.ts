@@ -1,7 +1,7 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { describe, expect, it } from 'vitest';
 import { renderJunit } from './junit-report.ts';
-import { HOSTILE, syntheticJournal } from './synthetic-journal.ts';
+import { HOSTILE, syntheticJournal } from '../../test-support/synthetic-journal.ts';
 
 interface Testcase {
   '@_classname': string;

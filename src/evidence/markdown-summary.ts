@@ -1,5 +1,4 @@
-import { outcomeSymbol } from '../drill/drill-reporter.ts';
-import type { Journal } from './journal.ts';
+import { outcomeSymbol, type Journal } from './journal.ts';
 import { formatDuration, parallelRestoreTiming, timingMeasures, verdictOf, type TimingMeasure } from './timing-measures.ts';
 
 function cell(text: string): string {

@@ -23,3 +23,8 @@ export function stderrExcerpt(stderr: string, lines: number): string {
   if (first < 0 || first >= all.length - lines) return all.slice(-lines).join('\n');
   return [all[first]!, '…', ...all.slice(-(lines - 2))].join('\n');
 }
+
+/** The last `count` lines of a command's output, joined by `separator` (a newline, or ' | ' to keep it on one line). */
+export function lastLines(text: string, count: number, separator = '\n'): string {
+  return text.trim().split('\n').slice(-count).join(separator);
+}

@@ -1,11 +1,8 @@
-import { isAbsolute, relative, resolve } from 'node:path';
-import { PROCEDURES } from '../../runbook/registry.ts';
-import { coverageOf, lockFor, selectProcedures } from '../drill/drill-runner.ts';
+import { isAbsolute, relative } from 'node:path';
 import type { Isolation, StackChoice } from '../drill/drill-options.ts';
 import type { Procedure } from '../drill/procedure.ts';
-import { detectDrift } from '../runbook/drift.ts';
-import { readLock } from '../runbook/runbook-lock.ts';
-import { findBlock, loadRunbook, type Runbook } from '../runbook/runbook.ts';
+import { selectFromRunbook } from '../drill/procedure-selection.ts';
+import { findBlock, type Runbook } from '../runbook/runbook.ts';
 import { PlanEnvironment } from './plan-environment.ts';
 import { RUNTIME_TOKEN, type PlannedArtifact, type PlannedBinding } from './procedure-plan.ts';
 
@@ -16,7 +13,8 @@ export interface PlanRequest {
   only: string[];
   skip: string[];
   stack: StackChoice;
-  procedures?: readonly Procedure[];
+  /** The registry's procedures, handed in by the CLI. */
+  procedures: readonly Procedure[];
   /** How file locations are shown (relative to this directory when inside it). */
   cwd?: string;
 }
@@ -84,11 +82,7 @@ const STACK_NOTES: Record<StackChoice, { kind: DrillPlan['stack']['kind']; note:
  * lock are read, nothing is written, started or contacted.
  */
 export async function planDrill(request: PlanRequest): Promise<DrillPlan> {
-  const procedures = request.procedures ?? PROCEDURES;
-  const runbook = await loadRunbook(resolve(request.runbookPath));
-  const selected = selectProcedures(request.only, request.skip, procedures);
-  const lockPath = lockFor(runbook.path);
-  const drift = detectDrift(runbook, await readLock(lockPath), coverageOf(procedures));
+  const { runbook, selected, lockPath, drift } = await selectFromRunbook(request.runbookPath, request.procedures, request);
   const cwd = request.cwd ?? process.cwd();
   const where = (line: number) => `${shownPath(runbook.path, cwd)}:${line}`;
   const stack = { requested: request.stack, ...STACK_NOTES[request.stack] };

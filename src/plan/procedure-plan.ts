@@ -39,7 +39,7 @@ export interface PlanContext {
 
 /**
  * What `nmia-drill plan` says about a procedure without running anything. It mirrors the live hooks
- * (prepare, bindings, disaster, produce); src/plan/procedure-plan.test.ts holds the two side by side.
+ * (prepare, bindings, disaster, produce); runbook/procedure-plans.test.ts holds the two side by side.
  */
 export interface ProcedurePlan {
   /** The disaster the harness causes, in the words it records when it does. */

@@ -3,13 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { announceSkip, dockerAvailability } from '../stacks/compose/docker-availability.ts';
-import { DockerCli, dockerClientEnv } from '../stacks/compose/docker-cli.ts';
+import { announceSkip, dockerAvailability } from '../docker/docker-availability.ts';
+import { DockerCli, dockerClientEnv } from '../docker/docker-cli.ts';
 import { diffManifests } from '../verify/manifest-diff.ts';
 import { takeManifest, type Manifest } from '../verify/manifest.ts';
-import { TEST_SCHEMA_SQL, testSeedSql } from '../verify/test-schema.ts';
+import { TEST_SCHEMA_SQL, testSeedSql } from '../../test-support/test-schema.ts';
 import { ContainerPostgresProvider, DEFAULT_POSTGRES_IMAGE, POSTGRES_MAJOR } from './container-postgres-provider.ts';
-import { postgresProviderForTests } from './postgres-provider-for-tests.ts';
+import { postgresProviderForTests } from '../../test-support/postgres-provider-for-tests.ts';
 import type { StartedContainerPostgres } from './started-container-postgres.ts';
 
 const docker = await dockerAvailability([DEFAULT_POSTGRES_IMAGE]);

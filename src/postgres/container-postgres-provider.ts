@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { PostgreSqlContainer, type StartedPostgreSqlContainer } from '@testcontainers/postgresql';
 import { EnvironmentError } from '../errors/drill-error.ts';
 import { cleanupRegistry } from '../lifecycle/cleanup-registry.ts';
-import { DockerCli, dockerClientEnv, lastLine } from '../stacks/compose/docker-cli.ts';
-import { DockerPreflight } from '../stacks/compose/docker-preflight.ts';
+import { DockerCli, dockerClientEnv, lastLine } from '../docker/docker-cli.ts';
+import { DockerPreflight } from '../docker/docker-preflight.ts';
 import { findPgBinaries, type PgBinaries } from './pg-binaries.ts';
 import { StartedContainerPostgres } from './started-container-postgres.ts';
 

@@ -9,6 +9,7 @@ import { findPgBinaries, type PgBinaries } from './pg-binaries.ts';
 import { PgCluster } from './pg-cluster.ts';
 import { serverIdentity } from './server-identity.ts';
 import { StartedLocalPostgres } from './started-local-postgres.ts';
+import { lastLines } from '../exec/error-lines.ts';
 
 export interface LocalPostgresOptions {
   superuser?: string;
@@ -76,7 +77,7 @@ export class LocalPostgresProvider {
 
 function safeTail(file: string): string {
   try {
-    return readFileSync(file, 'utf8').trim().split('\n').slice(-2).join(' | ');
+    return lastLines(readFileSync(file, 'utf8'), 2, ' | ');
   } catch {
     return '';
   }

@@ -1,4 +1,4 @@
-import pg from 'pg';
+import type pg from 'pg';
 import type { StartedPostgreSqlContainer } from '@testcontainers/postgresql';
 import type { CleanupHandle } from '../lifecycle/cleanup-registry.ts';
 import type { PgBinaries } from './pg-binaries.ts';

@@ -1,5 +1,5 @@
 import { rm } from 'node:fs/promises';
-import pg from 'pg';
+import type pg from 'pg';
 import type { CleanupHandle } from '../lifecycle/cleanup-registry.ts';
 import type { PgBinaries } from './pg-binaries.ts';
 import type { PgCluster } from './pg-cluster.ts';

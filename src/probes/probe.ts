@@ -48,7 +48,7 @@ export interface UiProbeSettings {
   };
 }
 
-/** What the reference NMIA UI (fixtures/app) expects; a real deployment's UI may differ, so each is configurable. */
+/** What the reference NMIA UI (nmia/reference-app) expects; a real deployment's UI may differ, so each is configurable. */
 export const REFERENCE_UI = {
   /** The reference UI signs in from the URL fragment. */
   signIn: '/#username={username}&password={password}',

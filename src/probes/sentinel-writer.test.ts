@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AppProcess } from '../../fixtures/app/testing/app-process.ts';
-import { SeededNmiaDatabase } from '../../fixtures/app/testing/seeded-nmia-database.ts';
-import type { StartedAppProcess } from '../../fixtures/app/testing/started-app-process.ts';
+import { AppProcess } from '../../test-support/app-process.ts';
+import { SeededNmiaDatabase } from '../../test-support/seeded-nmia-database.ts';
+import type { StartedAppProcess } from '../../test-support/started-app-process.ts';
 import { freePort } from '../postgres/free-port.ts';
 import { computeRpo, latestSentinel, SentinelWriter } from './sentinel-writer.ts';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ProbeFailure } from './probe-failure.ts';
+import type { ProbeFailure } from './probe-failure.ts';
 import { WorkerRunningProbe } from './worker-running-probe.ts';
 
 describe('WorkerRunningProbe log reading', () => {

@@ -1,5 +1,5 @@
 import { execa } from 'execa';
-import { ComposeProject } from '../stacks/compose-file/compose-project.ts';
+import { ComposeProject } from '../docker/compose-file/compose-project.ts';
 import { composeOption, type ServiceExec } from './destructive-command.ts';
 import { COMPOSE_PROJECT_LABEL, DRILL_LABEL } from './ownership-marker.ts';
 import type { GuardPorts, Ownership, SqlResult } from './ownership-guard.ts';

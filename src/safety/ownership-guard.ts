@@ -1,4 +1,4 @@
-import type { ComposeProject } from '../stacks/compose-file/compose-project.ts';
+import type { ComposeProject } from '../docker/compose-file/compose-project.ts';
 import type { GuardedAction, ServiceExec } from './destructive-command.ts';
 import {
   markerQuery,
@@ -11,6 +11,7 @@ import {
   refuseUnverifiable,
   refuseVolume,
 } from './ownership-marker.ts';
+import { lastLines } from '../exec/error-lines.ts';
 
 export interface SqlResult {
   exitCode: number;
@@ -97,7 +98,7 @@ export class OwnershipGuard {
     if (asked.exitCode !== 0) {
       // The same error the command itself would meet (e.g. the server still starting): shown, then refused.
       decision.notes.push(...asked.stderr.split('\n').filter((line) => line.trim()));
-      const cause = asked.stderr.trim().split('\n').at(-1) ?? `psql exit ${asked.exitCode}`;
+      const cause = lastLines(asked.stderr, 1) || `psql exit ${asked.exitCode}`;
       decision.refusals.push(refuseDatabase('drop', database, this.drillId, `its ownership marker could not be read (${cause.trim()})`));
       return;
     }
@@ -142,6 +143,6 @@ export class OwnershipGuard {
   private async mark(database: string, exec: ServiceExec): Promise<string | undefined> {
     const result = await this.ports.sql(exec, markStatement(database, this.drillId));
     if (result.exitCode === 0) return undefined;
-    return `nmia-drill: database "${database}" was created but could not be marked as this drill's (${result.stderr.trim().split('\n').at(-1) ?? `exit ${result.exitCode}`}); a later drop of it will be refused`;
+    return `nmia-drill: database "${database}" was created but could not be marked as this drill's (${lastLines(result.stderr, 1) || `exit ${result.exitCode}`}); a later drop of it will be refused`;
   }
 }

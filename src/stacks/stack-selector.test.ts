@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { announceSkip, dockerAvailability } from './compose/docker-availability.ts';
+import { announceSkip, dockerAvailability } from '../docker/docker-availability.ts';
 import { composeImages } from './compose/compose-images.ts';
-import { COMPOSE_FILE } from '../drill/drill-runner.ts';
+import { REFERENCE_COMPOSE_FILE } from './reference-app.ts';
 import { probeDocker, selectStack, type DockerProbe } from './stack-selector.ts';
 
 const ready: DockerProbe = {
@@ -47,7 +47,7 @@ describe('selectStack', () => {
   });
 
   it('knows every image the reference compose stack needs', () => {
-    expect(composeImages(COMPOSE_FILE, {}).sort()).toEqual(['alpine:latest', 'nmia-drill/node:20', 'postgres:15']);
+    expect(composeImages(REFERENCE_COMPOSE_FILE, {}).sort()).toEqual(['alpine:latest', 'nmia-drill/node:20', 'postgres:15']);
   });
 });
 

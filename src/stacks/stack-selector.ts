@@ -1,6 +1,7 @@
 import { execa } from 'execa';
 import { EnvironmentError } from '../errors/drill-error.ts';
 import type { StackKind } from './stack.ts';
+import { lastLines } from '../exec/error-lines.ts';
 
 export interface StackSelection {
   kind: StackKind;
@@ -48,7 +49,7 @@ export async function probeDocker(env: NodeJS.ProcessEnv = process.env, images: 
       ? `Docker engine ${String(engine!.stdout).trim()}`
       : engine === undefined
         ? 'no docker CLI on PATH'
-        : `no Docker engine answered (${String(engine.stderr).trim().split('\n').at(-1) ?? ''})`,
+        : `no Docker engine answered (${lastLines(String(engine.stderr), 1)})`,
     composeV2: /^2\./.test(composeVersion),
     composeDetail: composeVersion ? `Compose ${composeVersion}` : 'no Compose v2 plugin (`docker compose version` failed)',
   };

@@ -1,17 +1,10 @@
 import type pg from 'pg';
 import type { PgBinaries } from '../postgres/pg-binaries.ts';
-import type { ComposeProject } from './compose-file/compose-project.ts';
+import type { ComposeProject } from '../docker/compose-file/compose-project.ts';
+import type { DockerResult } from '../docker/docker-result.ts';
 import type { Workspace } from './workspace.ts';
 
 export type StackKind = 'emulated' | 'compose';
-
-export interface DockerResult {
-  command: string;
-  exitCode: number;
-  stdout: string;
-  stderr: string;
-  durationMs: number;
-}
 
 /** Where the runbook's `docker …` commands land, live. */
 export interface StartedStack {

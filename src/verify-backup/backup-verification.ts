@@ -4,13 +4,22 @@ import { mkdir } from 'node:fs/promises';
 import { createReportDirectory, reportDirName } from '../evidence/report-directory.ts';
 import { basename, join, resolve } from 'node:path';
 import pg from 'pg';
-import { findForeignKeyViolations } from '../../fixtures/nmia/foreign-key-check.ts';
-import { applySchema } from '../../fixtures/nmia/nmia-schema.ts';
+import { findForeignKeyViolations } from '../../nmia/schema/foreign-key-check.ts';
+import { applySchema, CORE_TABLES } from '../../nmia/schema/nmia-schema.ts';
 import { newJournal } from '../drill/new-journal.ts';
-import { outcomeSymbol } from '../drill/drill-reporter.ts';
+import { ProcedureRecorder } from '../evidence/procedure-recorder.ts';
 import { DrillError } from '../errors/drill-error.ts';
 import { writeEvidence, type EvidenceFiles } from '../evidence/evidence-writer.ts';
-import { totalsOf, type Finding, type Journal, type Outcome, type ProcedureRecord, type Rung, type Severity } from '../evidence/journal.ts';
+import {
+  outcomeSymbol,
+  totalsOf,
+  type Finding,
+  type Journal,
+  type Outcome,
+  type ProcedureRecord,
+  type Rung,
+  type Severity,
+} from '../evidence/journal.ts';
 import { Redactor } from '../evidence/redactor.ts';
 import { binaryVersion, findPgBinaries, type PgBinaries } from '../postgres/pg-binaries.ts';
 import { checkArtifact, type ArtifactEvidence } from '../verify/artifact-check.ts';
@@ -28,7 +37,6 @@ import { ThrowawayClusterTarget } from './throwaway-cluster-target.ts';
 
 export const PROCEDURE_ID = 'verify-backup';
 /** Tables an NMIA that was ever used cannot have empty. */
-export const CORE_TABLES = ['identities', 'connectors', 'users', 'enclaves'] as const;
 /** The cluster-wide role the NMIA schema grants to: the reference schema cannot be built without it. */
 const SCHEMA_ROLE = 'nmia_readonly';
 
@@ -109,7 +117,7 @@ export class BackupVerification {
   private readonly redactor: Redactor;
   private readonly file: string;
   private journal!: Journal;
-  private record!: ProcedureRecord;
+  private recorder!: ProcedureRecorder;
   private evidenceDir = '';
   private target: RestoreTarget | undefined;
   /** The exception that ended the verification early, if any (its exit code tells usage from environment). */
@@ -128,20 +136,6 @@ export class BackupVerification {
     const reportDir = await createReportDirectory(this.options.reportRoot, reportDirName(startedAt, this.drillId));
     this.evidenceDir = join(reportDir, 'procedures', `alone-${PROCEDURE_ID}`);
     await mkdir(this.evidenceDir, { recursive: true });
-    this.record = {
-      id: PROCEDURE_ID,
-      title: `Verify the backup file ${basename(this.file)}`,
-      section: `verify-backup › ${this.file}`,
-      mode: 'alone',
-      outcome: 'not-run',
-      startedAt: startedAt.toISOString(),
-      blocks: [],
-      harnessActions: [],
-      artifacts: [],
-      rungs: [],
-      findings: [],
-      timings: {},
-    };
     this.journal = newJournal({
       drillId: this.drillId,
       startedAt,
@@ -156,37 +150,45 @@ export class BackupVerification {
       },
       options: { seed: 0, scale: 0, isolation: 'alone', only: [PROCEDURE_ID], skip: [] },
     });
+    this.recorder = new ProcedureRecorder(
+      { id: PROCEDURE_ID, title: `Verify the backup file ${basename(this.file)}`, section: `verify-backup › ${this.file}`, mode: 'alone' },
+      {
+        findings: this.journal.findings,
+        redactor: this.redactor,
+        onRung: (recorded) =>
+          this.say(
+            `    ${outcomeSymbol(recorded.outcome).padEnd(4)} ${recorded.rung}: ${recorded.check} — ${recorded.summary.length > 160 ? `${recorded.summary.slice(0, 157)}…` : recorded.summary}`,
+          ),
+      },
+      startedAt,
+    );
+    this.recorder.setTimings({});
     this.say(`verify-backup ${this.drillId}: ${this.file}`);
     const started = Date.now();
     try {
       await this.ladder();
-      this.record.outcome = this.outcomeOfRungs();
-      if (this.record.outcome === 'error' && !this.record.reason)
-        this.record.reason = this.record.rungs.find((rung) => rung.outcome === 'error')?.summary ?? 'no check ran: nothing to call passed';
+      this.recorder.settle();
     } catch (error) {
       if (error instanceof DrillError) this.failure = error;
       // One line: the first line of the cause, then the fix.
       const first = ((error as Error).message ?? String(error)).split('\n')[0]!;
       const cause = error instanceof DrillError ? `${first} (fix: ${error.fix})` : first;
-      this.record.outcome = 'error';
-      this.record.reason = this.redactor.redact(cause);
-      this.journal.error = this.record.reason;
-      this.say(`ERROR ${this.record.reason}`);
+      this.recorder.error(cause);
+      this.journal.error = this.recorder.record.reason;
+      this.say(`ERROR ${this.journal.error}`);
     } finally {
       if (this.target) await this.target.stop().catch((error: unknown) => this.say(`cleanup: ${(error as Error).message}`));
     }
-    this.record.durationMs = Date.now() - started;
-    this.record.timings!.totalMs = this.record.durationMs;
+    const record = this.recorder.finish(Date.now() - started);
+    this.recorder.timing('totalMs', record.durationMs!);
     this.addFindings();
-    this.journal.procedures = [this.record];
+    this.journal.procedures = [record];
     this.journal.finishedAt = new Date().toISOString();
     this.journal.totals = totalsOf(this.journal.procedures);
-    this.journal.outcome = this.record.outcome;
-    this.journal.timing = { ...this.record.timings };
+    this.journal.outcome = record.outcome;
+    this.journal.timing = { ...record.timings };
     const files = await writeEvidence(this.journal, reportDir, this.redactor);
-    this.say(
-      `verify-backup ${this.drillId}: ${outcomeSymbol(this.journal.outcome)}${this.record.reason ? ` — ${this.record.reason}` : ''}`,
-    );
+    this.say(`verify-backup ${this.drillId}: ${outcomeSymbol(this.journal.outcome)}${record.reason ? ` — ${record.reason}` : ''}`);
     this.say(`journal: ${files.journal}`);
     return { journal: this.journal, files };
   }
@@ -197,7 +199,7 @@ export class BackupVerification {
     // Written by a newer pg_dump than this pg_restore reads: the machine's problem, not a verdict on the backup.
     const tooNew = artifact.readable ? undefined : await newerArchiveError(this.file, artifact.detail, binaries);
     if (tooNew) {
-      this.record.artifacts.push({
+      this.recorder.artifact({
         name: 'backup-file',
         path: artifact.path,
         bytes: artifact.bytes,
@@ -256,7 +258,7 @@ export class BackupVerification {
         stderrFile: join(this.evidenceDir, 'restore.stderr'),
       }),
     );
-    this.record.harnessActions.push({
+    this.recorder.harnessAction({
       purpose: `restore ${basename(this.file)} into an empty database, errors fatal`,
       command: restore.command,
       exitCode: restore.exitCode,
@@ -287,8 +289,8 @@ export class BackupVerification {
 
     const restored = await this.timed('manifestMs', () => this.manifestOf(target.restoredDb, 'restored'));
     if (referenceMissing)
-      this.rung('structure', 'the restored schema is the NMIA schema (fixtures/nmia/schema.sql)', 'error', referenceMissing);
-    else this.checkStructure(await this.manifestOf(target.referenceDb, 'NMIA schema (fixtures/nmia/schema.sql)'), restored);
+      this.rung('structure', 'the restored schema is the NMIA schema (nmia/schema/schema.sql)', 'error', referenceMissing);
+    else this.checkStructure(await this.manifestOf(target.referenceDb, 'NMIA schema (nmia/schema/schema.sql)'), restored);
     await this.checkContent(restored);
     if (sidecar === undefined) {
       this.rung(
@@ -304,11 +306,11 @@ export class BackupVerification {
     }
     // Last: pg_amcheck installs the amcheck extension into the database, which would change its fingerprint.
     const corruption = await this.timed('amcheckMs', () => checkCorruption(binaries, target.env(target.restoredDb), target.restoredDb));
-    this.record.harnessActions.push({
+    this.recorder.harnessAction({
       purpose: 'corruption check on the restored copy',
       command: corruption.command,
       exitCode: corruption.exitCode,
-      durationMs: this.record.timings!.amcheckMs ?? 0,
+      durationMs: this.recorder.record.timings?.amcheckMs ?? 0,
     });
     this.rung(
       'content',
@@ -320,7 +322,7 @@ export class BackupVerification {
   }
 
   private recordArtifact(artifact: ArtifactEvidence): void {
-    this.record.artifacts.push({
+    this.recorder.artifact({
       name: 'backup-file',
       path: artifact.path,
       bytes: artifact.bytes,
@@ -370,7 +372,7 @@ export class BackupVerification {
     );
     await this.action(
       'apply the NMIA schema the harness knows, for the structure comparison',
-      `fixtures/nmia/schema.sql → ${target.referenceDb}`,
+      `nmia/schema/schema.sql → ${target.referenceDb}`,
       async () => {
         const client = await target.connect(target.referenceDb);
         try {
@@ -425,7 +427,7 @@ export class BackupVerification {
     const differences = diffManifests(reference, restored);
     const structural = ordered(schemaDifferences(differences, 'structure'));
     const privileges = ordered(schemaDifferences(differences, 'privilege'));
-    const check = 'the restored schema is the NMIA schema (fixtures/nmia/schema.sql)';
+    const check = 'the restored schema is the NMIA schema (nmia/schema/schema.sql)';
     if (structural.length === 0)
       this.rung(
         'structure',
@@ -507,33 +509,15 @@ export class BackupVerification {
   // ── recording ─────────────────────────────────────────────────────────────
 
   private rung(rung: Rung['rung'], check: string, outcome: Outcome, summary: string, evidence?: Record<string, unknown>): void {
-    const recorded: Rung = this.redactor.redactDeep({ rung, check, outcome, summary, ...(evidence ? { evidence } : {}) });
-    this.record.rungs.push(recorded);
-    this.say(
-      `    ${outcomeSymbol(outcome).padEnd(4)} ${rung}: ${check} — ${recorded.summary.length > 160 ? `${recorded.summary.slice(0, 157)}…` : recorded.summary}`,
-    );
+    this.recorder.rung({ rung, check, outcome, summary, ...(evidence ? { evidence } : {}) });
   }
 
   private notRun(rungs: Array<Rung['rung']>, reason: string): void {
     for (const rung of rungs) this.rung(rung, `${rung} checks`, 'not-run', reason);
   }
 
-  private async action<T>(purpose: string, command: string, run: () => Promise<T>): Promise<T> {
-    const started = Date.now();
-    try {
-      const value = await run();
-      this.record.harnessActions.push({ purpose, command: this.redactor.redact(command), exitCode: 0, durationMs: Date.now() - started });
-      return value;
-    } catch (error) {
-      this.record.harnessActions.push({
-        purpose,
-        command: this.redactor.redact(command),
-        exitCode: 1,
-        durationMs: Date.now() - started,
-        detail: this.redactor.redact((error as Error).message),
-      });
-      throw error;
-    }
+  private action<T>(purpose: string, command: string, run: () => Promise<T>): Promise<T> {
+    return this.recorder.timedAction(purpose, command, run);
   }
 
   private async timed<T>(name: string, run: () => Promise<T>): Promise<T> {
@@ -541,24 +525,14 @@ export class BackupVerification {
     try {
       return await run();
     } finally {
-      this.record.timings![name] = Date.now() - started;
+      this.recorder.timing(name, Date.now() - started);
     }
   }
 
-  private outcomeOfRungs(): Outcome {
-    const rungs = this.record.rungs;
-    if (rungs.some((rung) => rung.outcome === 'failed')) return 'failed';
-    if (rungs.some((rung) => rung.outcome === 'error')) return 'error';
-    return rungs.some((rung) => rung.outcome === 'passed') ? 'passed' : 'error';
-  }
-
   private addFindings(): void {
-    for (const rung of this.record.rungs.filter((candidate) => candidate.outcome === 'failed' || candidate.outcome === 'error')) {
+    for (const rung of this.recorder.rungs.filter((candidate) => candidate.outcome === 'failed' || candidate.outcome === 'error')) {
       const consequence = CONSEQUENCES[rung.rung];
-      const finding: Finding = this.redactor.redactDeep({
-        id: `F${String(this.journal.findings.length + 1).padStart(2, '0')}`,
-        procedure: PROCEDURE_ID,
-        section: this.record.section,
+      this.recorder.finding({
         severity: rung.outcome === 'error' ? 'high' : consequence.severity,
         title: `${rung.check}: ${rung.outcome === 'error' ? 'could not be checked' : 'failed'}`,
         evidence: { rung: rung.rung, summary: rung.summary, ...(rung.evidence ?? {}) },
@@ -566,8 +540,6 @@ export class BackupVerification {
           rung.outcome === 'error' ? 'An unchecked rung is not a pass: the backup is unproven on this point.' : consequence.whyItMatters,
         suggestedFix: rung.outcome === 'error' ? `See the summary: ${rung.summary}` : consequence.suggestedFix,
       });
-      this.journal.findings.push(finding);
-      this.record.findings.push(finding.id);
     }
   }
 

@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { execa } from 'execa';
 import type { PgBinaries } from '../postgres/pg-binaries.ts';
+import { lastLines } from '../exec/error-lines.ts';
 
 export interface CorruptionVerdict {
   outcome: 'passed' | 'failed' | 'error';
@@ -59,8 +60,7 @@ export async function checkCorruption(binaries: PgBinaries, env: Record<string, 
     };
   }
   // Exit codes other than 0 and 2 (corruption) mean pg_amcheck could not check at all.
-  const stderr =
-    String(result.stderr).trim().split('\n').slice(-2).join(' | ') || String(result.stdout).trim().split('\n').slice(-2).join(' | ');
+  const stderr = lastLines(String(result.stderr), 2, ' | ') || lastLines(String(result.stdout), 2, ' | ');
   return {
     outcome: exitCode === 2 ? 'failed' : 'error',
     summary: `${command} exited ${exitCode}: ${stderr || '(no output)'}`,

@@ -6,6 +6,7 @@ import { writeFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import { errorLines } from '../drill/procedure-runner.ts';
 import type { PgBinaries } from '../postgres/pg-binaries.ts';
+import { lastLines } from '../exec/error-lines.ts';
 
 export interface RestoreResult {
   command: string;
@@ -64,6 +65,6 @@ export async function restoreBackup(options: {
     exitCode: result.exitCode ?? null,
     durationMs: Date.now() - started,
     errorLines: errorLines(stderr).slice(0, 20),
-    stderrTail: stderr.trim().split('\n').slice(-6).join('\n'),
+    stderrTail: lastLines(stderr, 6),
   };
 }

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import pg from 'pg';
+import type pg from 'pg';
 import { DrillError, EnvironmentError } from '../errors/drill-error.ts';
 import { cleanupRegistry, type CleanupHandle } from '../lifecycle/cleanup-registry.ts';
 import type { PgBinaries } from '../postgres/pg-binaries.ts';

@@ -9,7 +9,7 @@ import type { StartedLocalPostgres } from '../postgres/started-local-postgres.ts
 import { BackupVerification } from './backup-verification.ts';
 import { ServerScratchTarget } from './server-scratch-target.ts';
 import { TargetUrl } from './target-url.ts';
-import { makeTestDumps, rungLines, type TestDumps } from './test-dumps.ts';
+import { makeTestDumps, rungLines, type TestDumps } from '../../test-support/test-dumps.ts';
 import { runVerifyBackupCommand } from './verify-backup-command.ts';
 
 const PASSWORD = 'canary-target-pw-5c1e';
@@ -158,7 +158,7 @@ describe('verify-backup --target-url: scratch databases on an existing server', 
         stderr: (text) => lines.push(text),
       }),
     ).toBe(2);
-    expect(lines.join('')).toMatch(/^error: --target-url must be a postgresql:\/\/ URL, not mysql:\/\/\n  fix: e\.g\. --target-url/);
+    expect(lines.join('')).toMatch(/^error: --target-url must be a postgresql:\/\/ URL, not mysql:\/\/\n {2}fix: e\.g\. --target-url/);
   });
 
   it('Ctrl-C during the run (real CLI): the scratch databases are dropped, exit 130', async () => {

@@ -3,9 +3,9 @@ import { copyFile, mkdir, open, readFile, stat, writeFile } from 'node:fs/promis
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { canariesFor } from '../../fixtures/nmia/canaries.ts';
+import { canariesFor } from '../../nmia/seed/canaries.ts';
 import type { Manifest } from '../verify/manifest.ts';
-import { makeTestDumps, rungLines as rungs, TEST_SEED as SEED, type TestDumps } from './test-dumps.ts';
+import { makeTestDumps, rungLines as rungs, TEST_SEED as SEED, type TestDumps } from '../../test-support/test-dumps.ts';
 import { readManifestSidecar, sidecarPathFor, verifyBackup, writeManifestSidecar } from './verify-backup.ts';
 
 let dumps: TestDumps;

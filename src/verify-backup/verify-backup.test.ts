@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Manifest } from '../verify/manifest.ts';
 import { ARCHIVE_VERSION_OFFSET, readArchiveVersion } from './archive-version.ts';
 import { compareWithSidecar, type ManifestSidecar } from './manifest-sidecar.ts';
-import { makeTestDumps, rungLines as rungs, type TestDumps } from './test-dumps.ts';
+import { makeTestDumps, rungLines as rungs, type TestDumps } from '../../test-support/test-dumps.ts';
 import { runVerifyBackupCommand, verifyBackup, writeManifestSidecar } from './verify-backup.ts';
 
 let dumps: TestDumps;

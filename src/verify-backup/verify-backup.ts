@@ -7,7 +7,8 @@ import type { Journal } from '../evidence/journal.ts';
 import { BackupVerification, type VerifyBackupOptions } from './backup-verification.ts';
 
 export type { VerifyBackupOptions } from './backup-verification.ts';
-export { CORE_TABLES, PROCEDURE_ID } from './backup-verification.ts';
+export { CORE_TABLES } from '../../nmia/schema/nmia-schema.ts';
+export { PROCEDURE_ID } from './backup-verification.ts';
 export { writeManifestSidecar, readManifestSidecar, sidecarPathFor } from './manifest-sidecar.ts';
 export { checkClientServerVersions } from './version-check.ts';
 export { runVerifyBackupCommand } from './verify-backup-command.ts';

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalPostgresProvider } from '../postgres/local-postgres-provider.ts';
 import type { StartedLocalPostgres } from '../postgres/started-local-postgres.ts';
 import { checkArtifact, sha256File } from './artifact-check.ts';
-import { TEST_SCHEMA_SQL, testSeedSql } from './test-schema.ts';
+import { TEST_SCHEMA_SQL, testSeedSql } from '../../test-support/test-schema.ts';
 
 describe('checkArtifact', () => {
   let server: StartedLocalPostgres;

@@ -4,7 +4,7 @@ import { LocalPostgresProvider } from '../postgres/local-postgres-provider.ts';
 import type { StartedLocalPostgres } from '../postgres/started-local-postgres.ts';
 import { diffManifests, sequencesBehind } from './manifest-diff.ts';
 import { takeManifest, type Manifest } from './manifest.ts';
-import { TEST_ROLE, TEST_SCHEMA_SQL, testSeedSql } from './test-schema.ts';
+import { TEST_ROLE, TEST_SCHEMA_SQL, testSeedSql } from '../../test-support/test-schema.ts';
 
 /** Every test seeds one defect into a fresh copy of the source database and diffs it against the source manifest. */
 describe('diffManifests on seeded defects', () => {
@@ -147,7 +147,7 @@ $fn$`);
     expect(differences).toHaveLength(1);
     expect(differences[0]).toMatchObject({ kind: 'schema-object-changed', object: 'function public.touch()', category: 'structure' });
     expect(differences[0]!.message).toMatch(
-      /^function public\.touch\(\): changed at line \d+: expected "  NEW.updated_at := now\(\);", found "  NEW.updated_at := clock_timestamp\(\);"$/,
+      /^function public\.touch\(\): changed at line \d+: expected " {2}NEW.updated_at := now\(\);", found " {2}NEW.updated_at := clock_timestamp\(\);"$/,
     );
   });
 

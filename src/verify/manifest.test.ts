@@ -7,7 +7,7 @@ import { LocalPostgresProvider } from '../postgres/local-postgres-provider.ts';
 import type { StartedLocalPostgres } from '../postgres/started-local-postgres.ts';
 import { diffManifests } from './manifest-diff.ts';
 import { takeManifest, type Manifest } from './manifest.ts';
-import { TEST_ROLE, TEST_SCHEMA_SQL, testSeedSql } from './test-schema.ts';
+import { TEST_ROLE, TEST_SCHEMA_SQL, testSeedSql } from '../../test-support/test-schema.ts';
 
 describe('takeManifest', () => {
   let server: StartedLocalPostgres;

@@ -3,8 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_RPO_TARGET_MS, DEFAULT_RTO_TARGET_MS } from '../../drill/drill-options.ts';
-import { DEFAULT_RUNBOOK, DrillRunner } from '../../drill/drill-runner.ts';
-import { announceSkip, dockerAvailability } from './docker-availability.ts';
+import { DrillRunner } from '../../drill/drill-runner.ts';
+import { DEFAULT_RUNBOOK } from '../../drill/procedure-selection.ts';
+import { PROCEDURES } from '../../../runbook/registry.ts';
+import { announceSkip, dockerAvailability } from '../../docker/docker-availability.ts';
 
 const docker = await dockerAvailability(['postgres:15', 'alpine:latest', 'nmia-drill/node:20']);
 const suffix = announceSkip('compose drill', docker);
@@ -20,6 +22,7 @@ describe.skipIf(!docker.available)(`a drill on the compose stack (real Docker Co
         scale: 100,
         isolation: 'order',
         only: ['full-backup', 'restore-custom'],
+        procedures: PROCEDURES,
         skip: [],
         reportRoot,
         stack: 'compose',

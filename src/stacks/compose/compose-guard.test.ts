@@ -4,11 +4,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectPg } from '../../postgres/pg-connect.ts';
 import { DRILL_LABEL, ownershipMarker } from '../../safety/ownership-marker.ts';
 import { Workspace } from '../workspace.ts';
-import { announceSkip, dockerAvailability } from './docker-availability.ts';
-import { DockerCli, dockerClientEnv } from './docker-cli.ts';
+import { announceSkip, dockerAvailability } from '../../docker/docker-availability.ts';
+import { DockerCli, dockerClientEnv } from '../../docker/docker-cli.ts';
 import { ComposeStack } from './compose-stack.ts';
 
-const COMPOSE_FILE = fileURLToPath(new URL('../../../fixtures/stack/docker-compose.yml', import.meta.url));
+const COMPOSE_FILE = fileURLToPath(new URL('../../../nmia/reference-app/docker-compose.yml', import.meta.url));
 const docker = await dockerAvailability(['postgres:15', 'alpine:latest', 'nmia-drill/node:20']);
 const suffix = announceSkip('compose ownership guard', docker);
 const cli = new DockerCli({ PATH: process.env.PATH ?? '', ...dockerClientEnv() }, '/');

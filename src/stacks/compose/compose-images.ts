@@ -1,4 +1,4 @@
-import { ComposeProject } from '../compose-file/compose-project.ts';
+import { ComposeProject } from '../../docker/compose-file/compose-project.ts';
 
 /** Images the runbook's own blocks use besides the services' (`docker run … alpine tar …`). */
 export const BLOCK_IMAGES = ['alpine:latest'] as const;

@@ -6,12 +6,12 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Workspace } from '../workspace.ts';
-import { announceSkip, dockerAvailability } from './docker-availability.ts';
-import { DockerCli, dockerClientEnv } from './docker-cli.ts';
+import { announceSkip, dockerAvailability } from '../../docker/docker-availability.ts';
+import { DockerCli, dockerClientEnv } from '../../docker/docker-cli.ts';
 import { COMPOSE_LOCK_PATH, ComposeLock } from './compose-lock.ts';
 import { ComposeStack } from './compose-stack.ts';
 
-const COMPOSE_FILE = fileURLToPath(new URL('../../../fixtures/stack/docker-compose.yml', import.meta.url));
+const COMPOSE_FILE = fileURLToPath(new URL('../../../nmia/reference-app/docker-compose.yml', import.meta.url));
 const docker = await dockerAvailability(['postgres:15', 'alpine:latest', 'nmia-drill/node:20']);
 const suffix = announceSkip('ComposeStack', docker);
 const cli = new DockerCli({ PATH: process.env.PATH ?? '', ...dockerClientEnv() }, '/');

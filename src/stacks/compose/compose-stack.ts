@@ -8,15 +8,16 @@ import { cleanupRegistry, type CleanupHandle } from '../../lifecycle/cleanup-reg
 import { freePort } from '../../postgres/free-port.ts';
 import { binaryVersion, findPgBinaries, type PgBinaries } from '../../postgres/pg-binaries.ts';
 import { BLOCK_IMAGES } from './compose-images.ts';
-import { ComposeProject } from '../compose-file/compose-project.ts';
-import { REPO_ROOT } from '../emulated/emulated-stack.ts';
+import { ComposeProject } from '../../docker/compose-file/compose-project.ts';
+import { REPO_ROOT } from '../../repo-root.ts';
 import { bundleDockerGuard } from '../emulated/shim-bundle.ts';
 import type { ComposeGuardConfig } from '../../safety/compose-guard-ports.ts';
-import type { DockerResult, StackKind, StartedStack } from '../stack.ts';
+import type { DockerResult } from '../../docker/docker-result.ts';
+import type { StackKind, StartedStack } from '../stack.ts';
 import type { Workspace } from '../workspace.ts';
 import { ComposeLock, type ComposeLockOptions } from './compose-lock.ts';
-import { DockerCli, dockerClientEnv, lastLine } from './docker-cli.ts';
-import { DockerPreflight, type DockerVersions } from './docker-preflight.ts';
+import { DockerCli, dockerClientEnv, lastLine } from '../../docker/docker-cli.ts';
+import { DockerPreflight, type DockerVersions } from '../../docker/docker-preflight.ts';
 import { DrillResources } from './drill-resources.ts';
 
 /** The project name the runbook implies (/opt/nmia → nmia → volume nmia_pgdata). */

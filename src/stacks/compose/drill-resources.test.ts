@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { announceSkip, dockerAvailability } from './docker-availability.ts';
-import { DockerCli, dockerClientEnv } from './docker-cli.ts';
+import { announceSkip, dockerAvailability } from '../../docker/docker-availability.ts';
+import { DockerCli, dockerClientEnv } from '../../docker/docker-cli.ts';
 import { DRILL_LABEL, DrillResources, parseContainers, parseVolumes } from './drill-resources.ts';
 
 describe('DrillResources parsing', () => {

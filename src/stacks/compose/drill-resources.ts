@@ -1,6 +1,6 @@
 import { EnvironmentError } from '../../errors/drill-error.ts';
-import type { DockerResult } from '../stack.ts';
-import { lastLine, type DockerCli } from './docker-cli.ts';
+import type { DockerResult } from '../../docker/docker-result.ts';
+import { lastLine, type DockerCli } from '../../docker/docker-cli.ts';
 
 import { COMPOSE_PROJECT_LABEL as PROJECT_LABEL, DRILL_LABEL } from '../../safety/ownership-marker.ts';
 

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { findPgBinaries, CLIENT_BINARIES } from '../../postgres/pg-binaries.ts';
-import { ComposeFileNotFound, ComposeProject, type ComposeService } from '../compose-file/compose-project.ts';
+import { ComposeFileNotFound, ComposeProject, type ComposeService } from '../../docker/compose-file/compose-project.ts';
 import { EmulatedEngine, EngineError } from './emulated-engine.ts';
 import { PathMapper } from './path-mapper.ts';
 import { guardedActions } from '../../safety/destructive-command.ts';

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PgBinaries } from '../../postgres/pg-binaries.ts';
 import { freePort } from '../../postgres/free-port.ts';
-import type { ComposeProject, ComposeService } from '../compose-file/compose-project.ts';
+import type { ComposeProject, ComposeService } from '../../docker/compose-file/compose-project.ts';
 import { DRILL_LABEL } from '../../safety/ownership-marker.ts';
 import { PathMapper } from './path-mapper.ts';
 import { INIT_FLAG } from './container-init.ts';

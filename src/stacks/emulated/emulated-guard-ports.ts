@@ -3,7 +3,7 @@ import { findPgBinaries } from '../../postgres/pg-binaries.ts';
 import { composeOption, type ServiceExec } from '../../safety/destructive-command.ts';
 import { DRILL_LABEL } from '../../safety/ownership-marker.ts';
 import type { GuardPorts, Ownership, SqlResult } from '../../safety/ownership-guard.ts';
-import { ComposeProject } from '../compose-file/compose-project.ts';
+import { ComposeProject } from '../../docker/compose-file/compose-project.ts';
 import type { EmulatedEngine } from './emulated-engine.ts';
 
 /** The ownership guard's view of the emulated engine: its volumes' labels and its db containers' servers. */

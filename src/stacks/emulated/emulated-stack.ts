@@ -1,22 +1,21 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import type pg from 'pg';
 import { cleanupRegistry, type CleanupHandle } from '../../lifecycle/cleanup-registry.ts';
 import { binaryVersion, findPgBinaries, type PgBinaries } from '../../postgres/pg-binaries.ts';
 import { serverIdentity } from '../../postgres/server-identity.ts';
-import { ComposeProject } from '../compose-file/compose-project.ts';
-import type { DockerResult, StackKind, StartedStack } from '../stack.ts';
+import { REPO_ROOT } from '../../repo-root.ts';
+import { ComposeProject } from '../../docker/compose-file/compose-project.ts';
+import type { DockerResult } from '../../docker/docker-result.ts';
+import type { StackKind, StartedStack } from '../stack.ts';
 import type { Workspace } from '../workspace.ts';
 import { EmulatedEngine } from './emulated-engine.ts';
 import { isAlive, killProcessesReferencing } from './process-liveness.ts';
 import { PGDATA } from './postgres-runtime.ts';
 import { readShimState, writeShimState, type ShimState } from './shim-state.ts';
 import { bundleServices, bundleShim } from './shim-bundle.ts';
-
-export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 export interface EmulatedStackOptions {
   workspace: Workspace;

@@ -1,5 +1,6 @@
 import { build } from 'esbuild';
 import { fileURLToPath } from 'node:url';
+import { REFERENCE_SERVICE_ENTRIES } from '../reference-app.ts';
 
 const SHIM_ENTRY = fileURLToPath(new URL('./docker-shim-main.ts', import.meta.url));
 const GUARD_ENTRY = fileURLToPath(new URL('../../safety/docker-guard-main.ts', import.meta.url));
@@ -17,22 +18,13 @@ export async function bundleDockerGuard(outfile: string): Promise<void> {
   await bundleEntry(GUARD_ENTRY, outfile);
 }
 
-/** The reference app's services and the fixture directory, as the emulated stack runs them. */
-const SERVICE_ENTRIES: Record<string, string> = {
-  api: fileURLToPath(new URL('../../../fixtures/app/api/main.ts', import.meta.url)),
-  worker: fileURLToPath(new URL('../../../fixtures/app/worker/main.ts', import.meta.url)),
-  collector: fileURLToPath(new URL('../../../fixtures/app/collector/main.ts', import.meta.url)),
-  ui: fileURLToPath(new URL('../../../fixtures/app/ui/main.ts', import.meta.url)),
-  directory: fileURLToPath(new URL('../../../fixtures/directory/main.ts', import.meta.url)),
-};
-
 /**
  * Bundles every service into `<outdir>/<service>.mjs`. A service restarted by a restore then starts
  * in ~0.3 s instead of ~0.9 s through a TypeScript loader: time the drill would otherwise count
  * against the runbook's recovery (the "app is back" check, the RTO).
  */
 export async function bundleServices(outdir: string): Promise<void> {
-  await build({ ...BUILD_OPTIONS, entryPoints: SERVICE_ENTRIES, outdir, outExtension: { '.js': '.mjs' } });
+  await build({ ...BUILD_OPTIONS, entryPoints: REFERENCE_SERVICE_ENTRIES, outdir, outExtension: { '.js': '.mjs' } });
 }
 
 const BUILD_OPTIONS = {

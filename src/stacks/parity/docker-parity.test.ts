@@ -3,7 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { announceSkip, dockerAvailability } from '../compose/docker-availability.ts';
+import { announceSkip, dockerAvailability } from '../../docker/docker-availability.ts';
 import { ParityPair, PARITY_IMAGES, psRows, tryConnect, type Side } from './parity-pair.ts';
 
 const docker = await dockerAvailability(PARITY_IMAGES);

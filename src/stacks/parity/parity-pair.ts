@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { ComposeStack } from '../compose/compose-stack.ts';
 import { EmulatedStack } from '../emulated/emulated-stack.ts';
-import type { DockerResult, StartedStack } from '../stack.ts';
+import type { DockerResult } from '../../docker/docker-result.ts';
+import type { StartedStack } from '../stack.ts';
 import { Workspace } from '../workspace.ts';
 
 /** A db like the drill's, plus a long-running app service (a process on the shim, a container on Docker). */
