@@ -2,7 +2,12 @@
 # Gives this machine (or a CI runner of the same kind) a private Docker engine, the Compose v2
 # plugin and locally built images, with no image registry reachable. Idempotent: a second run
 # only checks that everything is in place. Run as root. Network: only the Debian mirror that
-# apt already uses.
+# apt already uses, and the npm registry for the real NMIA's UI dependencies (its package-lock.json).
+#
+# Images: postgres:15, alpine:latest and nmia-drill/node:20 (the reference stack); for the real NMIA
+# (the app repository NMIA_DRILL_APP_REPO: a path, git URL or bundle, optional #ref; default the
+# bundle in ../shared/nmia/; set it empty to skip) nmia-drill/postgres:17 and nmia-api, nmia-worker,
+# nmia-collector, nmia-ui, the names Compose v2 gives its services' built images in project nmia.
 #
 #   .ci/provision-docker.sh        # then: . /run/nmia-drill-docker.env
 #   .ci/stop-docker.sh             # stops only this private dockerd
@@ -635,18 +640,20 @@ build_app_python_base() {
     -c 'CMD ["python3"]' \
     -c "LABEL $STAMP_LABEL=$stamp"
   rm -rf "$WORK"
-  docker run --rm "$name" python -c 'import fastapi, uvicorn, sqlalchemy, psycopg2, pydantic, pydantic_settings, email_validator, passlib, bcrypt, multipart, httpx, apscheduler, ldap3, cryptography, watchfiles, jose' \
+  docker run --rm "$name" python -c 'import fastapi, uvicorn, sqlalchemy, psycopg2, pydantic, pydantic_settings, email_validator, passlib, bcrypt, python_multipart, httpx, apscheduler, ldap3, cryptography, watchfiles, jose' \
     >/dev/null 2>"$CACHE/run.log" ||
     reject_image "$name" "$name cannot import the app's dependencies ($(tail -n1 "$CACHE/run.log")); fix: add the missing package to APP_PYTHON_PACKAGES"
   log "$name built in $((SECONDS - started))s: $(image_size "$name")"
 }
 
-# The app repository: NMIA_DRILL_APP_REPO, else the first bundle of APP_REPO_CANDIDATES; 1 when none.
+# The app repository: NMIA_DRILL_APP_REPO, else the first bundle of APP_REPO_CANDIDATES; 1 when none
+# (or when NMIA_DRILL_APP_REPO is set to the empty string: no app images wanted).
 find_app_repo() {
   local candidate
-  if [[ -n ${NMIA_DRILL_APP_REPO:-} ]]; then
+  if [[ -n ${NMIA_DRILL_APP_REPO+set} ]]; then
     APP_REPO=$NMIA_DRILL_APP_REPO
-    return 0
+    [[ -n $APP_REPO ]]
+    return
   fi
   for candidate in "${APP_REPO_CANDIDATES[@]}"; do
     [[ -f $candidate ]] || continue
@@ -656,30 +663,35 @@ find_app_repo() {
   return 1
 }
 
-# Clones APP_REPO (<path | git URL | bundle>[#ref]) into $WORK/app; sets APP_COMMIT.
+# Clones APP_REPO (<path | git URL | bundle>[#ref]) into APP_DIR; sets APP_COMMIT.
 clone_app() {
-  local source=${APP_REPO%%#*} ref="" dir
+  local source=${APP_REPO%%#*} ref=HEAD dir
   [[ $APP_REPO == *#* ]] && ref=${APP_REPO#*#}
-  git clone -q --no-checkout "$source" "$WORK/app" 2>"$CACHE/git.log" ||
+  APP_DIR=$(mktemp -d /var/tmp/nmia-drill-app.XXXXXX)
+  CLEANUP+=("rm -rf '$APP_DIR'")
+  git clone -q --no-checkout "$source" "$APP_DIR" 2>"$CACHE/git.log" ||
     fail "git clone of the app repository $source failed ($(tail -n1 "$CACHE/git.log")); fix: set NMIA_DRILL_APP_REPO to an NMIA repository (path, git URL or bundle)"
-  git -C "$WORK/app" -c advice.detachedHead=false checkout -q --detach "${ref:-HEAD}" 2>"$CACHE/git.log" ||
-    fail "the app repository $source has no ref '${ref:-HEAD}' ($(tail -n1 "$CACHE/git.log")); fix: name a branch, tag or commit after '#'"
-  APP_COMMIT=$(git -C "$WORK/app" rev-parse HEAD)
+  # A branch of the cloned repository exists here as origin/<branch>.
+  APP_COMMIT=$(git -C "$APP_DIR" rev-parse -q --verify "$ref^{commit}" || git -C "$APP_DIR" rev-parse -q --verify "origin/$ref^{commit}") ||
+    fail "the app repository $source has no branch, tag or commit '$ref'; fix: name one after '#' in NMIA_DRILL_APP_REPO"
+  git -C "$APP_DIR" -c advice.detachedHead=false checkout -q --detach "$APP_COMMIT"
   for dir in api/src worker/src collector-windows/src ui/package-lock.json; do
-    [[ -e $WORK/app/$dir ]] || fail "$source at $APP_COMMIT has no $dir: not an NMIA repository; fix: point NMIA_DRILL_APP_REPO at one"
+    [[ -e $APP_DIR/$dir ]] || fail "$source at $APP_COMMIT has no $dir: not an NMIA repository; fix: point NMIA_DRILL_APP_REPO at one"
   done
 }
 
-# build_app_python_image SERVICE DIR CMD-JSON: mirrors DIR/Dockerfile on the Debian base (pip cannot run here).
+# build_app_python_image SERVICE DIR CMD-JSON MODULE [docker run args]: mirrors DIR/Dockerfile on the
+# Debian base (pip cannot run here), then checks that the service's MODULE imports in the image.
 build_app_python_image() {
-  local service=$1 dir=$2 cmd=$3 name=$APP_PROJECT-$1 stamp ctx old started=$SECONDS
+  local service=$1 dir=$2 cmd=$3 module=$4 name=$APP_PROJECT-$1 stamp ctx started=$SECONDS
+  shift 4
   stamp=$(echo "recipe=$RECIPE_VERSION base=$(image_stamp "$APP_PYTHON_BASE") commit=$APP_COMMIT dir=$dir cmd=$cmd" | sha256sum | cut -c1-16)
   needs_build "$name" "$stamp" || return 0
   log "building $name from $dir/ at ${APP_COMMIT:0:12}"
   ctx=$WORK/ctx-$service
   mkdir "$ctx"
-  cp "$WORK/app/$dir/pyproject.toml" "$ctx/" 2>/dev/null || touch "$ctx/pyproject.toml"
-  cp -a "$WORK/app/$dir/src" "$ctx/src"
+  cp "$APP_DIR/$dir/pyproject.toml" "$ctx/" 2>/dev/null || touch "$ctx/pyproject.toml"
+  cp -a "$APP_DIR/$dir/src" "$ctx/src"
   # The app's Dockerfile minus `pip install .` (its dependencies are in the base already).
   cat >"$ctx/Dockerfile" <<EOF
 FROM $APP_PYTHON_BASE
@@ -691,6 +703,8 @@ CMD $cmd
 LABEL $STAMP_LABEL=$stamp $APP_LABEL=$APP_COMMIT
 EOF
   docker_build "$name" "$ctx"
+  docker run --rm "$@" "$name" python -c "import $module" >/dev/null 2>"$CACHE/run.log" ||
+    reject_image "$name" "$name cannot import $module ($(tail -n1 "$CACHE/run.log")); fix: read $CACHE/run.log"
   log "$name built in $((SECONDS - started))s: $(image_size "$name")"
 }
 
@@ -717,7 +731,7 @@ build_app_ui_image() {
   log "building $name from ui/ at ${APP_COMMIT:0:12} (npm ci, cache $CACHE/npm)"
   ctx=$WORK/ctx-ui
   mkdir "$ctx"
-  cp -a "$WORK/app/ui" "$ctx/app"
+  cp -a "$APP_DIR/ui" "$ctx/app"
   rm -rf "$ctx/app/node_modules"
   (cd "$ctx/app" && npm ci --no-audit --no-fund --cache "$CACHE/npm" >"$CACHE/npm-ci.log" 2>&1) ||
     fail "npm ci in the app's ui/ failed ($(tail -n1 "$CACHE/npm-ci.log")); fix: read $CACHE/npm-ci.log (the npm registry must be reachable)"
@@ -737,33 +751,27 @@ EOF
   log "$name built in $((SECONDS - started))s: $(image_size "$name")"
 }
 
-# reject_unless_imports IMAGE MODULE [docker run args]: the service's own code imports in its image.
-reject_unless_imports() {
-  local name=$1 module=$2
-  shift 2
-  docker run --rm "$@" "$name" python -c "import $module" >/dev/null 2>"$CACHE/run.log" ||
-    reject_image "$name" "$name cannot import $module ($(tail -n1 "$CACHE/run.log")); fix: read $CACHE/run.log"
-}
-
 build_app_images() {
   local images="$APP_PROJECT-api, $APP_PROJECT-worker, $APP_PROJECT-collector, $APP_PROJECT-ui"
   if ! find_app_repo; then
-    log "no NMIA app repository (NMIA_DRILL_APP_REPO unset, none of ${APP_REPO_CANDIDATES[*]}): skipping $images"
+    if [[ -n ${NMIA_DRILL_APP_REPO+set} ]]; then
+      log "NMIA_DRILL_APP_REPO is empty: skipping $images"
+    else
+      log "no NMIA app repository (NMIA_DRILL_APP_REPO unset, none of ${APP_REPO_CANDIDATES[*]} found): skipping $images"
+    fi
     return 0
   fi
-  build_app_python_base
-  new_workdir
   clone_app
   log "app repository $APP_REPO at $APP_COMMIT"
-  build_app_python_image api api '["uvicorn", "nmia.main:app", "--host", "0.0.0.0", "--port", "8000"]'
-  build_app_python_image worker worker '["python", "-m", "nmia_worker.main"]'
-  build_app_python_image collector collector-windows '["uvicorn", "nmia_collector.main:app", "--host", "0.0.0.0", "--port", "9000"]'
+  build_app_python_base
+  new_workdir
+  build_app_python_image api api '["uvicorn", "nmia.main:app", "--host", "0.0.0.0", "--port", "8000"]' nmia.main
+  # The worker imports the api's package too, which the compose file mounts at /api-src.
+  build_app_python_image worker worker '["python", "-m", "nmia_worker.main"]' nmia_worker.main \
+    -v "$APP_DIR/api/src:/api-src:ro" -e PYTHONPATH=/app/src:/api-src
+  build_app_python_image collector collector-windows '["uvicorn", "nmia_collector.main:app", "--host", "0.0.0.0", "--port", "9000"]' nmia_collector.main
   build_app_ui_image
-  reject_unless_imports "$APP_PROJECT-api" nmia.main
-  reject_unless_imports "$APP_PROJECT-collector" nmia_collector.main
-  # The worker imports the api's package too, which compose mounts at /api-src.
-  reject_unless_imports "$APP_PROJECT-worker" nmia_worker.main -v "$WORK/app/api/src:/api-src:ro" -e PYTHONPATH=/app/src:/api-src
-  rm -rf "$WORK"
+  rm -rf "$WORK" "$APP_DIR"
 }
 
 write_env() {
