@@ -624,8 +624,9 @@ finish_app_python_root() {
 
 # One trixie root fs for the app's three Python services.
 build_app_python_base() {
-  local name=$APP_PYTHON_BASE tarball stamp started=$SECONDS include
-  mapfile -t APP_PYTHON_DEBS < <(ensure_host_debs "${APP_PYTHON_BOOKWORM_DEBS[@]}")
+  local name=$APP_PYTHON_BASE tarball stamp started=$SECONDS include debs
+  debs=$(ensure_host_debs "${APP_PYTHON_BOOKWORM_DEBS[@]}") # an assignment, so that its fail stops us
+  mapfile -t APP_PYTHON_DEBS <<<"$debs"
   include=$(IFS=,; echo "${APP_PYTHON_PACKAGES[*]}")
   tarball=$CACHE/rootfs-$APP_SUITE-minbase-python-$(echo "$include $(basename -a "${APP_PYTHON_DEBS[@]}")" | sha256sum | cut -c1-12).tar
   stamp=$(echo "recipe=$RECIPE_VERSION rootfs=$(basename "$tarball")" | sha256sum | cut -c1-16)
