@@ -2,7 +2,12 @@
 # Gives this machine (or a CI runner of the same kind) a private Docker engine, the Compose v2
 # plugin and locally built images, with no image registry reachable. Idempotent: a second run
 # only checks that everything is in place. Run as root. Network: only the Debian mirror that
-# apt already uses.
+# apt already uses, and the npm registry for the real NMIA's UI dependencies (its package-lock.json).
+#
+# Images: postgres:15, alpine:latest and nmia-drill/node:20 (the reference stack); for the real NMIA
+# (the app repository NMIA_DRILL_APP_REPO: a path, git URL or bundle, optional #ref; default the
+# bundle in ../shared/nmia/; set it empty to skip) nmia-drill/postgres:17 and nmia-api, nmia-worker,
+# nmia-collector, nmia-ui, the names Compose v2 gives its services' built images in project nmia.
 #
 #   .ci/provision-docker.sh        # then: . /run/nmia-drill-docker.env
 #   .ci/stop-docker.sh             # stops only this private dockerd
@@ -34,18 +39,41 @@ STORAGE_DRIVER=${NMIA_DRILL_DOCKER_STORAGE_DRIVER:-auto}
 readonly MIN_FREE_GB=6
 readonly IMAGE_SUITE=bookworm
 readonly COMPOSE_SUITE=trixie
+# The real NMIA's images come from trixie: its PostgreSQL 17 stands in for postgres:16-alpine (Debian
+# has no 16), and its Python packages are what the app's services import (no PyPI here).
+readonly APP_SUITE=trixie
 # One root fs carries both postgres:15 and nmia-drill/node:20 (node needs only libc/libstdc++).
 readonly ROOTFS_TAR=$CACHE/rootfs-$IMAGE_SUITE-minbase-postgresql-15.tar
+readonly PG17_ROOTFS_TAR=$CACHE/rootfs-$APP_SUITE-minbase-postgresql-17.tar
 readonly STAMP_LABEL=org.nmia-drill.inputs
 # Bump when the way an image is assembled changes, so existing images get rebuilt.
 readonly RECIPE_VERSION=4
 # The fixture LDAP directory (compose service `directory`) runs slapd next to node: slapd and the
 # libraries the minbase root fs lacks, unpacked without maintainer scripts (no system instance).
 readonly SLAPD_DEBS=(slapd libltdl7 libwrap0 libnsl2 libtirpc3 libtirpc-common)
+# The real NMIA (its own docker-compose.yml, project `nmia`): Compose v2 names a built service's image
+# <project>-<service> and runs an existing image of that name without building it.
+readonly APP_PROJECT=nmia
+readonly APP_LABEL=org.nmia-drill.app-commit
+# What the app's api, worker and collector import (their pyproject.toml files), as trixie packages.
+# `uvicorn` gives the uvicorn command their CMDs run; python3-watchfiles serves the api's --reload.
+readonly APP_PYTHON_PACKAGES=(
+  python3 python3-fastapi uvicorn python3-uvicorn python3-sqlalchemy python3-psycopg2 python3-pydantic
+  python3-pydantic-settings python3-email-validator python3-passlib python3-bcrypt python3-python-multipart
+  python3-httpx python3-apscheduler python3-ldap3 python3-cryptography python3-watchfiles python-is-python3
+  python3-ecdsa python3-rsa python3-pyasn1 python3-cffi-backend
+)
+# python3-cffi-backend: python3-cryptography depends on the virtual python3-cffi-backend-api-min/max,
+# which debootstrap's resolver does not follow (configure fails without it).
+# python-jose is only packaged up to bookworm (arch all); its dependencies are ecdsa, rsa and pyasn1 above.
+readonly APP_PYTHON_BOOKWORM_DEBS=(python3-jose)
+readonly APP_PYTHON_BASE=nmia-drill/python:$APP_SUITE
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 readonly IMAGES_DIR=$HERE/../fixtures/stack/images
 readonly PG_ENTRYPOINT=$IMAGES_DIR/postgres/docker-entrypoint.sh
+# The app repository (path, git URL or bundle; optional #ref): env, else the bundle next to the checkout.
+readonly APP_REPO_CANDIDATES=("$HERE/../../shared/nmia/nmia.bundle" /work/shared/nmia/nmia.bundle)
 
 export DOCKER_HOST=$DOCKER_URL
 unset DOCKER_CONTEXT
@@ -342,26 +370,35 @@ import_image() {
   fi
 }
 
-ensure_rootfs() {
-  [[ -s $ROOTFS_TAR ]] && return 0
+ensure_rootfs() { debootstrap_tar "$IMAGE_SUITE" "$ROOTFS_TAR" postgresql-15; }
+
+# Caches a minbase root fs of suite $1 with packages $3 (comma list) as tar file $2. Function $4, if
+# given, finishes the root (its path is the argument) before it is packed.
+debootstrap_tar() {
+  local suite=$1 tarball=$2 include=$3 finish=${4:-} root log
+  [[ -s $tarball ]] && return 0
   check_space
-  local root
+  log=$CACHE/debootstrap-$(basename "$tarball" .tar).log
   root=$(mktemp -d /var/tmp/nmia-drill-rootfs.XXXXXX)
   CLEANUP+=("remove_tree '$root'")
-  log "debootstrap --variant=minbase --include=postgresql-15 $IMAGE_SUITE from $MIRROR (log: $CACHE/debootstrap.log)"
-  if ! debootstrap --variant=minbase --include=postgresql-15 "$IMAGE_SUITE" "$root" "$MIRROR" >"$CACHE/debootstrap.log" 2>&1; then
-    tail -n 20 "$CACHE/debootstrap.log" >&2 || true
-    fail "debootstrap of $IMAGE_SUITE failed; fix: read $CACHE/debootstrap.log (tail above)"
+  log "debootstrap --variant=minbase $suite (+ ${include//,/ }) from $MIRROR (log: $log)"
+  local started=$SECONDS
+  if ! debootstrap --variant=minbase --include="$include" "$suite" "$root" "$MIRROR" >"$log" 2>&1; then
+    # debootstrap's own log is inside the root, which is removed: keep it, and show dpkg's complaints.
+    cat "$root/debootstrap/debootstrap.log" >>"$log" 2>/dev/null || true
+    { grep -E 'depends on|^E:|error' "$log" | sort -u | tail -n 10; tail -n 5 "$log"; } >&2 || true
+    fail "debootstrap of $suite failed; fix: read $log (tail above)"
   fi
+  [[ -z $finish ]] || "$finish" "$root"
   # Debian's package creates a 'main' cluster; the official image has none (PGDATA starts empty).
-  rm -rf "$root/etc/postgresql/15/main" "$root/var/lib/postgresql/15" "$root/var/cache/apt/archives/"*.deb \
+  rm -rf "$root"/etc/postgresql/[0-9]*/main "$root"/var/lib/postgresql/[0-9]* "$root/var/cache/apt/archives/"*.deb \
     "$root/var/lib/apt/lists/"* "$root/var/log/"*.log
   chmod 755 "$root" # mktemp made it 0700, and tar records that as the mode of /
   tar --numeric-owner -C "$root" --exclude='./dev/*' --exclude='./proc/*' --exclude='./sys/*' \
-    -cf "$ROOTFS_TAR.new" .
-  mv "$ROOTFS_TAR.new" "$ROOTFS_TAR"
+    -cf "$tarball.new" .
+  mv "$tarball.new" "$tarball"
   remove_tree "$root"
-  log "cached root fs: $ROOTFS_TAR ($(du -h "$ROOTFS_TAR" | cut -f1))"
+  log "cached root fs in $((SECONDS - started))s: $tarball ($(du -h "$tarball" | cut -f1))"
 }
 
 # Checked before building only: a machine with everything in place needs no more room.
@@ -385,8 +422,8 @@ new_workdir() {
 # locale sources, and the LLVM JIT (postgres then runs without JIT, as a --without-llvm build).
 readonly TRIM_EXCLUDES=(
   './usr/share/man/*' './usr/share/info/*' './usr/share/locale/*' './usr/share/i18n/*'
-  './usr/share/lintian/*' './usr/lib/postgresql/15/lib/bitcode' './usr/lib/postgresql/15/lib/llvmjit*'
-  './usr/lib/x86_64-linux-gnu/libLLVM-*' './usr/lib/x86_64-linux-gnu/libz3.so*'
+  './usr/share/lintian/*' './usr/lib/postgresql/*/lib/bitcode' './usr/lib/postgresql/*/lib/llvmjit*'
+  './usr/lib/x86_64-linux-gnu/libLLVM-*' './usr/lib/x86_64-linux-gnu/libLLVM.so*' './usr/lib/x86_64-linux-gnu/libz3.so*'
 )
 # The node image has no use for the server or perl's full library (perl-base stays).
 readonly NODE_EXCLUDES=(
@@ -395,15 +432,15 @@ readonly NODE_EXCLUDES=(
   './usr/lib/x86_64-linux-gnu/libicu*'
 )
 
-# The .deb files of SLAPD_DEBS for this machine's suite, cached; prints their paths.
-ensure_slapd_debs() {
+# The .deb files of packages $@ from this machine's suite, cached; prints their paths.
+ensure_host_debs() {
   local dir=$CACHE/debs-$IMAGE_SUITE pkg missing=()
   mkdir -p "$dir"
-  for pkg in "${SLAPD_DEBS[@]}"; do
+  for pkg in "$@"; do
     compgen -G "$dir/${pkg}_*.deb" >/dev/null || missing+=("$pkg")
   done
   if ((${#missing[@]})); then
-    log "fetching ${missing[*]} (.deb only, for the node image)"
+    log "fetching ${missing[*]} (.deb only, unpacked into images)"
     local tmp
     tmp=$(mktemp -d /var/tmp/nmia-drill-debs.XXXXXX)
     CLEANUP+=("rm -rf '$tmp'")
@@ -417,19 +454,19 @@ ensure_slapd_debs() {
     mv "$tmp"/*.deb "$dir/"
     rm -rf "$tmp" # runs in $(…): the EXIT trap's CLEANUP list does not see this subshell's entries
   fi
-  for pkg in "${SLAPD_DEBS[@]}"; do ls "$dir/${pkg}_"*.deb | tail -n1; done
+  for pkg in "$@"; do ls "$dir/${pkg}_"*.deb | tail -n1; done
 }
 
-# Writes $WORK/rootfs.tar from the cached root fs minus trims and the given --exclude patterns,
-# plus file $1 at path $2, plus the contents of the .deb files in EXTRA_DEBS (no maintainer scripts).
+# Writes $WORK/rootfs.tar from cached root fs $1 minus trims and the given --exclude patterns,
+# plus file $2 (- for none) at path $3, plus the contents of the .deb files in EXTRA_DEBS (no maintainer scripts).
 EXTRA_DEBS=()
 assemble_rootfs() {
-  local src=$1 dest=$2 pattern deb
-  shift 2
+  local from=$1 src=$2 dest=$3 pattern deb
+  shift 3
   local excludes=()
   for pattern in "${TRIM_EXCLUDES[@]}" "$@"; do excludes+=("--exclude=$pattern"); done
   mkdir "$WORK/root"
-  tar --numeric-owner -xpf "$ROOTFS_TAR" -C "$WORK/root" "${excludes[@]}"
+  tar --numeric-owner -xpf "$from" -C "$WORK/root" "${excludes[@]}"
   # --keep-directory-symlink: the merged-/usr links (/lib → usr/lib, …) must stay links.
   for deb in "${EXTRA_DEBS[@]}"; do
     dpkg-deb --fsys-tarfile "$deb" | tar --numeric-owner --keep-directory-symlink -xpf - -C "$WORK/root" ||
@@ -439,27 +476,31 @@ assemble_rootfs() {
   chmod 755 "$WORK/root" # / must be traversable by the postgres user
   find "$WORK/root/usr/share/doc" -mindepth 1 \( -type f -o -type l \) ! -name copyright -delete
   find "$WORK/root/usr/share/doc" -mindepth 1 -type d -empty -delete
-  mkdir -p "$WORK/root/$(dirname "$dest")"
-  cp "$src" "$WORK/root/$dest"
-  chown 0:0 "$WORK/root/$dest"
-  chmod 755 "$WORK/root/$dest"
+  if [[ $src != - ]]; then
+    mkdir -p "$WORK/root/$(dirname "$dest")"
+    cp "$src" "$WORK/root/$dest"
+    chown 0:0 "$WORK/root/$dest"
+    chmod 755 "$WORK/root/$dest"
+  fi
   tar --numeric-owner -C "$WORK/root" -cf "$WORK/rootfs.tar" .
   remove_tree "$WORK/root"
 }
 
 readonly STD_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
+# build_postgres_image NAME MAJOR ROOTFS_TAR: an image with the official postgres image's contract.
 build_postgres_image() {
-  local name=postgres:15 base=nmia-drill/postgres-rootfs:15 stamp old out
-  stamp=$(cat <(echo "recipe=$RECIPE_VERSION rootfs=$(basename "$ROOTFS_TAR")") "$PG_ENTRYPOINT" | sha256sum | cut -c1-16)
+  local name=$1 major=$2 rootfs=$3 base stamp old out started=$SECONDS
+  base=nmia-drill/postgres-rootfs:$major
+  stamp=$(cat <(echo "recipe=$RECIPE_VERSION rootfs=$(basename "$rootfs")") "$PG_ENTRYPOINT" | sha256sum | cut -c1-16)
   needs_build "$name" "$stamp" || return 0
-  ensure_rootfs
+  if [[ $rootfs == "$ROOTFS_TAR" ]]; then ensure_rootfs; else debootstrap_tar "$APP_SUITE" "$rootfs" "postgresql-$major"; fi
   log "building $name"
   new_workdir
-  assemble_rootfs "$PG_ENTRYPOINT" usr/local/bin/docker-entrypoint.sh
+  assemble_rootfs "$rootfs" "$PG_ENTRYPOINT" usr/local/bin/docker-entrypoint.sh
   import_image "$base" "$WORK/rootfs.tar" \
-    -c "ENV PATH=/usr/lib/postgresql/15/bin:$STD_PATH" \
-    -c 'ENV PG_MAJOR=15' \
+    -c "ENV PATH=/usr/lib/postgresql/$major/bin:$STD_PATH" \
+    -c "ENV PG_MAJOR=$major" \
     -c 'ENV LANG=C.UTF-8' \
     -c 'ENV PGDATA=/var/lib/postgresql/data' \
     -c 'VOLUME /var/lib/postgresql/data' \
@@ -480,14 +521,42 @@ build_postgres_image() {
   fi
   out=$(docker run --rm "$name" postgres --version 2>"$CACHE/run.log") ||
     reject_image "$name" "$name does not run 'postgres --version' ($(tail -n1 "$CACHE/run.log")); fix: read $CACHE/run.log"
-  log "$name built: $out"
+  check_postgres_contract "$name"
+  log "$name built in $((SECONDS - started))s: $out, $(image_size "$name")"
+}
+
+image_size() { docker image inspect -f '{{.Size}}' "$1" | awk '{ printf "%d MB", $1 / 1000000 }'; }
+
+# What the stack relies on: initdb with POSTGRES_USER/PASSWORD/DB, pg_isready (the compose healthcheck),
+# and scram-sha-256 over TCP (a wrong password refused, the right one accepted) from another address.
+check_postgres_contract() {
+  local name=$1 cid ip i out
+  cid=$(docker run -d -e POSTGRES_USER=drillcheck -e POSTGRES_PASSWORD=check-pw -e POSTGRES_DB=drillcheckdb "$name" 2>"$CACHE/run.log") ||
+    reject_image "$name" "$name does not start ($(tail -n1 "$CACHE/run.log")); fix: read $CACHE/run.log"
+  CLEANUP+=("docker rm -f -v $cid >/dev/null 2>&1")
+  for ((i = 0; i < 120; i++)); do
+    # Over TCP, so the socket-only server of the init phase does not count.
+    docker exec "$cid" pg_isready -q -h 127.0.0.1 -U drillcheck -d drillcheckdb 2>/dev/null && break
+    sleep 0.5
+  done
+  docker exec "$cid" pg_isready -q -U drillcheck -d drillcheckdb ||
+    reject_image "$name" "$name: pg_isready fails 60 s after start ($(docker logs "$cid" 2>&1 | tail -n1)); fix: docker run the image and read its log"
+  ip=$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$cid")
+  if docker exec -e PGPASSWORD=wrong "$cid" psql -h "$ip" -U drillcheck -d drillcheckdb -Atc 'select 1' >/dev/null 2>&1; then
+    reject_image "$name" "$name accepts a wrong password over TCP; fix: check pg_setup_hba_conf in $PG_ENTRYPOINT"
+  fi
+  out=$(docker exec -e PGPASSWORD=check-pw "$cid" psql -h "$ip" -U drillcheck -d drillcheckdb -Atc \
+    "select current_database() || ' ' || (select rolpassword like 'SCRAM-SHA-256\$%' from pg_authid where rolname = current_user)" 2>"$CACHE/run.log") || true
+  [[ $out == "drillcheckdb true" ]] ||
+    reject_image "$name" "$name: POSTGRES_USER/PASSWORD/DB or scram over TCP do not work (got '$out', $(tail -n1 "$CACHE/run.log")); fix: read $PG_ENTRYPOINT"
+  docker rm -f -v "$cid" >/dev/null
 }
 
 build_node_image() {
   local name=nmia-drill/node:20 node stamp out debs
   node=$(command -v node) || fail "no node on PATH to copy into $name; fix: install Node 20"
   node=$(readlink -f "$node")
-  debs=$(ensure_slapd_debs)
+  debs=$(ensure_host_debs "${SLAPD_DEBS[@]}")
   stamp=$(echo "recipe=$RECIPE_VERSION rootfs=$(basename "$ROOTFS_TAR") node=$("$node" --version) $(stat -c '%s %Y' "$node") debs=$(basename -a $debs | tr '\n' ' ')" |
     sha256sum | cut -c1-16)
   needs_build "$name" "$stamp" || return 0
@@ -495,7 +564,7 @@ build_node_image() {
   log "building $name with $node ($("$node" --version)) and slapd"
   new_workdir
   mapfile -t EXTRA_DEBS <<<"$debs"
-  assemble_rootfs "$node" usr/local/bin/node "${NODE_EXCLUDES[@]}"
+  assemble_rootfs "$ROOTFS_TAR" "$node" usr/local/bin/node "${NODE_EXCLUDES[@]}"
   EXTRA_DEBS=()
   import_image "$name" "$WORK/rootfs.tar" \
     -c "ENV PATH=$STD_PATH" \
@@ -542,6 +611,170 @@ build_alpine_image() {
   log "$name built"
 }
 
+# Installs the bookworm-only .deb files into a trixie root ($1), with dpkg so that they are recorded.
+finish_app_python_root() {
+  local root=$1 deb
+  for deb in "${APP_PYTHON_DEBS[@]}"; do
+    cp "$deb" "$root/tmp/"
+    chroot "$root" dpkg -i "/tmp/$(basename "$deb")" >>"$CACHE/debootstrap-app-python.log" 2>&1 ||
+      fail "dpkg -i $(basename "$deb") in the $APP_SUITE root failed; fix: read $CACHE/debootstrap-app-python.log"
+    rm -f "$root/tmp/$(basename "$deb")"
+  done
+}
+
+# One trixie root fs for the app's three Python services.
+build_app_python_base() {
+  local name=$APP_PYTHON_BASE tarball stamp started=$SECONDS include debs
+  debs=$(ensure_host_debs "${APP_PYTHON_BOOKWORM_DEBS[@]}") # an assignment, so that its fail stops us
+  mapfile -t APP_PYTHON_DEBS <<<"$debs"
+  include=$(IFS=,; echo "${APP_PYTHON_PACKAGES[*]}")
+  tarball=$CACHE/rootfs-$APP_SUITE-minbase-python-$(echo "$include $(basename -a "${APP_PYTHON_DEBS[@]}")" | sha256sum | cut -c1-12).tar
+  stamp=$(echo "recipe=$RECIPE_VERSION rootfs=$(basename "$tarball")" | sha256sum | cut -c1-16)
+  needs_build "$name" "$stamp" || return 0
+  debootstrap_tar "$APP_SUITE" "$tarball" "$include" finish_app_python_root
+  log "building $name"
+  new_workdir
+  assemble_rootfs "$tarball" - -
+  import_image "$name" "$WORK/rootfs.tar" \
+    -c "ENV PATH=$STD_PATH" \
+    -c 'ENV LANG=C.UTF-8' \
+    -c 'CMD ["python3"]' \
+    -c "LABEL $STAMP_LABEL=$stamp"
+  rm -rf "$WORK"
+  docker run --rm "$name" python -c 'import fastapi, uvicorn, sqlalchemy, psycopg2, pydantic, pydantic_settings, email_validator, passlib, bcrypt, python_multipart, httpx, apscheduler, ldap3, cryptography, watchfiles, jose' \
+    >/dev/null 2>"$CACHE/run.log" ||
+    reject_image "$name" "$name cannot import the app's dependencies ($(tail -n1 "$CACHE/run.log")); fix: add the missing package to APP_PYTHON_PACKAGES"
+  log "$name built in $((SECONDS - started))s: $(image_size "$name")"
+}
+
+# The app repository: NMIA_DRILL_APP_REPO, else the first bundle of APP_REPO_CANDIDATES; 1 when none
+# (or when NMIA_DRILL_APP_REPO is set to the empty string: no app images wanted).
+find_app_repo() {
+  local candidate
+  if [[ -n ${NMIA_DRILL_APP_REPO+set} ]]; then
+    APP_REPO=$NMIA_DRILL_APP_REPO
+    [[ -n $APP_REPO ]]
+    return
+  fi
+  for candidate in "${APP_REPO_CANDIDATES[@]}"; do
+    [[ -f $candidate ]] || continue
+    APP_REPO=$(readlink -f "$candidate")
+    return 0
+  done
+  return 1
+}
+
+# Clones APP_REPO (<path | git URL | bundle>[#ref]) into APP_DIR; sets APP_COMMIT.
+clone_app() {
+  local source=${APP_REPO%%#*} ref=HEAD dir
+  [[ $APP_REPO == *#* ]] && ref=${APP_REPO#*#}
+  APP_DIR=$(mktemp -d /var/tmp/nmia-drill-app.XXXXXX)
+  CLEANUP+=("rm -rf '$APP_DIR'")
+  git clone -q --no-checkout "$source" "$APP_DIR" 2>"$CACHE/git.log" ||
+    fail "git clone of the app repository $source failed ($(tail -n1 "$CACHE/git.log")); fix: set NMIA_DRILL_APP_REPO to an NMIA repository (path, git URL or bundle)"
+  # A branch of the cloned repository exists here as origin/<branch>.
+  APP_COMMIT=$(git -C "$APP_DIR" rev-parse -q --verify "$ref^{commit}" || git -C "$APP_DIR" rev-parse -q --verify "origin/$ref^{commit}") ||
+    fail "the app repository $source has no branch, tag or commit '$ref'; fix: name one after '#' in NMIA_DRILL_APP_REPO"
+  git -C "$APP_DIR" -c advice.detachedHead=false checkout -q --detach "$APP_COMMIT"
+  for dir in api/src worker/src collector-windows/src ui/package-lock.json; do
+    [[ -e $APP_DIR/$dir ]] || fail "$source at $APP_COMMIT has no $dir: not an NMIA repository; fix: point NMIA_DRILL_APP_REPO at one"
+  done
+}
+
+# build_app_python_image SERVICE DIR CMD-JSON MODULE [docker run args]: mirrors DIR/Dockerfile on the
+# Debian base (pip cannot run here), then checks that the service's MODULE imports in the image.
+build_app_python_image() {
+  local service=$1 dir=$2 cmd=$3 module=$4 name=$APP_PROJECT-$1 stamp ctx started=$SECONDS
+  shift 4
+  stamp=$(echo "recipe=$RECIPE_VERSION base=$(image_stamp "$APP_PYTHON_BASE") commit=$APP_COMMIT dir=$dir cmd=$cmd" | sha256sum | cut -c1-16)
+  needs_build "$name" "$stamp" || return 0
+  log "building $name from $dir/ at ${APP_COMMIT:0:12}"
+  ctx=$WORK/ctx-$service
+  mkdir "$ctx"
+  cp "$APP_DIR/$dir/pyproject.toml" "$ctx/" 2>/dev/null || touch "$ctx/pyproject.toml"
+  cp -a "$APP_DIR/$dir/src" "$ctx/src"
+  # The app's Dockerfile minus `pip install .` (its dependencies are in the base already).
+  cat >"$ctx/Dockerfile" <<EOF
+FROM $APP_PYTHON_BASE
+WORKDIR /app
+COPY pyproject.toml .
+COPY src/ ./src/
+ENV PYTHONPATH=/app/src
+CMD $cmd
+LABEL $STAMP_LABEL=$stamp $APP_LABEL=$APP_COMMIT
+EOF
+  docker_build "$name" "$ctx"
+  docker run --rm "$@" "$name" python -c "import $module" >/dev/null 2>"$CACHE/run.log" ||
+    reject_image "$name" "$name cannot import $module ($(tail -n1 "$CACHE/run.log")); fix: read $CACHE/run.log"
+  log "$name built in $((SECONDS - started))s: $(image_size "$name")"
+}
+
+# docker_build NAME CONTEXT: the legacy builder (no buildx here); FROM images are local, nothing is pulled.
+docker_build() {
+  local name=$1 ctx=$2 old
+  old=$(image_id "$name")
+  DOCKER_BUILDKIT=0 docker build -q -t "$name" "$ctx" >/dev/null 2>"$CACHE/build.log" ||
+    fail "docker build of $name failed ($(grep -v -e DEPRECATED -e BuildKit -e '^ *$' "$CACHE/build.log" | tail -n1)); fix: read $CACHE/build.log"
+  if [[ -n $old && $old != "$(image_id "$name")" ]]; then
+    docker rmi "$old" >/dev/null 2>&1 || true # still used by a container: leave it
+  fi
+}
+
+# The UI: Node 20 and npm from this machine, ui/ with its locked node_modules (npm ci on the host:
+# containers here have no route to the npm registry), the Dockerfile's WORKDIR and CMD.
+build_app_ui_image() {
+  local name=$APP_PROJECT-ui npm_dir stamp ctx started=$SECONDS
+  npm_dir=$(readlink -f "$(command -v npm)") || fail "no npm on PATH for $name; fix: install Node 20 with npm"
+  npm_dir=${npm_dir%/bin/npm-cli.js}
+  [[ -f $npm_dir/package.json ]] || fail "cannot find npm's own directory (from $(command -v npm)); fix: install npm from Node's distribution"
+  stamp=$(echo "recipe=$RECIPE_VERSION base=$(image_stamp nmia-drill/node:20) commit=$APP_COMMIT npm=$(npm --version)" | sha256sum | cut -c1-16)
+  needs_build "$name" "$stamp" || return 0
+  log "building $name from ui/ at ${APP_COMMIT:0:12} (npm ci, cache $CACHE/npm)"
+  ctx=$WORK/ctx-ui
+  mkdir "$ctx"
+  cp -a "$APP_DIR/ui" "$ctx/app"
+  rm -rf "$ctx/app/node_modules"
+  (cd "$ctx/app" && npm ci --no-audit --no-fund --cache "$CACHE/npm" >"$CACHE/npm-ci.log" 2>&1) ||
+    fail "npm ci in the app's ui/ failed ($(tail -n1 "$CACHE/npm-ci.log")); fix: read $CACHE/npm-ci.log (the npm registry must be reachable)"
+  cp -a "$npm_dir" "$ctx/npm"
+  cat >"$ctx/Dockerfile" <<EOF
+FROM nmia-drill/node:20
+COPY npm/ /usr/local/lib/node_modules/npm/
+RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm && ln -s ../lib/node_modules/npm/bin/npx-cli.js /usr/local/bin/npx
+WORKDIR /app
+COPY app/ ./
+CMD ["npm", "run", "dev", "--", "--host"]
+LABEL $STAMP_LABEL=$stamp $APP_LABEL=$APP_COMMIT
+EOF
+  docker_build "$name" "$ctx"
+  docker run --rm "$name" sh -c 'npm --version && node_modules/.bin/vite --version' >/dev/null 2>"$CACHE/run.log" ||
+    reject_image "$name" "$name cannot run npm and vite ($(tail -n1 "$CACHE/run.log")); fix: read $CACHE/run.log"
+  log "$name built in $((SECONDS - started))s: $(image_size "$name")"
+}
+
+build_app_images() {
+  local images="$APP_PROJECT-api, $APP_PROJECT-worker, $APP_PROJECT-collector, $APP_PROJECT-ui"
+  if ! find_app_repo; then
+    if [[ -n ${NMIA_DRILL_APP_REPO+set} ]]; then
+      log "NMIA_DRILL_APP_REPO is empty: skipping $images"
+    else
+      log "no NMIA app repository (NMIA_DRILL_APP_REPO unset, none of ${APP_REPO_CANDIDATES[*]} found): skipping $images"
+    fi
+    return 0
+  fi
+  clone_app
+  log "app repository $APP_REPO at $APP_COMMIT"
+  build_app_python_base
+  new_workdir
+  build_app_python_image api api '["uvicorn", "nmia.main:app", "--host", "0.0.0.0", "--port", "8000"]' nmia.main
+  # The worker imports the api's package too, which the compose file mounts at /api-src.
+  build_app_python_image worker worker '["python", "-m", "nmia_worker.main"]' nmia_worker.main \
+    -v "$APP_DIR/api/src:/api-src:ro" -e PYTHONPATH=/app/src:/api-src
+  build_app_python_image collector collector-windows '["uvicorn", "nmia_collector.main:app", "--host", "0.0.0.0", "--port", "9000"]' nmia_collector.main
+  build_app_ui_image
+  rm -rf "$WORK" "$APP_DIR"
+}
+
 write_env() {
   local lines
   lines=$(printf 'export DOCKER_HOST=%s\nexport TESTCONTAINERS_RYUK_DISABLED=true\nexport TESTCONTAINERS_HOST_OVERRIDE=127.0.0.1\n' "$DOCKER_URL")
@@ -556,12 +789,14 @@ write_env() {
 main() {
   preflight
   find_mirror
-  ensure_packages docker.io debootstrap busybox-static
+  ensure_packages docker.io debootstrap busybox-static git
   start_engine
   install_compose_v2
-  build_postgres_image
+  build_postgres_image postgres:15 15 "$ROOTFS_TAR"
+  build_postgres_image nmia-drill/postgres:17 17 "$PG17_ROOTFS_TAR"
   build_alpine_image
   build_node_image
+  build_app_images
   write_env
 }
 
