@@ -21,7 +21,7 @@ export default defineConfig({
   skip: [], //                               --skip          NMIA_DRILL_SKIP
 
   // How the DR checklist probes reach and read NMIA. Left out, they use the stack the drill started (its
-  // published api and ui ports, the seeded admin) and the reference UI's sign-in and selectors shown here.
+  // published api and ui ports, the seeded admin) and the real NMIA UI's sign-in form and selectors shown here.
   probes: {
     // Only for an NMIA the drill's stack is reachable as (a remote Docker host, a proxy): with these set the
     // probes go to these addresses instead of the stack's own. Remove api.url, ui.url and admin to probe
@@ -29,18 +29,20 @@ export default defineConfig({
     api: { url: 'https://nmia.example.com:8000' },
     ui: {
       url: 'https://nmia.example.com:5173',
-      // The reference UI signs in from the URL fragment and marks its state on <body>.
-      signIn: '/#username={username}&password={password}',
+      // The real NMIA UI's sign-in form and enclaves table (the defaults); change them for another UI.
+      loginPath: '/login',
+      enclavesPath: '/enclaves',
       selectors: {
-        ready: 'body[data-state="ready"]',
-        error: 'body[data-state="error"]',
-        enclaveRow: '[data-testid=enclave]', // one per enclave, its text the enclave's name
-        status: '[data-testid=status]',
+        username: 'input[name="username"]',
+        password: 'input[name="password"]',
+        submit: 'form button[type="submit"]',
+        error: '.MuiAlert-colorError',
+        enclaveRow: 'table tbody tr:not(:has(td[colspan])) > td:first-child', // its text the enclave's name
       },
     },
     // The password is never written here (that is a config error): name the environment variable holding it.
     admin: { username: 'admin', passwordEnv: 'NMIA_ADMIN_PASSWORD' },
-    // The connector the "test connector scan" item scans (else the first enabled ldap:// connector).
-    scan: { connectorId: 1 },
+    // The connector the "test connector scan" item runs (else the first enabled ad_ldap connector).
+    scan: { connectorId: '5b0c6f1e-7d3a-4c2e-9a51-2f8e0d4b6c11' },
   },
 });

@@ -9,12 +9,21 @@ export default defineConfig({
   test: {
     // Drills start real Postgres clusters and processes; two cores cannot run many at once.
     maxWorkers: 2,
+    // The system tools the tests need: installed (root + apt) or reported in one line before any test runs.
+    globalSetup: ['./test-support/prerequisites-global-setup.ts'],
     projects: [
       {
         extends: true,
         test: {
           name: 'unit',
-          include: ['src/**/*.test.ts', 'runbook/**/*.test.ts', 'nmia/**/*.test.ts', 'test-support/**/*.test.ts', 'bench/**/*.test.ts'],
+          include: [
+            'src/**/*.test.ts',
+            'runbook/**/*.test.ts',
+            'nmia/**/*.test.ts',
+            'test-support/**/*.test.ts',
+            'test/**/*.test.ts',
+            'bench/**/*.test.ts',
+          ],
           testTimeout: 60_000,
           hookTimeout: 60_000,
         },

@@ -1,3 +1,4 @@
+import type { CompletenessBenchResult } from './completeness-bench.ts';
 import type { DrillBenchResult } from './drill-bench.ts';
 import type { MachineFacts } from './machine-facts.ts';
 import type { GateWait } from './quiet-gate.ts';
@@ -15,6 +16,7 @@ export const GOALS = {
   manifestVsDump: { max: 0.5 },
   growthExponent: { max: 1.1 },
   peakRssMiB: { max: 250 },
+  completeness: { max: 1.3, atScale: 1_000_000 },
 } as const;
 
 export interface BenchRun {
@@ -31,6 +33,8 @@ export interface BenchRun {
   moduleLoad?: ModuleLoadCost;
   /** 5 inside a drill: the CLI drill at min(--scale, 1M) with `--parallel-restore-hint N`; its journal's timing.parallelRestore. */
   leverDrill?: ScalePoint;
+  /** 6: completeness proof ÷ the backup blocks' own time, per backup procedure. */
+  completeness?: CompletenessBenchResult[];
   waits: GateWait[];
   /** Set when the text was rendered again from the saved numbers (`--render`). */
   renderedAgainAt?: string;
@@ -395,6 +399,38 @@ export function summaryRows(run: BenchRun): SummaryRow[] {
     ...seedingRows(run.seeding, run.verification),
     ...scaleRows(run.curve, run.moduleLoad),
     ...leversRow(run.levers, run.seeding?.scale, run.leverDrill),
+    ...completenessRow(run.completeness),
+  ];
+}
+
+/** 6: each backup's completeness proof (restore into a scratch database, manifest compare, pg_amcheck) ÷ its blocks. */
+function completenessRow(results: CompletenessBenchResult[] | undefined): SummaryRow[] {
+  if (!results || results.length === 0) return [];
+  const parts = results.flatMap((result) =>
+    [...new Set(result.rounds.map((round) => round.procedure))].map((procedure) => {
+      const rounds = result.rounds.filter((round) => round.procedure === procedure);
+      const backupMs = median(rounds.map((round) => round.backupMs));
+      const proofMs = median(rounds.map((round) => round.proofMs));
+      const amcheckMs = median(rounds.map((round) => round.amcheckMs));
+      return { scale: result.scale, procedure, backupMs, proofMs, amcheckMs, ratio: proofMs / backupMs };
+    }),
+  );
+  const atGoal = parts.filter((part) => part.scale === GOALS.completeness.atScale);
+  const worst = atGoal.reduce((max, part) => Math.max(max, part.ratio), 0);
+  return [
+    {
+      id: '6',
+      name: 'Completeness proof of a backup ÷ the backup blocks’ own time (restore into a scratch database, manifest compare, pg_amcheck)',
+      measured: parts
+        .map(
+          (part) =>
+            `${scaleName(part.scale)} ${part.procedure}: **${fmtRatio(part.ratio)}** (${seconds(part.proofMs)} vs ${seconds(part.backupMs)}; pg_amcheck ${seconds(part.amcheckMs)})`,
+        )
+        .join('; '),
+      goal: `≤ ${GOALS.completeness.max} at 1M`,
+      verdict: atGoal.length === 0 ? 'n/a' : worst <= GOALS.completeness.max ? 'met' : 'NOT MET',
+      ...(atGoal.length === 0 ? { cause: 'not run at 1M: run `npm run bench -- --only completeness --scale 1000000`' } : {}),
+    },
   ];
 }
 
@@ -613,7 +649,7 @@ export function renderResults(run: BenchRun): string {
     sections.push(
       '## 4: scale curve',
       '',
-      '`node bin/nmia-drill.js --only full-backup,restore-custom --isolation order --stack emulated --scale N` in a child process: wall time from spawn to exit, and the peak RSS (VmHWM) of that process — the harness itself, not PostgreSQL or the app services — polled from /proc/<pid>/status every 100 ms and read once more at exit by a preloaded probe (bench/rss-probe.mjs).',
+      '`node bin/nmia-drill.js --runbook fixtures/runbooks/backup-restore.corrected.md --only full-backup,restore-custom --isolation order --stack emulated --scale N` in a child process: wall time from spawn to exit, and the peak RSS (VmHWM) of that process — the harness itself, not PostgreSQL or the app services — polled from /proc/<pid>/status every 100 ms and read once more at exit by a preloaded probe (bench/rss-probe.mjs).',
       '',
       table(
         ['scale', 'wall s', 'seeding s', 'procedures s', 'harness CPU s', 'peak RSS MiB', 'load'],
@@ -665,7 +701,7 @@ export function renderResults(run: BenchRun): string {
     }
     if (drill) {
       sections.push(
-        `In a drill: \`node bin/nmia-drill.js --only full-backup,restore-custom --isolation order --stack emulated --scale ${drill.scale} --parallel-restore-hint ${hint && !('error' in hint) ? hint.jobs : (levers?.jobs ?? 'N')}\`. After restore-custom's verification passes, it restores the drill's own dump twice more (runbook/kit/restore-lever.ts), once each way, into scratch databases on the db service; ` +
+        `In a drill: \`node bin/nmia-drill.js --runbook fixtures/runbooks/backup-restore.corrected.md --only full-backup,restore-custom --isolation order --stack emulated --scale ${drill.scale} --parallel-restore-hint ${hint && !('error' in hint) ? hint.jobs : (levers?.jobs ?? 'N')}\`. After restore-custom's verification passes, it restores the drill's own dump twice more (runbook/kit/restore-lever.ts), once each way, into scratch databases on the db service; ` +
           (!hint
             ? '**the journal carries no timing.parallelRestore**.'
             : 'error' in hint

@@ -19,7 +19,8 @@ import type { QuietGate } from './quiet-gate.ts';
 import { median } from './stats.ts';
 import { runTimedBashScript, type ScriptTiming } from './timed-bash-script.ts';
 
-const RUNBOOK = fileURLToPath(new URL('../runbook/backup-restore.md', import.meta.url));
+// The corrected runbook: the given one's backup stops at ./backups, which a checkout of NMIA lacks.
+const RUNBOOK = fileURLToPath(new URL('../fixtures/runbooks/backup-restore.corrected.md', import.meta.url));
 const BASELINE_ID = 'bench-baselines';
 const SETTLE_ID = 'bench-settle';
 const HOOKS = ['prepare', 'bindings', 'disaster', 'beforeBlocks', 'verify'] as const;
@@ -79,7 +80,7 @@ export interface DrillBenchResult {
 }
 
 /** What the bench observes of the procedures it wraps, per round (overwritten by the next round). */
-interface Observed {
+export interface Observed {
   /** `<id>.<hook>` → wall time of that hook. */
   hooks: Map<string, number>;
   /** Procedure id → index of its first harness action recorded by its verify hook (after the blocks). */
@@ -90,7 +91,7 @@ interface Observed {
   damageCheckReused?: boolean;
 }
 
-function timed(procedure: Procedure, observed: Observed): Procedure {
+export function timed(procedure: Procedure, observed: Observed): Procedure {
   const wrapped: Record<string, unknown> = { ...procedure };
   for (const hook of HOOKS) {
     const original = procedure[hook] as ((context: ProcedureContext) => unknown) | undefined;
@@ -147,7 +148,7 @@ async function execProbe(context: ProcedureContext, env: Record<string, string>)
   return { dockerExecMs: of('docker '), directMs: of('direct '), samples: EXEC_PROBE_SAMPLES };
 }
 
-function lastEvent(events: readonly TimelineEvent[], kind: TimelineEvent['kind'], label: string): TimelineEvent {
+export function lastEvent(events: readonly TimelineEvent[], kind: TimelineEvent['kind'], label: string): TimelineEvent {
   const found = events.findLast((event) => event.kind === kind && event.label === label);
   if (!found) throw new Error(`the drill never reported ${kind} ${label}`);
   return found;
@@ -160,7 +161,13 @@ function add(rows: Map<string, BreakdownRow>, step: string, side: 'drillMs' | 'r
 }
 
 /** The round's drill time, step by step, next to the replay's same steps; what neither explains is orchestration. */
-function breakdown(journal: Journal, observed: Observed, damageCheckMs: number, drillMs: number, replay: ScriptTiming): BreakdownRow[] {
+export function breakdown(
+  journal: Journal,
+  observed: Observed,
+  damageCheckMs: number,
+  drillMs: number,
+  replay: ScriptTiming,
+): BreakdownRow[] {
   const rows = new Map<string, BreakdownRow>();
   const verifyFrom = (procedure: ProcedureRecord) => observed.verifyActionsFrom.get(procedure.id) ?? procedure.harnessActions.length;
   // A verify hook's own time, without the harness actions it recorded (those have rows of their own).
@@ -293,7 +300,7 @@ function baselineProcedure(
 }
 
 /** Waits for a quiet machine right before the first round; the procedures themselves are not touched. */
-function settleProcedure(scale: number, gate: QuietGate | undefined): Procedure {
+export function settleProcedure(scale: number, gate: QuietGate | undefined): Procedure {
   return {
     id: SETTLE_ID,
     title: 'bench: wait for a quiet machine before the first round',
@@ -307,7 +314,7 @@ function settleProcedure(scale: number, gate: QuietGate | undefined): Procedure 
   };
 }
 
-function medianBreakdown(rounds: DrillRound[]): BreakdownRow[] {
+export function medianBreakdown(rounds: ReadonlyArray<{ breakdown: BreakdownRow[] }>): BreakdownRow[] {
   const steps = [...new Set(rounds.flatMap((round) => round.breakdown.map((row) => row.step)))];
   return steps.map((step) => {
     const of = (side: 'drillMs' | 'replayMs') => {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Journal, ProcedureRecord } from '../src/evidence/journal.ts';
 import { syntheticJournal } from '../test-support/synthetic-journal.ts';
-import { rawScript, replayScript, STEP } from './replay-script.ts';
+import { COMPOSE_RAW_DUMP, composeRawScript, rawScript, replayScript, STEP } from './replay-script.ts';
 import { runTimedBashScript } from './timed-bash-script.ts';
 
 function command(index: number, text: string) {
@@ -61,7 +61,7 @@ const RESTORE = [
 ];
 const DISASTER = {
   purpose: 'disaster: drop it',
-  command: "SQL on nmia: DROP TABLE connectors CASCADE; UPDATE users SET password_hash = '$2b$10$' || repeat('x', 53);",
+  command: "SQL on nmia: DROP TABLE connector_instances CASCADE; UPDATE users SET password_hash = '$2b$10$' || repeat('x', 53);",
   exitCode: 0,
   durationMs: 5,
 };
@@ -199,5 +199,34 @@ describe('runTimedBashScript', () => {
   it('raw baseline runs only the four raw commands', () => {
     const script = rawScript('/tmp/x');
     expect(script.match(/^"\$[A-Z_]+"/gm)).toEqual(['"$PG_DUMP"', '"$DROPDB"', '"$CREATEDB"', '"$PG_RESTORE"']);
+  });
+});
+
+describe('composeRawScript', () => {
+  it("runs the operator's four commands in the db container, in order, and stops at the first that fails", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'nmia-bench-compose-raw-'));
+    try {
+      await mkdir(join(dir, 'bin'));
+      // A docker that logs its arguments; dropdb fails when asked to.
+      await writeFile(
+        join(dir, 'bin', 'docker'),
+        `#!/bin/sh\necho "$*" >> "${dir}/calls"\ncase "$*" in *dropdb*) [ -n "$FAIL_DROPDB" ] && exit 3 ;; esac\nexit 0\n`,
+      );
+      await chmod(join(dir, 'bin', 'docker'), 0o755);
+      const env = { PATH: `${join(dir, 'bin')}:/usr/bin:/bin` };
+      const timing = await runTimedBashScript(composeRawScript(), { cwd: dir, env });
+      expect(timing.steps.map((step) => step.name)).toEqual(['pg_dump -Fc', 'dropdb', 'createdb', 'pg_restore']);
+      expect((await readFile(join(dir, 'calls'), 'utf8')).trim().split('\n')).toEqual([
+        `compose exec -T db pg_dump -U nmia -d nmia -Fc --file=${COMPOSE_RAW_DUMP}`,
+        'compose exec -T db dropdb -U nmia nmia',
+        'compose exec -T db createdb -U nmia nmia',
+        `compose exec -T db pg_restore -U nmia -d nmia --no-owner --no-privileges ${COMPOSE_RAW_DUMP}`,
+      ]);
+      await rm(join(dir, 'calls'));
+      await expect(runTimedBashScript(composeRawScript(), { cwd: dir, env: { ...env, FAIL_DROPDB: '1' } })).rejects.toThrow(/exit 3/);
+      expect((await readFile(join(dir, 'calls'), 'utf8')).trim().split('\n')).toHaveLength(2);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -140,3 +140,27 @@ export function rawScript(outDir: string): string {
     '"$PG_RESTORE" -d nmia --no-owner --no-privileges "$OUT/raw.dump"',
   ].join('\n');
 }
+
+/** Where the operator's raw dump lives inside the db container (not the runbook's file, so nothing of the drill's is touched). */
+export const COMPOSE_RAW_DUMP = '/tmp/bench_raw.dump';
+
+/**
+ * The raw commands an operator would type on a compose stack, as the runbook types them: the db
+ * container's own pg_dump, dropdb, createdb and pg_restore through `docker compose exec`, run from the
+ * project directory. No copies, no manifests, no checks; the app services are stopped beforehand.
+ */
+export function composeRawScript(options: { user?: string; database?: string } = {}): string {
+  const user = shellQuote(options.user ?? 'nmia');
+  const database = shellQuote(options.database ?? 'nmia');
+  const exec = 'docker compose exec -T db';
+  return [
+    `step 'pg_dump -Fc'`,
+    `${exec} pg_dump -U ${user} -d ${database} -Fc --file=${COMPOSE_RAW_DUMP}`,
+    `step 'dropdb'`,
+    `${exec} dropdb -U ${user} ${database}`,
+    `step 'createdb'`,
+    `${exec} createdb -U ${user} ${database}`,
+    `step 'pg_restore'`,
+    `${exec} pg_restore -U ${user} -d ${database} --no-owner --no-privileges ${COMPOSE_RAW_DUMP}`,
+  ].join('\n');
+}

@@ -3,11 +3,13 @@
  * Runs the five benchmarks of bench/RESULTS.md in one run, prints their ratios side by side with the
  * machine's core count and PostgreSQL version, and writes the results file.
  */
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { parseAppSource } from '../src/app/app-source.ts';
 import { DrillError } from '../src/errors/drill-error.ts';
 import { cleanupRegistry } from '../src/lifecycle/cleanup-registry.ts';
 import { LocalPostgresProvider } from '../src/postgres/local-postgres-provider.ts';
@@ -15,12 +17,17 @@ import { consoleSummary, renderResults, type BenchRun } from './bench-report.ts'
 import { runDrillBench } from './drill-bench.ts';
 import { loadAverage, machineFacts } from './machine-facts.ts';
 import { QuietGate } from './quiet-gate.ts';
+import { runRealAppBench } from './real-app-bench.ts';
+import { mergeRecords, type RealAppRecord, renderRealAppSection, spliceSection } from './real-app-report.ts';
 import { benchRestoreLevers, leverJobs } from './restore-levers-bench.ts';
+import { benchCompleteness } from './completeness-bench.ts';
 import { measureModuleLoad, runCliDrill } from './scale-bench.ts';
 import { benchSeeding, benchVerificationCost } from './seeding-bench.ts';
 
 const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url));
-const BENCHES = ['drill', 'seeding', 'scale', 'levers'] as const;
+const BENCHES = ['drill', 'seeding', 'scale', 'levers', 'real-app', 'completeness'] as const;
+/** The latest real-app run per scale (committed: the section in RESULTS.md is rendered from it). */
+const REAL_APP_RESULTS = join(BENCH_DIR, 'real-app-results.json');
 type Bench = (typeof BENCHES)[number];
 
 const USAGE = `usage: npm run bench -- [options]
@@ -29,11 +36,18 @@ const USAGE = `usage: npm run bench -- [options]
   --with-10m        add a 10,000,000-identity point to the scale curve (slow: tens of minutes)
   --seed <n>        seed for every generated row (default 42)
   --rounds <n>      repetitions of the short measurements: manifest vs pg_dump, -j 1 vs -j N (default 3)
-  --drill-rounds <n>  rounds of drill + baselines in one environment (default 3 up to 100k, 2 above)
+  --drill-rounds <n>  rounds of drill + baselines in one environment (default 3 up to 100k, 2 above;
+                    real-app: 2 up to 100k, 1 above)
   --only <list>     run some benchmarks: drill (1, 2), seeding (3), scale (4), levers (5: on the section 3
-                    dump, then a CLI drill with --parallel-restore-hint); comma-separated
+                    dump, then a CLI drill with --parallel-restore-hint), real-app (price of proof on the
+                    real NMIA, needs --app), completeness (6: each backup's completeness proof against its
+                    own time); comma-separated
+  --app <repo>      the real NMIA repository (path, bundle or git URL[#ref]): adds real-app, the drill on its
+                    own compose stack at --scale against the operator's raw docker compose exec commands;
+                    only its section of the results file is rewritten when it runs alone
   --out <file>      where to write the results (default bench/RESULTS.md)
-  --render <json>   write the results file again from a saved run (bench/out/run-<scale>.json); runs nothing
+  --render <json>   write the results file again from a saved run (bench/out/run-<scale>.json); runs nothing;
+                    with bench/real-app-results.json, only the real-app section
   --max-wait-s <n>  before each measurement, wait up to n seconds for other work on the machine to stop
                     (default 60; 0 measures at once)
   --wait-budget-s <n>  all those waits together (default 300)
@@ -63,6 +77,7 @@ async function main(): Promise<number> {
       'max-wait-s': { type: 'string' },
       'wait-budget-s': { type: 'string' },
       render: { type: 'string' },
+      app: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -78,12 +93,24 @@ async function main(): Promise<number> {
   const only = (values.only
     ?.split(',')
     .map((item) => item.trim())
-    .filter(Boolean) ?? [...BENCHES]) as Bench[];
+    .filter(Boolean) ?? BENCHES.filter((bench) => bench !== 'real-app' || values.app !== undefined)) as Bench[];
   const unknown = only.filter((item) => !(BENCHES as readonly string[]).includes(item));
   if (unknown.length > 0) throw new DrillError(`unknown benchmark ${unknown.join(', ')}`, { fix: `use some of: ${BENCHES.join(', ')}` });
+  if (only.includes('real-app') && !values.app)
+    throw new DrillError('--only real-app needs the NMIA repository', {
+      fix: 'add --app <path | bundle | git URL>, e.g. --app ../shared/nmia/nmia.bundle',
+    });
+  const app = only.includes('real-app') ? parseAppSource(values.app) : undefined;
   const out = resolve(values.out ?? join(BENCH_DIR, 'RESULTS.md'));
   if (values.render) {
-    const saved = JSON.parse(await readFile(resolve(values.render), 'utf8')) as BenchRun;
+    const parsed = JSON.parse(await readFile(resolve(values.render), 'utf8')) as BenchRun | RealAppRecord[];
+    if (Array.isArray(parsed)) {
+      // bench/real-app-results.json: only the real-app section is written again.
+      await writeFile(out, spliceSection(await readFile(out, 'utf8'), renderRealAppSection(parsed)));
+      process.stdout.write(`wrote the real-app section of ${relative(process.cwd(), out)} from ${values.render}\n`);
+      return 0;
+    }
+    const saved = parsed;
     saved.renderedAgainAt = new Date().toISOString();
     await writeFile(out, renderResults(saved));
     process.stdout.write(`${consoleSummary(saved)}\n\nwrote ${relative(process.cwd(), out)} from ${values.render}\n`);
@@ -166,8 +193,61 @@ async function main(): Promise<number> {
     run.leverDrill = await runCliDrill({ scale: leverScale, seed, log, extraArgs: ['--parallel-restore-hint', String(leverJobs())] });
   }
 
+  if (only.includes('completeness')) {
+    // 6: the goal is at 1M; a 100k point beside it shows how the ratio moves with scale.
+    const scales = scale >= 1_000_000 ? [100_000, scale] : [scale];
+    run.completeness = [];
+    for (const point of scales) {
+      log(`6: completeness proof of full-backup and sql-backup at ${point} identities`);
+      run.completeness.push(await benchCompleteness({ scale: point, seed, rounds: point <= 100_000 ? rounds : 1, log, gate }));
+    }
+  }
+
+  const realApp: RealAppRecord[] = [];
+  if (app) {
+    log(`real app: drill + raw baseline at ${scale} identities on the compose stack`);
+    const waitsFrom = gate.waits.length;
+    const loadAtStart = loadavg().map((value) => Math.round(value * 100) / 100);
+    const result = await runRealAppBench({
+      app,
+      scale,
+      seed,
+      // On a loaded 2-core machine one round at 1M took about 40 min (drill + raw): one round above 100k.
+      rounds: positiveInteger('drill-rounds', values['drill-rounds'], scale <= 100_000 ? 2 : 1),
+      log,
+      gate,
+    });
+    realApp.push({
+      command,
+      facts,
+      result,
+      loadAtStart,
+      loadAtEnd: loadavg().map((value) => Math.round(value * 100) / 100),
+      waits: gate.waits.slice(waitsFrom),
+    });
+    process.stdout.write(
+      `real NMIA at ${scale}: drill ${(result.drillMs / 1000).toFixed(2)} s, raw ${(result.rawMs / 1000).toFixed(2)} s, drill ÷ raw ${result.proofRatio.toFixed(2)}\n`,
+    );
+  }
+
   run.finishedAt = new Date().toISOString();
-  await writeFile(out, renderResults(run));
+  if (realApp.length > 0) {
+    const saved = existsSync(REAL_APP_RESULTS) ? (JSON.parse(await readFile(REAL_APP_RESULTS, 'utf8')) as RealAppRecord[]) : [];
+    const records = mergeRecords(saved, realApp);
+    await writeFile(REAL_APP_RESULTS, `${JSON.stringify(records, null, 1)}\n`);
+    const section = renderRealAppSection(records);
+    // Alone, it rewrites only its own section; with the other benchmarks, the whole file and then its section.
+    const base = only.length > 1 ? renderResults(run) : existsSync(out) ? await readFile(out, 'utf8') : '# nmia-drill benchmarks\n';
+    await writeFile(out, spliceSection(base, section));
+    if (only.length === 1) {
+      process.stdout.write(
+        `\nwrote the real-app section of ${relative(process.cwd(), out)} (numbers: ${relative(process.cwd(), REAL_APP_RESULTS)})\n`,
+      );
+      return 0;
+    }
+  } else {
+    await writeFile(out, renderResults(run));
+  }
   // The raw numbers, for re-rendering or comparing runs (bench/out/ is not committed).
   const json = join(BENCH_DIR, 'out', `run-${scale}.json`);
   await mkdir(join(BENCH_DIR, 'out'), { recursive: true });

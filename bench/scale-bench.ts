@@ -56,6 +56,9 @@ export async function runCliDrill(options: {
       '--import',
       PROBE,
       'bin/nmia-drill.js',
+      // The corrected runbook: the given one's backup stops at ./backups, which a checkout of NMIA lacks.
+      '--runbook',
+      'fixtures/runbooks/backup-restore.corrected.md',
       '--only',
       'full-backup,restore-custom',
       '--isolation',

@@ -107,7 +107,7 @@ export async function benchSeeding(server: StartedLocalPostgres, options: { scal
   const rows = Object.values(summary.rows).reduce((sum, count) => sum + count, 0);
   const widths = await seededWidths(server, summary.rows);
   const baselineMs = await generateSeriesBaseline(server, widths);
-  const generation = await generationOnly(server, options);
+  const generation = await generationOnly(options);
   const primaryKey = await primaryKeyCost(server);
   return {
     scale: options.scale,
@@ -128,20 +128,13 @@ export async function benchSeeding(server: StartedLocalPostgres, options: { scal
  * throws the rows away: how long the client alone needs to produce what COPY loads. The bcrypt
  * hashes are stand-ins of the same length; they are computed once, outside the rows.
  */
-async function generationOnly(
-  server: StartedLocalPostgres,
-  options: { scale: number; seed: number },
-): Promise<{ ms: number; bytes: number }> {
-  const roles = await server.query<{ id: number; name: string }>('SELECT id, name FROM roles', [], 'nmia');
-  const types = await server.query<{ code: string }>('SELECT code FROM connector_types ORDER BY code', [], 'nmia');
+async function generationOnly(options: { scale: number; seed: number }): Promise<{ ms: number; bytes: number }> {
   const pools = new SeedPools(options.seed);
   const stand = `$2b$10$${'x'.repeat(53)}`;
   const generator = new NmiaSeedRows({
     seed: options.seed,
     scale: options.scale,
     pools,
-    roleIds: new Map(roles.map((role) => [role.name, role.id])),
-    connectorTypeCodes: types.map((type) => type.code),
     adminUsername: 'admin',
     adminPasswordHash: stand,
     sharedPasswordHashes: pools.userPasswords.map(() => stand),

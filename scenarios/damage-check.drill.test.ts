@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { drill, withProcedure } from './support/drill-harness.ts';
+import { CORRECTED_RUNBOOK, drill, withProcedure } from './support/drill-harness.ts';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -21,12 +21,12 @@ describe('damage check between procedures in runbook order', () => {
           run: async () =>
             void (await context.harnessSql(
               'fault: a backup step that deletes users',
-              "DELETE FROM user_roles; DELETE FROM users WHERE username <> 'admin'",
+              "DELETE FROM user_role_enclaves; DELETE FROM users WHERE username <> 'admin'",
             )),
         },
       ],
     }));
-    const result = await drill({ only: ['full-backup', 'restore-custom'], procedures });
+    const result = await drill({ runbookPath: CORRECTED_RUNBOOK, only: ['full-backup', 'restore-custom'], procedures });
     cleanups.push(result.cleanup);
     expect(result.journal.environmentResets).toEqual([{ before: 'restore-custom', reason: expect.stringContaining('public.users') }]);
   });
@@ -42,14 +42,14 @@ describe('damage check between procedures in runbook order', () => {
         );
       },
     }));
-    const result = await drill({ only: ['full-backup', 'restore-custom'], procedures });
+    const result = await drill({ runbookPath: CORRECTED_RUNBOOK, only: ['full-backup', 'restore-custom'], procedures });
     cleanups.push(result.cleanup);
     expect(result.journal.environmentResets).toEqual([{ before: 'restore-custom', reason: expect.stringContaining('public.enclaves') }]);
     expect(result.journal.procedures.find((record) => record.id === 'restore-custom')?.outcome).toBe('passed');
   });
 
   it('an intact environment is not rebuilt', async () => {
-    const result = await drill({ only: ['full-backup', 'sql-backup'] });
+    const result = await drill({ runbookPath: CORRECTED_RUNBOOK, only: ['full-backup', 'sql-backup'] });
     cleanups.push(result.cleanup);
     expect(result.journal.environmentResets).toEqual([]);
     expect(result.journal.outcome).toBe('passed');

@@ -8,7 +8,7 @@ import { sidecarPathFor, type ManifestSidecar } from '../src/verify-backup/manif
 import { rungLines } from '../test-support/test-dumps.ts';
 import { verifyBackup } from '../src/verify-backup/verify-backup.ts';
 import { PROCEDURES } from '../runbook/registry.ts';
-import { drill, procedure } from './support/drill-harness.ts';
+import { CORRECTED_RUNBOOK, drill, procedure } from './support/drill-harness.ts';
 
 /**
  * The drill's own backups carry manifest sidecars: the runbook's full backup (kept as evidence) and the
@@ -42,7 +42,7 @@ beforeAll(async () => {
         ? keeping(candidate, 'plain-dump')
         : candidate,
   );
-  const result = await drill({ only: ['full-backup', 'restore-sql'], procedures });
+  const result = await drill({ runbookPath: CORRECTED_RUNBOOK, only: ['full-backup', 'restore-sql'], procedures });
   cleanupDrill = result.cleanup;
   expect(procedure(result.journal, 'full-backup').outcome).toBe('passed');
   expect(procedure(result.journal, 'restore-sql').outcome).toBe('passed');

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { harnessDump } from '../runbook/kit/disasters.ts';
 import { JournalSchema } from '../src/evidence/journal.ts';
-import { drill, editedRunbook, failedChecks, GIVEN_RUNBOOK, procedure, withProcedure } from './support/drill-harness.ts';
+import { CORRECTED_RUNBOOK, drill, editedRunbook, failedChecks, GIVEN_RUNBOOK, procedure, withProcedure } from './support/drill-harness.ts';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -13,7 +13,7 @@ afterEach(async () => {
 
 describe('foundation: full backup, then restore from the custom-format dump, from the runbook text', () => {
   it('passes both procedures with matching manifests and writes the journal and summary', async () => {
-    const result = await drill({ only: ['full-backup', 'restore-custom'] });
+    const result = await drill({ runbookPath: CORRECTED_RUNBOOK, only: ['full-backup', 'restore-custom'] });
     cleanups.push(result.cleanup);
     const { journal } = result;
     expect(journal.outcome).toBe('passed');
@@ -63,12 +63,12 @@ describe('foundation: full backup, then restore from the custom-format dump, fro
       async verify(context) {
         await context.harnessSql(
           'fault: change one row after the restore',
-          "UPDATE identities SET name = name || '-tampered' WHERE id = (SELECT min(id::text)::uuid FROM identities)",
+          "UPDATE identities SET display_name = display_name || '-tampered' WHERE id = (SELECT min(id::text)::uuid FROM identities)",
         );
         await original.verify(context);
       },
     }));
-    const result = await drill({ only: ['full-backup', 'restore-custom'], procedures });
+    const result = await drill({ runbookPath: CORRECTED_RUNBOOK, only: ['full-backup', 'restore-custom'], procedures });
     cleanups.push(result.cleanup);
     const restore = procedure(result.journal, 'restore-custom');
     expect(restore.outcome).toBe('failed');
@@ -97,7 +97,7 @@ describe('foundation: full backup, then restore from the custom-format dump, fro
           }
         : candidate,
     );
-    const result = await drill({ only: ['full-backup', 'restore-custom'], procedures });
+    const result = await drill({ runbookPath: CORRECTED_RUNBOOK, only: ['full-backup', 'restore-custom'], procedures });
     cleanups.push(result.cleanup);
     const backup = procedure(result.journal, 'full-backup');
     expect(backup.outcome).toBe('failed');

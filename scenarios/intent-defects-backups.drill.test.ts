@@ -30,9 +30,9 @@ describe('backup intent checks fail on seeded defects', () => {
   });
 
   it('schema-backup: a schema dump missing a table fails the structure check, naming it', async () => {
-    const record = await drillEdited('schema-backup', [['--schema-only \\', '--schema-only --exclude-table=audit_log \\']]);
+    const record = await drillEdited('schema-backup', [['--schema-only \\', '--schema-only --exclude-table=audit_logs \\']]);
     expect(record.outcome).toBe('failed');
-    expect(failedChecks(record).join('\n')).toMatch(/structure: the schema dump rebuilds an identical structure — .*audit_log/);
+    expect(failedChecks(record).join('\n')).toMatch(/structure: the schema dump rebuilds an identical structure — .*audit_logs/);
   });
 
   it('automated-backup: wrong retention and a wrong schedule each fail their own check', async () => {

@@ -50,11 +50,8 @@ describe('restore and recovery intent checks fail on seeded defects', () => {
   });
 
   it('config-export: exporting the config column fails the column and the secret checks', async () => {
-    const copy = await editedRunbook(
-      GIVEN_RUNBOOK,
-      '"SELECT id, name, connector_type_code,',
-      '"SELECT id, name, config, connector_type_code,',
-    );
+    // From the corrected runbook: the given one names a table the real app lacks and stops before any CSV check.
+    const copy = await editedRunbook(CORRECTED_RUNBOOK, '"SELECT c.id, c.name, p1.code', '"SELECT c.id, c.name, c.config, p1.code');
     cleanups.push(copy.cleanup);
     const result = await drill({ runbookPath: copy.path, only: ['config-export'], allowDrift: true });
     cleanups.push(result.cleanup);
@@ -77,6 +74,6 @@ describe('restore and recovery intent checks fail on seeded defects', () => {
     cleanups.push(result.cleanup);
     const record = procedure(result.journal, 'dr-recovery');
     expect(record.outcome).toBe('failed');
-    expect(failedChecks(record).join('\n')).toMatch(/content: .*identities: 0 rows after restore/);
+    expect(failedChecks(record).join('\n')).toMatch(/content: .*public\.\w+: 0 rows after restore, \d+ backed up/);
   });
 });

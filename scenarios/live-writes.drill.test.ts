@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { connectPg } from '../src/postgres/pg-connect.ts';
 import type { ProcedureContext } from '../src/drill/procedure-context.ts';
 import type { Procedure } from '../src/drill/procedure.ts';
-import { drill, procedure, withProcedure } from './support/drill-harness.ts';
+import { CORRECTED_RUNBOOK, drill, procedure, withProcedure } from './support/drill-harness.ts';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -19,7 +19,8 @@ function writerDuringTheDump(original: Procedure): Procedure {
     const insert = () =>
       client
         .query(
-          "INSERT INTO audit_log (action, entity_type, details) VALUES ('identity.updated', 'identity', '{\"by\": \"live-writes test\"}')",
+          `INSERT INTO audit_logs (id, action, resource_type, resource_id, details, created_at)
+           VALUES (gen_random_uuid(), 'update', 'identity', 'live-writes', '{"by": "live-writes test"}', now())`,
         )
         .then(() => void written++);
     // Some rows before pg_dump takes its snapshot, then a stream of them while it runs.
@@ -41,7 +42,8 @@ function writerDuringTheDump(original: Procedure): Procedure {
       await original.beforeBlocks?.(context);
       await context.harnessSql(
         'history: 50 audit rows written before the backup',
-        "INSERT INTO audit_log (action, entity_type) SELECT 'identity.created', 'identity' FROM generate_series(1, 50)",
+        `INSERT INTO audit_logs (id, action, resource_type, resource_id, created_at)
+         SELECT gen_random_uuid(), 'create', 'identity', g::text, now() FROM generate_series(1, 50) g`,
       );
     },
     checkpoints: (context) => [
@@ -53,20 +55,24 @@ function writerDuringTheDump(original: Procedure): Procedure {
 
 describe('a backup taken while the application keeps writing', () => {
   it('stays exact where nothing changed and holds the written tables to the backup window, saying so', async () => {
-    const result = await drill({ only: ['full-backup', 'restore-custom'], procedures: withProcedure('full-backup', writerDuringTheDump) });
+    const result = await drill({
+      runbookPath: CORRECTED_RUNBOOK,
+      only: ['full-backup', 'restore-custom'],
+      procedures: withProcedure('full-backup', writerDuringTheDump),
+    });
     cleanups.push(result.cleanup);
     const { journal } = result;
     expect(journal.outcome).toBe('passed');
     const before = journal.manifests['order/full-backup: just before the blocks'] as { tables: Record<string, { rows: number }> };
     const after = journal.manifests['order/full-backup: just after the blocks'] as { tables: Record<string, { rows: number }> };
-    // The window really saw writes: audit_log grew between the two manifests around the backup.
-    expect(after.tables['public.audit_log']!.rows).toBeGreaterThanOrEqual(before.tables['public.audit_log']!.rows + 20);
+    // The window really saw writes: audit_logs grew between the two manifests around the backup.
+    expect(after.tables['public.audit_logs']!.rows).toBeGreaterThanOrEqual(before.tables['public.audit_logs']!.rows + 20);
     const content = procedure(journal, 'restore-custom').rungs.find((rung) => rung.rung === 'content')!;
     expect(content.outcome).toBe('passed');
     expect(content.evidence?.liveTables).toEqual(
-      expect.arrayContaining(['public.audit_log', 'public.sentinels', 'public.worker_heartbeats']),
+      expect.arrayContaining(['public.audit_logs', 'nmia_drill.sentinels', 'nmia_drill.worker_heartbeats']),
     );
-    expect(content.summary).toMatch(/\d+ tables exact; written by the running application, checked within bounds: .*public\.audit_log/);
+    expect(content.summary).toMatch(/\d+ tables exact; written by the running application, checked within bounds: .*public\.audit_logs/);
     // Everything the writer did not touch is still compared exactly.
     expect(Number(/^(\d+) tables exact/.exec(content.summary)?.[1])).toBeGreaterThan(5);
   });
@@ -79,15 +85,15 @@ describe('a backup taken while the application keeps writing', () => {
         : {
             ...candidate,
             async verify(context: ProcedureContext) {
-              await context.harnessSql('fault: the restore lost the audit log', 'DELETE FROM audit_log');
+              await context.harnessSql('fault: the restore lost the audit log', 'DELETE FROM audit_logs');
               await candidate.verify(context);
             },
           },
     );
-    const result = await drill({ only: ['full-backup', 'restore-custom'], procedures });
+    const result = await drill({ runbookPath: CORRECTED_RUNBOOK, only: ['full-backup', 'restore-custom'], procedures });
     cleanups.push(result.cleanup);
     const content = procedure(result.journal, 'restore-custom').rungs.find((rung) => rung.rung === 'content')!;
     expect(content.outcome, JSON.stringify(content)).toBe('failed');
-    expect(content.summary).toMatch(/public\.audit_log: 0 rows after restore, outside the [1-9]\d*\.\.\d+ rows seen while the backup ran/);
+    expect(content.summary).toMatch(/public\.audit_logs: 0 rows after restore, outside the [1-9]\d*\.\.\d+ rows seen while the backup ran/);
   });
 });

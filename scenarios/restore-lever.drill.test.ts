@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parallelRestoreTiming } from '../src/evidence/timing-measures.ts';
-import { drill, procedure } from './support/drill-harness.ts';
+import { CORRECTED_RUNBOOK, drill, procedure } from './support/drill-harness.ts';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -10,7 +10,7 @@ afterEach(async () => {
 
 describe("RTO lever: pg_restore -j 1 against -j N on the drill's own dump (opt-in)", () => {
   it('measures both on the restored dump, records the hint in the journal and both reports, and changes no outcome', async () => {
-    const result = await drill({ only: ['full-backup', 'restore-custom'], parallelRestoreJobs: 2 });
+    const result = await drill({ runbookPath: CORRECTED_RUNBOOK, only: ['full-backup', 'restore-custom'], parallelRestoreJobs: 2 });
     cleanups.push(result.cleanup);
     expect(result.journal.outcome).toBe('passed');
     const lever = parallelRestoreTiming(result.journal.timing);
@@ -30,7 +30,7 @@ describe("RTO lever: pg_restore -j 1 against -j N on the drill's own dump (opt-i
   });
 
   it('is off by default', async () => {
-    const result = await drill({ only: ['full-backup', 'restore-custom'] });
+    const result = await drill({ runbookPath: CORRECTED_RUNBOOK, only: ['full-backup', 'restore-custom'] });
     cleanups.push(result.cleanup);
     expect(result.journal.timing.parallelRestore).toBeUndefined();
   });

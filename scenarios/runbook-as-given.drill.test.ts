@@ -1,21 +1,48 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DrillResult } from '../src/drill/drill-runner.ts';
-import { drill, GIVEN_RUNBOOK } from './support/drill-harness.ts';
+import { parseAppSource } from '../src/app/app-source.ts';
+import { drill, GIVEN_RUNBOOK, GIVEN_RUNBOOK_ORDER_OUTCOMES } from './support/drill-harness.ts';
+import { findingsOf, outcomesOf, REAL_APP, realAppAvailability, type ScenarioDrill, verdicts } from './support/real-app-drills.ts';
 
 /**
- * The runbook exactly as the user gave it, every procedure alone and in order. It must yield exactly
- * its findings: no more (the drill invents nothing), no fewer (it masks nothing).
+ * The runbook exactly as the user gave it, every procedure alone and in order, on the default drill (the
+ * reference app on the emulated stack, no Docker). It must yield exactly its findings: no more (the drill
+ * invents nothing), no fewer (it masks nothing).
+ *
+ * Then the same runbook on the real NMIA (its own repository and docker-compose.yml, on real Docker), and
+ * runbook-level app parity (issue 16): the default drill must give the same outcome for every procedure,
+ * the same findings by kind, the same checks per procedure and the same exit code for every command of every
+ * block. One default drill serves both: a drill is minutes of work.
  */
-describe('the runbook as given', () => {
-  let result: DrillResult & { cleanup: () => Promise<void> };
-  beforeAll(async () => {
-    result = await drill({ runbookPath: GIVEN_RUNBOOK, isolation: 'both' });
-  }, 600_000);
-  afterAll(async () => {
-    await result?.cleanup();
-  });
+const realApp = await realAppAvailability('real NMIA drills');
+/** Small: the runbook runs on both apps, and every table still has rows. */
+const SCALE = 200;
 
+const cleanups: Array<() => Promise<void>> = [];
+afterAll(async () => {
+  for (const cleanup of cleanups) await cleanup();
+});
+/** The default drill, once for both describes. */
+let defaultDrill: Promise<ScenarioDrill> | undefined;
+const theDefaultDrill = () =>
+  (defaultDrill ??= drill({ runbookPath: GIVEN_RUNBOOK, isolation: 'both', scale: SCALE }).then((run) => {
+    cleanups.push(run.cleanup);
+    return run;
+  }));
+
+describe('the runbook as given', () => {
+  let result: ScenarioDrill;
+  beforeAll(async () => {
+    result = await theDefaultDrill();
+  }, 900_000);
+
+  // The same findings as the real NMIA on its own compose file (compared below).
+  const NO_BACKUPS_DIR = /writes into \.\/backups, which the runbook never creates: on a fresh checkout of NMIA it does not exist/;
   const EXPECTED: Array<{ procedure: string; title: RegExp }> = [
+    // A checkout of NMIA has no ./backups: each backup's copy out of the container fails, alone and in order.
+    ...['full-backup', 'sql-backup', 'schema-backup'].flatMap((procedure) => [
+      { procedure, title: NO_BACKUPS_DIR },
+      { procedure, title: NO_BACKUPS_DIR },
+    ]),
     { procedure: 'automated-backup', title: /cron entry executes \/opt\/nmia\/backup\.sh directly/ },
     { procedure: 'automated-backup', title: /a failed run leaves nmia_backup_\d{8}_\d{6}\.dump \(\d+ bytes\)/ },
     { procedure: 'volume-backup', title: /uses volume nmai_pgdata, but the db service's data lives in nmia_pgdata/ },
@@ -26,12 +53,34 @@ describe('the runbook as given', () => {
     { procedure: 'volume-backup', title: /uses volume nmai_pgdata/ },
     { procedure: 'volume-restore', title: /removes and restores volume nmai_pgdata, but the db service's data lives in nmia_pgdata/ },
     { procedure: 'restore-test-db', title: /passes only after the sections before it/ },
+    // In order the export names table connectors; the real NMIA has connector_instances. Alone, the shell's
+    // redirect into ./backups fails before psql runs.
+    {
+      procedure: 'config-export',
+      title: /selects from table "connectors", which the application's schema does not have \(it has connector_instances\)/,
+    },
+    { procedure: 'config-export', title: NO_BACKUPS_DIR },
     // Step 3 never waits for the database: in every recovery, alone and in order.
     { procedure: 'dr-recovery', title: /step 3 starts the database but nothing waits for it/ },
     { procedure: 'dr-recovery', title: /step 3 starts the database but nothing waits for it/ },
     { procedure: 'dr-recovery-key-lost', title: /step 3 starts the database but nothing waits for it/ },
     { procedure: 'dr-recovery-key-lost', title: /step 3 starts the database but nothing waits for it/ },
   ];
+
+  it("corrects the export from the app's own catalog, and the correction ran there", () => {
+    const finding = result.journal.findings.find((candidate) => candidate.procedure === 'config-export')!;
+    expect(finding.suggestedFix).toContain(
+      'SELECT c.id, c.name, p1.code AS connector_type_code, c.enclave_id, c.cron_expression, c.is_enabled, c.created_at FROM connector_instances c JOIN connector_types p1 ON p1.id = c.connector_type_id;',
+    );
+    expect(finding.evidence).toMatchObject({
+      missingTable: 'connectors',
+      appTable: 'connector_instances',
+      correctedStatementRows: expect.any(Number),
+    });
+    expect(finding.evidence.correctedStatementRows).toBeGreaterThan(0);
+    // Every finding of the runbook as given is the runbook's: the app and the environment are not at fault.
+    expect(new Set(result.journal.findings.map((candidate) => candidate.kind))).toEqual(new Set(['runbook']));
+  });
 
   it('yields exactly the known findings, each with evidence and a suggested fix', () => {
     const findings = result.journal.findings;
@@ -55,28 +104,17 @@ describe('the runbook as given', () => {
   it('gives every procedure an outcome, and every failure a finding', () => {
     const outcomes = Object.fromEntries(result.journal.procedures.map((record) => [`${record.mode}/${record.id}`, record.outcome]));
     expect(outcomes).toEqual({
-      'order/full-backup': 'passed',
-      'order/sql-backup': 'passed',
-      'order/schema-backup': 'passed',
-      'order/automated-backup': 'failed',
-      'order/restore-custom': 'passed',
-      'order/restore-sql': 'passed',
-      'order/restore-test-db': 'passed',
-      'order/volume-backup': 'failed',
-      'order/volume-restore': 'failed',
-      'order/config-export': 'passed',
-      'order/dr-recovery': 'failed',
-      'order/dr-recovery-key-lost': 'failed',
-      'alone/full-backup': 'passed',
-      'alone/sql-backup': 'passed',
-      'alone/schema-backup': 'passed',
+      ...GIVEN_RUNBOOK_ORDER_OUTCOMES,
+      'alone/full-backup': 'failed',
+      'alone/sql-backup': 'failed',
+      'alone/schema-backup': 'failed',
       'alone/automated-backup': 'failed',
       'alone/restore-custom': 'passed',
       'alone/restore-sql': 'passed',
       'alone/restore-test-db': 'failed',
       'alone/volume-backup': 'failed',
       'alone/volume-restore': 'failed',
-      'alone/config-export': 'passed',
+      'alone/config-export': 'failed',
       'alone/dr-recovery': 'failed',
       'alone/dr-recovery-key-lost': 'failed',
     });
@@ -88,5 +126,96 @@ describe('the runbook as given', () => {
     const resets = result.journal.environmentResets.map((reset) => reset.before);
     expect(resets[0]).toBe('config-export');
     expect(resets.slice(1).every((before) => before === 'dr-recovery-key-lost')).toBe(true);
+  });
+});
+
+describe.skipIf(!realApp.available)(`the runbook as given, on the real NMIA too${realApp.suffix}`, () => {
+  const app = parseAppSource(REAL_APP);
+  let result: ScenarioDrill;
+  let real: ScenarioDrill;
+  let realAlone: ScenarioDrill;
+  beforeAll(async () => {
+    result = await theDefaultDrill();
+    // All twelve procedures: with the runbook as given, the key-lost recovery stops where dr-recovery does.
+    real = await drill({ runbookPath: GIVEN_RUNBOOK, app, stack: 'compose', isolation: 'order', scale: SCALE });
+    cleanups.push(real.cleanup);
+    // Alone, in a fresh environment: what restore-test-db takes from the section before it.
+    realAlone = await drill({
+      runbookPath: GIVEN_RUNBOOK,
+      app,
+      stack: 'compose',
+      isolation: 'alone',
+      only: ['restore-test-db'],
+      scale: SCALE,
+    });
+    cleanups.push(realAlone.cleanup);
+  }, 2_100_000);
+
+  it('the default drill (reference app, no Docker) reaches the same verdict as the real app on compose', () => {
+    expect(result.journal.app?.kind).toBe('reference');
+    expect(result.journal.stack?.kind).toBe('emulated');
+    expect(verdicts(result, { mode: 'order' })).toEqual(verdicts(real, { mode: 'order' }));
+    const restoreTestDbAlone = { mode: 'alone', id: 'restore-test-db' } as const;
+    expect(verdicts(result, restoreTestDbAlone)).toEqual(verdicts(realAlone, restoreTestDbAlone));
+    // The comparison is between real findings: the runbook as given is not green on either app, and every
+    // finding of the real drill belongs to one of its records (so none escapes the comparison).
+    expect(verdicts(real, { mode: 'order' }).findings.length).toBeGreaterThan(8);
+    expect(verdicts(real, { mode: 'order' }).findings).toHaveLength(real.journal.findings.length);
+  });
+
+  it('names the app, its commit and every harness addition with its reason', () => {
+    const record = real.journal.app!;
+    expect(record).toMatchObject({ kind: 'repository', commit: expect.stringMatching(/^[0-9a-f]{40}$/) });
+    if (REAL_APP.endsWith('nmia.bundle')) expect(record.commit).toMatch(/^3e1062f3/);
+    expect(record.composeAdditions?.map((addition) => addition.path)).toEqual(
+      expect.arrayContaining(['services.db.image', 'services.db.pull_policy', 'services.db.ports', 'volumes.pgdata.labels']),
+    );
+    expect(record.substitutions).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ written: 'postgres:16-alpine', used: 'nmia-drill/postgres:17' }),
+        expect.objectContaining({ used: expect.stringMatching(/^nmia-drill\/postgres:17 clients 17\./) }),
+      ]),
+    );
+    expect(record.serverVersion).toMatch(/^17\./);
+    expect(record.harnessActions?.[0]).toMatchObject({ exitCode: 0, detail: expect.stringContaining('connector_instances') });
+    expect(real.journal.seeding?.rows.identities).toBeGreaterThan(0);
+  });
+
+  it('finds exactly what is wrong with the runbook on the real app, each with evidence and a concrete fix', () => {
+    const expected: Array<[string, RegExp]> = [
+      ['full-backup', /writes into \.\/backups, which the runbook never creates/],
+      ['sql-backup', /writes into \.\/backups, which the runbook never creates/],
+      ['schema-backup', /writes into \.\/backups, which the runbook never creates/],
+      ['automated-backup', /cron entry executes \/opt\/nmia\/backup\.sh directly, but the runbook never makes the script executable/],
+      ['automated-backup', /a failed run leaves nmia_backup_\d{8}_\d{6}\.dump \(0 bytes\)/],
+      ['volume-backup', /uses volume nmai_pgdata, but the db service's data lives in nmia_pgdata/],
+      ['volume-restore', /nmai_pgdata, but the db service's data lives in nmia_pgdata/],
+      ['config-export', /selects from table "connectors", which the application's schema does not have \(it has connector_instances\)/],
+      ['dr-recovery', /step 3 starts the database but nothing waits for it/],
+      ['dr-recovery-key-lost', /step 3 starts the database but nothing waits for it/],
+    ];
+    const findings = findingsOf(real);
+    expect(findings, findings.join('\n')).toHaveLength(expected.length);
+    for (const [procedure, title] of expected)
+      expect(
+        findings.some((finding) => finding.startsWith(`${procedure}: `) && title.test(finding)),
+        `${procedure}: ${title}`,
+      ).toBe(true);
+    for (const finding of real.journal.findings) {
+      expect(Object.keys(finding.evidence).length).toBeGreaterThan(0);
+      expect(finding.suggestedFix).not.toMatch(/Review the command/);
+    }
+    const configExport = real.journal.findings.find((finding) => finding.procedure === 'config-export')!;
+    expect(configExport.suggestedFix).toMatch(/FROM connector_instances c JOIN connector_types p1 ON p1\.id = c\.connector_type_id/);
+    expect(outcomesOf(real)).toEqual(GIVEN_RUNBOOK_ORDER_OUTCOMES);
+  });
+
+  it('restore-test-db fails on its own: it restores a file only the custom-format restore copied into the container', () => {
+    expect(outcomesOf(realAlone, { mode: 'alone' })).toEqual({ 'alone/restore-test-db': 'failed' });
+    expect(findingsOf(realAlone)).toEqual([
+      expect.stringMatching(
+        /^restore-test-db: the section restores \/tmp\/nmia_restore\.dump, which only "Restore from Custom Format Dump" copies/,
+      ),
+    ]);
   });
 });

@@ -80,6 +80,8 @@ export function syntheticJournal(overrides: Partial<Journal> = {}): Journal {
         },
         { rung: 'intent', check: 'every command exits 0', outcome: 'passed', summary: '1 command' },
       ],
+      // An application defect does not fail the procedure.
+      findings: ['F03'],
     }),
     procedure({
       id: 'volume-backup',
@@ -198,6 +200,7 @@ export function syntheticJournal(overrides: Partial<Journal> = {}): Journal {
     findings: [
       {
         id: 'F02',
+        kind: 'runbook',
         procedure: 'restore-test-db',
         section: 'Database Restore › Restore to a Different Database (for Testing)',
         line: 150,
@@ -209,6 +212,7 @@ export function syntheticJournal(overrides: Partial<Journal> = {}): Journal {
       },
       {
         id: 'F01',
+        kind: 'runbook',
         procedure: 'volume-backup',
         section: 'Docker Volume Backup',
         line: 185,
@@ -218,6 +222,17 @@ export function syntheticJournal(overrides: Partial<Journal> = {}): Journal {
         evidence: { volumesInBlock: ['nmai_pgdata'], dbServiceVolume: 'nmia_pgdata', hostile: HOSTILE },
         whyItMatters: `Docker creates an unknown named volume empty ${HOSTILE}`,
         suggestedFix: `Use nmia_pgdata ${HOSTILE}`,
+      },
+      {
+        id: 'F03',
+        kind: 'application',
+        procedure: 'full-backup',
+        section: 'Database Backup › Full Backup (Recommended)',
+        severity: 'medium',
+        title: 'UI loads: fails before the disaster too',
+        evidence: { before: 'failed', after: 'failed' },
+        whyItMatters: 'the application fails this item whatever the runbook does',
+        suggestedFix: 'Fix the UI so it renders the enclaves before any disaster',
       },
     ],
     manifests: {

@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { applySchema } from '../nmia/schema/nmia-schema.ts';
+import { applyDrillSchema, applySchema } from '../nmia/schema/nmia-schema.ts';
 import { seedDatabase } from '../nmia/seed/seed-database.ts';
 import type { Journal, Rung } from '../src/evidence/journal.ts';
 import { LocalPostgresProvider } from '../src/postgres/local-postgres-provider.ts';
@@ -24,14 +24,16 @@ export interface TestDumps {
   sourceManifest: Manifest;
   custom: string;
   plain: string;
-  /** identities.hostname dropped, and a grant to a role a fresh cluster does not have. */
+  /** identities.linked_system and table audit_logs dropped, and a grant to a role a fresh cluster does not have. */
   altered?: string;
-  /** Restores cleanly, but: every FK NOT VALID with orphans behind it, connectors empty, users_id_seq behind. */
+  /** Restores cleanly, but: every FK NOT VALID with orphans behind it, connector_instances empty. */
   defective?: string;
+  /** A drill's own database: the app's tables plus the harness's schema nmia_drill with sentinels in it. */
+  drilled?: string;
   stop(): Promise<void>;
 }
 
-export async function makeTestDumps(options: { altered?: boolean; defective?: boolean } = {}): Promise<TestDumps> {
+export async function makeTestDumps(options: { altered?: boolean; defective?: boolean; drilled?: boolean } = {}): Promise<TestDumps> {
   const dir = await mkdtemp(join(tmpdir(), 'nmia-verify-backup-test-'));
   const source = await new LocalPostgresProvider().start();
   const stop = async () => {
@@ -74,7 +76,7 @@ export async function makeTestDumps(options: { altered?: boolean; defective?: bo
     };
     if (options.altered) {
       await seeded('nmia_altered');
-      await source.query('ALTER TABLE identities DROP COLUMN hostname', [], 'nmia_altered');
+      await source.query('ALTER TABLE identities DROP COLUMN linked_system; DROP TABLE audit_logs', [], 'nmia_altered');
       // A role the fresh cluster does not have: the restore only works because verify-backup creates it.
       await source.query('CREATE ROLE nmia_reporting NOLOGIN; GRANT SELECT ON identities TO nmia_reporting', [], 'nmia_altered');
       dumps.altered = await pgDump('nmia_altered', join(dir, 'altered.dump'), 'custom');
@@ -90,13 +92,23 @@ export async function makeTestDumps(options: { altered?: boolean; defective?: bo
            END LOOP;
          END $$;
          SET session_replication_role = replica;
-         DELETE FROM connectors;
-         RESET session_replication_role;
-         SELECT setval(pg_get_serial_sequence('users', 'id'), 1);`,
+         DELETE FROM connector_instances;
+         RESET session_replication_role;`,
         [],
         'nmia_defective',
       );
       dumps.defective = await pgDump('nmia_defective', join(dir, 'defective.dump'), 'custom');
+    }
+    if (options.drilled) {
+      await seeded('nmia_drilled');
+      const client = await source.connect('nmia_drilled');
+      try {
+        await applyDrillSchema(client);
+        await client.query(`INSERT INTO nmia_drill.sentinels (note) SELECT 'rpo' FROM generate_series(1, 3)`);
+      } finally {
+        await client.end();
+      }
+      dumps.drilled = await pgDump('nmia_drilled', join(dir, 'drilled.dump'), 'custom');
     }
     return dumps;
   } catch (error) {

@@ -43,12 +43,15 @@ function pause(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
+/** The real api's unauthenticated route that reads the database (main.py bootstrap_status); /health does not. */
+const DB_BACKED_PATH = '/api/v1/bootstrap/status';
+
 const running = (status: string | undefined) => status !== undefined && /^Up\b/.test(status);
 const exited = (status: string | undefined) => status !== undefined && /^(Exited|Dead)\b/.test(status);
 
 /**
- * The application rung of a restore: after the blocks restarted services, the api answers /health (which
- * queries the database) within a bounded wait, and every restarted service is running. `docker compose start`
+ * The application rung of a restore: after the blocks restarted services, the api answers
+ * GET /api/v1/bootstrap/status (a database query: the real NMIA's /health touches no database) within a bounded wait, and every restarted service is running. `docker compose start`
  * exits 0 even when a service dies at once, so the exit codes alone never show this. The wait stops early
  * once a restarted service has exited: without a restart policy it does not come back by itself.
  * Records nothing when the blocks restarted no service.
@@ -57,9 +60,9 @@ export async function checkApplicationBack(context: ProcedureContext, timeoutMs 
   const commands = context.evidence.blocks.flatMap((block) => block.commands.map((command) => command.text));
   const services = restartedServices(commands, [...context.stack.project().services.keys()]);
   if (services.length === 0) return true;
-  const check = `the application is back: the api answers /health and ${services.join(', ')} ${services.length === 1 ? 'runs' : 'run'} again`;
+  const check = `the application is back: the api answers ${DB_BACKED_PATH} and ${services.join(', ')} ${services.length === 1 ? 'runs' : 'run'} again`;
   const ps = () => context.stack.docker(['compose', 'ps', '-a', ...services], { cwd: context.projectDir });
-  const url = `${context.stack.serviceUrl('api', 8000)}/health`;
+  const url = `${context.stack.serviceUrl('api', 8000)}${DB_BACKED_PATH}`;
 
   const stop = new AbortController();
   const watcher = (async () => {
@@ -98,7 +101,7 @@ export async function checkApplicationBack(context: ProcedureContext, timeoutMs 
     context.pass(
       'application',
       check,
-      `GET /health → 200 after ${(waitedMs / 1000).toFixed(1)} s; ${services.map((service) => `${service} ${states.get(service)}`).join(', ')}`,
+      `GET ${DB_BACKED_PATH} → 200 after ${(waitedMs / 1000).toFixed(1)} s; ${services.map((service) => `${service} ${states.get(service)}`).join(', ')}`,
     );
     return true;
   }
@@ -116,4 +119,12 @@ export async function checkApplicationBack(context: ProcedureContext, timeoutMs 
     logs: Object.fromEntries(logs),
   });
   return false;
+}
+
+/** Waits (bounded) until the api answers its database-backed route again, after the harness restarted it. */
+export async function waitForApplication(context: ProcedureContext, timeoutMs = APPLICATION_WAIT_MS): Promise<void> {
+  const url = `${context.stack.serviceUrl('api', 8000)}${DB_BACKED_PATH}`;
+  await context.harnessAction('check: wait (bounded) for the application after the adversarial run', `GET ${url} until 200`, () =>
+    waitForHttp(url, timeoutMs),
+  );
 }

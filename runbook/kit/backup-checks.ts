@@ -1,4 +1,5 @@
 import { basename } from 'node:path';
+import { lastLines } from '../../src/exec/error-lines.ts';
 import type { ArtifactEvidence } from '../../src/verify/artifact-check.ts';
 import { listFiles, newFiles } from './backup-files.ts';
 import { writeBackupSidecar } from './backup-sidecar.ts';
@@ -56,4 +57,40 @@ export async function restoreIntoScratch(
     () => context.pgClient(binary, args, database),
   );
   return { database, ok: result.exitCode === 0, stderr: result.stderr };
+}
+
+/**
+ * The completeness proof of a backup procedure, on its own: its artifact restored into a scratch database
+ * the drill owns and held to the backup window's manifests (every table's rows and hash, sequences, schema).
+ * A dump that silently leaves out a table's data fails here, in its own procedure, naming the table.
+ */
+export async function proveBackupComplete(
+  context: ProcedureContext,
+  dumpPath: string,
+  format: 'custom' | 'plain',
+  purpose: string,
+): Promise<boolean> {
+  const window = await context.backupWindow();
+  if (!window) throw new Error(`${context.procedure.id}: a completeness proof needs the backup window (captureWindow)`);
+  const started = Date.now();
+  const scratch = await restoreIntoScratch(context, dumpPath, format, purpose);
+  try {
+    const check = 'the backup restores on its own into a scratch database';
+    if (!scratch.ok) {
+      context.fail('restorability', check, lastLines(scratch.stderr, 2, ' | '));
+      return false;
+    }
+    context.pass('restorability', check, `${basename(dumpPath)} restored into ${scratch.database} with errors made fatal`);
+    // No pg_amcheck here: the manifest's hashes already cover every row, and a fresh copy's pages say nothing
+    // about the backup; the physical check runs on the databases the runbook's restores leave behind.
+    return await context.verifyRestoredDatabase(scratch.database, window, { physical: false });
+  } finally {
+    // Its cost beside the backup blocks' own time (the bench's ratio; the HTML report shows both).
+    context.evidence.timing('completenessProofMs', Date.now() - started);
+    context.evidence.timing(
+      'backupBlocksMs',
+      context.evidence.blocks.reduce((sum, block) => sum + block.durationMs, 0),
+    );
+    await context.dropScratchDatabase(scratch.database);
+  }
 }

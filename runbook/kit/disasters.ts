@@ -3,7 +3,7 @@ import { writeBackupSidecar } from './backup-sidecar.ts';
 import type { ProcedureContext } from '../../src/drill/procedure-context.ts';
 
 /** The disaster in words, as the journal records it and `nmia-drill plan` announces it. */
-export const CORRUPT_DATABASE = 'a bad deploy truncates identities, drops the connectors table and overwrites every password hash';
+export const CORRUPT_DATABASE = 'a bad deploy truncates identities, drops the connector_instances table and overwrites every password hash';
 
 /**
  * A destructive bad deploy inside the nmia database: a table emptied, a table dropped, credentials
@@ -15,7 +15,7 @@ export async function corruptDatabase(context: ProcedureContext): Promise<void> 
   await context.harnessSql(
     `disaster: ${CORRUPT_DATABASE}`,
     `TRUNCATE identities;
-     DROP TABLE connectors CASCADE;
+     DROP TABLE connector_instances CASCADE;
      UPDATE users SET password_hash = '$2b$10$' || repeat('x', 53);`,
   );
 }

@@ -3,11 +3,15 @@ import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import type { Binding } from '../../src/exec/binding.ts';
-import { SentinelWriter } from '../../src/probes/sentinel-writer.ts';
+import { issueToken } from '../../src/probes/jwt-continuity-probe.ts';
+import { NMIA_API_ROUTES } from '../../src/probes/probe.ts';
 import type { AcknowledgedSentinel } from '../../src/probes/sentinel-writer.ts';
+import { ApiSentinelWriter } from '../../src/probes/api-sentinel-writer.ts';
 import { harnessDump } from './disasters.ts';
 import { waitForHttp } from '../../src/drill/drill-environment.ts';
 import type { ProcedureContext } from '../../src/drill/procedure-context.ts';
+import type { AppSource } from '../../src/app/app-source.ts';
+import { OVERRIDE_FILE } from '../../src/app/compose-override.ts';
 
 const GIT_ENV = {
   GIT_AUTHOR_NAME: 'nmia-drill',
@@ -26,6 +30,8 @@ export interface RecoveryInputs {
   disasterAt?: Date;
   /** The newest sentinel write the api acknowledged before the disaster. */
   acknowledged?: AcknowledgedSentinel;
+  /** Set when the RPO writes went through the app's api (enclaves named `<rpoPrefix><n>`), not the harness's table. */
+  rpoPrefix?: string;
 }
 
 export function recoveryInputs(context: ProcedureContext): RecoveryInputs {
@@ -60,37 +66,103 @@ async function publishRepository(context: ProcedureContext, bareRepo: string): P
   );
 }
 
-/** Before a total loss: the repository, the latest backup kept off the host, and a token issued now. */
-export async function prepareRecovery(context: ProcedureContext): Promise<RecoveryInputs> {
+/** The app under drill when it is a repository (--app): the runbook's `git clone <repo-url>` clones that very source. */
+export function appRepository(context: ProcedureContext): Extract<AppSource, { kind: 'repository' }> | undefined {
+  const app = context.drill.app;
+  return app?.kind === 'repository' ? app : undefined;
+}
+
+/**
+ * The fresh clone of an app repository lacks the harness's override (no registry here, loopback ports,
+ * labels): written next to its compose file right before the runbook first starts a service, as recorded.
+ */
+export function overrideCheckpoints(context: ProcedureContext): Array<{ beforeCommand: string; run: () => Promise<void> }> {
+  const setup = context.stack.appSetup;
+  if (!appRepository(context) || !setup) return [];
+  return [
+    {
+      // The first `docker compose up` of the block, as written or corrected (`up -d --wait db`).
+      beforeCommand: 'docker compose up',
+      run: () =>
+        context.harnessAction(
+          "environment: the harness's docker-compose.override.yml next to the freshly cloned compose file (the additions in the journal's app record)",
+          `write ${join(context.projectDir, OVERRIDE_FILE)}`,
+          () => writeFile(join(context.projectDir, OVERRIDE_FILE), setup.overrideYaml),
+        ),
+    },
+  ];
+}
+
+/** The enclaves the RPO writes create through the app's api are named `<prefix><n>` (this drill's only). */
+export function rpoSentinelPrefix(context: ProcedureContext): string {
+  return `nmia-drill-rpo-${context.drill.journal.drillId.slice(0, 8)}-`;
+}
+
+/**
+ * Before a total loss: the repository, the latest backup kept off the host, and a token issued now.
+ * With `rpoWrites` (an app repository, whose writes only its api makes): enclaves created through the app's
+ * own POST route, then the most recent backup, then more writes until the disaster, so the RPO is the time
+ * from the backup to the disaster as the app's own data shows it.
+ */
+export async function prepareRecovery(context: ProcedureContext, options: { rpoWrites?: boolean } = {}): Promise<RecoveryInputs> {
   const inputs = recoveryInputs(context);
-  // After an earlier recovery in the same environment, the install directory (and ./backups) was lost with it.
+  const repository = appRepository(context);
+  const apiUrl = context.stack.serviceUrl('api', 8000);
+  inputs.preDisasterToken = await context.harnessAction(
+    'SECRET_KEY continuity: log in as the admin before the disaster and keep the token',
+    `POST ${NMIA_API_ROUTES.login}`,
+    async () => {
+      await waitForHttp(`${apiUrl}/health`, 60_000);
+      return issueToken(apiUrl, { username: 'admin', password: context.drill.canaries.adminPassword });
+    },
+  );
   const dump = context.artifact('custom-dump');
-  if (!dump || !existsSync(dump.path)) await harnessDump(context, 'custom');
-  await publishRepository(context, inputs.bareRepo);
+  if (repository && options.rpoWrites) {
+    const token = inputs.preDisasterToken;
+    const prefix = rpoSentinelPrefix(context);
+    const writer = await context.harnessAction(
+      `RPO: writes through the app's own api (POST ${NMIA_API_ROUTES.enclaves}, enclaves named ${prefix}<n>) before the backup`,
+      `POST ${NMIA_API_ROUTES.enclaves} every 500 ms`,
+      async () => {
+        const started = await ApiSentinelWriter.start({ apiUrl, token, prefix });
+        for (const deadline = Date.now() + 15_000; (started.newest()?.id ?? 0) < 3 && Date.now() < deadline; )
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        await started.pause();
+        return started;
+      },
+    );
+    // The most recent backup, taken between writes: what the recovery restores, and where the RPO starts.
+    await harnessDump(context, 'custom');
+    writer.resume();
+    context.environment.sentinels = writer;
+    inputs.rpoPrefix = prefix;
+  } else if (!dump || !existsSync(dump.path)) {
+    // After an earlier recovery in the same environment, the install directory (and ./backups) was lost with it.
+    await harnessDump(context, 'custom');
+  }
+  if (!repository) await publishRepository(context, inputs.bareRepo);
   await context.harnessAction('prerequisite: the most recent backup, kept off the host', `copy → ${inputs.offsiteDump}`, async () => {
     await mkdir(join(inputs.offsiteDump, '..'), { recursive: true });
     await copyFile(context.artifact('custom-dump')!.path, inputs.offsiteDump);
   });
-  const apiUrl = context.stack.serviceUrl('api', 8000);
-  inputs.preDisasterToken = await context.harnessAction(
-    'SECRET_KEY continuity: log in as the admin before the disaster and keep the token',
-    'POST /api/auth/login',
-    async () => {
-      await waitForHttp(`${apiUrl}/health`, 60_000);
-      return SentinelWriter.login(apiUrl, { username: 'admin', password: context.drill.canaries.adminPassword });
-    },
-  );
   return inputs;
 }
 
 export function recoveryBindings(context: ProcedureContext, secretKey: { value: string; reason: string }): Binding[] {
   const { bareRepo, offsiteDump } = recoveryInputs(context);
+  const repository = appRepository(context);
   return [
-    {
-      placeholder: '<repo-url>',
-      value: `file://${bareRepo}`,
-      reason: 'a local Git repository of the compose project, made by the harness',
-    },
+    repository
+      ? {
+          placeholder: '<repo-url>',
+          value: repository.location,
+          reason: `the NMIA repository under drill (--app)${repository.ref ? `; the runbook's clone takes its default branch, not #${repository.ref}` : ''}`,
+        }
+      : {
+          placeholder: '<repo-url>',
+          value: `file://${bareRepo}`,
+          reason: 'a local Git repository of the compose project, made by the harness',
+        },
     { placeholder: '/opt/nmia', value: context.projectDir, reason: 'the recovery host’s install directory, inside the drill workspace' },
     { placeholder: '<original-secret-key>', value: secretKey.value, reason: secretKey.reason },
     { placeholder: '/path/to/nmia_backup.dump', value: offsiteDump, reason: 'the most recent custom-format backup, from off-host storage' },

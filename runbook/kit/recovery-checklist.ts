@@ -5,6 +5,7 @@ import { ChecklistProbes } from '../../src/probes/checklist-probes.ts';
 import type { ProbeResult, ProbeTarget } from '../../src/probes/probe.ts';
 import type { ChecklistItem } from '../../src/runbook/runbook.ts';
 import type { ProcedureContext } from '../../src/drill/procedure-context.ts';
+import { checkFixtureDirectory, unavailableParts } from './fixture-directory-check.ts';
 
 const PREREQUISITES = 'Disaster Recovery Checklist › Prerequisites';
 const RECOVERY_STEPS = 'Disaster Recovery Checklist › Recovery Steps';
@@ -60,6 +61,53 @@ function record(context: ProcedureContext, entry: ChecklistRecord): void {
   journal.checklist.push(context.drill.redactor.redactDeep({ ...entry, item: `${entry.item} (${context.mode}/${context.procedure.id})` }));
 }
 
+const BASELINE = 'checklistBaseline';
+/** Identity counts are compared with the pre-disaster manifest itself, so they have no baseline of their own. */
+const BASELINE_PROBES = VERIFY_PROBES.filter((id) => id !== 'identity-counts-match');
+
+/**
+ * The "Verify recovery" probes once before the disaster, against the same stack: an item the application
+ * fails already then is an application defect, not a failed recovery (verifyRecovery reads this).
+ */
+export async function probeBaseline(context: ProcedureContext): Promise<void> {
+  await checkFixtureDirectory(context, 30_000);
+  const results = await context.harnessAction(
+    'baseline: the "Verify recovery" checklist before the disaster (what the application fails anyway)',
+    `probes ${BASELINE_PROBES.join(', ')}`,
+    () =>
+      new ChecklistProbes(
+        { ...applicationTarget(context), evidenceDir: join(context.evidenceDir, 'checklist-baseline') },
+        {
+          redactor: context.drill.redactor,
+        },
+      ).run({
+        only: BASELINE_PROBES,
+        unavailable: unavailableParts(context),
+        // What the runbook says to read, as after the recovery; any line since the drill began counts.
+        workerLogs: {
+          read: async () => (await context.stack.docker(['compose', 'logs', 'worker'])).stdout,
+          since: new Date(context.drill.journal.startedAt),
+        },
+      }),
+  );
+  context.scratch[BASELINE] = new Map(results.map((result) => [result.id, result]));
+}
+
+/**
+ * A probe that fails after the recovery and failed the same way before the disaster says nothing about the
+ * runbook: its rung is skipped (neither proven nor disproven), with an application finding. Anything else
+ * stands as the probe decided.
+ */
+export function againstBaseline(result: ProbeResult, before: ProbeResult | undefined): ProbeResult & { applicationDefect?: ProbeResult } {
+  if (result.outcome !== 'failed' || before?.outcome !== 'failed') return result;
+  return {
+    ...result,
+    outcome: 'skipped',
+    summary: `not a recovery failure: the application fails this before the disaster too (${before.summary}); after the recovery: ${result.summary}`,
+    applicationDefect: before,
+  };
+}
+
 /**
  * Runs the "Verify recovery" items as probes; each becomes an application rung and a checklist record.
  * Returns the results, so the caller can tell when every item went green.
@@ -69,7 +117,12 @@ export async function verifyRecovery(
   expectations: Parameters<ChecklistProbes['run']>[0],
 ): Promise<ProbeResult[]> {
   const items = checklistItems(context, RECOVERY_STEPS, 'Verify recovery');
-  const results = await new ChecklistProbes(applicationTarget(context), { redactor: context.drill.redactor }).run(expectations);
+  const baseline = context.scratch[BASELINE] as Map<string, ProbeResult> | undefined;
+  const probed = await new ChecklistProbes(applicationTarget(context), { redactor: context.drill.redactor }).run({
+    ...expectations,
+    unavailable: unavailableParts(context),
+  });
+  const results = probed.map((result) => againstBaseline(result, baseline?.get(result.id)));
   for (const result of results) {
     const index = (VERIFY_PROBES as readonly string[]).indexOf(result.id);
     const item = items[index];
@@ -81,6 +134,18 @@ export async function verifyRecovery(
       summary: result.summary,
       evidence: { probe: result.id, durationMs: result.durationMs, ...result.evidence },
     });
+    if (result.applicationDefect) {
+      context.finding({
+        kind: 'application',
+        ...(item ? { line: item.line } : {}),
+        severity: 'medium',
+        title: `${check}: the application fails this before the disaster too`,
+        evidence: { before: result.applicationDefect.summary, after: result.summary, probe: result.id },
+        whyItMatters:
+          'The recovered application is no worse than before, so the runbook is not at fault; but this checklist item cannot confirm a recovery until the application passes it.',
+        suggestedFix: `Fix the application (not the runbook) so that "${check}" holds on a healthy deployment; before the disaster it gave: ${result.applicationDefect.summary}`,
+      });
+    }
     record(context, {
       section: RECOVERY_STEPS,
       ...(item ? { line: item.line } : {}),

@@ -1,8 +1,9 @@
-import { chmod, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { CronExpressionParser } from 'cron-parser';
-import { checkNewBackup, rememberBackups, restoreIntoScratch } from '../kit/backup-checks.ts';
+import { checkNewBackup, proveBackupComplete, rememberBackups } from '../kit/backup-checks.ts';
 import { listFiles, newFiles } from '../kit/backup-files.ts';
+import { runWithPgDumpKilled } from '../kit/killed-dump.ts';
 import type { Procedure } from '../../src/drill/procedure.ts';
 import { lastLines } from '../../src/exec/error-lines.ts';
 import type { ProcedureContext } from '../../src/drill/procedure-context.ts';
@@ -56,6 +57,8 @@ export const automatedBackup: Procedure = {
     await writeFile(join(context.projectDir, 'backup.sh'), script, { mode: 0o644 });
     await chmod(join(context.projectDir, 'backup.sh'), 0o644);
     const now = Date.now();
+    // The script's own `mkdir -p "$BACKUP_DIR"` makes it anyway (a clone of the app has no ./backups).
+    await mkdir(context.backupsDir, { recursive: true });
     for (const plant of RETENTION_PLANTS) {
       const path = join(context.backupsDir, plant.name);
       await writeFile(path, 'planted by nmia-drill to check retention; not a backup\n');
@@ -91,13 +94,7 @@ async function checkDump(context: ProcedureContext): Promise<void> {
       'the script reports the file it wrote',
       `printed ${JSON.stringify(printed.trim())}, wrote ${basename(backup.path)}`,
     );
-  const scratch = await restoreIntoScratch(context, backup.path, 'custom', 'script_dump');
-  try {
-    if (!scratch.ok) context.fail('restorability', 'the script’s dump restores', lastLines(scratch.stderr, 2, ' | '));
-    else await context.verifyRestoredDatabase(scratch.database, (await context.backupWindow())!);
-  } finally {
-    await context.dropScratchDatabase(scratch.database);
-  }
+  await proveBackupComplete(context, backup.path, 'custom', 'script_dump');
 }
 
 async function checkRetention(context: ProcedureContext): Promise<void> {
@@ -166,28 +163,9 @@ async function checkFailurePartWay(context: ProcedureContext): Promise<void> {
   // The script names files by the second; make sure this run cannot overwrite the good dump.
   await new Promise((resolve) => setTimeout(resolve, 1100 - (Date.now() % 1000)));
   const before = listFiles(context.backupsDir);
-  const outcome = await context.withDb(async (locker) => {
-    await locker.query('BEGIN');
-    await locker.query('LOCK TABLE identities IN ACCESS EXCLUSIVE MODE');
-    const run = context.runBlock(0, scriptBindings(context), { label: 'block-0-pg-dump-killed' });
-    let killed = false;
-    const deadline = Date.now() + 30_000;
-    while (!killed && Date.now() < deadline) {
-      const waiting = await context.withDb((client) =>
-        client.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE application_name = 'pg_dump' AND wait_event_type = 'Lock'"),
-      );
-      for (const { pid } of waiting.rows) {
-        await context.harnessSql(
-          'fault: terminate pg_dump part-way (after it connected and began its work)',
-          `SELECT pg_terminate_backend(${pid})`,
-        );
-        killed = true;
-      }
-      if (!killed) await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    await locker.query('ROLLBACK');
-    return { run: await run, killed };
-  });
+  const outcome = await runWithPgDumpKilled(context, () =>
+    context.runBlock(0, scriptBindings(context), { label: 'block-0-pg-dump-killed' }),
+  );
   const failedRun = outcome.run;
   // The experiment's run is evidence, not the procedure's own block: keep it out of the exit-code rung.
   context.evidence.withdrawLastBlock();

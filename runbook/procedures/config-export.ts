@@ -2,6 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import type { Procedure } from '../../src/drill/procedure.ts';
+import { diagnoseMissingBackupsDir } from '../kit/missing-directory.ts';
+import { diagnoseMissingRelation } from '../kit/missing-relation-diagnosis.ts';
 
 /** The columns the section's SELECT names, in order. */
 export const EXPORTED_COLUMNS = ['id', 'name', 'connector_type_code', 'enclave_id', 'cron_expression', 'is_enabled', 'created_at'];
@@ -13,6 +15,9 @@ export const configExport: Procedure = {
   kind: 'export',
   section: 'Configuration Backup',
   blocks: [0],
+  // The block names its table; against an app without it, the correction comes from the app's own catalog.
+  // Else: the redirect into ./backups, which a fresh checkout does not have.
+  diagnose: async (context, failed) => (await diagnoseMissingRelation(context, failed)) ?? diagnoseMissingBackupsDir(failed),
 
   async verify(context) {
     const path = join(context.backupsDir, 'connectors_export.csv');
@@ -31,7 +36,7 @@ export const configExport: Procedure = {
       );
 
     const ids = await context.withDb(async (client) =>
-      (await client.query<{ id: string }>('SELECT id::text AS id FROM connectors ORDER BY id')).rows.map((row) => row.id),
+      (await client.query<{ id: string }>('SELECT id::text AS id FROM connector_instances ORDER BY id')).rows.map((row) => row.id),
     );
     const exported = records.map((record) => record[0] ?? '').sort();
     if (JSON.stringify(exported) === JSON.stringify([...ids].sort()))

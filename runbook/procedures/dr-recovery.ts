@@ -1,7 +1,15 @@
-import { checkPrerequisites, recordPostRecoveryActions, verifyRecovery } from '../kit/recovery-checklist.ts';
-import { loseEnvironment, prepareRecovery, recoveryBindings, recoveryInputs } from '../kit/environment-loss.ts';
+import { checkPrerequisites, probeBaseline, recordPostRecoveryActions, verifyRecovery } from '../kit/recovery-checklist.ts';
+import {
+  appRepository,
+  loseEnvironment,
+  overrideCheckpoints,
+  prepareRecovery,
+  recoveryBindings,
+  recoveryInputs,
+} from '../kit/environment-loss.ts';
 import { PLANNED_ENVIRONMENT_LOSS, planRecoveryBindings, planRecoveryInputs } from '../kit/planned-inputs.ts';
 import { measureRecoveryObjectives, waitForRecoveredApi } from '../kit/recovery-objectives.ts';
+import { checkSecretKeyReachesApi } from '../kit/secret-key-continuity.ts';
 import type { Procedure } from '../../src/drill/procedure.ts';
 import { checkRecoveryWaitsForDatabase, diagnoseRecoveryStep } from '../kit/recovery-diagnosis.ts';
 
@@ -14,11 +22,21 @@ export const drRecovery: Procedure = {
   id: 'dr-recovery',
   title: 'Disaster recovery: rebuild from Git and the latest backup, then verify the application',
   kind: 'recovery',
+  // git clones the repository; the checklist probes render the UI in Chromium and scan the fixture LDAP directory.
+  needs: { git: true, browser: true, directory: true },
   section: 'Disaster Recovery Checklist › Recovery Steps',
   blocks: [0, 1, 2, 3, 4],
 
   async prepare(context) {
+    if (appRepository(context)) {
+      // The app's own writes are the RPO's: the baseline (its connector scan included) first, then writes, the
+      // backup and more writes up to the disaster.
+      await probeBaseline(context);
+      await prepareRecovery(context, { rpoWrites: true });
+      return;
+    }
     await prepareRecovery(context);
+    await probeBaseline(context);
   },
 
   bindings(context) {
@@ -36,18 +54,23 @@ export const drRecovery: Procedure = {
 
   diagnose: diagnoseRecoveryStep,
 
+  checkpoints: overrideCheckpoints,
+
   async verify(context) {
     checkRecoveryWaitsForDatabase(context);
     const dump = context.artifact('custom-dump')!;
     await context.verifyRestoredDatabase('nmia', dump.window!, { privilegesDroppedByDesign: true });
     const inputs = recoveryInputs(context);
     await waitForRecoveredApi(context);
+    const repository = appRepository(context);
+    // Step 2 restores the original key into .env; whether the api runs with it is the app's compose file's doing.
+    if (repository) await checkSecretKeyReachesApi(context, context.drill.canaries.secretKey);
     const counts = dump.window!.before.tables;
     const results = await verifyRecovery(context, {
       expected: {
         identities: counts['public.identities']?.rows ?? 0,
         enclaves: counts['public.enclaves']?.rows ?? 0,
-        connectors: counts['public.connectors']?.rows ?? 0,
+        connectors: counts['public.connector_instances']?.rows ?? 0,
       },
       ...(inputs.preDisasterToken ? { preDisasterToken: inputs.preDisasterToken } : {}),
       tokenExpectation: 'valid',
@@ -57,7 +80,10 @@ export const drRecovery: Procedure = {
       },
     });
     await measureRecoveryObjectives(context, results);
-    await checkPrerequisites(context, { repoUrl: `file://${inputs.bareRepo}`, backupFile: inputs.offsiteDump });
+    await checkPrerequisites(context, {
+      repoUrl: repository ? repository.location : `file://${inputs.bareRepo}`,
+      backupFile: inputs.offsiteDump,
+    });
     recordPostRecoveryActions(context);
   },
 };

@@ -1,4 +1,6 @@
-import { checkNewBackup, rememberBackups } from '../kit/backup-checks.ts';
+import { diagnoseMissingBackupsDir } from '../kit/missing-directory.ts';
+import { checkNewBackup, proveBackupComplete, rememberBackups } from '../kit/backup-checks.ts';
+import { runKilledDump } from '../kit/killed-dump-run.ts';
 import type { Procedure } from '../../src/drill/procedure.ts';
 
 /** Database Backup › Full Backup (Recommended): pg_dump -Fc inside the db container, copied to ./backups. */
@@ -11,16 +13,22 @@ export const fullBackup: Procedure = {
   captureWindow: true,
   plan: { produces: [{ name: 'custom-dump', file: 'nmia_backup_{YYYYMMDD_HHMMSS}.dump', from: 'full-backup (when its checks pass)' }] },
 
+  diagnose: (_context, failed) => diagnoseMissingBackupsDir(failed),
+
   async beforeBlocks(context) {
     rememberBackups(context);
   },
 
   async verify(context) {
-    await checkNewBackup(context, {
+    const backup = await checkNewBackup(context, {
       pattern: /^nmia_backup_\d{8}_\d{6}\.dump$/,
       artifactName: 'custom-dump',
       format: 'custom',
       sidecar: true,
     });
+    // Proven complete on its own, not only when a later section happens to restore this file.
+    if (backup?.evidence.readable) await proveBackupComplete(context, backup.path, 'custom', 'full_backup');
+    // The failure this section must make visible: a dump killed part-way must not leave a file that looks like a backup.
+    await runKilledDump(context, /^nmia_backup_\d{8}_\d{6}\.dump$/);
   },
 };

@@ -1,6 +1,7 @@
 import { basename } from 'node:path';
 import { CORRUPT_DATABASE, corruptDatabase, harnessDump } from '../kit/disasters.ts';
 import { checkApplicationBack } from '../kit/application-check.ts';
+import { TRUNCATED_DUMP, runAdversarialRestore } from '../kit/adversarial-restore.ts';
 import { diagnoseDropBeforeReadCheck } from '../kit/drop-before-check.ts';
 import type { Procedure } from '../../src/drill/procedure.ts';
 import { planHarnessDump, plannedFileBinding } from '../kit/planned-inputs.ts';
@@ -47,6 +48,20 @@ export const restoreCustom: Procedure = {
     await checkApplicationBack(context);
     if (restored && context.drill.parallelRestoreJobs)
       await recordParallelRestoreHint(context, dump.path, context.drill.parallelRestoreJobs);
+    // The failure this section must make visible: a dump cut short (a full disk, an interrupted copy).
+    await runAdversarialRestore(context, {
+      artifact: 'custom-dump',
+      placeholder: RUNBOOK_DUMP_NAME,
+      damage: TRUNCATED_DUMP,
+      finding: {
+        title: 'the custom restore exits 0 on a truncated dump: the application restarts on a partial database',
+        command: 'docker compose exec db pg_restore -U nmia -d nmia --no-owner --no-privileges /tmp/nmia_restore.dump',
+        whyItMatters:
+          'A dump cut short restores only the objects before the cut; when the section still ends in exit 0 the operator restarts the application on a database missing tables and rows.',
+        suggestedFix:
+          'Let pg_restore fail the section: run it with --exit-on-error, never mask its exit code, and read the dump back (pg_restore --list and pg_restore -f /dev/null) before dropdb.',
+      },
+    });
   },
 
   // pg_restore failing on an unreadable dump after dropdb already ran: the runbook's order is the defect.

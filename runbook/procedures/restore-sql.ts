@@ -1,6 +1,7 @@
 import { basename } from 'node:path';
 import { CORRUPT_DATABASE, corruptDatabase, harnessDump } from '../kit/disasters.ts';
 import { checkApplicationBack } from '../kit/application-check.ts';
+import { FAILING_STATEMENT, runAdversarialRestore } from '../kit/adversarial-restore.ts';
 import type { Procedure } from '../../src/drill/procedure.ts';
 import { planHarnessDump, plannedFileBinding } from '../kit/planned-inputs.ts';
 
@@ -45,6 +46,20 @@ export const restoreSql: Procedure = {
     await context.verifyRestoredDatabase('nmia', context.artifact('plain-dump')!.window!);
     // The block ends by restarting api, worker and collector: the restore is only done when they are back.
     await checkApplicationBack(context);
+    // The failure this section exists to survive: a dump with a statement that fails must not restore "fine".
+    await runAdversarialRestore(context, {
+      artifact: 'plain-dump',
+      placeholder: RUNBOOK_DUMP_NAME,
+      damage: FAILING_STATEMENT,
+      finding: {
+        title: 'the SQL restore exits 0 after SQL errors: psql -f without ON_ERROR_STOP leaves a partial database that looks restored',
+        command: 'docker compose exec db psql -U nmia -d nmia -f /tmp/nmia_restore.sql',
+        whyItMatters:
+          'psql carries on past a failed statement and exits 0; the block then restarts the application on a database that lacks the rows of every statement that failed, and nothing tells the operator.',
+        suggestedFix:
+          'Replay with errors made fatal, in one transaction: docker compose exec db psql -U nmia -d nmia -v ON_ERROR_STOP=1 --single-transaction -f /tmp/nmia_restore.sql',
+      },
+    });
   },
 
   diagnose(_context, failed) {

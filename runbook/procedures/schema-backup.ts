@@ -1,3 +1,4 @@
+import { diagnoseMissingBackupsDir } from '../kit/missing-directory.ts';
 import { checkNewBackup, rememberBackups, restoreIntoScratch } from '../kit/backup-checks.ts';
 import type { Procedure } from '../../src/drill/procedure.ts';
 import { lastLines } from '../../src/exec/error-lines.ts';
@@ -12,6 +13,8 @@ export const schemaBackup: Procedure = {
   blocks: [0],
   captureWindow: true,
   plan: { produces: [{ name: 'schema-dump', file: 'nmia_schema_{YYYYMMDD_HHMMSS}.sql', from: 'schema-backup (when its checks pass)' }] },
+
+  diagnose: (_context, failed) => diagnoseMissingBackupsDir(failed),
 
   async beforeBlocks(context) {
     rememberBackups(context);

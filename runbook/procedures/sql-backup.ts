@@ -1,4 +1,5 @@
-import { checkNewBackup, rememberBackups } from '../kit/backup-checks.ts';
+import { diagnoseMissingBackupsDir } from '../kit/missing-directory.ts';
+import { checkNewBackup, proveBackupComplete, rememberBackups } from '../kit/backup-checks.ts';
 import type { Procedure } from '../../src/drill/procedure.ts';
 
 /** Database Backup › SQL Text Backup: pg_dump --format=plain inside the db container, copied to ./backups. */
@@ -11,16 +12,20 @@ export const sqlBackup: Procedure = {
   captureWindow: true,
   plan: { produces: [{ name: 'plain-dump', file: 'nmia_backup_{YYYYMMDD_HHMMSS}.sql', from: 'sql-backup (when its checks pass)' }] },
 
+  diagnose: (_context, failed) => diagnoseMissingBackupsDir(failed),
+
   async beforeBlocks(context) {
     rememberBackups(context);
   },
 
   async verify(context) {
-    await checkNewBackup(context, {
+    const backup = await checkNewBackup(context, {
       pattern: /^nmia_backup_\d{8}_\d{6}\.sql$/,
       artifactName: 'plain-dump',
       format: 'plain',
       sidecar: true,
     });
+    // Proven complete on its own, not only when a later section happens to restore this file.
+    if (backup?.evidence.readable) await proveBackupComplete(context, backup.path, 'plain', 'sql_backup');
   },
 };

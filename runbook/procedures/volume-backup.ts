@@ -49,6 +49,18 @@ export const volumeBackup: Procedure = {
       'the archive holds a complete PostgreSQL data directory',
       `${entries.length} entries including ${missing.length === 0 ? 'PG_VERSION, global/pg_control, base/' : ''}`,
     );
+    if (context.stack.binaries.source === 'db image') {
+      // The archive is the db image's PostgreSQL (newer than this host's server): no host server can start it.
+      context.rung({
+        rung: 'restorability',
+        check: 'a server starts on the extracted archive',
+        outcome: 'skipped',
+        summary: `the archive holds a PostgreSQL ${context.drill.journal.app?.serverVersion ?? 'server'} data directory; the host's server is older and cannot start it (checked instead by restoring it: volume-restore)`,
+      });
+      // volume-restore, next in runbook order, restores this archive and compares it with the same window.
+      context.produce({ name: 'volume-archive', path: archive, sha256: evidence.sha256, window: (await context.backupWindow())! });
+      return;
+    }
     const restored = await manifestOfDataArchive(archive, context.stack.binaries);
     if (!restored.ok) {
       context.fail('restorability', 'a server starts on the extracted archive', restored.reason);

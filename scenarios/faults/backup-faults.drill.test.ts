@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { WORKSPACE_MARKER } from '../../src/stacks/workspace.ts';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -20,7 +21,7 @@ import {
   unmount,
 } from './fault-helpers.ts';
 
-/** Faults while full-backup runs: pg_dump killed, the db down, ./backups missing, read-only or full. */
+/** Faults while full-backup runs: pg_dump killed, the db down, ./backups removed, read-only or full. */
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
   while (cleanups.length > 0) await cleanups.pop()!();
@@ -38,8 +39,23 @@ const isRoot = process.getuid?.() === 0;
 const tmpfs = canMountTmpfs();
 const chattr = canChattr();
 
+/**
+ * The faults are about a host whose ./backups exists (a fresh checkout has none: that is the runbook's own
+ * finding, in the as-given scenarios), so the premise makes it before the fault, as an operator would have.
+ */
+function onHostWithBackupsDir(faulty: Procedure): Procedure {
+  return {
+    ...faulty,
+    async beforeBlocks(context) {
+      await mkdir(context.backupsDir, { recursive: true });
+      await faulty.beforeBlocks?.(context);
+    },
+  };
+}
+
 async function fullBackupWith(replace: (original: Procedure) => Procedure) {
-  const result = await drill({ only: ['full-backup'], procedures: withProcedure('full-backup', replace) });
+  const procedures = withProcedure('full-backup', (original) => onHostWithBackupsDir(replace(original)));
+  const result = await drill({ only: ['full-backup'], procedures });
   cleanups.push(result.cleanup);
   const record = procedure(result.journal, 'full-backup');
   noteObservation(expect.getState().currentTestName, record, result.journal);

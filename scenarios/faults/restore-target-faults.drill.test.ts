@@ -55,7 +55,7 @@ describe('faults: the target is not what the restore expects', () => {
     // The database itself came back: only the application check fails, and it says which service and why.
     expect(record.rungs.filter((rung) => rung.outcome === 'failed').map((rung) => rung.rung)).toEqual(['application']);
     expect(failedRung(record, 'application')).toMatch(
-      /\/health did not answer 200 \(stopped waiting after [\d.]+s: api Exited \(1\).*\); api: Exited \(1\)/,
+      /\/api\/v1\/bootstrap\/status did not answer 200 \(stopped waiting after [\d.]+s: api Exited \(1\).*\); api: Exited \(1\)/,
     );
     expect(JSON.stringify(record.rungs.find((rung) => rung.rung === 'application')?.evidence)).toMatch(/EADDRINUSE/);
     // worker and collector came back; the rung names only the api.

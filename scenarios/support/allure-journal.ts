@@ -96,6 +96,8 @@ async function reportRung(rung: Rung): Promise<void> {
   const name = `${rung.rung}: ${rung.check}`;
   if (rung.outcome === 'skipped' || rung.outcome === 'not-run') {
     await allure.logStep(name, Status.SKIPPED, note(`${rung.outcome}: ${rung.summary}`));
+    // A skipped item can still carry evidence (an application defect's screenshot): keep it on the test.
+    await attachScreenshot(rung);
     return;
   }
   // `failed` is a check that found a defect; `error` is a check that could not run (Allure: broken).
@@ -107,14 +109,18 @@ async function reportRung(rung: Rung): Promise<void> {
       const differences =
         rung.outcome === 'failed' && (rung.rung === 'content' || rung.rung === 'structure') ? manifestDifferences(rung) : undefined;
       if (differences) await allure.attachment('manifest differences', JSON.stringify(differences, null, 2), ContentType.JSON);
-      const screenshot = rung.evidence?.screenshot;
-      // Read now: the drill's report directory may be gone when the reporter writes the results.
-      if (typeof screenshot === 'string' && isAbsolute(screenshot) && existsSync(screenshot))
-        await allure.attachment('screenshot', await readFile(screenshot), ContentType.PNG);
+      await attachScreenshot(rung);
       if (failure) throw failure;
     }),
     failure,
   );
+}
+
+async function attachScreenshot(rung: Rung): Promise<void> {
+  const screenshot = rung.evidence?.screenshot;
+  // Read now: the drill's report directory may be gone when the reporter writes the results.
+  if (typeof screenshot === 'string' && isAbsolute(screenshot) && existsSync(screenshot))
+    await allure.attachment('screenshot', await readFile(screenshot), ContentType.PNG);
 }
 
 function manifestDifferences(rung: Rung): Record<string, unknown> | undefined {

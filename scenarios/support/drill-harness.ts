@@ -12,6 +12,25 @@ import { PROCEDURES } from '../../runbook/registry.ts';
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 export const GIVEN_RUNBOOK = join(REPO, 'runbook', 'backup-restore.md');
 export const CORRECTED_RUNBOOK = join(REPO, 'fixtures', 'runbooks', 'backup-restore.corrected.md');
+/**
+ * The runbook as given, in runbook order: each procedure's outcome. The same on the reference app (emulated
+ * stack) and on the real NMIA (compose stack); both scenarios pin it.
+ */
+export const GIVEN_RUNBOOK_ORDER_OUTCOMES = {
+  'order/full-backup': 'failed',
+  'order/sql-backup': 'failed',
+  'order/schema-backup': 'failed',
+  'order/automated-backup': 'failed',
+  'order/restore-custom': 'passed',
+  'order/restore-sql': 'passed',
+  'order/restore-test-db': 'passed',
+  'order/volume-backup': 'failed',
+  'order/volume-restore': 'failed',
+  'order/config-export': 'failed',
+  'order/dr-recovery': 'failed',
+  'order/dr-recovery-key-lost': 'failed',
+} as const;
+
 /** Small enough to keep `npm test` fast, large enough that every table has rows. */
 export const TEST_SCALE = 300;
 

@@ -7,6 +7,8 @@ export interface ComposeAddition {
   path: string;
   value: unknown;
   reason: string;
+  /** For an image stand-in: the image the app's file names. */
+  replaces?: string;
 }
 
 export interface ComposeOverride {
@@ -46,7 +48,12 @@ function loopbackPort(port: unknown): string | undefined {
  * environment and host ports stay as the file has them.
  */
 export function composeOverride(composeFile: string, options: OverrideOptions): ComposeOverride {
-  const document = (parse(readFileSync(composeFile, 'utf8')) ?? {}) as {
+  return composeOverrideOf(readFileSync(composeFile, 'utf8'), options);
+}
+
+/** The same from the file's text (plan reads it from git without a checkout). */
+export function composeOverrideOf(composeText: string, options: OverrideOptions): ComposeOverride {
+  const document = (parse(composeText) ?? {}) as {
     services?: Record<string, RawService>;
     volumes?: Record<string, unknown>;
   };
@@ -55,7 +62,7 @@ export function composeOverride(composeFile: string, options: OverrideOptions): 
     const image = typeof service.image === 'string' ? service.image : undefined;
     const substitute = image ? options.substitutes[image] : undefined;
     if (image && !options.imageExists(image) && substitute) {
-      additions.push({ path: `services.${name}.image`, value: substitute.image, reason: substitute.why });
+      additions.push({ path: `services.${name}.image`, value: substitute.image, reason: substitute.why, replaces: image });
     }
     additions.push({
       path: `services.${name}.pull_policy`,
@@ -84,6 +91,12 @@ export function composeOverride(composeFile: string, options: OverrideOptions): 
     });
   }
   additions.push(...(options.extra ?? []));
+  return { yaml: renderOverride(additions), additions };
+}
+
+/** The override with more additions (e.g. the directory once the seeded connectors name their servers). */
+export function extendOverride(override: ComposeOverride, extra: readonly ComposeAddition[]): ComposeOverride {
+  const additions = [...override.additions, ...extra.filter((addition) => !override.additions.some((a) => a.path === addition.path))];
   return { yaml: renderOverride(additions), additions };
 }
 

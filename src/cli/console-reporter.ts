@@ -1,5 +1,5 @@
 import type { DrillReporter } from '../drill/drill-reporter.ts';
-import { outcomeSymbol } from '../evidence/journal.ts';
+import { findingsByKind, outcomeSymbol } from '../evidence/journal.ts';
 import type { EvidenceFiles } from '../evidence/evidence-writer.ts';
 import type { Journal } from '../evidence/journal.ts';
 
@@ -70,7 +70,15 @@ export class ConsoleReporter implements DrillReporter {
 
 /** What every progress style leaves at the end: the summary table with the findings, and where the evidence is. */
 export function drillEndText(journal: Journal, files: EvidenceFiles): string[] {
-  const texts = [renderSummaryTable(journal), `report:  ${files.html}\njournal: ${files.journal}\nsummary: ${files.summary}`];
+  const texts = [
+    renderSummaryTable(journal),
+    `${files.attestation ? `attestation: ${files.attestation}\n` : ''}report:  ${files.html}\njournal: ${files.journal}\nsummary: ${files.summary}`,
+  ];
+  texts.push(
+    files.signing
+      ? `signed:  ${files.sha256sums}.sig with ed25519 key ${files.signing.fingerprint} (${files.signing.source}${files.signing.generated ? '; made now on first use: keep it, and give reviewers its public half' : ''})`
+      : `unsigned: ${files.sha256sums} is integrity only (signing is off)`,
+  );
   // The bundle is scrubbed as a last line of defence; anything it had to scrub is a leak in its writer.
   if (files.redactedFiles.length > 0)
     texts.push(
@@ -95,9 +103,9 @@ export function renderSummaryTable(journal: Journal): string {
       .join('  ')
       .trimEnd();
   const lines = ['', format(header), ...rows.map(format)];
-  if (journal.findings.length > 0) {
-    lines.push('', 'Findings:');
-    for (const finding of journal.findings)
+  for (const group of findingsByKind(journal.findings)) {
+    lines.push('', `${group.title}:`);
+    for (const finding of group.findings)
       lines.push(`  ${finding.id} [${finding.severity}] ${finding.procedure}: ${finding.title}\n       fix: ${finding.suggestedFix}`);
   }
   const t = journal.totals;

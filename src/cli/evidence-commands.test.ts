@@ -1,11 +1,13 @@
-import { appendFile, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { appendFile, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canariesFor } from '../../nmia/seed/canaries.ts';
 
+/** A password nobody registered as a secret: only its place in a URL says it is one. */
+const URL_CANARY = 'CANARY-url-pw-5e1d';
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const cli = (args: string[]) =>
   execa('node', [join(REPO, 'bin/nmia-drill.js'), ...args], {
@@ -28,11 +30,19 @@ describe('evidence bundle from a real CLI drill', () => {
   let bundle: string;
   let output: string;
   let exitCode: number | undefined;
+  let runbook: string;
   beforeAll(async () => {
     reports = await mkdtemp(join(tmpdir(), 'nmia-drill-evidence-cli-'));
+    // The runbook's .env block carries a canary password inside its DATABASE_URL (pinned, so it is not drift).
+    runbook = join(await mkdtemp(join(tmpdir(), 'nmia-drill-url-canary-')), 'backup-restore.md');
+    const text = await readFile(join(REPO, 'fixtures/runbooks/backup-restore.corrected.md'), 'utf8');
+    expect(text).toContain('postgresql://nmia:nmia@db:5432/nmia');
+    await writeFile(runbook, text.replaceAll('postgresql://nmia:nmia@', `postgresql://nmia:${URL_CANARY}@`));
+    const pin = await cli(['pin', '--runbook', runbook]);
+    expect(pin.exitCode, pin.stderr).toBe(0);
     const run = await cli([
       '--runbook',
-      'fixtures/runbooks/backup-restore.corrected.md',
+      runbook,
       '--only',
       'full-backup,dr-recovery',
       '--isolation',
@@ -43,6 +53,8 @@ describe('evidence bundle from a real CLI drill', () => {
       reports,
       '--attest',
       'Update DNS=ops@example.com',
+      '--operator',
+      'Dana Ops',
     ]);
     output = `${run.stdout}\n${run.stderr}`;
     exitCode = run.exitCode;
@@ -50,6 +62,7 @@ describe('evidence bundle from a real CLI drill', () => {
   }, 240_000);
   afterAll(async () => {
     await rm(reports, { recursive: true, force: true });
+    if (runbook) await rm(dirname(runbook), { recursive: true, force: true });
   });
 
   it('writes journal, summary, HTML, JUnit and SHA256SUMS, and exits 0 when every procedure passed', async () => {
@@ -67,11 +80,15 @@ describe('evidence bundle from a real CLI drill', () => {
       attestation: { by: 'ops@example.com' },
     });
     expect(output).toMatch(/summary: .*summary\.md/);
+    // The operator is named, the bundle opens with its attestation, and it is signed by default.
+    expect((journal as unknown as { runner: { operator?: string } }).runner.operator).toBe('Dana Ops');
+    expect(await readFile(join(bundle, 'attestation.md'), 'utf8')).toContain('- **Operator:** Dana Ops, ');
+    expect(output).toMatch(/^signed: {2}.*SHA256SUMS\.sig with ed25519 key sha256:[0-9a-f]{64}/m);
   });
 
   it('never lets a secret reach the bundle or the console: canary values are searched everywhere', async () => {
     const canaries = canariesFor(42);
-    const secrets = [canaries.secretKey, canaries.adminPassword, canaries.dbPassword, ...canaries.bindPasswords];
+    const secrets = [canaries.secretKey, canaries.adminPassword, canaries.dbPassword, ...canaries.bindPasswords, URL_CANARY];
     expect(output.length).toBeGreaterThan(500);
     expect(output).not.toMatch(/secrets were scrubbed/);
     for (const secret of secrets) expect(output.includes(secret), 'console output').toBe(false);
@@ -84,6 +101,10 @@ describe('evidence bundle from a real CLI drill', () => {
     // The key really was used (bound into the recovery's .env), and shows redacted.
     expect(await readFile(join(bundle, 'procedures', 'order-dr-recovery', 'block-1.sh'), 'utf8')).toContain(
       'SECRET_KEY=[REDACTED:secret_key]',
+    );
+    // So was the URL: its password masked by shape, its user and host kept.
+    expect(await readFile(join(bundle, 'procedures', 'order-dr-recovery', 'block-1.sh'), 'utf8')).toContain(
+      'DATABASE_URL=postgresql://nmia:***@db:5432/nmia',
     );
   });
 
@@ -99,12 +120,18 @@ describe('evidence bundle from a real CLI drill', () => {
 
   it('status reports the last passing drill and, with --max-age, fails when it is too old', async () => {
     // The drill above ran a subset (--only): it proves those procedures, not the runbook, so by default it keeps no gate green.
-    const strict = await cli(['status', '--report-dir', reports, '--max-age', '1']);
+    const strict = await cli(['status', '--report-dir', reports, '--max-age', '1', '--runbook', runbook]);
     expect(strict.exitCode).toBe(1);
     expect(strict.stdout).toMatch(/not counted: 1 partial run/);
-    const fresh = await cli(['status', '--report-dir', reports, '--max-age', '1', '--include-partial']);
+    const fresh = await cli(['status', '--report-dir', reports, '--max-age', '1', '--include-partial', '--runbook', runbook]);
     expect(fresh.exitCode).toBe(0);
     expect(fresh.stdout).toMatch(/^OK: last passing partial drill [0-9a-f]{8}/);
+    expect(fresh.stdout).toMatch(/^runbook: .+ \(sha256 [0-9a-f]{64}\)$/m);
+    expect(fresh.stdout).toContain(`runbook: ${runbook} (sha256 `);
+    // About the default runbook, this drill (of another runbook) says nothing, and status says it left it out.
+    const other = await cli(['status', '--report-dir', reports, '--include-partial']);
+    expect(other.stdout).toMatch(/^STALE: no drill counts for this runbook \(1 recorded, all left out\)/);
+    expect(other.stdout).toMatch(/^left out: 1 drill\(s\) of another runbook: [0-9a-f]{8}$/m);
     const index = JSON.parse(await readFile(join(reports, 'index.json'), 'utf8')) as { drills: Array<Record<string, unknown>> };
     expect(index.drills).toHaveLength(1);
     const empty = await mkdtemp(join(tmpdir(), 'nmia-drill-status-empty-'));

@@ -10,6 +10,7 @@ import { screenOf } from '../../test-support/terminal-screen-for-tests.ts';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const SCRIPT = '/usr/bin/script';
+const CORRECTED = join(REPO, 'fixtures/runbooks/backup-restore.corrected.md');
 
 function quote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
@@ -66,7 +67,21 @@ describe.skipIf(!existsSync(SCRIPT))('progress on a real terminal (the CLI under
   it('draws a live task list: the command being run, the dump copied with a byte bar; leaves the final list and the summary', async () => {
     const reports = join(scratch, 'reports-live');
     const { exitCode, output } = await underPty(
-      ['--only', 'full-backup', '--isolation', 'order', '--scale', '20000', '--stack', 'emulated', '--report-dir', reports],
+      // The corrected runbook: the given one never creates ./backups, so its full backup fails.
+      [
+        '--runbook',
+        CORRECTED,
+        '--only',
+        'full-backup',
+        '--isolation',
+        'order',
+        '--scale',
+        '20000',
+        '--stack',
+        'emulated',
+        '--report-dir',
+        reports,
+      ],
       {},
     );
     expect(exitCode, output.slice(-3000)).toBe(0);
@@ -81,7 +96,7 @@ describe.skipIf(!existsSync(SCRIPT))('progress on a real terminal (the CLI under
     expect(plain).toMatch(/▕█+▏ 100% {2}\.\/backups\/nmia_backup_\d{8}_\d{6}\.dump {2}[\d.]+ [KM]iB \/ [\d.]+ [KM]iB/);
     // What stays on screen: the final task list, then the same summary as in plain mode; the cursor back.
     const screen = screenOf(output).map(stripAnsi);
-    const first = screen.findIndex((line) => /^nmia-drill [0-9a-f]{8} · backup-restore\.md/.test(line));
+    const first = screen.findIndex((line) => /^nmia-drill [0-9a-f]{8} · backup-restore\.corrected\.md/.test(line));
     expect(first, screen.join('\n')).toBeGreaterThanOrEqual(0);
     expect(screen[first + 1]).toMatch(/^ {2}✔ order full-backup +\d+\.\ds$/);
     expect(screen.join('\n')).toMatch(/^PASS +order +full-backup/m);

@@ -258,11 +258,12 @@ describe('the live task list', () => {
     const screen = screenOf(tty.output);
     const text = screen.join('\n');
     expect(screen[0]).toMatch(/^nmia-drill ab12cd34 · backup-restore\.md/);
-    expect(screen[1]).toMatch(/^ {2}✔ order full-backup +1\.8s$/);
+    expect(screen[1]).toMatch(/^ {2}✔ order full-backup +1\.8s {2}F03$/);
     expect(text).toMatch(/^ {2}↷ order config-export +skipped by --skip/m);
     expect(text).toMatch(/^ {2}○ order pending:Section › Something +pending in the lock/m);
     expect(text).toMatch(/^OUTCOME +MODE +PROCEDURE +TIME +FINDINGS$/m);
-    expect(text).toMatch(/^Findings:$/m);
+    expect(text).toMatch(/^Runbook defects:$/m);
+    expect(text).toMatch(/^Application defects \(seen before the disaster too; not counted against the runbook\):\n {2}F03 /m);
     expect(text).toContain(`report:  ${files.html}`);
     // Hostile text from the journal never reaches the terminal as control characters in the task list.
     const taskList = screen.slice(0, journal.procedures.length + 1).join('\n');

@@ -1,3 +1,5 @@
+import { verify } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
@@ -21,15 +23,21 @@ import type { Procedure } from '../drill/procedure.ts';
 import { coverageOf, DEFAULT_RUNBOOK, nonExecutableOf, selectFromRunbook } from '../drill/procedure-selection.ts';
 import { pinLock } from '../runbook/drift.ts';
 import { lockPathFor, writeLock } from '../runbook/runbook-lock.ts';
-import { loadRunbook } from '../runbook/runbook.ts';
+import { loadRunbook, sha256Hex } from '../runbook/runbook.ts';
 import { describeVerification, verifyEvidence } from '../evidence/evidence-bundle.ts';
-import { status } from '../evidence/drill-history.ts';
+import { status, verifyHistory } from '../evidence/drill-history.ts';
+import { trustedKeyFor } from '../evidence/signing-key.ts';
+import { checkReviews, describeReviews, signBundle } from '../evidence/bundle-review.ts';
+import { describeFindings, findingHistory, readFindingReview, reviewPathFor } from '../evidence/finding-lifecycle.ts';
 import { runVerifyBackupCommand } from '../verify-backup/verify-backup-command.ts';
 import { loadDrillConfig } from '../config/config-file.ts';
 import { resolveReportDir, SETTING_ENV } from '../config/drill-settings.ts';
 import { runPlan } from './plan-command.ts';
 import { runSettingsFor } from './run-settings.ts';
 import { commandFirst } from './command-first.ts';
+import { installPolicyFrom } from '../prerequisites/prerequisite-check.ts';
+import { drillExitCode } from '../evidence/drill-exit-code.ts';
+import { redactInlineCredentials } from '../evidence/redactor.ts';
 
 function integer(name: string, min: number) {
   return (value: string): number => {
@@ -51,6 +59,7 @@ function list(value: string, previous: string[] = []): string[] {
 
 interface RunFlags {
   runbook: string;
+  app?: string;
   allowDrift: boolean;
   seed: number;
   scale: number;
@@ -64,7 +73,9 @@ interface RunFlags {
   rtoTarget: number;
   rpoTarget: number;
   attest: string[];
+  operator?: string;
   parallelRestoreHint?: true | number;
+  adversarial: boolean;
   config?: string;
 }
 
@@ -89,9 +100,10 @@ async function runDrill(flags: RunFlags, command: Command, procedures: readonly 
   const reporter = live ?? new ConsoleReporter((line) => process.stderr.write(`${line}\n`), progress === 'none');
   // Flag > environment variable > drill.config.* > default (src/config/drill-settings.ts).
   const settings = await runSettingsFor(flags, command, { requireSecrets: true });
-  for (const note of settings.probes.notes) reporter.onStep(`checklist probes: ${note}`);
+  for (const note of settings.probes.notes) reporter.onStep(redactInlineCredentials(`checklist probes: ${note}`));
   const options: DrillOptions = {
     runbookPath: settings.runbook.value,
+    app: settings.app.value,
     allowDrift: flags.allowDrift,
     seed: settings.seed.value,
     scale: settings.scale.value,
@@ -103,12 +115,16 @@ async function runDrill(flags: RunFlags, command: Command, procedures: readonly 
     rtoTargetMs: settings.rtoSeconds.value * 1000,
     rpoTargetMs: settings.rpoSeconds.value * 1000,
     attestations: flags.attest.map(parseAttestation),
+    ...(flags.operator ? { operator: flags.operator } : {}),
     ...(Object.keys(settings.probes.overrides).length > 0 ? { probes: settings.probes.overrides } : {}),
     ...(flags.parallelRestoreHint
       ? { parallelRestoreJobs: flags.parallelRestoreHint === true ? Math.max(2, availableParallelism()) : flags.parallelRestoreHint }
       : {}),
+    adversarial: flags.adversarial,
     reporter,
     procedures,
+    prerequisites: installPolicyFrom(process.env),
+    onInstall: (line) => process.stderr.write(`${redactInlineCredentials(line)}\n`),
   };
   const runner = new DrillRunner(options);
   let interrupted = false;
@@ -129,7 +145,7 @@ async function runDrill(flags: RunFlags, command: Command, procedures: readonly 
       .then((files) => {
         if (files) process.stderr.write(`journal: ${files.journal}\n`);
       })
-      .catch((error: unknown) => process.stderr.write(`cleanup error: ${(error as Error).message}\n`))
+      .catch((error: unknown) => process.stderr.write(`cleanup error: ${redactInlineCredentials((error as Error).message)}\n`))
       .finally(() => process.exit(ExitCode.interrupted));
   };
   process.on('SIGINT', onSignal);
@@ -142,9 +158,9 @@ async function runDrill(flags: RunFlags, command: Command, procedures: readonly 
   });
   if (flags.json)
     process.stdout.write(
-      `${JSON.stringify({ drillId: journal.drillId, outcome: journal.outcome, totals: journal.totals, findings: journal.findings.map(({ id, severity, procedure, title }) => ({ id, severity, procedure, title })), journal: files.journal })}\n`,
+      `${redactInlineCredentials(JSON.stringify({ drillId: journal.drillId, outcome: journal.outcome, totals: journal.totals, findings: journal.findings.map(({ id, kind, severity, procedure, title }) => ({ id, kind, severity, procedure, title })), journal: files.journal }))}\n`,
     );
-  return journal.outcome === 'passed' ? ExitCode.ok : ExitCode.failed;
+  return drillExitCode(journal);
 }
 
 async function listProcedures(runbookPath: string, procedures: readonly Procedure[]): Promise<number> {
@@ -167,6 +183,12 @@ function addRunOptions(command: Command): Command {
         ),
       )
       .addOption(new Option('--runbook <path>', 'the runbook to drill').default(DEFAULT_RUNBOOK).env(SETTING_ENV.runbook))
+      .addOption(
+        new Option(
+          '--app <repository>',
+          'the NMIA repository to drill, <path | git URL>[#ref] (a checkout, a git bundle or a URL; #branch, tag or commit): cloned into the workspace, its own docker-compose.yml run on the compose stack (default: the built-in reference app)',
+        ).env(SETTING_ENV.app),
+      )
       .option('--allow-drift', 'run blocks that changed since they were pinned, recording the drift as a finding', false)
       .addOption(
         new Option('--seed <n>', 'seed for deterministic data').argParser(integer('--seed', 0)).default(DEFAULT_SEED).env(SETTING_ENV.seed),
@@ -207,10 +229,20 @@ function addRunOptions(command: Command): Command {
           .env(SETTING_ENV.rpoTarget),
       )
       .option('--attest <item=name>', 'record an operator sign-off for a checklist item no machine can check (repeatable)', collect, [])
+      .addOption(
+        new Option(
+          '--operator <name>',
+          'the person accountable for this drill, named in the journal and the attestation (default: the CI actor, else the OS user)',
+        ).env('NMIA_DRILL_OPERATOR'),
+      )
       .option(
         '--parallel-restore-hint [jobs]',
         'after the custom-format restore, measure pg_restore -j 1 against -j N (default: the cores) and record the saving as an RTO hint; costs about two more restores',
         integer('--parallel-restore-hint', 2),
+      )
+      .option(
+        '--no-adversarial',
+        "skip the procedures' adversarial runs (a dump with a failing statement, a truncated dump, a killed dump)",
       )
       .option('--quiet', 'no progress output', false)
       .option('--json', 'print a machine-readable result on stdout', false)
@@ -282,10 +314,14 @@ export function buildProgram(procedures: readonly Procedure[]): Command {
       '--target-url <postgres-url>',
       'restore into a scratch database nmia_drill_<id> on this existing server (created, marked and dropped by the drill) instead of a throwaway cluster',
     )
+    .option(
+      '--expected-schema <file>',
+      "the schema the backup is judged against: plain DDL or pg_dump --schema-only output (default: the real NMIA's, nmia/schema/schema.sql)",
+    )
     .action(
       async (
         file: string,
-        flags: { reportDir: string; config?: string; json: boolean; quiet: boolean; targetUrl?: string },
+        flags: { reportDir: string; config?: string; json: boolean; quiet: boolean; targetUrl?: string; expectedSchema?: string },
         command: Command,
       ) => {
         const reportDir = resolveReportDir(flags.reportDir, command.getOptionValueSource('reportDir'), await loadDrillConfig(flags.config));
@@ -294,6 +330,7 @@ export function buildProgram(procedures: readonly Procedure[]): Command {
           json: flags.json,
           quiet: flags.quiet,
           ...(flags.targetUrl === undefined ? {} : { targetUrl: flags.targetUrl }),
+          ...(flags.expectedSchema === undefined ? {} : { expectedSchema: resolve(flags.expectedSchema) }),
         });
       },
     );
@@ -301,13 +338,67 @@ export function buildProgram(procedures: readonly Procedure[]): Command {
   program
     .command('verify-evidence')
     .description(
-      'check an evidence bundle against its SHA256SUMS (and signature when NMIA_DRILL_SIGNING_PUBKEY is set); names every changed file',
+      "check an evidence bundle against its SHA256SUMS and its signature (trusting --public-key, NMIA_DRILL_SIGNING_PUBKEY or this machine's local key); names every changed file and the key it trusted; --history checks reports/index.json as a chain and every bundle in it",
     )
-    .argument('<dir>', 'a drill report directory, e.g. reports/20261127-041310-481538f7')
-    .action(async (dir: string) => {
-      const result = await verifyEvidence(resolve(dir));
+    .argument('[dir]', 'a drill report directory, e.g. reports/20261127-041310-481538f7 (with --history: the reports directory)')
+    .option('--public-key <pem-file>', 'the ed25519 public key (PEM file) to trust')
+    .option('--history', 'verify the chained history index (reports/index.json) and every bundle it names', false)
+    .action(async (dir: string | undefined, flags: { publicKey?: string; history: boolean }) => {
+      const options = flags.publicKey === undefined ? {} : { publicKey: resolve(flags.publicKey) };
+      if (flags.history) {
+        const root = resolve(dir ?? 'reports');
+        const trusted = await trustedKeyFor(process.env, options.publicKey);
+        if (trusted) process.stdout.write(`trusted public key: ${trusted.fingerprint} (${trusted.source})\n`);
+        const history = await verifyHistory(
+          root,
+          async (bundle) => {
+            const result = await verifyEvidence(bundle, options);
+            return { ok: result.ok, detail: describeVerification(bundle, result).trimEnd().split('\n').slice(0, -1).join('; ') };
+          },
+          trusted ? (content, signature) => verify(null, content, trusted.key, signature) : undefined,
+        );
+        process.stdout.write(`${history.lines.join('\n')}\n`);
+        process.exitCode = history.ok ? ExitCode.ok : ExitCode.failed;
+        return;
+      }
+      if (dir === undefined)
+        throw new UsageError('verify-evidence needs a report directory', {
+          fix: 'e.g. nmia-drill verify-evidence reports/20261127-041310-481538f7',
+        });
+      const result = await verifyEvidence(resolve(dir), options);
       process.stdout.write(describeVerification(dir, result));
+      process.stdout.write(describeReviews(await checkReviews(resolve(dir))));
       process.exitCode = result.ok ? ExitCode.ok : ExitCode.failed;
+    });
+
+  program
+    .command('findings')
+    .description(
+      'open findings across the drill history of the runbook: stable id, kind, modes, first and last seen, owner, ticket and status from the reviewed <runbook>.findings.yaml; a finding marked fixed is checked gone in the newest drill',
+    )
+    .option('--report-dir <dir>', 'where drill reports are written', 'reports')
+    .addOption(new Option('--runbook <path>', 'the runbook whose drills are read').default(DEFAULT_RUNBOOK).env(SETTING_ENV.runbook))
+    .option('--all', 'also list findings that are gone, fixed or accepted', false)
+    .action(async (flags: { reportDir: string; runbook: string; all: boolean }) => {
+      const runbookPath = resolve(flags.runbook);
+      const review = await readFindingReview(reviewPathFor(runbookPath));
+      const history = await findingHistory(resolve(flags.reportDir), { runbookPath, review });
+      process.stdout.write(describeFindings(history, flags.all));
+      // A finding marked fixed that is still there is a false claim in a reviewed file: fail.
+      process.exitCode = history.lives.some((life) => life.state === 'fixed-but-present') ? ExitCode.failed : ExitCode.ok;
+    });
+
+  program
+    .command('sign')
+    .description(
+      'a reviewer approves a finished bundle: adds their statement and ed25519 signature over its SHA256SUMS in reviews/, without changing what was measured; refuses a bundle that does not verify',
+    )
+    .argument('<dir>', 'a drill report directory')
+    .requiredOption('--reviewer <name>', 'who approves')
+    .option('--statement <text>', 'what they approve', 'I reviewed this evidence bundle and approve it as the record of this drill.')
+    .action(async (dir: string, flags: { reviewer: string; statement: string }) => {
+      const { path, review } = await signBundle(resolve(dir), flags);
+      process.stdout.write(`approved by ${review.reviewer} with key ${review.key.fingerprint}: ${path}\n`);
     });
 
   program
@@ -322,10 +413,24 @@ export function buildProgram(procedures: readonly Procedure[]): Command {
       integer('--max-age', 1),
     )
     .option('--include-partial', 'count --only/--skip drills too (never verify-backup)', false)
-    .action((flags: { reportDir: string; maxAge?: number; includePartial: boolean }) => {
+    .addOption(
+      new Option(
+        '--runbook <path>',
+        'the runbook the verdict is about: drills of another runbook, or of another version of it, are left out',
+      )
+        .default(DEFAULT_RUNBOOK)
+        .env(SETTING_ENV.runbook),
+    )
+    .action(async (flags: { reportDir: string; maxAge?: number; includePartial: boolean; runbook: string }) => {
+      const path = resolve(flags.runbook);
+      // The file as it is now: a drill of an earlier version says nothing about this one.
+      const sha256 = await readFile(path)
+        .then((bytes) => sha256Hex(bytes))
+        .catch(() => undefined);
       const current = status(resolve(flags.reportDir), {
         ...(flags.maxAge === undefined ? {} : { maxAgeDays: flags.maxAge }),
         includePartial: flags.includePartial,
+        runbook: { path, ...(sha256 ? { sha256 } : {}) },
       });
       process.stdout.write(`${current.message}\n`);
       process.exitCode = flags.maxAge !== undefined && current.stale ? ExitCode.failed : ExitCode.ok;
@@ -352,11 +457,11 @@ export async function runCli(argv: string[], procedures: readonly Procedure[]): 
       return;
     }
     if (error instanceof DrillError) {
-      process.stderr.write(`${error.toOperatorText()}\n`);
+      process.stderr.write(`${redactInlineCredentials(error.toOperatorText())}\n`);
       process.exitCode = error.exitCode;
       return;
     }
-    process.stderr.write(`internal error: ${(error as Error).stack ?? String(error)}\n`);
+    process.stderr.write(`internal error: ${redactInlineCredentials((error as Error).stack ?? String(error))}\n`);
     process.exitCode = ExitCode.failed;
   } finally {
     await cleanupRegistry.runAll();

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
+import { ComposeLock } from '../stacks/compose/compose-lock.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canariesFor } from '../../nmia/seed/canaries.ts';
 
@@ -18,11 +19,22 @@ async function processesMentioning(marker: string): Promise<string[]> {
     .filter((line) => line.includes(marker) && !line.includes('ps -eo'));
 }
 
+/**
+ * What a compose plan could create: the project nmia's containers and volumes (and the runbook's volume names).
+ * Read while the test holds the compose lock, so no compose drill elsewhere in the suite changes them meanwhile.
+ */
 async function dockerState(env: NodeJS.ProcessEnv): Promise<string | undefined> {
   if (!env.DOCKER_HOST) return undefined;
-  const containers = await execa('docker', ['ps', '-a', '--format', '{{.ID}} {{.Names}}'], { env, reject: false });
-  const volumes = await execa('docker', ['volume', 'ls', '--format', '{{.Name}}'], { env, reject: false });
-  return `${String(containers.stdout)}\n--\n${String(volumes.stdout)}`;
+  const project = ['--filter', 'label=com.docker.compose.project=nmia'];
+  const containers = await execa('docker', ['ps', '-a', ...project, '--format', '{{.ID}} {{.Names}}'], { env, reject: false });
+  const volumes = await execa('docker', ['volume', 'ls', '--format', '{{.Name}} {{.Label "com.docker.compose.project"}}'], {
+    env,
+    reject: false,
+  });
+  const projectVolumes = String(volumes.stdout)
+    .split('\n')
+    .filter((line) => / nmia$/.test(line) || /^(nmia|nmai)_pgdata /.test(line));
+  return `${String(containers.stdout)}\n--\n${projectVolumes.join('\n')}`;
 }
 
 describe('nmia-drill plan (spawned for real)', () => {
@@ -42,15 +54,25 @@ describe('nmia-drill plan (spawned for real)', () => {
       await utimes(dir, OLD, OLD);
     }
     const reports = join(scratch, 'reports');
-    const dockerBefore = await dockerState(process.env);
-    const result = await execa('node', [BIN, 'plan', '--isolation', 'both', '--stack', 'compose', '--report-dir', reports], {
-      cwd: dirs.cwd,
-      // tsx (the CLI's TypeScript loader, not the plan) keeps a transpile cache in $TMPDIR unless told not to.
-      env: { HOME: dirs.home, TMPDIR: dirs.tmp, TSX_DISABLE_CACHE: '1' },
-      extendEnv: true,
-      reject: false,
-      stdin: 'ignore',
-    });
+    const lock = process.env.DOCKER_HOST ? await ComposeLock.acquire('plan-command-test') : undefined;
+    let dockerBefore: string | undefined;
+    let dockerAfter: string | undefined;
+    let result: { exitCode?: number; stdout: string; stderr: string };
+    try {
+      dockerBefore = await dockerState(process.env);
+      const run = await execa('node', [BIN, 'plan', '--isolation', 'both', '--stack', 'compose', '--report-dir', reports], {
+        cwd: dirs.cwd,
+        // tsx (the CLI's TypeScript loader, not the plan) keeps a transpile cache in $TMPDIR unless told not to.
+        env: { HOME: dirs.home, TMPDIR: dirs.tmp, TSX_DISABLE_CACHE: '1' },
+        extendEnv: true,
+        reject: false,
+        stdin: 'ignore',
+      });
+      result = { exitCode: run.exitCode, stdout: String(run.stdout), stderr: String(run.stderr) };
+      dockerAfter = await dockerState(process.env);
+    } finally {
+      await lock?.unlock();
+    }
     expect(result.exitCode, result.stderr).toBe(0);
 
     for (const [name, dir] of Object.entries(dirs)) {
@@ -59,7 +81,7 @@ describe('nmia-drill plan (spawned for real)', () => {
     }
     await expect(stat(reports)).rejects.toThrow(/ENOENT/);
     expect(await processesMentioning(scratch)).toEqual([]);
-    expect(await dockerState(process.env)).toEqual(dockerBefore);
+    expect(dockerAfter).toEqual(dockerBefore);
 
     const out = result.stdout;
     // Every procedure, in runbook order and alone.

@@ -23,6 +23,7 @@ export async function runPlan(flags: PlanFlags, command: Command, procedures: re
     only: settings.only.value,
     skip: settings.skip.value,
     stack: settings.stack.value,
+    app: settings.app.value,
     cwd,
     procedures,
   });

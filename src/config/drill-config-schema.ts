@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { MIN_SCALE } from '../drill/drill-options.ts';
-import { REFERENCE_UI } from '../probes/probe.ts';
 
 const url = z.url({ protocol: /^https?$/, error: 'expected a URL (http:// or https://)' });
 const selector = z
@@ -15,6 +14,11 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export const drillConfigSchema = z.strictObject({
   /** The runbook to drill (relative to the config file). */
   runbook: path.optional(),
+  /** The NMIA repository to drill: a path (relative to the config file), a git bundle or a git URL, with an optional #ref. */
+  app: z
+    .string({ error: 'expected a path or git URL (a string)' })
+    .min(1, { error: 'expected a path or git URL, got an empty string' })
+    .optional(),
   stack: z.enum(['auto', 'emulated', 'compose']).optional(),
   isolation: z.enum(['order', 'alone', 'both']).optional(),
   scale: z
@@ -44,21 +48,22 @@ export const drillConfigSchema = z.strictObject({
       ui: z
         .strictObject({
           url: url.optional(),
-          /** Path (and fragment) that signs in; {username} and {password} are filled in, URL-encoded. */
-          signIn: z
-            .string()
-            .refine((value) => value.startsWith('/') && value.includes('{username}') && value.includes('{password}'), {
-              error: `expected a path with {username} and {password}, e.g. ${REFERENCE_UI.signIn}`,
-            })
+          /** The sign-in page and the page listing the enclaves (the real NMIA UI's /login and /enclaves otherwise). */
+          loginPath: path.refine((value) => value.startsWith('/'), { error: 'expected a path starting with /, e.g. /login' }).optional(),
+          enclavesPath: path
+            .refine((value) => value.startsWith('/'), { error: 'expected a path starting with /, e.g. /enclaves' })
             .optional(),
           selectors: z
             .strictObject({
-              ready: selector.optional(),
+              username: selector.optional(),
+              password: selector.optional(),
+              submit: selector.optional(),
               error: selector.optional(),
               enclaveRow: selector.optional(),
-              status: selector.optional(),
             })
             .optional(),
+          /** The localStorage key the UI keeps its token under (evidence only). */
+          tokenKey: z.string().min(1).optional(),
         })
         .optional(),
       admin: z
@@ -73,10 +78,10 @@ export const drillConfigSchema = z.strictObject({
           password: z.never({ error: 'a literal password is not allowed in a config file' }).optional(),
         })
         .optional(),
-      /** The connector the "test connector scan" item scans (else the first enabled ldap:// connector). */
+      /** The connector the "test connector scan" item scans (else the first enabled ad_ldap connector). */
       scan: z
         .strictObject({
-          connectorId: z.int({ error: 'expected a connector id (a whole number)' }).min(1, { error: 'expected a connector id ≥ 1' }),
+          connectorId: z.uuid({ error: 'expected a connector id (a UUID, as GET /api/v1/connectors/ lists it)' }),
         })
         .optional(),
     })

@@ -40,7 +40,7 @@ describe('drill config files', () => {
 
   it('the shipped example validates, and the CLI loads it (a TypeScript file importing defineConfig from nmia-drill)', async () => {
     const loaded = await loadConfigFile(EXAMPLE, REPO);
-    expect(loaded.config.probes?.ui?.selectors?.enclaveRow).toBe('[data-testid=enclave]');
+    expect(loaded.config.probes?.ui?.selectors?.enclaveRow).toBe('table tbody tr:not(:has(td[colspan])) > td:first-child');
     expect(loaded.config.probes?.admin).toEqual({ username: 'admin', passwordEnv: 'NMIA_ADMIN_PASSWORD' });
     const result = await cli(['plan', '--config', EXAMPLE, '--json', '--only', 'full-backup'], scratch);
     expect(result.exitCode, result.stderr).toBe(0);

@@ -1,4 +1,5 @@
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
+import { parseAppSource, type AppSource } from '../app/app-source.ts';
 import { UsageError } from '../errors/drill-error.ts';
 import type { Isolation, StackChoice } from '../drill/drill-options.ts';
 import type { ProbeOverrides } from '../probes/probe.ts';
@@ -11,6 +12,7 @@ import { pathFromConfig, type LoadedConfig } from './config-file.ts';
 export const SETTING_ENV = {
   config: 'NMIA_DRILL_CONFIG',
   runbook: 'NMIA_DRILL_RUNBOOK',
+  app: 'NMIA_DRILL_APP',
   stack: 'NMIA_DRILL_STACK',
   isolation: 'NMIA_DRILL_ISOLATION',
   scale: 'NMIA_DRILL_SCALE',
@@ -34,6 +36,8 @@ export interface Setting<T> {
 /** The flag values as commander parsed them (its defaults included) and where each came from. */
 export interface ParsedRunFlags {
   runbook: string;
+  /** `--app`: absent for the built-in reference app. */
+  app?: string;
   stack: StackChoice;
   isolation: Isolation;
   scale: number;
@@ -47,6 +51,7 @@ export interface ParsedRunFlags {
 
 export interface RunSettings {
   runbook: Setting<string>;
+  app: Setting<AppSource>;
   stack: Setting<StackChoice>;
   isolation: Setting<Isolation>;
   scale: Setting<number>;
@@ -100,6 +105,14 @@ export function resolveRunSettings(
       'runbook',
       (value) => resolve(value),
     ),
+    // A path in the config file is relative to the file; a URL is left as it is.
+    app: pick(
+      'app',
+      '--app',
+      config?.app !== undefined && loaded ? parseAppSource(config.app, dirname(loaded.path)) : undefined,
+      'app',
+      (value) => parseAppSource(value),
+    ),
     stack: pick('stack', '--stack', config?.stack, 'stack', same),
     isolation: pick('isolation', '--isolation', config?.isolation, 'isolation', same),
     scale: pick('scale', '--scale', config?.scale, 'scale', same),
@@ -144,10 +157,12 @@ export function resolveProbes(loaded: LoadedConfig | undefined, requireSecrets: 
     overrides.uiUrl = probes.ui.url;
     notes.push(`ui ${probes.ui.url} (${from('ui.url')})`);
   }
-  if (probes.ui?.signIn || probes.ui?.selectors) {
+  if (probes.ui?.loginPath || probes.ui?.enclavesPath || probes.ui?.selectors || probes.ui?.tokenKey) {
     overrides.ui = {
-      ...(probes.ui.signIn ? { signIn: probes.ui.signIn } : {}),
+      ...(probes.ui.loginPath ? { loginPath: probes.ui.loginPath } : {}),
+      ...(probes.ui.enclavesPath ? { enclavesPath: probes.ui.enclavesPath } : {}),
       ...(probes.ui.selectors ? { selectors: { ...probes.ui.selectors } } : {}),
+      ...(probes.ui.tokenKey ? { tokenKey: probes.ui.tokenKey } : {}),
     };
     notes.push(`ui sign-in and selectors: ${JSON.stringify(overrides.ui)} (${from('ui')})`);
   }

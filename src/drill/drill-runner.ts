@@ -1,10 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { canariesFor } from '../../nmia/seed/canaries.ts';
 import { DrillError, ExitCode } from '../errors/drill-error.ts';
-import { overallOutcome, totalsOf, type Journal, type ProcedureRecord } from '../evidence/journal.ts';
+import { overallOutcome, totalsOf, type Finding, type Journal, type ProcedureRecord } from '../evidence/journal.ts';
 import { writeEvidence, type EvidenceFiles } from '../evidence/evidence-writer.ts';
-import { nextFindingId, notRunRecord } from '../evidence/procedure-recorder.ts';
+import { recordUnmeasured } from '../evidence/timing-measures.ts';
+import { appendFinding, notRunRecord } from '../evidence/procedure-recorder.ts';
 import { Redactor } from '../evidence/redactor.ts';
+import { redactingReporter } from '../evidence/redacting-reporter.ts';
+import type { DrillReporter } from './drill-reporter.ts';
 import { createReportDirectory, reportDirName } from '../evidence/report-directory.ts';
 import type { Drift } from '../runbook/drift.ts';
 import type { Runbook } from '../runbook/runbook.ts';
@@ -15,12 +18,22 @@ import { selectStack, type StackSelection } from '../stacks/stack-selector.ts';
 import type { StartedStack } from '../stacks/stack.ts';
 import { Workspace } from '../stacks/workspace.ts';
 import { DrillEnvironment } from './drill-environment.ts';
+import { ensurePrerequisites } from '../prerequisites/prerequisite-check.ts';
+import { describeAppSource } from '../app/app-source.ts';
+import { checkOutApp } from '../app/app-checkout.ts';
+import { UsageError } from '../errors/drill-error.ts';
 import type { DrillOptions } from './drill-options.ts';
 import type { DrillState } from './drill-state.ts';
 import type { Procedure } from './procedure.ts';
 import { ProcedureRunner } from './procedure-runner.ts';
 import { newJournal } from './new-journal.ts';
 import { selectFromRunbook } from './procedure-selection.ts';
+
+/** What the section's own run alone found missing, as the fixes of those findings. */
+function aloneFixes(findings: readonly Finding[], ids: readonly string[]): string {
+  const fixes = findings.filter((finding) => ids.includes(finding.id)).map((finding) => `${finding.id}: ${finding.suggestedFix}`);
+  return fixes.length > 0 ? `: ${fixes.join(' ')}` : '.';
+}
 
 export interface DrillResult {
   journal: Journal;
@@ -38,22 +51,30 @@ export class DrillRunner {
   private interrupted = false;
 
   private readonly procedures: readonly Procedure[];
+  private readonly redactor: Redactor;
+  /** The options' reporter behind the redactor: what reaches the console is redacted like the bundle. */
+  private readonly reporter: DrillReporter | undefined;
 
   constructor(private readonly options: DrillOptions) {
     this.procedures = options.procedures;
+    const canaries = canariesFor(options.seed);
+    this.redactor = new Redactor()
+      .add('secret_key', canaries.secretKey)
+      .add('admin_password', canaries.adminPassword)
+      .add('db_password', canaries.dbPassword);
+    canaries.bindPasswords.forEach((password, index) => this.redactor.add(`bind_password_${index}`, password));
+    // A configured admin password (read from the environment) is a secret like the canaries.
+    this.redactor.add('configured_admin_password', options.probes?.admin?.password);
+    this.reporter = options.reporter && redactingReporter(options.reporter, this.redactor);
   }
 
   async run(): Promise<DrillResult> {
     const { options } = this;
     const { runbook, selected, lockPath, drift } = await selectFromRunbook(options.runbookPath, this.procedures, options);
+    // Before any work: a drill never starts a run it cannot finish for lack of a tool it could have checked.
+    if (drift.length === 0 || options.allowDrift) await this.checkPrerequisites(selected);
     const canaries = canariesFor(options.seed);
-    const redactor = new Redactor()
-      .add('secret_key', canaries.secretKey)
-      .add('admin_password', canaries.adminPassword)
-      .add('db_password', canaries.dbPassword);
-    canaries.bindPasswords.forEach((password, index) => redactor.add(`bind_password_${index}`, password));
-    // A configured admin password (read from the environment) is a secret like the canaries.
-    redactor.add('configured_admin_password', options.probes?.admin?.password);
+    const { redactor } = this;
     const startedAt = new Date();
     const reportDir = await createReportDirectory(options.reportRoot, reportDirName(startedAt, this.drillId));
     const journal = newJournal({
@@ -69,6 +90,12 @@ export class DrillRunner {
       },
       options: { seed: options.seed, scale: options.scale, isolation: options.isolation, only: options.only, skip: options.skip },
     });
+    if (options.operator) journal.runner.operator = options.operator;
+    const app = options.app ?? { kind: 'reference' as const };
+    journal.app =
+      app.kind === 'reference'
+        ? { kind: 'reference', source: 'nmia/reference-app (the built-in reference model of NMIA)' }
+        : { kind: 'repository', source: describeAppSource(app), harnessActions: [] };
     this.state = {
       drillId: this.drillId,
       runbook,
@@ -81,8 +108,10 @@ export class DrillRunner {
       findings: journal.findings,
       targets: { rtoMs: options.rtoTargetMs, rpoMs: options.rpoTargetMs },
       attestations: options.attestations,
+      ...(options.app ? { app: options.app } : {}),
       ...(options.probes && Object.keys(options.probes).length > 0 ? { probes: options.probes } : {}),
       ...(options.parallelRestoreJobs ? { parallelRestoreJobs: options.parallelRestoreJobs } : {}),
+      ...(options.adversarial ? { adversarial: true } : {}),
     };
     const planned = [
       ...(options.isolation !== 'alone'
@@ -92,7 +121,7 @@ export class DrillRunner {
         ? selected.map((procedure) => ({ id: procedure.id, title: procedure.title, mode: 'alone' as const }))
         : []),
     ];
-    options.reporter?.onDrillStart?.({ drillId: this.drillId, runbook: runbook.path, reportDir, procedures: planned });
+    this.reporter?.onDrillStart?.({ drillId: this.drillId, runbook: runbook.path, reportDir, procedures: planned });
     try {
       this.recordDrift(drift, runbook);
       if (drift.length > 0 && !options.allowDrift) {
@@ -117,7 +146,7 @@ export class DrillRunner {
     await this.stopStacks();
     this.finish(drift.length > 0);
     const files = await writeEvidence(journal, reportDir, redactor);
-    options.reporter?.onDrillEnd?.(journal, files);
+    this.reporter?.onDrillEnd?.(journal, files);
     return { journal, files };
   }
 
@@ -145,13 +174,14 @@ export class DrillRunner {
     journal.finishedAt = new Date().toISOString();
     const real = journal.procedures.filter((procedure) => !procedure.reason?.startsWith('pending in the lock'));
     journal.totals = totalsOf(journal.procedures);
+    recordUnmeasured(journal, this.state!.targets);
     journal.outcome = journal.error ? 'error' : overallOutcome(real, drift && !journal.runbook.allowDrift);
   }
 
   private async runProcedures(selected: Procedure[]): Promise<void> {
     const { options } = this;
     const state = this.state!;
-    const runner = new ProcedureRunner(state, options.reporter);
+    const runner = new ProcedureRunner(state, this.reporter);
     if (options.isolation !== 'alone') {
       const environment = await this.environment('order');
       try {
@@ -160,7 +190,7 @@ export class DrillRunner {
           if (position > 0) {
             const damage = await environment.damage();
             if (damage) {
-              options.reporter?.onStep?.(`environment damaged (${damage}); rebuilding it before ${procedure.id}`);
+              this.reporter?.onStep?.(`environment damaged (${damage}); rebuilding it before ${procedure.id}`);
               state.journal.environmentResets.push({ before: procedure.id, reason: damage });
               await environment.rebuild();
             }
@@ -191,9 +221,7 @@ export class DrillRunner {
     for (const alone of state.journal.procedures.filter((record) => record.mode === 'alone' && record.outcome === 'failed')) {
       const inOrder = state.journal.procedures.find((record) => record.mode === 'order' && record.id === alone.id);
       if (inOrder?.outcome !== 'passed') continue;
-      const id = nextFindingId(state.findings);
-      state.findings.push({
-        id,
+      const { id } = appendFinding(state.findings, {
         procedure: alone.id,
         section: alone.section,
         ...(alone.line ? { line: alone.line } : {}),
@@ -202,7 +230,7 @@ export class DrillRunner {
         evidence: { inOrder: 'passed', alone: 'failed', aloneFindings: alone.findings },
         whyItMatters:
           'In an incident an operator jumps straight to this section; whatever an earlier section left behind will not be there.',
-        suggestedFix: 'Make the section bring everything it needs; see the findings of its run alone for what was missing.',
+        suggestedFix: `Make "${alone.section}" bring everything it needs when run on its own${aloneFixes(state.findings, alone.findings)}`,
       });
       alone.findings.push(id);
     }
@@ -218,28 +246,112 @@ export class DrillRunner {
     const state = this.state!;
     const selection = await this.selection();
     state.journal.stack ??= { kind: selection.kind, reason: selection.reason, versions: {} };
-    this.options.reporter?.onStep?.(`environment (${label}): ${selection.kind} stack`);
-    const workspace = await Workspace.create(this.drillId);
+    this.reporter?.onStep?.(`environment (${label}): ${selection.kind} stack`);
+    const source = this.options.app;
+    const repository = source?.kind === 'repository' ? source : undefined;
+    // An app repository is cloned as the project directory; nothing else is put in it. The reference app's
+    // project directory is what a checkout of the real NMIA holds: no ./backups (the repository has none).
+    const workspace = await Workspace.create(this.drillId, undefined, { projectDir: !repository, backups: false });
+    let checkout: Awaited<ReturnType<typeof checkOutApp>> | undefined;
+    if (repository) {
+      this.reporter?.onStep?.(`cloning the app ${describeAppSource(repository)}`);
+      try {
+        checkout = await checkOutApp(repository, workspace.projectDir);
+      } catch (error) {
+        await workspace.remove().catch(() => undefined);
+        throw error;
+      }
+      Object.assign(state.journal.app!, { commit: checkout.commit, ref: checkout.ref });
+    }
     const stack = await createStack(selection, {
       workspace,
-      composeFile: REFERENCE_COMPOSE_FILE,
+      composeFile: checkout?.composeFile ?? REFERENCE_COMPOSE_FILE,
       dotEnv: { DATABASE_URL: 'postgresql://nmia:nmia@db:5432/nmia', SECRET_KEY: state.canaries.secretKey },
+      ...(checkout ? { app: { checkout, mounts: [state.reportDir] } } : {}),
     });
     this.stacks.add(stack);
     if (Object.keys(state.journal.stack.versions).length === 0)
       state.journal.stack.versions = { ...(await stack.versions()), node: process.version };
+    if (checkout) this.recordAppSetup(stack);
     const environment = await DrillEnvironment.start(stack, {
       seed: state.seed,
       scale: state.scale,
       admin: { username: 'admin', password: state.canaries.adminPassword },
-      ...(this.options.reporter ? { reporter: this.options.reporter } : {}),
+      ...(this.reporter ? { reporter: this.reporter } : {}),
+      ...(checkout
+        ? { app: { kind: 'repository' as const, onHarnessAction: (action) => state.journal.app?.harnessActions?.push(action) } }
+        : {}),
     });
     state.journal.seeding ??= { rows: environment.seeding.rows, durationMs: environment.seeding.durationMs };
+    // A stack may start its db only with the environment: the server version is known from here on.
+    if (state.journal.stack.versions.postgres?.startsWith('unknown')) {
+      state.journal.stack.versions = { ...(await stack.versions()), node: process.version };
+      if (state.journal.app && checkout) state.journal.app.serverVersion = state.journal.stack.versions.postgres;
+    }
     return environment;
+  }
+
+  /** The system tools the selected procedures on the chosen stack need: installed when allowed, else exit 3 in one line. */
+  private async checkPrerequisites(selected: readonly Procedure[]): Promise<void> {
+    if (this.options.prerequisites === 'skip') return;
+    // A stack given by name is known without asking Docker, so a missing docker is named here, not by the engine probe.
+    const stack = this.options.stack;
+    const emulated = stack === 'emulated' || (stack !== 'compose' && (await this.selection()).kind === 'emulated');
+    const wanted = (need: 'directory' | 'browser' | 'git') => selected.some((procedure) => procedure.needs?.[need] === true);
+    await ensurePrerequisites({
+      needs: {
+        postgresServer: emulated,
+        // On the compose stack the directory runs in its container; only the emulated stack runs slapd here.
+        directory: emulated && wanted('directory'),
+        browser: wanted('browser'),
+        git: wanted('git'),
+        docker: !emulated,
+      },
+      install: this.options.prerequisites ?? 'auto',
+      ...(this.options.onInstall ? { log: this.options.onInstall } : {}),
+    });
+  }
+
+  /** Once per drill: what the harness added to the app's compose file and which client binaries it uses, with reasons. */
+  private recordAppSetup(stack: StartedStack): void {
+    const record = this.state!.journal.app!;
+    const setup = stack.appSetup;
+    if (!setup || record.composeAdditions) return;
+    record.composeAdditions = setup.additions;
+    const versions = this.state!.journal.stack?.versions ?? {};
+    record.serverVersion = versions.postgres;
+    const substitutions = setup.additions
+      .filter((addition) => addition.replaces !== undefined)
+      .map((addition) => ({
+        what: `the ${addition.path.split('.')[1]} service's image`,
+        written: addition.replaces!,
+        used: String(addition.value),
+        reason: addition.reason,
+      }));
+    if (setup.clients)
+      substitutions.push({
+        what: "the harness's own pg_dump, pg_restore and psql",
+        written: `host clients ${setup.clients.replaced}`,
+        used: `${setup.clients.image} clients ${setup.clients.version} (docker exec)`,
+        reason: `the host's PostgreSQL ${setup.clients.replaced} clients refuse a newer server (${versions.postgres ?? 'the db service'})`,
+      });
+    record.substitutions = substitutions;
   }
 
   private selectionCache: StackSelection | undefined;
   private async selection(): Promise<StackSelection> {
+    if (this.options.app?.kind === 'repository') {
+      // The real app runs only on real Docker: the emulated stack runs the reference app's processes.
+      if (this.options.stack === 'emulated')
+        throw new UsageError("--app runs the app's own docker-compose.yml, which only the compose stack can run", {
+          fix: 'drop --stack emulated (or use --stack compose); without Docker, drill the built-in reference app (no --app)',
+        });
+      if (!this.selectionCache) {
+        const selection = await selectStack('compose', COMPOSE_SUPPORTED);
+        this.selectionCache = { ...selection, reason: `${selection.reason} (--app runs the app's own compose file: compose stack)` };
+      }
+      return this.selectionCache;
+    }
     this.selectionCache ??= await selectStack(this.options.stack, COMPOSE_SUPPORTED, { images: composeImages(REFERENCE_COMPOSE_FILE) });
     return this.selectionCache;
   }
@@ -258,8 +370,7 @@ export class DrillRunner {
   private recordDrift(drift: Drift[], runbook: Runbook): void {
     const state = this.state!;
     for (const item of drift) {
-      state.findings.push({
-        id: nextFindingId(state.findings),
+      appendFinding(state.findings, {
         procedure: ('procedure' in item && item.procedure) || 'runbook',
         section: item.section,
         line: item.line,

@@ -1,3 +1,4 @@
+import type { AppSource } from '../app/app-source.ts';
 import type { Canaries } from '../../nmia/seed/canaries.ts';
 import type { Finding, Journal } from '../evidence/journal.ts';
 import type { Redactor } from '../evidence/redactor.ts';
@@ -30,10 +31,14 @@ export interface DrillState {
   findings: Finding[];
   targets: { rtoMs: number; rpoMs: number };
   attestations: Array<{ item: string; by: string }>;
+  /** The NMIA under drill: absent or reference for the built-in reference app. */
+  app?: AppSource;
   /** From the drill config: how the checklist probes reach the application instead of the stack's own addresses. */
   probes?: ProbeOverrides;
   /** Opt-in RTO lever: after a custom-format restore, measure pg_restore -j 1 against -j N. */
   parallelRestoreJobs?: number;
+  /** Run the procedures' adversarial runs (DrillOptions.adversarial). */
+  adversarial?: boolean;
   /** Set on SIGINT/SIGTERM: a block killed by it says nothing about the runbook. */
   halted?: boolean;
 }

@@ -155,7 +155,7 @@ export class ProcedureContext {
   verifyRestoredDatabase(
     database: string,
     expected: { before: Manifest; after?: Manifest },
-    options: { privilegesDroppedByDesign?: boolean; restored?: Manifest } = {},
+    options: { privilegesDroppedByDesign?: boolean; restored?: Manifest; physical?: boolean } = {},
   ): Promise<boolean> {
     return this.restoredCheck.verify(database, expected, options);
   }

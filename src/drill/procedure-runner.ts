@@ -11,6 +11,9 @@ import { refusalLines } from '../safety/ownership-marker.ts';
 import { ProcedureRecorder } from '../evidence/procedure-recorder.ts';
 import { ProcedureContext } from './procedure-context.ts';
 import { errorLines, failureLine } from '../exec/error-lines.ts';
+import { environmentCause } from '../exec/environment-cause.ts';
+import { commandFailureFix, failedRungFix } from './failure-fixes.ts';
+import { HarnessUnavailableError } from '../errors/harness-unavailable-error.ts';
 
 // Error lines (including the ownership guard's "nmia-drill: refusing …") are recognised in src/exec/error-lines.ts,
 // where the block runner also uses them to keep a command's first error line in its stderr excerpt.
@@ -80,7 +83,9 @@ export class ProcedureRunner {
       recorder.settle();
       this.addMissingFindings(recorder);
     } catch (error) {
-      recorder.error((error as Error).message);
+      // A part of the harness that is missing or would not start stops the procedure with its cause and fix: an
+      // `error`, never a finding.
+      recorder.error(error instanceof HarnessUnavailableError ? error.summary() : (error as Error).message);
     } finally {
       // Checks that ran while the stack was torn down under them say nothing about the runbook.
       if (this.drill.halted) {
@@ -108,6 +113,18 @@ export class ProcedureRunner {
     const check = 'every command exits 0 with no errors in its output';
     if (failedRun) {
       const command = failedRun.failedCommand;
+      const environment = environmentCause(command?.stderrTail ?? failedRun.stderrTail);
+      if (environment) {
+        // The machine, not the runbook: an error with the cause and fix, no finding.
+        context.rung({
+          rung,
+          check,
+          outcome: 'error',
+          summary: `${command?.text ?? 'the block'} could not run: ${environment.cause} (fix: ${environment.fix})`,
+          evidence: { line: failedRun.line, exitCode: failedRun.exitCode, stderrTail: command?.stderrTail ?? failedRun.stderrTail },
+        });
+        return;
+      }
       const summary = `${command?.text ?? 'the block'} exited ${failedRun.exitCode ?? failedRun.signal}: ${failureLine(command?.stderrTail ?? '')}`;
       context.fail(rung, check, summary, {
         line: failedRun.line,
@@ -131,7 +148,15 @@ export class ProcedureRunner {
         },
         whyItMatters:
           diagnosis?.whyItMatters ?? 'An operator following this section hits the same error and cannot complete the procedure.',
-        suggestedFix: diagnosis?.suggestedFix ?? 'Review the command against the environment the runbook assumes; see the stderr tail.',
+        suggestedFix:
+          diagnosis?.suggestedFix ??
+          commandFailureFix({
+            command: command?.text ?? 'the block',
+            section: procedure.section,
+            line: failedRun.line,
+            exitCode: failedRun.exitCode,
+            errorLine: failureLine(stderr),
+          }),
       });
       return;
     }
@@ -170,7 +195,7 @@ export class ProcedureRunner {
         evidence: { rung: rung.rung, summary: rung.summary, ...(rung.evidence ?? {}) },
         whyItMatters:
           'The procedure completes as written but does not achieve what it is for; in a real incident this is lost data or a failed recovery.',
-        suggestedFix: 'See the evidence; the corrected runbook in fixtures/runbooks/ shows a working version of this section.',
+        suggestedFix: failedRungFix(rung, recorder.record.section),
       });
     }
   }

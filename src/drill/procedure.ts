@@ -1,6 +1,7 @@
 import type { Binding } from '../exec/binding.ts';
 import type { Severity } from '../evidence/journal.ts';
 import type { ProcedurePlan } from '../plan/procedure-plan.ts';
+import type { ProcedureNeeds } from '../prerequisites/system-prerequisites.ts';
 import type { ProcedureContext } from './procedure-context.ts';
 
 /** A known way a block can fail, with the explanation an operator needs. */
@@ -20,6 +21,8 @@ export interface FailureDiagnosis {
 export interface Procedure {
   id: string;
   title: string;
+  /** System tools this procedure needs beyond every run's (checked, or installed, before the drill starts). */
+  needs?: ProcedureNeeds;
   /** Restores get the restorability rung for their commands; others an "ran cleanly" intent rung. */
   kind: 'backup' | 'restore' | 'export' | 'recovery';
   /** Heading path, e.g. 'Database Restore › Restore from Custom Format Dump'. */

@@ -32,7 +32,7 @@ export class DrillError extends Error {
 }
 
 export class EnvironmentError extends DrillError {
-  override readonly name = 'EnvironmentError';
+  override readonly name: string = 'EnvironmentError';
   constructor(message: string, options: { fix: string; detail?: string; cause?: unknown }) {
     super(message, { ...options, exitCode: ExitCode.environment });
   }

@@ -1,22 +1,30 @@
-import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { sign, verify } from 'node:crypto';
 import { lstat, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { DrillError, UsageError } from '../errors/drill-error.ts';
 import type { Redactor } from './redactor.ts';
+import {
+  type SigningKey,
+  signingKeyFor,
+  type TrustedKey,
+  trustedKeyFor,
+  SIGNING_ENV,
+  SIGNING_KEY_ENV,
+  SIGNING_PUBKEY_ENV,
+} from './signing-key.ts';
 import { sha256File } from '../verify/artifact-check.ts';
 
 /*
  * The evidence bundle is the report directory. SHA256SUMS lists every file in it, in the format
- * `sha256sum -c` reads, so an auditor needs no nmia-drill to check it; an optional ed25519
- * signature over SHA256SUMS says who vouched for the whole.
+ * `sha256sum -c` reads, so an auditor needs no nmia-drill to check it. SHA256SUMS alone is integrity only:
+ * whoever edits a file can rewrite it. The ed25519 signature over it (on by default) is what holds.
  */
 
 export const SUMS_FILE = 'SHA256SUMS';
 export const SIGNATURE_FILE = 'SHA256SUMS.sig';
-export const SIGNING_KEY_ENV = 'NMIA_DRILL_SIGNING_KEY';
-export const SIGNING_PUBKEY_ENV = 'NMIA_DRILL_SIGNING_PUBKEY';
+/** The signer's public key, in the bundle for convenience; verification never trusts it (see trustedKeyFor). */
+export const PUBLIC_KEY_FILE = 'signing-key.pub.pem';
+export { SIGNING_ENV, SIGNING_KEY_ENV, SIGNING_PUBKEY_ENV };
 
 const MAX_REDACT_BYTES = 32 * 1024 * 1024;
 
@@ -31,19 +39,26 @@ export interface EvidenceVerification {
   /** Present but not listed. */
   added: string[];
   /**
-   * `valid`/`invalid`: checked with NMIA_DRILL_SIGNING_PUBKEY; `missing`: a public key was given but the
-   * bundle has no signature; `unchecked`: signed, but no public key to check it with; `unsigned`: neither.
+   * `valid`/`invalid`: checked with the trusted public key; `missing`: a trusted key is set but the
+   * bundle has no signature; `unchecked`: signed, but no trusted key to check it with; `unsigned`: neither.
    */
   signature: SignatureState;
+  /** The public key the signature was checked with, and where it came from. */
+  trustedKey?: { fingerprint: string; source: string };
 }
 
 export interface BundleOptions {
   env?: NodeJS.ProcessEnv;
+  /** The key to sign with (`null`: write integrity-only sums); default: signingKeyFor(env). */
+  signingKey?: SigningKey | null;
+  /** A public key (PEM or path) to trust instead of NMIA_DRILL_SIGNING_PUBKEY or the local key. */
+  publicKey?: string;
 }
 
 /** The bundle's own integrity files, at its root, are not part of what they cover. */
 function isIntegrityFile(path: string): boolean {
-  return path === SUMS_FILE || (!path.includes('/') && path.endsWith('.sig'));
+  // reviews/: approvals added after the drill (nmia-drill sign), each signed over SHA256SUMS itself.
+  return path === SUMS_FILE || (!path.includes('/') && path.endsWith('.sig')) || path.startsWith('reviews/');
 }
 
 async function listFiles(dir: string, root: string = dir): Promise<string[]> {
@@ -84,46 +99,16 @@ function parseSumsLine(line: string): { hex: string; path: string } | undefined 
   return { hex: match[1]!, path };
 }
 
-/** A PEM in the variable itself, or the path of a PEM file (CI secrets often arrive as files). */
-async function pemFrom(value: string): Promise<string> {
-  if (value.includes('-----BEGIN')) return value;
-  return readFile(value, 'utf8').catch((error: NodeJS.ErrnoException) => {
-    throw new UsageError(`cannot read the signing key file named by the environment (${error.code ?? 'error'})`, {
-      fix: `set ${SIGNING_KEY_ENV}/${SIGNING_PUBKEY_ENV} to a PEM key or the path of a readable PEM file`,
-    });
-  });
-}
-
-async function keyFrom(value: string, kind: 'private' | 'public'): Promise<KeyObject> {
-  const variable = kind === 'private' ? SIGNING_KEY_ENV : SIGNING_PUBKEY_ENV;
-  let key: KeyObject;
-  try {
-    const pem = await pemFrom(value);
-    key = kind === 'private' ? createPrivateKey(pem) : createPublicKey(pem);
-  } catch (error) {
-    if (error instanceof DrillError) throw error;
-    // Never echo the key material: only what kind of problem it is.
-    throw new UsageError(`${variable} does not hold a readable PEM ${kind} key`, {
-      fix: `generate one with: openssl genpkey -algorithm ed25519 -out drill-signing.pem${kind === 'public' ? ' && openssl pkey -in drill-signing.pem -pubout' : ''}`,
-    });
-  }
-  if (key.asymmetricKeyType !== 'ed25519') {
-    throw new UsageError(`${variable} holds a ${key.asymmetricKeyType ?? 'unknown'} key; evidence is signed with ed25519`, {
-      fix: 'generate one with: openssl genpkey -algorithm ed25519 -out drill-signing.pem',
-    });
-  }
-  return key;
-}
-
 /**
  * Writes `<dir>/SHA256SUMS` over every file of the bundle (recursively, sorted, excluding SHA256SUMS and
- * signatures at the root), and `SHA256SUMS.sig` when NMIA_DRILL_SIGNING_KEY holds an ed25519 key.
- * A stale signature from an earlier write is removed, never left to contradict the new sums.
+ * signatures at the root), and `SHA256SUMS.sig` signed with the signing key (NMIA_DRILL_SIGNING_KEY, else
+ * the local key, made on first use). A stale signature from an earlier write is removed, never left to
+ * contradict the new sums.
  */
 export async function writeSha256Sums(
   dir: string,
   options: BundleOptions = {},
-): Promise<{ sums: string; signature?: string; files: number }> {
+): Promise<{ sums: string; signature?: string; files: number; key?: SigningKey }> {
   const env = options.env ?? process.env;
   const files = await bundleFiles(dir);
   const lines: string[] = [];
@@ -132,19 +117,19 @@ export async function writeSha256Sums(
   const sums = join(dir, SUMS_FILE);
   await writeFile(sums, content);
   const signaturePath = join(dir, SIGNATURE_FILE);
-  const keyValue = env[SIGNING_KEY_ENV];
-  if (!keyValue) {
+  const key = options.signingKey === undefined ? await signingKeyFor(env) : options.signingKey;
+  if (!key) {
     await rm(signaturePath, { force: true });
     return { sums, files: files.length };
   }
-  const key = await keyFrom(keyValue, 'private');
-  await writeFile(signaturePath, sign(null, Buffer.from(content), key));
-  return { sums, signature: signaturePath, files: files.length };
+  await writeFile(signaturePath, sign(null, Buffer.from(content), key.key));
+  return { sums, signature: signaturePath, files: files.length, key };
 }
 
 /**
  * Checks a bundle against its SHA256SUMS: which listed files changed or went missing, which files
- * were added, and the signature when NMIA_DRILL_SIGNING_PUBKEY is set.
+ * were added, and the signature against the trusted public key (options.publicKey, NMIA_DRILL_SIGNING_PUBKEY,
+ * else this machine's local key).
  */
 export async function verifyEvidence(dir: string, options: BundleOptions = {}): Promise<EvidenceVerification> {
   const env = options.env ?? process.env;
@@ -181,37 +166,53 @@ export async function verifyEvidence(dir: string, options: BundleOptions = {}): 
     }
   }
   const added = [...present].filter((path) => !listed.has(path));
-  const signature = await checkSignature(dir, sumsText, env);
+  const trusted = await trustedKeyFor(env, options.publicKey);
+  const signature = await checkSignature(dir, sumsText, trusted);
   const ok = changed.length === 0 && missing.length === 0 && added.length === 0 && signature !== 'invalid' && signature !== 'missing';
-  return { ok, changed, missing, added, signature };
+  return {
+    ok,
+    changed,
+    missing,
+    added,
+    signature,
+    ...(trusted ? { trustedKey: { fingerprint: trusted.fingerprint, source: trusted.source } } : {}),
+  };
 }
 
-async function checkSignature(dir: string, sumsText: string, env: NodeJS.ProcessEnv): Promise<SignatureState> {
+async function checkSignature(dir: string, sumsText: string, trusted: TrustedKey | undefined): Promise<SignatureState> {
   const signature = await readFile(join(dir, SIGNATURE_FILE)).catch(() => undefined);
-  const publicValue = env[SIGNING_PUBKEY_ENV];
-  if (!publicValue) return signature ? 'unchecked' : 'unsigned';
+  if (!trusted) return signature ? 'unchecked' : 'unsigned';
   if (!signature) return 'missing';
-  const key = await keyFrom(publicValue, 'public');
-  return verify(null, Buffer.from(sumsText), key, signature) ? 'valid' : 'invalid';
+  return verify(null, Buffer.from(sumsText), trusted.key, signature) ? 'valid' : 'invalid';
 }
 
-/** One line per problem, for the CLI: `changed: journal.json` … and a verdict. */
+/** One line per problem, for the CLI: `changed: journal.json` … then what the signature says and a verdict. */
 export function describeVerification(dir: string, result: EvidenceVerification): string {
   const lines = [
     ...result.changed.map((path) => `changed: ${path}`),
     ...result.missing.map((path) => `missing: ${path}`),
     ...result.added.map((path) => `added:   ${path}`),
   ];
-  const signature = {
-    valid: 'signature valid',
-    invalid: 'signature INVALID',
-    missing: `signature missing (${SIGNING_PUBKEY_ENV} is set but the bundle is unsigned)`,
-    unchecked: `signed, not checked (set ${SIGNING_PUBKEY_ENV} to check it)`,
-    unsigned: 'unsigned',
-  }[result.signature];
+  const key = result.trustedKey ? `trusted public key ${result.trustedKey.fingerprint} (${result.trustedKey.source})` : '';
   lines.push(
-    result.ok ? `OK: ${dir} matches its ${SUMS_FILE} (${signature})` : `FAILED: ${dir} does not match its ${SUMS_FILE} (${signature})`,
+    {
+      valid: `signature: valid, by the ${key}`,
+      invalid: `signature: INVALID for the ${key}: the bundle was changed after it was signed, or it was signed with another key`,
+      missing: `signature: none, but a ${key} is set: an unsigned bundle is not accepted (anyone can regenerate ${SUMS_FILE})`,
+      unchecked: `signature: present but not checked, no trusted public key (pass --public-key or set ${SIGNING_PUBKEY_ENV}); integrity only`,
+      unsigned: `signature: none; integrity only, unsigned (anyone who edits the bundle can regenerate ${SUMS_FILE})`,
+    }[result.signature],
   );
+  const filesMatch = result.changed.length === 0 && result.missing.length === 0 && result.added.length === 0;
+  if (result.ok)
+    lines.push(
+      `OK: ${dir} matches its ${SUMS_FILE}${result.signature === 'valid' ? ', signature valid' : result.signature === 'unchecked' ? ' (signed, signature not checked: integrity only)' : ' (integrity only, unsigned)'}`,
+    );
+  else if (filesMatch)
+    lines.push(
+      `FAILED: ${dir}: every file matches ${SUMS_FILE}, but the signature ${result.signature === 'missing' ? 'is missing' : 'does not verify'}`,
+    );
+  else lines.push(`FAILED: ${dir} does not match its ${SUMS_FILE}`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -221,7 +222,6 @@ export function describeVerification(dir: string, result: EvidenceVerification):
  * which are bugs in whatever wrote them.
  */
 export async function redactBundleFiles(dir: string, redactor: Redactor): Promise<string[]> {
-  if (redactor.size === 0) return [];
   const fixed: string[] = [];
   for (const path of await bundleFiles(dir)) {
     const full = join(dir, path);

@@ -1,7 +1,10 @@
 import { appendFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { appendToIndex } from './drill-history.ts';
-import { redactBundleFiles, writeSha256Sums } from './evidence-bundle.ts';
+import { sign } from 'node:crypto';
+import { PUBLIC_KEY_FILE, redactBundleFiles, writeSha256Sums } from './evidence-bundle.ts';
+import { signingKeyFor } from './signing-key.ts';
+import { buildAttestation, renderAttestationMarkdown } from './attestation.ts';
 import { renderHtmlReport } from './html-report.ts';
 import { JournalSchema, type Journal } from './journal.ts';
 import { renderJunit } from './junit-report.ts';
@@ -14,10 +17,14 @@ export interface EvidenceFiles {
   summary: string;
   html: string;
   junit: string;
+  /** The one-page attestation (also the first section of report.html). */
+  attestation?: string;
   /** SHA256SUMS over every file of the bundle; written after everything else in it. */
   sha256sums: string;
-  /** SHA256SUMS.sig, when NMIA_DRILL_SIGNING_KEY is set. */
+  /** SHA256SUMS.sig, unless signing is off (NMIA_DRILL_SIGNING=off). */
   signature?: string;
+  /** The key that signed it: fingerprint, where it is kept, and whether this drill made it. */
+  signing?: { fingerprint: string; source: string; generated: boolean };
   /** reports/index.json (the parent of reportDir). */
   index: string;
   /** Bundle files that held a registered secret and were redacted in place: each is a leak in whatever wrote it. */
@@ -28,7 +35,16 @@ export interface EvidenceFiles {
  * Writes the journal (validated against its schema) and the renderings made from it, all from the
  * redacted journal; then SHA256SUMS over the whole bundle (and its signature), then the history index.
  */
-export async function writeEvidence(journal: Journal, reportDir: string, redactor: Redactor): Promise<EvidenceFiles> {
+export async function writeEvidence(
+  journal: Journal,
+  reportDir: string,
+  redactor: Redactor,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<EvidenceFiles> {
+  // Signing is on by default; the key's fingerprint is part of what is signed.
+  const key = await signingKeyFor(env);
+  if (key) journal.signing = { algorithm: 'ed25519', fingerprint: key.fingerprint, publicKeyFile: PUBLIC_KEY_FILE };
+  else delete journal.signing;
   const redacted = redactor.redactDeep(journal);
   const parsed = JournalSchema.safeParse(redacted);
   if (!parsed.success) {
@@ -45,16 +61,31 @@ export async function writeEvidence(journal: Journal, reportDir: string, redacto
     summary: join(reportDir, 'summary.md'),
     html: join(reportDir, 'report.html'),
     junit: join(reportDir, 'junit.xml'),
+    attestation: join(reportDir, 'attestation.md'),
   };
   await writeFile(files.journal, `${JSON.stringify(redacted, null, 2)}\n`);
   const summary = renderMarkdownSummary(redacted);
   await writeFile(files.summary, summary);
   if (process.env.GITHUB_STEP_SUMMARY) await appendFile(process.env.GITHUB_STEP_SUMMARY, summary).catch(() => undefined);
+  await writeFile(files.attestation, renderAttestationMarkdown(buildAttestation(redacted)));
   await writeFile(files.html, renderHtmlReport(redacted));
   await writeFile(files.junit, renderJunit(redacted));
+  if (key) await writeFile(join(reportDir, PUBLIC_KEY_FILE), key.publicPem);
   // Other components write into the bundle too (block traces); nothing is hashed, and so vouched for, unredacted.
   const redactedFiles = await redactBundleFiles(reportDir, redactor);
-  const sums = await writeSha256Sums(reportDir);
-  const index = await appendToIndex(dirname(resolve(reportDir)), redacted, resolve(reportDir));
-  return { ...files, sha256sums: sums.sums, ...(sums.signature ? { signature: sums.signature } : {}), index, redactedFiles };
+  const sums = await writeSha256Sums(reportDir, { env, signingKey: key ?? null });
+  const index = await appendToIndex(
+    dirname(resolve(reportDir)),
+    redacted,
+    resolve(reportDir),
+    key ? (bytes) => sign(null, bytes, key.key) : undefined,
+  );
+  return {
+    ...files,
+    sha256sums: sums.sums,
+    ...(sums.signature ? { signature: sums.signature } : {}),
+    ...(key ? { signing: { fingerprint: key.fingerprint, source: key.source, generated: key.generated } } : {}),
+    index,
+    redactedFiles,
+  };
 }

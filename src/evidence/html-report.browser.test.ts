@@ -1,11 +1,38 @@
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderHtmlReport } from './html-report.ts';
 import { HOSTILE, syntheticJournal } from '../../test-support/synthetic-journal.ts';
+import type { Journal } from './journal.ts';
+
+/** Pages in a PDF Chromium printed: its page objects (Skia writes them as plain dictionaries). */
+function pdfPages(pdf: Buffer): number {
+  return pdf.toString('latin1').match(/\/Type\s*\/Page(?![a-zA-Z])/g)?.length ?? 0;
+}
+
+/** A heavy drill for the page budget: many findings of every kind, many procedures left out, long reasons. */
+function heavyJournal(): Journal {
+  const journal = syntheticJournal();
+  const [template] = journal.findings;
+  journal.findings = Array.from({ length: 40 }, (_, index) => ({
+    ...template!,
+    id: `F${String(index + 1).padStart(2, '0')}`,
+    kind: (['runbook', 'application', 'environment'] as const)[index % 3]!,
+    title: `finding ${index + 1}: ${'a long title that wraps over the line '.repeat(3)}`,
+  }));
+  for (let index = 0; index < 12; index++)
+    journal.procedures.push({
+      ...journal.procedures[0]!,
+      id: `proc-${index}`,
+      mode: index % 2 === 0 ? 'order' : 'alone',
+      outcome: 'not-run',
+      reason: `not selected: ${'a reason long enough to wrap '.repeat(3)}${index}`,
+    });
+  return journal;
+}
 
 /*
  * The report in a real headless browser: it must load with no request but its own file, run no script
@@ -93,6 +120,38 @@ describe(`report.html in headless chromium${skipReason ? ` (skipped: ${skipReaso
       await page.pdf({ path: pdf, format: 'A4', printBackground: true });
       expect((await stat(pdf)).size).toBeGreaterThan(10_000);
       console.info(`report.html screenshot and PDF kept in ${keep}`);
+      await page.close();
+    },
+    60_000,
+  );
+
+  it.skipIf(skipReason !== undefined)(
+    'the attestation prints on at most two A4 pages, even for a heavy drill; the long report follows on its own pages',
+    async () => {
+      const page = await browser!.newPage();
+      const print = async (markup: string, name: string) => {
+        const file = join(work, `${name}.html`);
+        await writeFile(file, markup);
+        await page.goto(pathToFileURL(file).href, { waitUntil: 'load' });
+        const path = join(keep, `${name}.pdf`);
+        await page.pdf({ path, format: 'A4', printBackground: true });
+        return pdfPages(await readFile(path));
+      };
+      const attestations = [await print(renderHtmlReport(syntheticJournal(), { attestationOnly: true }), 'attestation')];
+      attestations.push(await print(renderHtmlReport(heavyJournal(), { attestationOnly: true }), 'attestation-heavy'));
+      const full = await print(renderHtmlReport(heavyJournal()), 'report-heavy');
+      expect(
+        attestations.every((pages) => pages >= 1 && pages <= 2),
+        `attestation pages: ${attestations.join(', ')}`,
+      ).toBe(true);
+      // The counter sees more than two pages where there are: the full report is much longer.
+      expect(full).toBeGreaterThan(attestations[1]! + 1);
+      // In the full report the attestation comes first and ends its page.
+      await page.goto(pathToFileURL(join(work, 'report-heavy.html')).href, { waitUntil: 'load' });
+      await page.emulateMedia({ media: 'print' });
+      expect(await page.evaluate(`document.body.firstElementChild.id`)).toBe('attestation');
+      expect(await page.evaluate(`getComputedStyle(document.querySelector('#attestation')).breakAfter`)).toBe('page');
+      console.info(`attestation PDFs (${attestations.join(', ')} pages; full report ${full}) kept in ${keep}`);
       await page.close();
     },
     60_000,

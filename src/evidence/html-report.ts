@@ -1,4 +1,5 @@
 import {
+  findingsByKind,
   outcomeSymbol,
   type ChecklistRecord,
   type Finding,
@@ -7,6 +8,8 @@ import {
   type ProcedureRecord,
   type Severity,
 } from './journal.ts';
+import { buildAttestation } from './attestation.ts';
+import { ATTESTATION_CSS, renderAttestationSection } from './attestation-html.ts';
 import { html, trusted, type SafeHtml } from './safe-html.ts';
 import { formatDuration, parallelRestoreTiming, timingMeasures, verdictOf, type TimingMeasure } from './timing-measures.ts';
 
@@ -134,7 +137,7 @@ function renderFinding(finding: Finding, journal: Journal): SafeHtml {
     journal.procedures.find((procedure) => procedure.id === finding.procedure && procedure.findings.includes(finding.id)) ??
     journal.procedures.find((procedure) => procedure.id === finding.procedure);
   return html`<article class="card sev-${finding.severity}" id="${anchor('finding', finding.id)}">
-<h3>${severityBadge(finding.severity)} <span class="mono">${finding.id}</span> ${finding.title}</h3>
+<h3>${severityBadge(finding.severity)} <span class="mono">${finding.id}</span> <span class="label">${finding.kind}</span> ${finding.title}</h3>
 <p><span class="label">procedure</span> ${record ? html`<a href="#${procedureAnchor(record)}" class="mono">${finding.procedure}</a>` : html`<span class="mono">${finding.procedure}</span>`} · <span class="label">where</span> <span class="mono">${where(finding.section, finding.line)}</span></p>
 ${finding.command ? html`<p class="label">failing command</p><pre>${finding.command}</pre>` : ''}
 <p class="label">evidence</p>${json(finding.evidence, Number.POSITIVE_INFINITY)}
@@ -164,7 +167,7 @@ function renderFindingsAndFailures(journal: Journal): SafeHtml {
 <h2>Findings and failures</h2>
 ${journal.error ? html`<article class="card o-line-error"><h3>${badge('error')} the drill did not finish</h3><pre>${journal.error}</pre></article>` : ''}
 <h4>Findings (${findings.length})</h4>
-${findings.length > 0 ? findings.map((finding) => renderFinding(finding, journal)) : html`<p class="none">No findings.</p>`}
+${findings.length > 0 ? findingsByKind(findings).map((group) => html`<h4 id="${anchor('findings', group.kind)}">${group.title} (${group.findings.length})</h4>${group.findings.map((finding) => renderFinding(finding, journal))}`) : html`<p class="none">No findings.</p>`}
 <h4>Failed procedures (${failures.length})</h4>
 ${failures.length > 0 ? failures.map(renderFailure) : html`<p class="none">No procedure failed.</p>`}
 </section>`;
@@ -333,7 +336,7 @@ ${lever ? html`<p id="restore-lever"><strong>RTO lever</strong> (<span class="mo
 
 function renderChecklistItem(item: ChecklistRecord): SafeHtml {
   const attestation = item.attestation;
-  return html`<tr><td>${badge(item.outcome)}</td><td>${item.item}</td><td class="mono">${where(item.section, item.line)}</td><td>${item.summary ?? ''}${item.evidence ? json(item.evidence) : ''}</td><td>${attestation ? html`<strong>${attestation.method === 'human' ? 'attested by' : 'probed by'} ${attestation.by}</strong> at ${attestation.at}: ${attestation.statement}` : html`<span class="none">no attestation</span>`}</td></tr>`;
+  return html`<tr><td>${badge(item.outcome)}</td><td>${item.item}</td><td class="mono">${where(item.section, item.line)}</td><td>${item.summary ?? ''}${item.evidence ? json(item.evidence) : ''}</td><td>${attestation && item.outcome === 'passed' ? html`<strong>${attestation.method === 'human' ? 'attested by' : 'probed by'} ${attestation.by}</strong> at ${attestation.at}: ${attestation.statement}` : attestation ? html`<span class="none">not attested: the check ${outcomeSymbol(item.outcome)}</span>` : html`<span class="none">no attestation</span>`}</td></tr>`;
 }
 
 function renderChecklist(journal: Journal): SafeHtml {
@@ -390,8 +393,12 @@ export function externalReferences(page: string): string[] {
   return found;
 }
 
-/** The audit report: findings and failures first, then the timeline, each procedure, RTO/RPO and the checklist. */
-export function renderHtmlReport(journal: Journal): string {
+/**
+ * The audit report: the one-page attestation first, then findings and failures, the timeline, each procedure,
+ * RTO/RPO and the checklist. `attestationOnly` renders the attestation alone (for its PDF).
+ */
+export function renderHtmlReport(journal: Journal, options: { attestationOnly?: boolean } = {}): string {
+  const attestation = renderAttestationSection(buildAttestation(journal));
   const page = html`<!doctype html>
 <html lang="en">
 <head>
@@ -400,17 +407,22 @@ export function renderHtmlReport(journal: Journal): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="generator" content="nmia-drill ${journal.harness.version}">
 <title>nmia-drill ${journal.drillId}: ${outcomeSymbol(journal.outcome)}</title>
-<style>${trusted(CSS)}</style>
+<style>${trusted(CSS)}${trusted(ATTESTATION_CSS)}</style>
 </head>
 <body>
-${renderHeader(journal)}
+${attestation}
+${
+  options.attestationOnly
+    ? ''
+    : html`${renderHeader(journal)}
 ${renderFindingsAndFailures(journal)}
 ${renderTimeline(journal)}
 ${renderProcedures(journal)}
 ${renderTiming(journal)}
 ${renderChecklist(journal)}
-${renderManifests(journal)}
-<footer>Rendered from journal.json (journal version ${journal.journalVersion}) of drill ${journal.drillId}. Check the bundle's integrity with <span class="mono">sha256sum -c SHA256SUMS</span> or <span class="mono">nmia-drill verify-evidence &lt;dir&gt;</span>.</footer>
+${renderManifests(journal)}`
+}
+${options.attestationOnly ? '' : html`<footer>Rendered from journal.json (journal version ${journal.journalVersion}) of drill ${journal.drillId}. Check the bundle's integrity with <span class="mono">sha256sum -c SHA256SUMS</span> or <span class="mono">nmia-drill verify-evidence &lt;dir&gt;</span>.</footer>`}
 </body>
 </html>
 `;

@@ -3,8 +3,9 @@ import { z } from 'zod';
 /**
  * The journal is the single source of evidence for one drill run. Every report is rendered from it.
  * Bump JOURNAL_VERSION on any incompatible change; readers refuse versions they do not know.
+ * Version 2: every finding carries its `kind`.
  */
-export const JOURNAL_VERSION = 1;
+export const JOURNAL_VERSION = 2;
 
 export const OutcomeSchema = z.enum(['passed', 'failed', 'error', 'skipped', 'not-run']);
 export type Outcome = z.infer<typeof OutcomeSchema>;
@@ -55,6 +56,26 @@ export const HarnessActionSchema = z.object({
   detail: z.string().optional(),
 });
 
+export type HarnessAction = z.infer<typeof HarnessActionSchema>;
+
+/**
+ * The NMIA under drill: the built-in reference app, or a repository (--app) at a commit. For a repository,
+ * everything the harness added to run it here, each with its reason: compose-file additions (the override),
+ * substitutions (an image, the harness's own client binaries) and environment-level harness actions (its schema).
+ */
+export const AppRecordSchema = z.object({
+  kind: z.enum(['reference', 'repository']),
+  source: z.string(),
+  commit: z.string().optional(),
+  ref: z.string().optional(),
+  composeAdditions: z.array(z.object({ path: z.string(), value: z.unknown(), reason: z.string() })).optional(),
+  substitutions: z.array(z.object({ what: z.string(), written: z.string(), used: z.string(), reason: z.string() })).optional(),
+  /** The db server's own version (e.g. 17.x where the file names postgres:16-alpine). */
+  serverVersion: z.string().optional(),
+  harnessActions: z.array(HarnessActionSchema).optional(),
+});
+export type AppRecord = z.infer<typeof AppRecordSchema>;
+
 export const ArtifactSchema = z.object({
   name: z.string(),
   path: z.string(),
@@ -76,8 +97,26 @@ export const RungSchema = z.object({
 });
 export type Rung = z.infer<typeof RungSchema>;
 
+/**
+ * Whose defect a finding is. `runbook`: the runbook as written is wrong; only these count toward the runbook's
+ * verdict. `application`: the app fails the same check before the disaster too, so the recovery did not cause it.
+ * `environment`: the environment the runbook assumes lacks something (never the harness's own parts: those
+ * are `error` outcomes, not findings).
+ */
+export const FindingKindSchema = z.enum(['runbook', 'application', 'environment']);
+export type FindingKind = z.infer<typeof FindingKindSchema>;
+export const FINDING_KINDS = FindingKindSchema.options;
+
+/** How each kind is headed in reports and on the console. */
+export const FINDING_KIND_TITLES: Record<FindingKind, string> = {
+  runbook: 'Runbook defects',
+  application: 'Application defects (seen before the disaster too; not counted against the runbook)',
+  environment: 'Environment problems (not counted against the runbook)',
+};
+
 export const FindingSchema = z.object({
   id: z.string(),
+  kind: FindingKindSchema,
   procedure: z.string(),
   section: z.string(),
   line: z.number().int().optional(),
@@ -90,6 +129,17 @@ export const FindingSchema = z.object({
   suggestedFix: z.string(),
 });
 export type Finding = z.infer<typeof FindingSchema>;
+
+/** The findings grouped by kind, runbook defects first; kinds without findings are left out. */
+export function findingsByKind<T extends Pick<Finding, 'kind'>>(
+  findings: readonly T[],
+): { kind: FindingKind; title: string; findings: T[] }[] {
+  return FINDING_KINDS.map((kind) => ({
+    kind,
+    title: FINDING_KIND_TITLES[kind],
+    findings: findings.filter((finding) => finding.kind === kind),
+  })).filter((group) => group.findings.length > 0);
+}
 
 export const ProcedureRecordSchema = z.object({
   id: z.string(),
@@ -156,6 +206,8 @@ export const JournalSchema = z.object({
   interrupted: z.boolean().optional(),
   error: z.string().optional(),
   runner: z.object({
+    /** The person accountable for this drill (--operator / NMIA_DRILL_OPERATOR), when named. */
+    operator: z.string().optional(),
     user: z.string(),
     host: z.string(),
     ci: z
@@ -178,6 +230,7 @@ export const JournalSchema = z.object({
     only: z.array(z.string()),
     skip: z.array(z.string()),
   }),
+  app: AppRecordSchema.optional(),
   stack: z.object({ kind: z.string(), reason: z.string(), versions: z.record(z.string(), z.string()) }).optional(),
   seeding: z.object({ rows: z.record(z.string(), z.number()), durationMs: z.number() }).optional(),
   procedures: z.array(ProcedureRecordSchema),
@@ -190,6 +243,11 @@ export const JournalSchema = z.object({
   totals: TotalsSchema,
   /** The runbook's checklist items with their outcomes and attestations, when the drill checked any. */
   checklist: z.array(ChecklistRecordSchema).optional(),
+  /**
+   * The key that signs this bundle's SHA256SUMS (SHA256SUMS.sig): its fingerprint (`sha256:` of the public key's
+   * DER) and the public key file in the bundle. Absent: the bundle is integrity only, unsigned.
+   */
+  signing: z.object({ algorithm: z.literal('ed25519'), fingerprint: z.string(), publicKeyFile: z.string() }).optional(),
 });
 export type Journal = z.infer<typeof JournalSchema>;
 

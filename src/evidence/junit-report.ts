@@ -69,7 +69,9 @@ function procedureCase(procedure: ProcedureRecord, journal: Journal): Case {
   const findings = procedure.findings.flatMap((id) => {
     const finding = journal.findings.find((candidate) => candidate.id === id);
     return finding
-      ? [`${finding.id} [${finding.severity}] ${finding.title}\n  why: ${finding.whyItMatters}\n  fix: ${finding.suggestedFix}`]
+      ? [
+          `${finding.id} [${finding.severity}] [${finding.kind}] ${finding.title}\n  why: ${finding.whyItMatters}\n  fix: ${finding.suggestedFix}`,
+        ]
       : [];
   });
   const failedCommands = procedure.blocks.flatMap((block) =>
@@ -103,7 +105,12 @@ function procedureCase(procedure: ProcedureRecord, journal: Journal): Case {
     outcome: procedure.outcome,
     message,
     body,
-    out: [...lines, ...artifacts].join('\n'),
+    // A passing procedure can still carry findings of another kind (an application defect): they go to its output.
+    out: [
+      ...lines,
+      ...(procedure.outcome === 'failed' || procedure.outcome === 'error' || findings.length === 0 ? [] : ['findings:', ...findings]),
+      ...artifacts,
+    ].join('\n'),
   };
 }
 

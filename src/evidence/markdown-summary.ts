@@ -1,4 +1,4 @@
-import { outcomeSymbol, type Journal } from './journal.ts';
+import { findingsByKind, outcomeSymbol, type Journal } from './journal.ts';
 import { formatDuration, parallelRestoreTiming, timingMeasures, verdictOf, type TimingMeasure } from './timing-measures.ts';
 
 function cell(text: string): string {
@@ -26,9 +26,10 @@ export function renderMarkdownSummary(journal: Journal): string {
   if (journal.error) lines.push(`- error: ${journal.error}`);
   lines.push(...objectiveLines(journal));
   lines.push('');
-  if (journal.findings.length > 0) {
-    lines.push('## Findings', '', '| id | severity | procedure | finding | suggested fix |', '|---|---|---|---|---|');
-    for (const finding of journal.findings) {
+  if (journal.findings.length > 0) lines.push('## Findings', '');
+  for (const group of findingsByKind(journal.findings)) {
+    lines.push(`### ${group.title}`, '', '| id | severity | procedure | finding | suggested fix |', '|---|---|---|---|---|');
+    for (const finding of group.findings) {
       lines.push(
         `| ${finding.id} | ${finding.severity} | ${cell(finding.procedure)} | ${cell(finding.title)} | ${cell(finding.suggestedFix)} |`,
       );

@@ -1,5 +1,14 @@
 import type { z } from 'zod';
-import type { ArtifactSchema, BlockRunSchema, Finding, HarnessActionSchema, Outcome, ProcedureRecord, Rung } from './journal.ts';
+import type {
+  ArtifactSchema,
+  BlockRunSchema,
+  Finding,
+  FindingKind,
+  HarnessActionSchema,
+  Outcome,
+  ProcedureRecord,
+  Rung,
+} from './journal.ts';
 import type { Redactor } from './redactor.ts';
 
 type BlockRunRecord = z.infer<typeof BlockRunSchema>;
@@ -15,11 +24,22 @@ export interface RecordingSink {
   onRung?(rung: Rung): void;
 }
 
-export type NewFinding = Omit<Finding, 'id' | 'procedure' | 'section'> & { section?: string };
+/** A finding as a procedure states it; `kind` is `runbook` unless it says otherwise. */
+export type NewFinding = Omit<Finding, 'id' | 'procedure' | 'section' | 'kind'> & { section?: string; kind?: FindingKind };
 
 /** The id the next finding of a run gets: F01, F02, … */
 export function nextFindingId(findings: readonly Finding[]): string {
   return `F${String(findings.length + 1).padStart(2, '0')}`;
+}
+
+/**
+ * The one way a finding enters a run's list (the recorder, drift, order dependence all come here): it gets
+ * the next id and its kind (`runbook` unless given). Tests hold every fix that passes through here to be concrete.
+ */
+export function appendFinding(findings: Finding[], finding: Omit<Finding, 'id' | 'kind'> & { kind?: FindingKind }): Finding {
+  const complete: Finding = { id: nextFindingId(findings), ...finding, kind: finding.kind ?? 'runbook' };
+  findings.push(complete);
+  return complete;
 }
 
 type RecordSkeleton = { id: string; title: string; section: string; line?: number | undefined; mode: 'order' | 'alone' };
@@ -153,13 +173,10 @@ export class ProcedureRecorder {
 
   /** A finding of this procedure, with the run's next id, redacted, in both the run's list and this record. */
   finding(finding: NewFinding): Finding {
-    const complete: Finding = this.sink.redactor.redactDeep({
-      id: nextFindingId(this.sink.findings),
-      procedure: this.record.id,
-      section: finding.section ?? this.record.section,
-      ...finding,
-    });
-    this.sink.findings.push(complete);
+    const complete = appendFinding(
+      this.sink.findings,
+      this.sink.redactor.redactDeep({ procedure: this.record.id, ...finding, section: finding.section ?? this.record.section }),
+    );
     this.record.findings.push(complete.id);
     return complete;
   }

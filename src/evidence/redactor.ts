@@ -1,6 +1,20 @@
+/*
+ * Credentials written inline are secrets nobody registered: `scheme://user:password@host` in a URL or
+ * connection string, and libpq's `password=…` keyword. Both are masked by shape, whatever the value.
+ * A value starting with `$` is a shell reference, not a secret, and stays readable.
+ */
+const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s:@/?#'"<>]*):(?!\*\*\*@)([^\s@/'"<>]+)@/gi;
+const KEYWORD_PASSWORD = /(^|[\s'"])(password\s*=\s*)(?!\*\*\*(?:[\s'"]|$))('[^']*'|[^\s'"$][^\s'"]*)/gi;
+
+/** Masks credentials written inline in URLs and connection strings: `user:password@` becomes `user:***@`. */
+export function redactInlineCredentials(text: string): string {
+  if (!text.includes('@') && !/password/i.test(text)) return text;
+  return text.replace(URL_CREDENTIALS, '$1$2:***@').replace(KEYWORD_PASSWORD, '$1$2***');
+}
+
 /**
- * Replaces every registered secret with a named placeholder. Every string that reaches a
- * journal, report or console goes through one of these.
+ * Replaces every registered secret with a named placeholder, and masks inline credentials by shape.
+ * Every string that reaches a journal, report or console goes through one of these.
  */
 export class Redactor {
   private readonly secrets = new Map<string, string>();
@@ -21,7 +35,7 @@ export class Redactor {
     for (const [value, name] of [...this.secrets].sort((a, b) => b[0].length - a[0].length)) {
       if (result.includes(value)) result = result.split(value).join(`[REDACTED:${name}]`);
     }
-    return result;
+    return redactInlineCredentials(result);
   }
 
   /** Deep-redacts every string in a JSON-compatible value. */

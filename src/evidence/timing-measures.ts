@@ -80,3 +80,29 @@ export function parallelRestoreTiming(
   const { error, dump } = value as { error?: unknown; dump?: unknown };
   return { error: typeof error === 'string' ? error : 'unreadable timing.parallelRestore', dump: typeof dump === 'string' ? dump : '?' };
 }
+
+/**
+ * Targets are always recorded: when no procedure measured RTO or RPO, the journal still gets the target and
+ * the reason it was not measured, so a reader never meets an empty `timing`.
+ */
+export function recordUnmeasured(
+  journal: Pick<Journal, 'timing' | 'procedures' | 'runbook'>,
+  targets: { rtoMs: number; rpoMs: number },
+): void {
+  const recoveries = journal.procedures.filter((procedure) => /^dr-recovery/.test(procedure.id));
+  const ran = recoveries.filter((procedure) => procedure.outcome !== 'not-run' && procedure.outcome !== 'skipped');
+  const reason =
+    journal.runbook.lockState === 'drift' && !journal.runbook.allowDrift
+      ? 'not measured: the runbook drifted, so no procedure ran'
+      : recoveries.length === 0
+        ? 'not measured: no recovery procedure (dr-recovery) was selected in this drill'
+        : ran.length === 0
+          ? `not measured: the recovery did not run (${recoveries.map((procedure) => `${procedure.mode}/${procedure.id}: ${procedure.reason ?? procedure.outcome}`).join('; ')})`
+          : `not measured: the recovery ${ran.map((procedure) => `${procedure.mode}/${procedure.id} ${procedure.outcome}`).join(', ')} before the point where it is measured`;
+  for (const [name, targetMs] of [
+    ['rto', targets.rtoMs],
+    ['rpo', targets.rpoMs],
+  ] as const) {
+    if (!(name in journal.timing)) journal.timing[name] = { targetMs, detail: reason };
+  }
+}

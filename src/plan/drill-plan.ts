@@ -4,6 +4,10 @@ import type { Procedure } from '../drill/procedure.ts';
 import { selectFromRunbook } from '../drill/procedure-selection.ts';
 import { findBlock, type Runbook } from '../runbook/runbook.ts';
 import { PlanEnvironment } from './plan-environment.ts';
+import { describeAppSource, type AppSource } from '../app/app-source.ts';
+import { previewComposeFile } from '../app/app-compose-preview.ts';
+import { type ComposeAddition, composeOverrideOf } from '../app/compose-override.ts';
+import { IMAGE_SUBSTITUTES } from '../stacks/compose/image-substitutes.ts';
 import { RUNTIME_TOKEN, type PlannedArtifact, type PlannedBinding } from './procedure-plan.ts';
 
 export interface PlanRequest {
@@ -13,6 +17,8 @@ export interface PlanRequest {
   only: string[];
   skip: string[];
   stack: StackChoice;
+  /** The NMIA under drill (default: the reference app). */
+  app?: AppSource;
   /** The registry's procedures, handed in by the CLI. */
   procedures: readonly Procedure[];
   /** How file locations are shown (relative to this directory when inside it). */
@@ -62,8 +68,29 @@ export interface DrillPlan {
   wouldRun: boolean;
   stack: { requested: StackChoice; kind: 'emulated' | 'compose' | 'decided at run time'; note: string };
   isolation: Isolation;
+  /** The app under drill; for a repository, what the harness adds to its compose file and does before the blocks. */
+  app: PlannedApp;
   runs: PlannedRun[];
 }
+
+export interface PlannedApp {
+  kind: 'reference' | 'repository';
+  source: string;
+  /** Each addition the override (docker-compose.override.yml next to the app's file) makes, with its reason. */
+  composeAdditions?: ComposeAddition[];
+  /** Why the additions could not be listed (the compose file could not be read). */
+  unavailable?: string;
+  harnessActions?: string[];
+}
+
+/** What a drill of an app repository does besides the runbook's blocks, in the order it does it. */
+export const APP_HARNESS_ACTIONS = [
+  "clone the repository (at #ref) as the workspace project directory nmia/; the runbook's `git clone <repo-url>` binds to the same source",
+  'write docker-compose.override.yml next to its docker-compose.yml (the additions below); Compose reads it whenever no -f is given',
+  "the harness's own pg_dump/pg_restore/psql: the host's, or the db image's when the host's are of an older major than the server (docker exec)",
+  "schema: the app's own Base.metadata.create_all, in its api image (docker compose run --rm --no-deps -T api python -c …)",
+  'docker compose up -d, then wait for the api /health',
+];
 
 const STACK_NOTES: Record<StackChoice, { kind: DrillPlan['stack']['kind']; note: string }> = {
   emulated: { kind: 'emulated', note: 'the docker shim over a local PostgreSQL cluster and the reference app as local processes' },
@@ -85,7 +112,18 @@ export async function planDrill(request: PlanRequest): Promise<DrillPlan> {
   const { runbook, selected, lockPath, drift } = await selectFromRunbook(request.runbookPath, request.procedures, request);
   const cwd = request.cwd ?? process.cwd();
   const where = (line: number) => `${shownPath(runbook.path, cwd)}:${line}`;
-  const stack = { requested: request.stack, ...STACK_NOTES[request.stack] };
+  const repository = request.app?.kind === 'repository' ? request.app : undefined;
+  // The real app runs only on real Docker.
+  const stack = repository
+    ? {
+        requested: request.stack,
+        kind: 'compose' as const,
+        note: 'a real Docker Compose project "nmia" on the app\'s own docker-compose.yml (--app)',
+      }
+    : { requested: request.stack, ...STACK_NOTES[request.stack] };
+  const app = repository
+    ? await planApp(repository)
+    : { kind: 'reference' as const, source: 'nmia/reference-app (the built-in reference model of NMIA)' };
   const stackLabel = stack.kind === 'decided at run time' ? 'auto (decided when the drill starts)' : stack.kind;
 
   const runs: PlannedRun[] = [];
@@ -116,8 +154,18 @@ export async function planDrill(request: PlanRequest): Promise<DrillPlan> {
     wouldRun: drift.length === 0 || request.allowDrift,
     stack,
     isolation: request.isolation,
+    app,
     runs,
   };
+}
+
+async function planApp(source: Extract<AppSource, { kind: 'repository' }>): Promise<PlannedApp> {
+  const base = { kind: 'repository' as const, source: describeAppSource(source), harnessActions: APP_HARNESS_ACTIONS };
+  const compose = await previewComposeFile(source);
+  if ('unavailable' in compose) return { ...base, unavailable: compose.unavailable };
+  // Plan does not ask Docker: an image stand-in is listed as it applies when the engine lacks the image.
+  const override = composeOverrideOf(compose.text, { drillId: '{drill id}', imageExists: () => false, substitutes: IMAGE_SUBSTITUTES });
+  return { ...base, composeAdditions: override.additions };
 }
 
 function planRun(

@@ -24,6 +24,13 @@ export function renderPlan(plan: DrillPlan, settings: RunSettings, cwd: string):
   line(`runbook     ${plan.runbook.path} (sha256 ${plan.runbook.sha256.slice(0, 12)}…) ${from(settings.runbook)}`);
   line(`lock        ${plan.runbook.lockPath}`);
   line(`config      ${settings.config ? settings.config.path : `none (no --config, ${CONFIG_FILE_NAMES.join(' or ')} in ${cwd})`}`);
+  line(`app         ${plan.app.source} (${plan.app.kind}) ${from(settings.app)}`);
+  for (const action of plan.app.harnessActions ?? []) line(`              · ${action}`);
+  if (plan.app.unavailable) line(`              compose additions: not listed (${plan.app.unavailable})`);
+  for (const addition of plan.app.composeAdditions ?? [])
+    line(
+      `              + ${addition.path}: ${JSON.stringify(addition.value)}${addition.replaces ? ` (instead of ${addition.replaces}, when the engine lacks it)` : ''} — ${addition.reason}`,
+    );
   line(`stack       ${plan.stack.requested === 'auto' ? 'auto' : plan.stack.kind}: ${plan.stack.note} ${from(settings.stack)}`);
   line(`isolation   ${plan.isolation} ${from(settings.isolation)}`);
   line(`data        scale ${settings.scale.value} ${from(settings.scale)}, seed ${settings.seed.value} ${from(settings.seed)}`);

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { PostgreSqlContainer, type StartedPostgreSqlContainer } from '@testcontainers/postgresql';
+import type { StartedPostgreSqlContainer } from '@testcontainers/postgresql';
 import { EnvironmentError } from '../errors/drill-error.ts';
 import { cleanupRegistry } from '../lifecycle/cleanup-registry.ts';
 import { DockerCli, dockerClientEnv, lastLine } from '../docker/docker-cli.ts';
@@ -38,6 +38,8 @@ export class ContainerPostgresProvider {
     const preflight = new DockerPreflight(docker);
     await preflight.engine();
     await preflight.images([this.image]);
+    // Loaded on use: testcontainers costs every CLI start about a second, and most never need it.
+    const { PostgreSqlContainer } = await import('@testcontainers/postgresql');
     const label = `nmia-drill-pg-${process.pid}-${randomBytes(4).toString('hex')}`;
     let started: StartedPostgreSqlContainer | undefined;
     const cleanup = cleanupRegistry.register(

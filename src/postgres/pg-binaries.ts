@@ -9,7 +9,7 @@ export const CLIENT_BINARIES = ['pg_dump', 'pg_restore', 'psql', 'createdb', 'dr
 export interface PgBinaries {
   binDir: string;
   /** How the directory was found, recorded in evidence. */
-  source: 'PG_BINDIR' | 'pg_config' | '/usr/lib/postgresql' | 'PATH';
+  source: 'PG_BINDIR' | 'pg_config' | '/usr/lib/postgresql' | 'PATH' | 'db image';
   path(binary: string): string;
 }
 

@@ -73,9 +73,8 @@ export async function ensurePrerequisites(options: PrerequisiteCheckOptions): Pr
   const installed: string[] = [];
   if (installable.length > 0 && options.install !== 'never' && canInstall) {
     const packages = installable.flatMap((prerequisite) => prerequisite.debianPackages);
-    for (const prerequisite of installable) {
-      log(`installing ${prerequisite.debianPackages.join(' ')} (Debian): ${prerequisite.why}`);
-    }
+    for (const prerequisite of installable)
+      for (const debianPackage of prerequisite.debianPackages) log(`installing ${debianPackage} (${prerequisite.why}) with apt-get`);
     try {
       await aptGet(['install', '-y', '-q', '--no-install-recommends', ...packages]);
     } catch {
@@ -97,8 +96,13 @@ export async function ensurePrerequisites(options: PrerequisiteCheckOptions): Pr
         : installable.length > 0 && !canInstall
           ? ' (not root with apt-get, so nothing was installed)'
           : '';
-    throw new EnvironmentError(`missing system tools: ${parts}${why}`, {
-      fix: `${process.getuid?.() === 0 ? '' : 'sudo '}${installCommand(packages)} (Debian/Ubuntu), or point PG_BINDIR / NMIA_DRILL_CHROMIUM at your own binaries`,
+    // One line names every missing part and the command that installs them all; the fix line adds the alternatives.
+    const command = `${process.getuid?.() === 0 ? '' : 'sudo '}${installCommand(packages)}`;
+    throw new EnvironmentError(`missing system tools: ${parts}${why}; install them with: ${command}`, {
+      fix: [
+        `run: ${command} (Debian/Ubuntu), or point PG_BINDIR / NMIA_DRILL_CHROMIUM at your own binaries`,
+        ...stillMissing.flatMap((prerequisite) => (prerequisite.otherFix ? [`${prerequisite.id}: ${prerequisite.otherFix}`] : [])),
+      ].join('; '),
     });
   }
   const found = Object.fromEntries(prerequisites.map((prerequisite) => [prerequisite.id, prerequisite.locate(env)!]));

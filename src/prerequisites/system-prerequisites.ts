@@ -11,7 +11,12 @@ export interface PrerequisiteNeeds {
   browser: boolean;
   /** git (the DR checklist's `git clone`, `--app` repositories). */
   git: boolean;
+  /** The Docker CLI with Compose v2 (the compose stack, the Docker suites). */
+  docker?: boolean;
 }
+
+/** What a procedure needs from the system beyond what every run needs; procedures declare it, the drill unions it. */
+export type ProcedureNeeds = Partial<Pick<PrerequisiteNeeds, 'directory' | 'browser' | 'git'>>;
 
 /**
  * A tool the project needs from the system. `install` says whether the project installs it itself
@@ -24,6 +29,8 @@ export interface SystemPrerequisite {
   why: string;
   debianPackages: string[];
   install: 'auto' | 'report';
+  /** Said after the install command when this one is missing, where apt is not the whole answer. */
+  otherFix?: string;
   neededWhen(needs: PrerequisiteNeeds): boolean;
   /** Where it was found, or undefined when missing. */
   locate(env: NodeJS.ProcessEnv): string | undefined;
@@ -47,14 +54,21 @@ export function onPath(name: string, env: NodeJS.ProcessEnv): string | undefined
     .find(executable);
 }
 
-/** The process environment with the sbin directories appended: CI PATHs often lack them, and slapd lives there. */
+const SBIN_DIRS = '/usr/local/sbin:/usr/sbin:/sbin';
+
+/**
+ * The process environment with the sbin directories appended: CI PATHs often lack them, and slapd lives there.
+ * NMIA_DRILL_SYSTEM_PATH replaces those extra directories (empty: PATH alone), e.g. to check a machine without a tool.
+ */
 export function withSystemPath(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   const dirs = (env.PATH ?? '').split(delimiter);
-  const extra = ['/usr/local/sbin', '/usr/sbin', '/sbin'].filter((dir) => !dirs.includes(dir));
+  const extra = (env.NMIA_DRILL_SYSTEM_PATH ?? SBIN_DIRS).split(delimiter).filter((dir) => dir !== '' && !dirs.includes(dir));
   return { ...env, PATH: [...dirs.filter(Boolean), ...extra].join(delimiter) };
 }
 
-function debianPostgresBinDir(binaries: readonly string[]): string | undefined {
+function debianPostgresBinDir(binaries: readonly string[], env: NodeJS.ProcessEnv): string | undefined {
+  // With the system directories turned off (NMIA_DRILL_SYSTEM_PATH=""), Debian's layout is not looked at either.
+  if (env.NMIA_DRILL_SYSTEM_PATH === '') return undefined;
   let versions: string[];
   try {
     versions = readdirSync('/usr/lib/postgresql');
@@ -73,7 +87,7 @@ const POSTGRES_CLIENT_BINARIES = ['pg_dump', 'pg_restore', 'psql', 'createdb', '
 function locatePostgres(binaries: readonly string[], env: NodeJS.ProcessEnv): string | undefined {
   // PG_BINDIR, when set, is the only place looked at, as the drill does.
   if (env.PG_BINDIR) return binaries.every((binary) => executable(join(env.PG_BINDIR!, binary))) ? env.PG_BINDIR : undefined;
-  const debian = debianPostgresBinDir(binaries);
+  const debian = debianPostgresBinDir(binaries, env);
   if (debian) return debian;
   const found = binaries.map((binary) => onPath(binary, env));
   return found.every(Boolean) ? found[0]!.slice(0, found[0]!.lastIndexOf('/')) : undefined;
@@ -114,11 +128,21 @@ export const SYSTEM_PREREQUISITES: readonly SystemPrerequisite[] = [
   },
   {
     id: 'slapd',
-    why: 'the LDAP directory the connector scan binds to (slapd and slapadd)',
+    why: 'the LDAP directory the connector scan binds to: slapd, slapadd',
     debianPackages: ['slapd', 'ldap-utils'],
     install: 'auto',
     neededWhen: (needs) => needs.directory,
     locate: (env) => (onPath('slapadd', env) ? onPath('slapd', env) : undefined),
+  },
+  {
+    id: 'docker',
+    why: 'the Docker CLI with Compose v2, for the compose stack (--stack compose)',
+    debianPackages: ['docker.io', 'docker-compose'],
+    install: 'report',
+    otherFix:
+      'on Debian without a registry, .ci/provision-docker.sh (as root) sets up a private engine and the images; or use --stack emulated',
+    neededWhen: (needs) => needs.docker === true,
+    locate: (env) => onPath('docker', env),
   },
   {
     id: 'chromium',

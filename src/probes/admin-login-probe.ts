@@ -1,13 +1,13 @@
 import { ProbeFailure } from './probe-failure.ts';
 import type { ProbeSession } from './probe-session.ts';
-import type { ChecklistProbe, ProbeVerdict } from './probe.ts';
+import { type ChecklistProbe, NMIA_API_ROUTES, type ProbeVerdict } from './probe.ts';
 
-/** "Admin can log in with existing credentials": POST /api/auth/login with the pre-disaster credentials → 200 + token. */
+/** "Admin can log in with existing credentials": POST /api/v1/auth/login (JSON) with the pre-disaster credentials → 200 + token. */
 export class AdminLoginProbe implements ChecklistProbe {
   readonly id = 'admin-login' as const;
 
   item(session: ProbeSession): string {
-    return `Admin (${session.target.admin.username}) can log in with existing credentials at ${session.apiUrl('/api/auth/login')}`;
+    return `Admin (${session.target.admin.username}) can log in with existing credentials at ${session.apiUrl(NMIA_API_ROUTES.login)}`;
   }
 
   async check(session: ProbeSession): Promise<ProbeVerdict> {

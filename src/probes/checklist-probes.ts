@@ -1,3 +1,4 @@
+import type { HarnessUnavailableError } from '../errors/harness-unavailable-error.ts';
 import type { Redactor } from '../evidence/redactor.ts';
 import { AdminLoginProbe } from './admin-login-probe.ts';
 import { ApiDocsProbe } from './api-docs-probe.ts';
@@ -16,6 +17,8 @@ export interface ChecklistRunOptions extends ChecklistExpectations {
   only?: readonly ProbeId[];
   /** Each result as it is decided (for progress output). */
   onResult?: (result: ProbeResult) => void;
+  /** Items a part of the harness is missing for: each is `error` with that cause and fix, and is not probed. */
+  unavailable?: Partial<Record<ProbeId, HarnessUnavailableError>>;
 }
 
 /**
@@ -46,11 +49,23 @@ export class ChecklistProbes {
     const results: ProbeResult[] = [];
     for (const probe of ChecklistProbes.probes) {
       if (options.only && !options.only.includes(probe.id)) continue;
-      const result = await this.runProbe(probe, session);
+      const missing = options.unavailable?.[probe.id];
+      const result = missing ? this.unavailableResult(probe, session, missing) : await this.runProbe(probe, session);
       results.push(result);
       options.onResult?.(result);
     }
     return results;
+  }
+
+  private unavailableResult(probe: ChecklistProbe, session: ProbeSession, missing: HarnessUnavailableError): ProbeResult {
+    return {
+      id: probe.id,
+      item: probe.item(session),
+      outcome: 'error',
+      summary: `not checked: ${missing.summary()}`,
+      evidence: { unavailable: missing.part, fix: missing.fix },
+      durationMs: 0,
+    };
   }
 
   private async runProbe(probe: ChecklistProbe, session: ProbeSession): Promise<ProbeResult> {

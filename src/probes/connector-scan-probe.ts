@@ -1,128 +1,129 @@
 import { ProbeFailure } from './probe-failure.ts';
 import { ProbeHttp } from './probe-http.ts';
 import type { ProbeSession } from './probe-session.ts';
-import type { ChecklistProbe, ProbeVerdict } from './probe.ts';
+import { type ChecklistProbe, NMIA_API_ROUTES, type ProbeVerdict } from './probe.ts';
 
+/** ConnectorInstanceOut; `config` holds the bind password, so only `server` is ever kept from it. */
 interface ConnectorRow {
-  id: number;
+  id: string;
   name?: string;
+  connector_type_id?: string;
   is_enabled?: boolean;
-  ldap_url?: string | null;
+  config?: { server?: unknown; use_ssl?: unknown } | null;
 }
 
+/** JobOut. */
 interface JobRow {
-  id: number;
+  id: string;
   status: string;
-  result?: {
-    ok?: boolean;
-    error?: string;
-    code?: string;
-    identities_seen?: number;
-    entries?: number;
-    count?: number;
-    scan_run_id?: number;
-  } | null;
+  records_found?: number;
+  records_ingested?: number;
+  error_message?: string | null;
+  triggered_by?: string;
 }
 
-const POLL_MS = 250;
-const FINISHED = new Set(['succeeded', 'failed', 'cancelled']);
+const POLL_MS = 500;
+const FINISHED = new Set(['completed', 'failed']);
 
 /**
- * "Run a test connector scan to verify connectivity": queue a scan through the api, follow its job
- * until it finishes (bounded), and pass only when it succeeded having seen entries.
+ * "Run a test connector scan to verify connectivity", through the app's own endpoints: POST
+ * /api/v1/connectors/{id}/run makes a pending job, the worker picks it up (the real one polls every
+ * 15 s), and GET /api/v1/connectors/{id}/jobs is followed until that job is completed or failed.
+ * Passes only when it completed having found records.
  */
 export class ConnectorScanProbe implements ChecklistProbe {
   readonly id = 'connector-scan' as const;
 
   item(session: ProbeSession): string {
     const which =
-      session.target.scanConnectorId !== undefined ? `connector ${session.target.scanConnectorId}` : 'an enabled ldap:// connector';
-    return `A test connector scan of ${which} completes (${session.apiUrl('/api/connectors/{id}/scan')})`;
+      session.target.scanConnectorId !== undefined
+        ? `connector ${session.target.scanConnectorId}`
+        : 'an enabled ad_ldap connector (plain LDAP first)';
+    return `A test connector scan of ${which} completes (${session.apiUrl(NMIA_API_ROUTES.runConnector)})`;
   }
 
   async check(session: ProbeSession): Promise<ProbeVerdict> {
     const token = await session.token();
     const connector = await this.chooseConnector(session);
+    const server = typeof connector.config?.server === 'string' ? connector.config.server : undefined;
     const evidence: Record<string, unknown> = {
       connectorId: connector.id,
       ...(connector.name ? { connectorName: connector.name } : {}),
-      ...(connector.ldap_url ? { ldapUrl: connector.ldap_url } : {}),
+      ...(server ? { server } : {}),
     };
-    const label = `connector ${connector.id}${connector.name ? ` (${connector.name})` : ''}`;
+    const label = `connector ${connector.name ?? connector.id}`;
+    const route = (template: string): string => session.apiUrl(template.replace('{id}', encodeURIComponent(connector.id)));
 
-    const queued = await session.http.request('POST', session.apiUrl(`/api/connectors/${connector.id}/scan`), { token, service: 'api' });
-    evidence.queueStatus = queued.status;
+    const queued = await session.http.request('POST', route(NMIA_API_ROUTES.runConnector), { token, service: 'api' });
+    evidence.runStatus = queued.status;
     try {
       ProbeHttp.expectStatus(queued, [200, 201, 202]);
     } catch (error) {
-      throw ProbeFailure.failed(`queueing a scan of ${label} failed: ${(error as Error).message}`, evidence);
+      throw ProbeFailure.failed(`starting a scan of ${label} failed: ${(error as Error).message}`, evidence);
     }
-    const jobId = ProbeHttp.json<{ job_id?: unknown }>(queued).job_id;
-    if (typeof jobId !== 'number' && typeof jobId !== 'string')
-      throw ProbeFailure.failed(`POST ${queued.displayUrl}: HTTP ${queued.status} but no job_id in the body`, evidence);
-    evidence.jobId = Number(jobId);
+    const jobId = ProbeHttp.json<{ id?: unknown }>(queued).id;
+    if (typeof jobId !== 'string')
+      throw ProbeFailure.failed(`POST ${queued.displayUrl}: HTTP ${queued.status} but no job id in the body`, evidence);
+    evidence.jobId = jobId;
 
     const started = performance.now();
     let job: JobRow | undefined;
     for (;;) {
-      const reply = await session.http.request('GET', session.apiUrl(`/api/jobs/${jobId}`), { token, service: 'api' });
+      const reply = await session.http.request('GET', route(NMIA_API_ROUTES.connectorJobs), { token, service: 'api' });
       ProbeHttp.expectStatus(reply, 200);
-      job = ProbeHttp.json<JobRow>(reply);
-      evidence.status = job.status;
+      const jobs = ProbeHttp.json<JobRow[]>(reply);
+      job = Array.isArray(jobs) ? jobs.find((j) => j.id === jobId) : undefined;
+      evidence.status = job?.status ?? 'not listed';
       evidence.waitedMs = Math.round(performance.now() - started);
-      if (FINISHED.has(job.status)) break;
+      if (job && FINISHED.has(job.status)) break;
       if (performance.now() - started >= session.timeouts.scanMs) {
         throw ProbeFailure.failed(
-          `scan job ${String(jobId)} of ${label} still ${job.status} after ${session.timeouts.scanMs} ms (is the worker running?)`,
+          `scan job ${jobId} of ${label} still ${String(evidence.status)} after ${session.timeouts.scanMs} ms (is the worker running?)`,
           evidence,
         );
       }
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }
 
-    const result = job.result ?? {};
-    const entries = result.identities_seen ?? result.entries ?? result.count;
-    if (entries !== undefined) evidence.entries = entries;
-    if (result.scan_run_id !== undefined) evidence.scanRunId = result.scan_run_id;
-    if (result.error !== undefined) evidence.error = result.error;
-    if (result.code !== undefined) evidence.code = result.code;
-    if (job.status !== 'succeeded') {
-      throw ProbeFailure.failed(
-        `scan job ${String(jobId)} of ${label} ${job.status}: ${result.error ?? 'no error given'}${result.code ? ` (${result.code})` : ''}`,
-        evidence,
-      );
+    evidence.recordsFound = job.records_found ?? null;
+    evidence.recordsIngested = job.records_ingested ?? null;
+    if (job.error_message) evidence.error = job.error_message;
+    if (job.status !== 'completed') {
+      throw ProbeFailure.failed(`scan job ${jobId} of ${label} ${job.status}: ${job.error_message ?? 'no error given'}`, evidence);
     }
-    if (typeof entries !== 'number' || entries <= 0) {
+    if (typeof job.records_found !== 'number' || job.records_found <= 0) {
       throw ProbeFailure.failed(
-        `scan job ${String(jobId)} of ${label} succeeded but saw ${String(entries ?? 'no')} entries: the directory answered with nothing`,
+        `scan job ${jobId} of ${label} completed but found ${String(job.records_found ?? 'no')} records: the directory answered with nothing`,
         evidence,
       );
     }
     return {
       outcome: 'passed',
-      summary: `scan job ${String(jobId)} of ${label} succeeded with ${entries} entries in ${String(evidence.waitedMs)} ms`,
+      summary: `scan job ${jobId} of ${label} completed with ${job.records_found} records in ${String(evidence.waitedMs)} ms`,
       evidence,
     };
   }
 
   private async chooseConnector(session: ProbeSession): Promise<ConnectorRow> {
-    const { reply, body } = await session.getJson<unknown>('/api/connectors');
+    const { reply, body } = await session.getJson<unknown>(NMIA_API_ROUTES.connectors);
     if (!Array.isArray(body)) throw ProbeFailure.failed(`GET ${reply.displayUrl}: HTTP 200 but the body is not a JSON array`);
     const connectors = body as ConnectorRow[];
     const wanted = session.target.scanConnectorId;
     if (wanted !== undefined) {
-      const found = connectors.find((c) => Number(c.id) === wanted);
+      const found = connectors.find((c) => c.id === wanted);
       if (!found)
         throw ProbeFailure.failed(
           `connector ${wanted} (target.scanConnectorId) is not listed by GET ${reply.displayUrl} (${connectors.length} connectors)`,
         );
       return found;
     }
-    const candidate = connectors.find((c) => c.is_enabled !== false && typeof c.ldap_url === 'string' && c.ldap_url.startsWith('ldap://'));
+    const types = await session.getJson<Array<{ id?: unknown; code?: unknown }>>(NMIA_API_ROUTES.connectorTypes);
+    const adLdap = (Array.isArray(types.body) ? types.body : []).find((t) => t.code === 'ad_ldap')?.id;
+    // Plain LDAP first: the drill's directory serves no LDAPS (a deployment's may; scanConnectorId picks one).
+    const enabled = connectors.filter((c) => c.is_enabled !== false && c.connector_type_id === adLdap);
+    const candidate = enabled.find((c) => c.config?.use_ssl !== true) ?? enabled[0];
     if (!candidate)
-      throw ProbeFailure.failed(
-        `no enabled connector with an ldap:// URL among ${connectors.length} connectors: set target.scanConnectorId`,
-      );
+      throw ProbeFailure.failed(`no enabled ad_ldap connector among ${connectors.length} connectors: set target.scanConnectorId`);
     return candidate;
   }
 }

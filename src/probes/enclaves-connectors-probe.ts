@@ -1,18 +1,18 @@
 import { ProbeFailure } from './probe-failure.ts';
 import type { ProbeSession } from './probe-session.ts';
-import type { ChecklistProbe, ProbeVerdict } from './probe.ts';
+import { type ChecklistProbe, NMIA_API_ROUTES, type ProbeVerdict } from './probe.ts';
 
 /** "Enclaves and connectors are visible": both lists non-empty, and equal to the pre-disaster counts when given. */
 export class EnclavesConnectorsProbe implements ChecklistProbe {
   readonly id = 'enclaves-connectors-visible' as const;
 
   item(session: ProbeSession): string {
-    return `Enclaves and connectors are visible at ${session.apiUrl('/api/enclaves')} and ${session.apiUrl('/api/connectors')}`;
+    return `Enclaves and connectors are visible at ${session.apiUrl(NMIA_API_ROUTES.enclaves)} and ${session.apiUrl(NMIA_API_ROUTES.connectors)}`;
   }
 
   async check(session: ProbeSession): Promise<ProbeVerdict> {
-    const enclaves = await session.getJson<unknown>('/api/enclaves');
-    const connectors = await session.getJson<unknown>('/api/connectors');
+    const enclaves = await session.getJson<unknown>(NMIA_API_ROUTES.enclaves);
+    const connectors = await session.getJson<unknown>(NMIA_API_ROUTES.connectors);
     const expected = session.expectations.expected;
     const evidence: Record<string, unknown> = {
       enclaves: Array.isArray(enclaves.body) ? enclaves.body.length : null,

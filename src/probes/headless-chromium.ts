@@ -2,7 +2,8 @@ import { rmSync } from 'node:fs';
 import { access, constants, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EnvironmentError } from '../errors/drill-error.ts';
+import { HarnessUnavailableError } from '../errors/harness-unavailable-error.ts';
+import { onPath, withSystemPath } from '../prerequisites/system-prerequisites.ts';
 import { cleanupRegistry } from '../lifecycle/cleanup-registry.ts';
 import { StartedHeadlessChromium } from './started-headless-chromium.ts';
 
@@ -16,6 +17,7 @@ export const CHROMIUM_ARGS: readonly string[] = [
   '--disable-component-update',
   '--disable-sync',
 ];
+const CHROMIUM = 'Chromium (the "UI loads" checklist item)';
 const INSTALL_FIX = 'apt-get install -y --no-install-recommends chromium, or set NMIA_DRILL_CHROMIUM to a Chromium binary';
 
 /**
@@ -23,8 +25,9 @@ const INSTALL_FIX = 'apt-get install -y --no-install-recommends chromium, or set
  * the binary is `NMIA_DRILL_CHROMIUM` or /usr/bin/chromium, and a missing one is an EnvironmentError.
  */
 export class HeadlessChromium {
+  /** NMIA_DRILL_CHROMIUM, else `chromium` on PATH, as the prerequisite check finds it. */
   static executablePath(): string {
-    return process.env.NMIA_DRILL_CHROMIUM || '/usr/bin/chromium';
+    return process.env.NMIA_DRILL_CHROMIUM || onPath('chromium', withSystemPath()) || '/usr/bin/chromium';
   }
 
   /** A fresh profile in a temp dir (removed by close(), also on Ctrl-C and exit). */
@@ -33,7 +36,7 @@ export class HeadlessChromium {
     try {
       await access(executablePath, constants.X_OK);
     } catch {
-      throw new EnvironmentError(`Chromium not found at ${executablePath}`, { fix: INSTALL_FIX });
+      throw new HarnessUnavailableError(CHROMIUM, `no executable at ${executablePath}`, INSTALL_FIX);
     }
     const profileDir = await mkdtemp(join(tmpdir(), 'nmia-drill-chromium-'));
     let started: StartedHeadlessChromium | undefined;
@@ -61,10 +64,12 @@ export class HeadlessChromium {
       return started;
     } catch (error) {
       await cleanup.run().catch(() => undefined);
-      throw new EnvironmentError(`Chromium at ${executablePath} did not start: ${(error as Error).message.split('\n')[0]}`, {
-        fix: INSTALL_FIX,
-        cause: error,
-      });
+      throw new HarnessUnavailableError(
+        CHROMIUM,
+        `${executablePath} did not start: ${(error as Error).message.split('\n')[0]}`,
+        INSTALL_FIX,
+        error,
+      );
     }
   }
 }

@@ -132,11 +132,17 @@ export class ProbeHttp {
     );
   }
 
-  /** ` invalid_token: token signature does not match …` from a JSON error body, else a short text excerpt. */
+  /** ` Invalid or expired token` from a JSON error body (FastAPI's `detail`), else a short text excerpt. */
   static errorText(reply: HttpReply): string {
     try {
       const body = JSON.parse(reply.text) as { error?: unknown; detail?: unknown; message?: unknown };
-      const parts = [body.error, body.detail ?? body.message].filter((part) => typeof part === 'string' && part !== '');
+      // FastAPI's 422: detail is a list of { loc, msg }.
+      const detail = Array.isArray(body.detail)
+        ? body.detail
+            .map((d: { loc?: unknown; msg?: unknown }) => `${Array.isArray(d.loc) ? d.loc.join('.') : ''}: ${String(d.msg ?? '')}`)
+            .join('; ')
+        : body.detail;
+      const parts = [body.error, detail ?? body.message].filter((part) => typeof part === 'string' && part !== '');
       if (parts.length > 0) return ` ${parts.join(': ')}`;
     } catch {
       // Not JSON: fall through to the text.

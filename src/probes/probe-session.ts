@@ -1,7 +1,7 @@
 import { Redactor } from '../evidence/redactor.ts';
 import { ProbeFailure } from './probe-failure.ts';
 import { type HttpReply, ProbeHttp } from './probe-http.ts';
-import type { ChecklistExpectations, ProbeTarget, ProbeTimeouts } from './probe.ts';
+import { type ChecklistExpectations, NMIA_API_ROUTES, type ProbeTarget, type ProbeTimeouts } from './probe.ts';
 
 export interface LoginOutcome {
   status: number | undefined;
@@ -15,10 +15,8 @@ export interface LoginOutcome {
 
 const DEFAULT_TIMEOUTS: Required<ProbeTimeouts> = {
   httpMs: 5_000,
-  scanMs: 30_000,
-  workerHeartbeatMaxAgeS: 10,
-  workerWaitMs: 10_000,
-  uiMs: 15_000,
+  scanMs: 60_000,
+  uiMs: 20_000,
 };
 
 /**
@@ -51,7 +49,7 @@ export class ProbeSession {
     return joinUrl(this.target.uiUrl, path);
   }
 
-  /** POST /api/auth/login now, and keep the result as the session's login. */
+  /** POST /api/v1/auth/login now, and keep the result as the session's login. */
   freshLogin(): Promise<LoginOutcome> {
     this.login = this.performLogin();
     return this.login;
@@ -82,7 +80,7 @@ export class ProbeSession {
     const elapsed = (): number => Math.round(performance.now() - started);
     let reply: HttpReply;
     try {
-      reply = await this.http.request('POST', this.apiUrl('/api/auth/login'), {
+      reply = await this.http.request('POST', this.apiUrl(NMIA_API_ROUTES.login), {
         json: { username: this.target.admin.username, password: this.target.admin.password },
         service: 'api',
       });

@@ -24,40 +24,61 @@ export interface ProbeTarget {
   admin: { username: string; password: string };
   /** For SQL-based checks (the worker heartbeat). */
   database?: pg.ClientConfig;
-  /** Else: the first enabled connector whose ldap_url starts with ldap:// (the fixture directory serves no ldaps). */
-  scanConnectorId?: number;
+  /** Else: the first enabled `ad_ldap` connector (GET /api/v1/connectors/ and /types). A UUID. */
+  scanConnectorId?: string;
   /** Screenshots go here. */
   evidenceDir: string;
   timeouts?: ProbeTimeouts;
-  /** How the UI signs in and what it renders; the reference UI's values (REFERENCE_UI) otherwise. */
+  /** How the UI signs in and what it renders; the real NMIA UI's values (NMIA_UI) otherwise. */
   ui?: UiProbeSettings;
 }
 
 export interface UiProbeSettings {
-  /** Path (and fragment) that signs in; {username} and {password} are filled in, URL-encoded. */
-  signIn?: string;
+  /** The sign-in page. */
+  loginPath?: string;
+  /** The page that lists the enclaves, opened after sign-in. */
+  enclavesPath?: string;
+  /** CSS selectors (Playwright syntax) of elements the UI really has. */
   selectors?: {
-    /** The page finished loading its data. */
-    ready?: string;
-    /** The page finished with an error. */
+    username?: string;
+    password?: string;
+    submit?: string;
+    /** An error message shown by the UI (a failed sign-in, a list that failed to load). */
     error?: string;
-    /** One per enclave; its text is the enclave's name. */
+    /** One per enclave on the enclaves page; its text is the enclave's name. */
     enclaveRow?: string;
-    /** Status text, kept as evidence. */
-    status?: string;
   };
+  /** The localStorage key the UI keeps its token under (evidence only). */
+  tokenKey?: string;
 }
 
-/** What the reference NMIA UI (nmia/reference-app) expects; a real deployment's UI may differ, so each is configurable. */
-export const REFERENCE_UI = {
-  /** The reference UI signs in from the URL fragment. */
-  signIn: '/#username={username}&password={password}',
+/**
+ * The real NMIA UI at 3e1062f (docs/reference-app.md): a /login form whose inputs react-hook-form
+ * names username and password, a "Sign In" submit button, MUI error alerts, and an /enclaves table
+ * with the name in the first cell ("No enclaves found." fills a single colspan cell). Each is configurable.
+ */
+export const NMIA_UI = {
+  loginPath: '/login',
+  enclavesPath: '/enclaves',
   selectors: {
-    ready: 'body[data-state="ready"]',
-    error: 'body[data-state="error"]',
-    enclaveRow: '[data-testid=enclave]',
-    status: '[data-testid=status]',
+    username: 'input[name="username"]',
+    password: 'input[name="password"]',
+    submit: 'form button[type="submit"]',
+    error: '.MuiAlert-colorError',
+    enclaveRow: 'table tbody tr:not(:has(td[colspan])) > td:first-child',
   },
+  tokenKey: 'nmia_token',
+} as const;
+
+/** The real NMIA api's routes the probes use (api/src/nmia at 3e1062f); `{id}` is a connector's UUID. */
+export const NMIA_API_ROUTES = {
+  login: '/api/v1/auth/login',
+  enclaves: '/api/v1/enclaves/',
+  connectors: '/api/v1/connectors/',
+  connectorTypes: '/api/v1/connectors/types',
+  identities: '/api/v1/identities/',
+  runConnector: '/api/v1/connectors/{id}/run',
+  connectorJobs: '/api/v1/connectors/{id}/jobs',
 } as const;
 
 /** What a drill config may change about how the checklist probes reach a deployment (src/config/drill-settings.ts). */
@@ -66,13 +87,9 @@ export type ProbeOverrides = Partial<Pick<ProbeTarget, 'apiUrl' | 'uiUrl' | 'adm
 export interface ProbeTimeouts {
   /** Each HTTP request, body included. Default 5 000. */
   httpMs?: number;
-  /** A connector scan, queue to finish. Default 30 000. */
+  /** A connector scan, queue to finish (the real worker polls every 15 s). Default 60 000. */
   scanMs?: number;
-  /** The newest worker heartbeat must be younger than this. Default 10. */
-  workerHeartbeatMaxAgeS?: number;
-  /** How long to wait for a fresh heartbeat before failing. Default 10 000. */
-  workerWaitMs?: number;
-  /** The UI page reaching body[data-state=ready]. Default 15 000. */
+  /** The UI: sign-in and the enclaves page rendered. Default 20 000. */
   uiMs?: number;
 }
 

@@ -1,8 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AppProcess } from '../../test-support/app-process.ts';
 import { SeededNmiaDatabase } from '../../test-support/seeded-nmia-database.ts';
-import type { StartedAppProcess } from '../../test-support/started-app-process.ts';
-import { freePort } from '../postgres/free-port.ts';
 import { computeRpo, latestSentinel, SentinelWriter } from './sentinel-writer.ts';
 
 describe('computeRpo', () => {
@@ -47,13 +44,10 @@ describe('computeRpo', () => {
   });
 });
 
-describe('SentinelWriter against the real api', () => {
+describe('SentinelWriter against a real database (nmia_drill.sentinels)', () => {
   let db: SeededNmiaDatabase;
-  let api: StartedAppProcess;
-  let port: number;
-  let env: Record<string, string>;
 
-  const until = async (what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> => {
+  const until = async (what: string, check: () => boolean, timeoutMs = 15_000): Promise<void> => {
     const deadline = Date.now() + timeoutMs;
     while (!check()) {
       if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -63,45 +57,39 @@ describe('SentinelWriter against the real api', () => {
 
   beforeAll(async () => {
     db = await SeededNmiaDatabase.start({ seed: 33, scale: 50 });
-    port = await freePort();
-    env = { DATABASE_URL: db.url, SECRET_KEY: db.canaries.secretKey, PORT: String(port) };
-    api = await AppProcess.start('api', env);
   });
 
   afterAll(async () => {
-    await api?.stop();
     await db?.stop();
   });
 
-  it('writes on a fixed cadence, rides out the api going away, and measures the RPO of a restore to an older point', async () => {
-    const admin = { username: 'admin', password: db.canaries.adminPassword };
-    const writer = await SentinelWriter.start({ apiUrl: api.url, admin, intervalMs: 100, timeoutMs: 1_000 });
+  it('writes on a fixed cadence, rides out the database going away, and measures the RPO of a restore to an older point', async () => {
+    const database = db.postgres.clientConfig(db.database);
+    const writer = await SentinelWriter.start({ database, intervalMs: 100, timeoutMs: 1_000 });
     try {
       await until('5 acknowledged writes', () => writer.stats().acknowledged >= 5);
-      const token = await SentinelWriter.login(api.url, admin);
-      const backupPoint = await latestSentinel(api.url, token);
+      const backupPoint = await latestSentinel(database);
       expect(backupPoint).toBeDefined();
 
-      // The api goes away: writes fail and are counted; the writer keeps trying and recovers.
-      await api.stop();
+      // The database refuses new sessions for a while: writes fail and are counted; the writer keeps trying and recovers.
+      await db.postgres.query(`ALTER DATABASE ${db.database} ALLOW_CONNECTIONS false`);
       const failedBefore = writer.stats().failed;
-      await until('failed writes while the api is down', () => writer.stats().failed >= failedBefore + 2);
-      api = await AppProcess.start('api', env);
+      await until('failed writes while the database refuses', () => writer.stats().failed >= failedBefore + 2);
+      await db.postgres.query(`ALTER DATABASE ${db.database} ALLOW_CONNECTIONS true`);
       const ackedBefore = writer.stats().acknowledged;
       await until('writes acknowledged again', () => writer.stats().acknowledged >= ackedBefore + 3);
-      expect(writer.stats().lastFailure).toMatch(
-        /^POST http:\/\/127\.0\.0\.1:\d+\/api\/sentinels: connection refused \(is the api running\?\)$/,
-      );
+      expect(writer.stats().lastFailure).toMatch(/^nmia_drill\.sentinels on .*: database "nmia" is not currently accepting connections$/);
 
       // Disaster, then a restore to the backup point: every row written after it is gone.
+      // Writes stop first (as a disaster pauses them): a write in flight may be acknowledged a moment later.
+      const stats = await writer.stop();
       const disasterAt = new Date();
       const acknowledged = writer.newestAcknowledgedBy(disasterAt);
-      const stats = await writer.stop();
       expect(stats.newest).toEqual(acknowledged);
       expect(stats.attempted).toBe(stats.acknowledged + stats.failed);
-      expect(stats.longestGapMs).toBeGreaterThan(500);
-      await db.query('DELETE FROM sentinels WHERE id > $1', [backupPoint!.id]);
-      const afterRecovery = await latestSentinel(api.url, token);
+      expect(stats.longestGapMs).toBeGreaterThan(150);
+      await db.query('DELETE FROM nmia_drill.sentinels WHERE id > $1', [backupPoint!.id]);
+      const afterRecovery = await latestSentinel(database);
       expect(afterRecovery).toEqual(backupPoint);
 
       const rpo = computeRpo({ acknowledged, afterRecovery, disasterAt });
@@ -110,27 +98,23 @@ describe('SentinelWriter against the real api', () => {
         backupPoint!.writtenAt,
       ]);
       expect(rpo.rpoMs).toBe(Math.round(span!.ms));
-      expect(rpo.rpoMs).toBeGreaterThan(500);
+      expect(rpo.rpoMs).toBeGreaterThan(150);
       expect(rpo.lostWrites).toBe(acknowledged!.id - backupPoint!.id);
-
-      const text = JSON.stringify({ stats, rpo });
-      expect(text).not.toContain(db.canaries.adminPassword);
-      expect(text).not.toContain(token);
-      expect(text).not.toContain('CANARY');
+      expect(JSON.stringify({ stats, rpo })).not.toContain('CANARY');
+      // Only the harness's schema was written: the app's tables hold exactly what was seeded.
+      const [app] = await db.query<{ n: string }>('SELECT count(*) AS n FROM enclaves');
+      expect(Number(app!.n)).toBe(db.seed.rows.enclaves);
     } finally {
       await writer.stop();
     }
   });
 
-  it('reports no sentinel after everything was lost, and refuses a token from another SECRET_KEY', async () => {
-    const token = await SentinelWriter.login(api.url, { username: 'admin', password: db.canaries.adminPassword });
-    await db.query('DELETE FROM sentinels');
-    expect(await latestSentinel(api.url, token)).toBeUndefined();
-    await api.stop();
-    api = await AppProcess.start('api', { ...env, SECRET_KEY: `${db.canaries.secretKey}-other` });
-    await expect(latestSentinel(api.url, token)).rejects.toThrow(/HTTP 401 invalid_token/);
-    await expect(SentinelWriter.login(api.url, { username: 'admin', password: 'wrong-password' })).rejects.toThrow(
-      /sentinel writer login: HTTP 401 invalid_credentials/,
-    );
+  it('reports no sentinel after everything was lost, and says so when a restore lost schema nmia_drill', async () => {
+    const database = db.postgres.clientConfig(db.database);
+    await db.query('DELETE FROM nmia_drill.sentinels');
+    expect(await latestSentinel(database)).toBeUndefined();
+    await db.query('DROP SCHEMA nmia_drill CASCADE');
+    await expect(latestSentinel(database)).rejects.toThrow(/nmia_drill\.sentinels does not exist/);
+    await expect(SentinelWriter.start({ database })).rejects.toThrow(/sentinel writer: .*nmia_drill\.sentinels.*does not exist/);
   });
 });

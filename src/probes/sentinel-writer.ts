@@ -1,24 +1,23 @@
+import pg from 'pg';
 import { DrillError } from '../errors/drill-error.ts';
 import { cleanupRegistry } from '../lifecycle/cleanup-registry.ts';
-import { ProbeHttp } from './probe-http.ts';
-import { joinUrl } from './probe-session.ts';
 import { type SentinelWriterOptions, StartedSentinelWriter } from './started-sentinel-writer.ts';
 
 export type { SentinelWriterOptions, SentinelWriterStats } from './started-sentinel-writer.ts';
 
-/** A sentinel row as the api reports it; `writtenAt` is the database's clock (ISO 8601). */
+/** A sentinel row; `writtenAt` is the database's clock (ISO 8601). */
 export interface SentinelPoint {
   id: number;
   writtenAt: string;
 }
 
-/** A sentinel whose INSERT the api acknowledged (HTTP 201); `acknowledgedAt` is the harness's clock. */
+/** A sentinel whose INSERT the database acknowledged (committed); `acknowledgedAt` is the harness's clock. */
 export interface AcknowledgedSentinel extends SentinelPoint {
   acknowledgedAt: string;
 }
 
 export interface RpoInput {
-  /** The newest sentinel the api acknowledged before the disaster. */
+  /** The newest sentinel acknowledged before the disaster. */
   acknowledged: SentinelPoint | undefined;
   /** The newest sentinel present after recovery (latestSentinel). */
   afterRecovery: SentinelPoint | undefined;
@@ -33,24 +32,57 @@ export interface RpoResult {
   explanation: string;
 }
 
-const LOGIN_FIX = 'check the api is up and the admin credentials are right';
+const SENTINELS = 'nmia_drill.sentinels';
 
-/** Background writer for RPO: POST /api/sentinels every ~200 ms, keeping what the api acknowledged. */
+/** A connected client whose server may vanish (a disaster): without an 'error' listener pg would crash the process. */
+async function connect(config: pg.ClientConfig): Promise<pg.Client> {
+  const client = new pg.Client(config);
+  client.on('error', () => undefined);
+  await client.connect();
+  return client;
+}
+
+/** A server's one-line cause, with the connection target but never a password. */
+function cause(error: unknown, database: pg.ClientConfig): string {
+  const where = `${database.host ?? 'localhost'}:${database.port ?? 5432}/${database.database ?? ''}`;
+  const code = (error as { code?: unknown }).code;
+  const message = (error as Error).message?.split('\n')[0] ?? String(error);
+  return `${SENTINELS} on ${where}: ${code === 'ECONNREFUSED' ? 'connection refused (is the db running?)' : message}`;
+}
+
+/**
+ * Background writer for RPO: an INSERT into nmia_drill.sentinels every ~200 ms, straight into the
+ * database, keeping what was committed. A fresh connection per write: the writer never holds an idle
+ * session that would block the runbook's dropdb, and a restarted server costs nothing to reconnect.
+ */
 export class SentinelWriter {
-  /** Logs in when given credentials and no token; starts writing at once. */
   static async start(options: SentinelWriterOptions): Promise<StartedSentinelWriter> {
     const timeoutMs = options.timeoutMs ?? 2_000;
-    let token = options.token;
-    if (token === undefined) {
-      if (!options.admin)
-        throw new DrillError('SentinelWriter needs a token or admin credentials', {
-          fix: 'pass { token } or { admin: { username, password } }',
-        });
-      token = await SentinelWriter.login(options.apiUrl, options.admin, { timeoutMs });
-    }
-    const writer = new StartedSentinelWriter(options, new ProbeHttp(timeoutMs), token, (admin) =>
-      SentinelWriter.login(options.apiUrl, admin, { timeoutMs }),
-    );
+    const note = options.note ?? 'nmia-drill rpo sentinel';
+    const config: pg.ClientConfig = { ...options.database, connectionTimeoutMillis: timeoutMs, statement_timeout: timeoutMs };
+    const writeOne = async (): Promise<SentinelPoint> => {
+      let client: pg.Client | undefined;
+      try {
+        client = await connect(config);
+        const { rows } = await client.query<{ id: string; written_at: Date }>(
+          `INSERT INTO ${SENTINELS} (note) VALUES ($1) RETURNING id, written_at`,
+          [note],
+        );
+        const row = rows[0] as { id: string; written_at: Date };
+        return { id: Number(row.id), writtenAt: row.written_at.toISOString() };
+      } catch (error) {
+        throw new Error(cause(error, options.database));
+      } finally {
+        await client?.end().catch(() => undefined);
+      }
+    };
+    // The first write must work: a writer that never writes would report an RPO of nothing.
+    await writeOne().catch((error: unknown) => {
+      throw new DrillError(`sentinel writer: ${(error as Error).message}`, {
+        fix: 'create nmia_drill (applyDrillSchema, nmia/schema/nmia-schema.ts) in the NMIA database before starting the writer',
+      });
+    });
+    const writer = new StartedSentinelWriter(options, writeOne);
     const cleanup = cleanupRegistry.register('sentinel writer', async () => {
       await writer.stop();
     });
@@ -58,50 +90,32 @@ export class SentinelWriter {
     writer.start();
     return writer;
   }
-
-  /** POST /api/auth/login → access_token; a DrillError naming the cause otherwise (never the password). */
-  static async login(apiUrl: string, admin: { username: string; password: string }, options: { timeoutMs?: number } = {}): Promise<string> {
-    const http = new ProbeHttp(options.timeoutMs ?? 5_000);
-    let reply;
-    try {
-      reply = await http.request('POST', joinUrl(apiUrl, '/api/auth/login'), { json: admin, service: 'api' });
-    } catch (error) {
-      throw new DrillError(`sentinel writer login: ${(error as Error).message}`, { fix: LOGIN_FIX });
-    }
-    if (reply.status !== 200)
-      throw new DrillError(`sentinel writer login: HTTP ${reply.status}${ProbeHttp.errorText(reply)}`, { fix: LOGIN_FIX });
-    const token = (JSON.parse(reply.text) as { access_token?: unknown }).access_token;
-    if (typeof token !== 'string') throw new DrillError('sentinel writer login: HTTP 200 without an access_token', { fix: LOGIN_FIX });
-    return token;
-  }
 }
 
-/** The newest sentinel in the database, via GET /api/sentinels/latest; undefined when there is none (404). */
-export async function latestSentinel(
-  apiUrl: string,
-  token: string,
-  options: { timeoutMs?: number } = {},
-): Promise<SentinelPoint | undefined> {
-  const http = new ProbeHttp(options.timeoutMs ?? 5_000);
-  let reply;
+/** The newest sentinel in the (restored) database; undefined when there is none. */
+export async function latestSentinel(database: pg.ClientConfig, options: { timeoutMs?: number } = {}): Promise<SentinelPoint | undefined> {
+  const timeoutMs = options.timeoutMs ?? 5_000;
+  let client: pg.Client | undefined;
   try {
-    reply = await http.request('GET', joinUrl(apiUrl, '/api/sentinels/latest'), { token, service: 'api' });
+    client = await connect({ ...database, connectionTimeoutMillis: timeoutMs, statement_timeout: timeoutMs });
+    const { rows } = await client.query<{ id: string; written_at: Date }>(
+      `SELECT id, written_at FROM ${SENTINELS} ORDER BY id DESC LIMIT 1`,
+    );
+    const row = rows[0];
+    return row ? { id: Number(row.id), writtenAt: row.written_at.toISOString() } : undefined;
   } catch (error) {
-    throw new DrillError(`latest sentinel: ${(error as Error).message}`, { fix: 'start the api before reading the latest sentinel' });
+    const missing = (error as { code?: unknown }).code === '42P01';
+    throw new DrillError(
+      `latest sentinel: ${missing ? `${SENTINELS} does not exist (the restore did not bring schema nmia_drill back)` : cause(error, database)}`,
+      {
+        fix: missing
+          ? 'restore the whole database: the sentinels ride along in every dump of it'
+          : 'start the db before reading the latest sentinel',
+      },
+    );
+  } finally {
+    await client?.end().catch(() => undefined);
   }
-  if (reply.status === 404) return undefined;
-  if (reply.status !== 200) {
-    throw new DrillError(`latest sentinel: GET ${reply.displayUrl} → HTTP ${reply.status}${ProbeHttp.errorText(reply)}`, {
-      fix: reply.status === 401 ? 'log in again: the token was refused (SECRET_KEY changed?)' : 'check the api log',
-    });
-  }
-  const body = JSON.parse(reply.text) as { id?: unknown; written_at?: unknown };
-  if (body.id === undefined || typeof body.written_at !== 'string') {
-    throw new DrillError(`latest sentinel: GET ${reply.displayUrl} → 200 without id and written_at`, {
-      fix: 'the api must answer { id, written_at }',
-    });
-  }
-  return { id: Number(body.id), writtenAt: new Date(body.written_at).toISOString() };
 }
 
 /**

@@ -1,15 +1,12 @@
-import { ProbeHttp } from './probe-http.ts';
-import { joinUrl } from './probe-session.ts';
-import type { AcknowledgedSentinel } from './sentinel-writer.ts';
+import type pg from 'pg';
+import type { AcknowledgedSentinel, SentinelPoint } from './sentinel-writer.ts';
 
 export interface SentinelWriterOptions {
-  apiUrl: string;
-  /** A bearer token; or `admin`, to log in (and to log in again when the api refuses the token). */
-  token?: string;
-  admin?: { username: string; password: string };
+  /** The NMIA database; sentinels go to nmia_drill.sentinels (the harness's schema, never the app's tables). */
+  database: pg.ClientConfig;
   /** Default 200. */
   intervalMs?: number;
-  /** Per request. Default 2 000. */
+  /** Per write (connect + INSERT). Default 2 000. */
   timeoutMs?: number;
   /** Stored in sentinels.note. Default "nmia-drill rpo sentinel". */
   note?: string;
@@ -19,9 +16,9 @@ export interface SentinelWriterStats {
   attempted: number;
   acknowledged: number;
   failed: number;
-  /** The newest write the api acknowledged. */
+  /** The newest write the database acknowledged (COMMIT returned). */
   newest?: AcknowledgedSentinel;
-  /** One-line causes (never a token or password). */
+  /** One-line causes (never a password). */
   firstFailure?: string;
   lastFailure?: string;
   /** The longest time between two acknowledged writes, or from the last one to stop(). */
@@ -32,7 +29,7 @@ export interface SentinelWriterStats {
 
 const HISTORY_LIMIT = 100_000;
 
-/** A running SentinelWriter; it survives the api going away (failures are counted, writing goes on). */
+/** A running SentinelWriter; it survives the database going away (failures are counted, writing goes on). */
 export class StartedSentinelWriter {
   private readonly intervalMs: number;
   private readonly history: AcknowledgedSentinel[] = [];
@@ -51,10 +48,9 @@ export class StartedSentinelWriter {
   private readonly stoppedListeners: Array<() => void> = [];
 
   constructor(
-    private readonly options: SentinelWriterOptions,
-    private readonly http: ProbeHttp,
-    private token: string,
-    private readonly relogin: (admin: { username: string; password: string }) => Promise<string>,
+    options: Pick<SentinelWriterOptions, 'intervalMs'>,
+    /** One committed write; rejects with a one-line cause. */
+    private readonly writeOne: () => Promise<SentinelPoint>,
   ) {
     this.intervalMs = options.intervalMs ?? 200;
     this.lastAckMs = this.startedAt.getTime();
@@ -68,7 +64,7 @@ export class StartedSentinelWriter {
     this.stoppedListeners.push(listener);
   }
 
-  /** The newest write the api acknowledged so far. */
+  /** The newest write the database acknowledged so far. */
   newest(): AcknowledgedSentinel | undefined {
     return this.history.at(-1);
   }
@@ -147,38 +143,13 @@ export class StartedSentinelWriter {
   private async writeOnce(): Promise<void> {
     this.counters.attempted++;
     try {
-      const reply = await this.http.request('POST', joinUrl(this.options.apiUrl, '/api/sentinels'), {
-        token: this.token,
-        json: { note: this.options.note ?? 'nmia-drill rpo sentinel' },
-        service: 'api',
-      });
-      if (reply.status === 401 && this.options.admin) {
-        this.fail(`POST ${reply.displayUrl}: HTTP 401${ProbeHttp.errorText(reply)}; logging in again`);
-        this.token = await this.relogin(this.options.admin).catch((error: unknown) => {
-          this.lastFailure = (error as Error).message;
-          return this.token;
-        });
-        return;
-      }
-      if (reply.status !== 201 && reply.status !== 200) {
-        this.fail(`POST ${reply.displayUrl}: HTTP ${reply.status}${ProbeHttp.errorText(reply)}`);
-        return;
-      }
-      const body = JSON.parse(reply.text) as { id?: unknown; written_at?: unknown };
-      if (body.id === undefined || typeof body.written_at !== 'string') {
-        this.fail(`POST ${reply.displayUrl}: HTTP ${reply.status} without id and written_at`);
-        return;
-      }
+      const point = await this.writeOne();
       const now = Date.now();
       this.longestGapMs = Math.max(this.longestGapMs, now - this.lastAckMs);
       this.lastAckMs = now;
       this.counters.acknowledged++;
       if (this.history.length >= HISTORY_LIMIT) this.history.splice(0, HISTORY_LIMIT / 2);
-      this.history.push({
-        id: Number(body.id),
-        writtenAt: new Date(body.written_at).toISOString(),
-        acknowledgedAt: new Date(now).toISOString(),
-      });
+      this.history.push({ ...point, acknowledgedAt: new Date(now).toISOString() });
     } catch (error) {
       this.fail((error as Error).message.split('\n')[0] as string);
     }

@@ -6,19 +6,20 @@ import { HeadlessChromium } from './headless-chromium.ts';
 import { ProbeFailure } from './probe-failure.ts';
 import { ProbeHttp } from './probe-http.ts';
 import type { ProbeSession } from './probe-session.ts';
-import { REFERENCE_UI, type ChecklistProbe, type ProbeVerdict } from './probe.ts';
+import { type ChecklistProbe, NMIA_API_ROUTES, NMIA_UI, type ProbeVerdict } from './probe.ts';
 
 /**
- * "UI loads at http://host:5173": a real headless Chromium signs in through the page
- * (`/#username=…&password=…`), waits for body[data-state=ready], and the enclave rows it renders
- * must be the enclaves GET /api/enclaves returns. A screenshot is kept either way. The sign-in path and
- * the selectors are the reference UI's unless the target names others (probes.ui in a drill config).
+ * "UI loads at http://host:5173", and an admin signs in through it: a real headless Chromium opens the
+ * login page, types the pre-disaster credentials into the form and submits it, as a person would.
+ * Signed in (the page leaves the login path), it opens the enclaves page, and the enclave rows it
+ * renders must be the enclaves GET /api/v1/enclaves/ returns. A screenshot is kept either way. Paths
+ * and selectors are the real NMIA UI's (NMIA_UI) unless the target names others (probes.ui in a config).
  */
 export class UiLoadsProbe implements ChecklistProbe {
   readonly id = 'ui-loads' as const;
 
   item(session: ProbeSession): string {
-    return `UI loads at ${ProbeHttp.displayUrl(session.uiUrl('/'))}`;
+    return `UI loads at ${ProbeHttp.displayUrl(session.uiUrl('/'))} and the admin signs in through its login page`;
   }
 
   async check(session: ProbeSession): Promise<ProbeVerdict> {
@@ -26,8 +27,11 @@ export class UiLoadsProbe implements ChecklistProbe {
     const page0 = await session.http.request('GET', session.uiUrl('/'), { service: 'ui' });
     ProbeHttp.expectStatus(page0, 200);
 
-    const signIn = session.target.ui?.signIn ?? REFERENCE_UI.signIn;
-    const selectors = { ...REFERENCE_UI.selectors, ...session.target.ui?.selectors };
+    const settings = session.target.ui ?? {};
+    const loginPath = settings.loginPath ?? NMIA_UI.loginPath;
+    const enclavesPath = settings.enclavesPath ?? NMIA_UI.enclavesPath;
+    const tokenKey = settings.tokenKey ?? NMIA_UI.tokenKey;
+    const selectors = { ...NMIA_UI.selectors, ...settings.selectors };
     let browser;
     try {
       browser = await HeadlessChromium.launch({ timeoutMs: session.timeouts.uiMs });
@@ -36,6 +40,8 @@ export class UiLoadsProbe implements ChecklistProbe {
       throw ProbeFailure.error(`${(error as Error).message}${fix}`);
     }
     const evidence: Record<string, unknown> = {};
+    const started = performance.now();
+    const left = (): number => Math.max(1, session.timeouts.uiMs - (performance.now() - started));
     try {
       const page = await browser.page();
       const blocked = await UiLoadsProbe.confineTo(page, [new URL(session.target.uiUrl).origin, new URL(session.target.apiUrl).origin]);
@@ -43,46 +49,87 @@ export class UiLoadsProbe implements ChecklistProbe {
       page.on('console', (message) => {
         if (message.type() === 'error' && consoleErrors.length < 5) consoleErrors.push(message.text().slice(0, 200));
       });
-      const { username, password } = session.target.admin;
-      const url = session.uiUrl(
-        signIn.replace('{username}', encodeURIComponent(username)).replace('{password}', encodeURIComponent(password)),
-      );
-      const started = performance.now();
-      try {
-        const response = await page.goto(url, { timeout: session.timeouts.uiMs, waitUntil: 'domcontentloaded' });
-        evidence.pageStatus = response?.status() ?? null;
-        await page.waitForSelector(`${selectors.ready}, ${selectors.error}`, {
-          timeout: Math.max(1, session.timeouts.uiMs - (performance.now() - started)),
-        });
-      } catch (error) {
-        evidence.state = await UiLoadsProbe.state(page);
-        evidence.statusText = await UiLoadsProbe.statusText(page, selectors.status);
+      const apiCalls: string[] = [];
+      page.on('response', (response) => {
+        const url = new URL(response.url());
+        if (url.pathname.startsWith('/api') && apiCalls.length < 10)
+          apiCalls.push(`${response.request().method()} ${url.pathname} ${response.status()}`);
+      });
+      const fail = async (summary: string): Promise<never> => {
+        evidence.url = ProbeHttp.displayUrl(page.url());
+        evidence.messages = await UiLoadsProbe.messages(page);
         evidence.screenshot = await UiLoadsProbe.screenshot(page, session.target.evidenceDir);
-        const timedOut = (error as Error).name === 'TimeoutError';
-        throw ProbeFailure.failed(
-          timedOut
-            ? `the UI did not reach ${selectors.ready} within ${session.timeouts.uiMs} ms (state ${String(evidence.state ?? 'none')}: ${String(evidence.statusText ?? '')})`
-            : `the browser could not load ${ProbeHttp.displayUrl(url)}: ${(error as Error).message.split('\n')[0]}`,
-          evidence,
+        if (apiCalls.length > 0) evidence.apiCalls = apiCalls;
+        if (consoleErrors.length > 0) evidence.consoleErrors = consoleErrors;
+        if (blocked.length > 0) evidence.blockedRequests = blocked.slice(0, 5);
+        throw ProbeFailure.failed(summary, evidence);
+      };
+
+      // 1. The login page and its form.
+      const loginUrl = session.uiUrl(loginPath);
+      try {
+        const response = await page.goto(loginUrl, { timeout: left(), waitUntil: 'domcontentloaded' });
+        evidence.loginPageStatus = response?.status() ?? null;
+        await page.waitForSelector(selectors.username, { timeout: left() });
+      } catch (error) {
+        return await fail(
+          `the login page ${ProbeHttp.displayUrl(loginUrl)} shows no sign-in form (${selectors.username}): ${oneLine(error)}`,
         );
       }
+
+      // 2. Sign in as a person would: type, then submit.
+      const { username, password } = session.target.admin;
+      try {
+        await page.fill(selectors.username, username, { timeout: left() });
+        await page.fill(selectors.password, password, { timeout: left() });
+        await page.click(selectors.submit, { timeout: left() });
+      } catch (error) {
+        return await fail(`the sign-in form could not be filled in and submitted: ${oneLine(error)}`);
+      }
+      const signedIn = await Promise.race([
+        page.waitForURL((url) => !url.pathname.startsWith(loginPath), { timeout: left() }).then(() => true),
+        page.waitForSelector(selectors.error, { timeout: left() }).then(() => false),
+      ]).catch(() => undefined);
+      evidence.signInMs = Math.round(performance.now() - started);
+      if (signedIn !== true) {
+        const errors = await UiLoadsProbe.messages(page, selectors.error);
+        const why =
+          signedIn === false
+            ? `the UI refused the sign-in: ${errors.join(' | ') || 'an error alert'}`
+            : await UiLoadsProbe.stuck(page, session.timeouts.uiMs);
+        return await fail(`${username} could not sign in through the UI: ${why}`);
+      }
+      evidence.afterSignIn = new URL(page.url()).pathname;
+      evidence.tokenStored = await page.evaluate<boolean>(`localStorage.getItem(${JSON.stringify(tokenKey)}) !== null`).catch(() => null);
+
+      // 3. The enclaves page, compared with the api.
+      const enclavesUrl = session.uiUrl(enclavesPath);
+      try {
+        await page.goto(enclavesUrl, { timeout: left(), waitUntil: 'domcontentloaded' });
+        await page.waitForSelector(`${selectors.enclaveRow}, ${selectors.error}`, { timeout: left() });
+      } catch (error) {
+        const rowsSeen = await page
+          .locator(selectors.enclaveRow)
+          .count()
+          .catch(() => 0);
+        return await fail(`signed in, but ${ProbeHttp.displayUrl(enclavesUrl)} rendered no enclave rows (${rowsSeen}): ${oneLine(error)}`);
+      }
       evidence.renderMs = Math.round(performance.now() - started);
-      const failedToLoad = (await page.locator(selectors.error).count()) > 0;
-      evidence.state = (await UiLoadsProbe.state(page)) ?? (failedToLoad ? 'error' : 'ready');
-      evidence.statusText = await UiLoadsProbe.statusText(page, selectors.status);
       evidence.browser = /(?:Headless)?Chrome\/[\d.]+/.exec(await page.evaluate<string>('navigator.userAgent'))?.[0] ?? 'unknown';
+      if ((await page.locator(selectors.error).count()) > 0) {
+        return await fail(
+          `signed in, but the enclaves page shows an error: ${(await UiLoadsProbe.messages(page, selectors.error)).join(' | ')}`,
+        );
+      }
       const rows = (await page.locator(selectors.enclaveRow).allTextContents()).map((text) => text.trim());
       evidence.rowsSeen = rows.length;
       evidence.screenshot = await UiLoadsProbe.screenshot(page, session.target.evidenceDir);
       if (blocked.length > 0) evidence.blockedRequests = blocked.slice(0, 5);
       if (consoleErrors.length > 0) evidence.consoleErrors = consoleErrors;
 
-      if (failedToLoad) throw ProbeFailure.failed(`the UI shows an error after sign-in: ${String(evidence.statusText)}`, evidence);
-      if (rows.length === 0) throw ProbeFailure.failed(`the UI is ready but rendered no enclave rows (${selectors.enclaveRow})`, evidence);
-
       let apiNames: string[];
       try {
-        const { body } = await session.getJson<Array<{ name?: unknown }>>('/api/enclaves');
+        const { body } = await session.getJson<Array<{ name?: unknown }>>(NMIA_API_ROUTES.enclaves);
         apiNames = (Array.isArray(body) ? body : []).map((e) => String(e.name ?? '').trim());
       } catch (error) {
         throw ProbeFailure.failed(
@@ -103,7 +150,7 @@ export class UiLoadsProbe implements ChecklistProbe {
       }
       return {
         outcome: 'passed',
-        summary: `Chromium rendered ${rows.length} enclave rows, the same as GET /api/enclaves, in ${String(evidence.renderMs)} ms`,
+        summary: `${username} signed in through the login form; Chromium rendered ${rows.length} enclave rows, the same as GET ${NMIA_API_ROUTES.enclaves}, in ${String(evidence.renderMs)} ms`,
         evidence,
       };
     } finally {
@@ -130,20 +177,24 @@ export class UiLoadsProbe implements ChecklistProbe {
     return blocked;
   }
 
-  private static async state(page: Page): Promise<string | null> {
-    return page
-      .locator('body')
-      .getAttribute('data-state', { timeout: 1_000 })
-      .catch(() => null);
+  /** The texts of the page's alerts (MUI Alerts have role=alert), or of `selector`'s elements. */
+  private static async messages(page: Page, selector = '[role=alert]'): Promise<string[]> {
+    const texts = await page
+      .locator(selector)
+      .allTextContents()
+      .catch(() => [] as string[]);
+    return texts
+      .map((text) => text.trim().slice(0, 200))
+      .filter((text) => text !== '')
+      .slice(0, 5);
   }
 
-  private static async statusText(page: Page, selector: string): Promise<string | null> {
-    return page
-      .locator(selector)
-      .first()
-      .textContent({ timeout: 1_000 })
-      .then((text) => text?.trim().slice(0, 200) ?? null)
-      .catch(() => null);
+  /** Why a submitted form led nowhere: a blank page (the app crashed) or a form still waiting. */
+  private static async stuck(page: Page, timeoutMs: number): Promise<string> {
+    // What a person sees (innerText: no script text), so an app that unmounted itself reads as blank.
+    const text = await page.evaluate<string>('document.body ? document.body.innerText : ""').catch(() => '');
+    if (text.trim() === '') return 'the page went blank after submitting (the UI crashed)';
+    return `still on the login page after ${timeoutMs} ms`;
   }
 
   private static async screenshot(page: Page, dir: string): Promise<string | null> {
@@ -154,6 +205,10 @@ export class UiLoadsProbe implements ChecklistProbe {
       () => null,
     );
   }
+}
+
+function oneLine(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
 }
 
 /** Items of `a` not matched one-for-one in `b`. */

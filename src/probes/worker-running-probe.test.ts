@@ -47,3 +47,45 @@ describe('WorkerRunningProbe log reading', () => {
     });
   });
 });
+
+describe('WorkerRunningProbe on the real worker (APScheduler lines)', () => {
+  const line = (at: Date, logger: string, message: string) =>
+    `worker-1  | ${at.toISOString().slice(0, 19).replace('T', ' ')} [INFO] ${logger}: ${message}`;
+  const ago = (s: number) => new Date(Date.now() - s * 1000);
+  const started = (s: number) => [
+    line(ago(s), '__main__', 'NMIA Worker starting...'),
+    line(ago(s), 'apscheduler.scheduler', 'Scheduler started'),
+  ];
+  const poll = (s: number) =>
+    line(
+      ago(s),
+      'apscheduler.executors.default',
+      'Running job "Poll for pending jobs (trigger: interval[0:00:15], next run at: x)" (scheduled at x)',
+    );
+
+  it('passes on a recent poll and counts the jobs it picked up', async () => {
+    const text = [
+      ...started(40),
+      poll(20),
+      line(ago(20), 'nmia_worker.scheduler', 'poll_pending_jobs: executing job=1f'),
+      line(ago(19), 'nmia_worker.tasks', '_execute_ad_ldap_job: job=1f completed. found=3 ingested=3'),
+      poll(5),
+    ].join('\n');
+    expect(WorkerRunningProbe.isApScheduler(text)).toBe(true);
+    const verdict = await WorkerRunningProbe.checkPulse(text, async () => text);
+    expect(verdict).toMatchObject({ outcome: 'passed', evidence: { jobsPickedUp: 1, jobsFinished: 1 } });
+  });
+
+  it('fails at once when the worker logged its stop, and waits for the first poll of a worker that just started', async () => {
+    const stopped = [...started(40), poll(10), line(ago(2), '__main__', 'NMIA Worker stopped.')].join('\n');
+    await expect(WorkerRunningProbe.checkPulse(stopped, async () => stopped)).rejects.toMatchObject({
+      outcome: 'failed',
+      message: expect.stringMatching(/logged its stop/),
+    });
+    const fresh = started(3).join('\n');
+    let reads = 0;
+    const verdict = await WorkerRunningProbe.checkPulse(fresh, async () => (++reads >= 2 ? `${fresh}\n${poll(0)}` : fresh));
+    expect(verdict.outcome).toBe('passed');
+    expect(reads).toBe(2);
+  });
+});

@@ -1,104 +1,63 @@
-import pg from 'pg';
 import { ProbeFailure } from './probe-failure.ts';
 import type { ProbeSession } from './probe-session.ts';
 import type { ChecklistProbe, ProbeVerdict } from './probe.ts';
+import { WorkerLogPulse } from './worker-log-pulse.ts';
 
-interface Heartbeat {
-  worker_id: string;
-  beat_at: Date;
-  age_s: number;
-  alive: number;
-}
-
-const POLL_MS = 500;
-// One row per worker is enough: DISTINCT ON rides the (worker_id, beat_at DESC) index of a long heartbeat log.
-const NEWEST_BEAT_SQL = `SELECT worker_id, beat_at, extract(epoch FROM now() - beat_at)::float8 AS age_s,
-       (SELECT count(DISTINCT worker_id)::int FROM worker_heartbeats WHERE beat_at > now() - make_interval(secs => $1)) AS alive
-  FROM worker_heartbeats ORDER BY beat_at DESC LIMIT 1`;
 const TIMESTAMP = /(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(?:[.,](\d+))?(?:\s?(Z|[+-]\d{2}:?\d{2})\b)?/;
-const ENDED = /(?:\bstopped\s*$|failed to start|exited with code)/i;
+// The real worker's last words are "NMIA Worker stopped." (nmia_worker/main.py).
+const ENDED = /(?:\bstopped\.?\s*$|failed to start|exited with code)/i;
 
 /**
- * "Worker is running (check `docker compose logs worker`)": the newest worker_heartbeats row is
- * younger than the limit (polled for a bounded time), and, when logs are given, the worker logged
- * since recovery began and its last line is not its exit.
+ * "Worker is running (check `docker compose logs worker`)", as the runbook says: the worker logged
+ * since recovery began and its last line is not its exit. The real NMIA worker keeps no heartbeat
+ * anywhere but its log (APScheduler, docs/reference-app.md); that it picks up work is the connector
+ * scan's item.
  */
 export class WorkerRunningProbe implements ChecklistProbe {
   readonly id = 'worker-running' as const;
 
   item(session: ProbeSession): string {
-    const checks = [
-      ...(session.target.database ? [`a heartbeat younger than ${session.timeouts.workerHeartbeatMaxAgeS} s`] : []),
-      ...(session.expectations.workerLogs ? ['docker compose logs worker'] : []),
-    ];
-    return `Worker is running${checks.length > 0 ? ` (${checks.join('; ')})` : ''}`;
+    return `Worker is running${session.expectations.workerLogs ? ' (docker compose logs worker)' : ''}`;
   }
 
   async check(session: ProbeSession): Promise<ProbeVerdict> {
     const logs = session.expectations.workerLogs;
-    if (!session.target.database && !logs) {
-      throw ProbeFailure.skipped('not checked: neither database access (target.database) nor worker logs given');
-    }
+    if (!logs) throw ProbeFailure.skipped('not checked: no worker logs given (docker compose logs worker)');
+    const text = await logs.read();
+    if (WorkerRunningProbe.isApScheduler(text)) return WorkerRunningProbe.checkPulse(text, logs.read);
     const evidence: Record<string, unknown> = {};
-    const summaries: string[] = [];
-    if (session.target.database) {
-      const heartbeat = await this.checkHeartbeat(session, session.target.database, evidence);
-      summaries.push(heartbeat);
-    }
-    if (logs) summaries.push(await WorkerRunningProbe.checkLogs(await logs.read(), logs.since, evidence));
-    return { outcome: 'passed', summary: summaries.join('; '), evidence };
+    const summary = WorkerRunningProbe.checkLogs(text, logs.since, evidence);
+    return { outcome: 'passed', summary, evidence };
   }
 
-  private async checkHeartbeat(session: ProbeSession, database: pg.ClientConfig, evidence: Record<string, unknown>): Promise<string> {
-    const maxAgeS = session.timeouts.workerHeartbeatMaxAgeS;
-    const where = `${database.host ?? 'localhost'}:${database.port ?? 5432}/${database.database ?? ''}`;
-    const client = new pg.Client({
-      ...database,
-      connectionTimeoutMillis: session.timeouts.httpMs,
-      statement_timeout: session.timeouts.httpMs,
-    });
-    client.on('error', () => undefined);
-    try {
-      await client.connect();
-    } catch (error) {
-      throw ProbeFailure.error(`cannot reach the database ${where} for the heartbeat check: ${oneLine(error)}`);
+  /** The real NMIA worker: APScheduler logs its own start ("apscheduler.scheduler: Scheduler started"). */
+  static isApScheduler(text: string): boolean {
+    return /\[\w+\] apscheduler\./.test(text);
+  }
+
+  /**
+   * The real worker (WorkerLogPulse): its poller ran within the last interval and it did not log its stop.
+   * A worker started less than one interval ago has not polled yet: its first poll is awaited (bounded by
+   * one interval and the slack). That it picks up work shows in the lines of the jobs it ran.
+   */
+  static async checkPulse(first: string, read: () => Promise<string>, pulse = new WorkerLogPulse()): Promise<ProbeVerdict> {
+    let text = first;
+    let verdict = pulse.judge(text);
+    const deadline = Date.now() + 27_000;
+    while (!verdict.ok && verdict.evidence.lastPulse === undefined && verdict.summary.includes('has never run') && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      text = await read();
+      verdict = pulse.judge(text);
     }
-    const started = performance.now();
-    try {
-      for (;;) {
-        let beat: Heartbeat | undefined;
-        try {
-          beat = (await client.query<Heartbeat>(NEWEST_BEAT_SQL, [maxAgeS])).rows[0];
-        } catch (error) {
-          if ((error as { code?: unknown }).code === '42P01')
-            throw ProbeFailure.failed(`worker_heartbeats does not exist in ${where} (was the schema restored?)`, evidence);
-          throw ProbeFailure.error(`heartbeat query on ${where} failed: ${oneLine(error)}`, evidence);
-        }
-        const waitedMs = Math.round(performance.now() - started);
-        evidence.heartbeat = beat
-          ? {
-              workerId: beat.worker_id,
-              beatAt: beat.beat_at.toISOString(),
-              ageS: round1(beat.age_s),
-              aliveWorkers: beat.alive,
-              maxAgeS,
-              waitedMs,
-            }
-          : { rows: 0, maxAgeS, waitedMs };
-        if (beat && beat.age_s < maxAgeS) return `worker ${beat.worker_id} beat ${round1(beat.age_s)} s ago (${beat.alive} alive)`;
-        if (waitedMs >= session.timeouts.workerWaitMs) {
-          throw ProbeFailure.failed(
-            beat
-              ? `the newest worker heartbeat (${beat.worker_id}) is ${round1(beat.age_s)} s old after waiting ${waitedMs} ms, limit ${maxAgeS} s: no worker is running`
-              : `worker_heartbeats is empty after waiting ${waitedMs} ms: no worker has ever run against this database`,
-            evidence,
-          );
-        }
-        await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-      }
-    } finally {
-      await client.end().catch(() => undefined);
-    }
+    const pickedUp = text.match(/poll_pending_jobs: executing job=/g)?.length ?? 0;
+    const finished = text.match(/_execute_\w+_job: job=\S+ (?:completed|failed)/g)?.length ?? 0;
+    const evidence = { logs: verdict.evidence, jobsPickedUp: pickedUp, jobsFinished: finished };
+    if (!verdict.ok) throw ProbeFailure.failed(`docker compose logs worker: ${verdict.summary}`, evidence);
+    return {
+      outcome: 'passed',
+      summary: `docker compose logs worker: ${verdict.summary}; ${pickedUp} job(s) picked up, ${finished} finished since it started`,
+      evidence,
+    };
   }
 
   /** Lines carrying a timestamp (the app's own, or `docker compose logs -t`); a line without a zone is read as UTC. */
@@ -140,15 +99,4 @@ export class WorkerRunningProbe implements ChecklistProbe {
     const at = new Date(`${m[1]}T${m[2]}${fraction}${zone}`);
     return Number.isNaN(at.getTime()) ? undefined : at;
   }
-}
-
-function round1(value: number): number {
-  return Math.round(value * 10) / 10;
-}
-
-function oneLine(error: unknown): string {
-  if (error instanceof AggregateError && error.errors.length > 0) return oneLine(error.errors[0]);
-  const message = error instanceof Error ? error.message || error.name : String(error);
-  const code = (error as { code?: unknown }).code;
-  return `${message.split('\n')[0]}${typeof code === 'string' && !message.includes(code) ? ` (${code})` : ''}`;
 }

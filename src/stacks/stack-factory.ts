@@ -2,11 +2,14 @@ import { EmulatedStack } from './emulated/emulated-stack.ts';
 import type { StackSelection } from './stack-selector.ts';
 import type { StartedStack } from './stack.ts';
 import type { Workspace } from './workspace.ts';
+import type { AppCheckout } from '../app/app-checkout.ts';
 
 export interface StackRequest {
   workspace: Workspace;
   composeFile: string;
   dotEnv: Record<string, string>;
+  /** An app repository cloned as the project directory (compose stack only). */
+  app?: { checkout: AppCheckout; mounts: readonly string[] };
 }
 
 /** Whether this build can run the runbook against a real Docker Compose project. */

@@ -3,8 +3,18 @@ import type { PgBinaries } from '../postgres/pg-binaries.ts';
 import type { ComposeProject } from '../docker/compose-file/compose-project.ts';
 import type { DockerResult } from '../docker/docker-result.ts';
 import type { Workspace } from './workspace.ts';
+import type { ComposeAddition } from '../app/compose-override.ts';
 
 export type StackKind = 'emulated' | 'compose';
+
+/** What running an app repository's compose file here took, for the journal and the plan. */
+export interface AppStackSetup {
+  additions: ComposeAddition[];
+  /** docker-compose.override.yml as written next to the app's file (a recovery writes it into its fresh clone too). */
+  overrideYaml: string;
+  /** When the harness's own client binaries come from the db image (the host's are older than the server). */
+  clients?: { image: string; version: string; replaced: string };
+}
 
 /** Where the runbook's `docker …` commands land, live. */
 export interface StartedStack {
@@ -12,6 +22,8 @@ export interface StartedStack {
   /** Why this stack was chosen (recorded in the journal). */
   readonly reason: string;
   readonly workspace: Workspace;
+  /** Set when the stack runs an app repository's own compose file (--app). */
+  readonly appSetup?: AppStackSetup;
   readonly binaries: PgBinaries;
   /** Environment for running blocks: `docker` on PATH resolves to this stack's engine. */
   blockEnv(): Record<string, string>;

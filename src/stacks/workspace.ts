@@ -29,7 +29,13 @@ export class Workspace {
     return join(this.root, '.harness');
   }
 
-  static async create(drillId: string, parent = tmpdir()): Promise<Workspace> {
+  /**
+   * `projectDir: false` leaves the project directory to be made by someone else: a clone of the app under
+   * drill, which has no ./backups unless its repository does (the runbook's blocks meet it as it is).
+   * `backups: false` makes the project directory as a checkout of NMIA has it: without ./backups (a drill
+   * of the reference app meets what a drill of the real app meets). Component tests keep the default.
+   */
+  static async create(drillId: string, parent = tmpdir(), options: { projectDir?: boolean; backups?: boolean } = {}): Promise<Workspace> {
     const root = await mkdtemp(join(parent, `nmia-drill-${drillId}-`));
     // The db service runs as the postgres user, which must be able to reach its volume in here.
     await chmod(root, 0o755);
@@ -38,7 +44,8 @@ export class Workspace {
       JSON.stringify({ drillId, pid: process.pid, createdAt: new Date().toISOString() }) + '\n',
     );
     const workspace = new Workspace(root, drillId);
-    await mkdir(workspace.backupsDir, { recursive: true });
+    if (options.projectDir ?? true)
+      await mkdir(options.backups === false ? workspace.projectDir : workspace.backupsDir, { recursive: true });
     await mkdir(workspace.harnessDir, { recursive: true });
     return workspace;
   }

@@ -2,24 +2,17 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { createReportDirectory, reportDirName } from '../evidence/report-directory.ts';
-import { basename, join, resolve } from 'node:path';
+import { basename, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { findForeignKeyViolations } from '../../nmia/schema/foreign-key-check.ts';
-import { applySchema, CORE_TABLES } from '../../nmia/schema/nmia-schema.ts';
+import { applySchemaFile, CORE_TABLES, DRILL_SCHEMA, NMIA_SCHEMA_PATH } from '../../nmia/schema/nmia-schema.ts';
+import { REPO_ROOT } from '../repo-root.ts';
 import { newJournal } from '../drill/new-journal.ts';
 import { ProcedureRecorder } from '../evidence/procedure-recorder.ts';
 import { DrillError } from '../errors/drill-error.ts';
 import { writeEvidence, type EvidenceFiles } from '../evidence/evidence-writer.ts';
-import {
-  outcomeSymbol,
-  totalsOf,
-  type Finding,
-  type Journal,
-  type Outcome,
-  type ProcedureRecord,
-  type Rung,
-  type Severity,
-} from '../evidence/journal.ts';
+import { outcomeSymbol, totalsOf, type Journal, type Outcome, type Rung, type Severity } from '../evidence/journal.ts';
 import { Redactor } from '../evidence/redactor.ts';
 import { binaryVersion, findPgBinaries, type PgBinaries } from '../postgres/pg-binaries.ts';
 import { checkArtifact, type ArtifactEvidence } from '../verify/artifact-check.ts';
@@ -36,9 +29,8 @@ import type { TargetUrl } from './target-url.ts';
 import { ThrowawayClusterTarget } from './throwaway-cluster-target.ts';
 
 export const PROCEDURE_ID = 'verify-backup';
-/** Tables an NMIA that was ever used cannot have empty. */
-/** The cluster-wide role the NMIA schema grants to: the reference schema cannot be built without it. */
-const SCHEMA_ROLE = 'nmia_readonly';
+/** Objects of the harness's own schema (drill-made dumps carry it): never part of the app's structure. */
+const HARNESS_OBJECT = new RegExp(`\\b${DRILL_SCHEMA}\\b`);
 
 export interface VerifyBackupOptions {
   file: string;
@@ -51,6 +43,11 @@ export interface VerifyBackupOptions {
   target?: TargetUrl;
   /** Fixed in tests (it names the scratch databases); random otherwise. */
   drillId?: string;
+  /**
+   * `--expected-schema`: the schema the backup is judged against (plain DDL or pg_dump --schema-only
+   * output). Default: the real NMIA's, nmia/schema/schema.sql.
+   */
+  expectedSchema?: string;
 }
 
 type SchemaDifference = Extract<ManifestDifference, { category: 'structure' | 'privilege' }>;
@@ -84,9 +81,22 @@ const CONSEQUENCES: Record<Rung['rung'], { severity: Severity; whyItMatters: str
     suggestedFix:
       'Compare with the source database; take a new backup with the application quiesced and verify it before the old ones age out.',
   },
-  application: { severity: 'high', whyItMatters: '', suggestedFix: '' },
-  timing: { severity: 'medium', whyItMatters: '', suggestedFix: '' },
-  intent: { severity: 'high', whyItMatters: '', suggestedFix: '' },
+  // verify-backup records only the four rungs above; these complete the table with fixes that still say what to do.
+  application: {
+    severity: 'high',
+    whyItMatters: 'The restored database does not serve the NMIA application.',
+    suggestedFix: 'Restore the backup into a copy of the NMIA stack and start the api against it; fix the objects it reports missing.',
+  },
+  timing: {
+    severity: 'medium',
+    whyItMatters: 'The restore takes longer than the recovery target allows.',
+    suggestedFix: 'Restore with pg_restore -j <cores> from a custom-format dump, or agree a recovery target the restore meets.',
+  },
+  intent: {
+    severity: 'high',
+    whyItMatters: 'The backup does not hold what it is taken for.',
+    suggestedFix: 'Take the backup with pg_dump -Fc of the whole nmia database (no --schema-only or table filters) and verify it again.',
+  },
 };
 
 function messages(differences: ReadonlyArray<{ message: string }>, max = 8): string {
@@ -97,10 +107,23 @@ function messages(differences: ReadonlyArray<{ message: string }>, max = 8): str
   return differences.length > max ? `${shown}; … and ${differences.length - max} more` : shown;
 }
 
-/** Missing and unexpected objects name what is different; a changed column rank after them is mostly a consequence. */
+/**
+ * Missing and unexpected objects name what is different, whole tables first (their columns, keys and
+ * indexes follow from them); a changed column rank after them is mostly a consequence.
+ */
 function ordered(differences: SchemaDifference[]): SchemaDifference[] {
-  const rank = (difference: SchemaDifference) => (difference.kind === 'schema-object-changed' ? 1 : 0);
+  const rank = (difference: SchemaDifference) =>
+    difference.kind === 'schema-object-changed' ? 2 : difference.object.startsWith('table ') ? 0 : 1;
   return [...differences].sort((a, b) => rank(a) - rank(b));
+}
+
+/** A missing or extra table stands for its own columns, constraints and grants: the summary names the table once. */
+function summarised(differences: SchemaDifference[], structural: SchemaDifference[]): SchemaDifference[] {
+  const tables = structural
+    .filter((d) => d.kind !== 'schema-object-changed' && d.object.startsWith('table '))
+    .map((d) => ({ kind: d.kind, name: d.object.slice('table '.length) }));
+  const within = (object: string, name: string) => object.includes(` ${name}.`) || object.includes(` ${name} `);
+  return differences.filter((d) => d.object.startsWith('table ') || !tables.some((t) => t.kind === d.kind && within(d.object, t.name)));
 }
 
 function schemaDifferences(differences: ManifestDifference[], category: 'structure' | 'privilege'): SchemaDifference[] {
@@ -116,6 +139,8 @@ export class BackupVerification {
   readonly drillId: string;
   private readonly redactor: Redactor;
   private readonly file: string;
+  /** The expected schema's file and how the journal names it. */
+  private readonly expected: { path: string; label: string };
   private journal!: Journal;
   private recorder!: ProcedureRecorder;
   private evidenceDir = '';
@@ -128,6 +153,9 @@ export class BackupVerification {
     // A password in --target-url is a secret like any other: never in the journal or on the console.
     this.redactor.add('target-url password', options.target?.password);
     this.file = resolve(options.file);
+    const expectedPath = options.expectedSchema ? resolve(options.expectedSchema) : fileURLToPath(NMIA_SCHEMA_PATH);
+    const inRepo = relative(REPO_ROOT, expectedPath);
+    this.expected = { path: expectedPath, label: inRepo.startsWith('..') ? expectedPath : inRepo };
     this.drillId = options.drillId ?? randomBytes(4).toString('hex');
   }
 
@@ -239,8 +267,7 @@ export class BackupVerification {
       versions: { postgres: serverVersion, pg_restore: binaryVersion(binaries, 'pg_restore'), node: process.version },
     };
 
-    // The reference first: on a throwaway cluster it also creates the cluster-wide role the NMIA schema grants to.
-    const referenceMissing = await this.prepareReference(target);
+    await this.prepareReference(target);
     await this.action(
       `scratch database for the restore${target.kind === 'server' ? ", marked as this drill's" : ''}`,
       `CREATE DATABASE ${target.restoredDb}`,
@@ -288,9 +315,7 @@ export class BackupVerification {
     }
 
     const restored = await this.timed('manifestMs', () => this.manifestOf(target.restoredDb, 'restored'));
-    if (referenceMissing)
-      this.rung('structure', 'the restored schema is the NMIA schema (nmia/schema/schema.sql)', 'error', referenceMissing);
-    else this.checkStructure(await this.manifestOf(target.referenceDb, 'NMIA schema (nmia/schema/schema.sql)'), restored);
+    this.checkStructure(await this.manifestOf(target.referenceDb, `expected schema (${this.expected.label})`), restored);
     await this.checkContent(restored);
     if (sidecar === undefined) {
       this.rung(
@@ -358,31 +383,25 @@ export class BackupVerification {
       );
   }
 
-  /** Creates the reference database with the NMIA schema; returns why it could not, on a server whose roles the drill may not create. */
-  private async prepareReference(target: RestoreTarget): Promise<string | undefined> {
-    if (!target.mayCreateRoles) {
-      const [role] = await target.query(`SELECT 1 FROM pg_roles WHERE rolname = '${SCHEMA_ROLE}'`);
-      if (!role)
-        return `the server has no role ${SCHEMA_ROLE}, which the NMIA schema grants to, and a drill creates no roles on a server it does not own (roles are cluster-wide): the reference schema cannot be built there. Fix: CREATE ROLE ${SCHEMA_ROLE} NOLOGIN on that server, or verify without --target-url`;
-    }
+  /** Creates the reference database with the expected schema (the real NMIA's unless --expected-schema says otherwise). */
+  private async prepareReference(target: RestoreTarget): Promise<void> {
     await this.action(
-      `scratch database for the NMIA reference schema${target.kind === 'server' ? ", marked as this drill's" : ''}`,
+      `scratch database for the expected schema${target.kind === 'server' ? ", marked as this drill's" : ''}`,
       `CREATE DATABASE ${target.referenceDb}`,
       () => target.createDatabase(target.referenceDb),
     );
     await this.action(
-      'apply the NMIA schema the harness knows, for the structure comparison',
-      `nmia/schema/schema.sql → ${target.referenceDb}`,
+      'apply the expected schema, for the structure comparison',
+      `${this.expected.label} → ${target.referenceDb}`,
       async () => {
         const client = await target.connect(target.referenceDb);
         try {
-          await applySchema(client);
+          await applySchemaFile(client, this.expected.path, this.expected.label);
         } finally {
           await client.end();
         }
       },
     );
-    return undefined;
   }
 
   /** Roles the dump refers to are cluster-wide, not in the dump; false when they are missing and may not be created. */
@@ -424,29 +443,38 @@ export class BackupVerification {
   }
 
   private checkStructure(reference: Manifest, restored: Manifest): void {
-    const differences = diffManifests(reference, restored);
+    // A drill's own dumps carry schema nmia_drill (RPO sentinels): the harness's, not the app's structure.
+    const harness = Object.keys(restored.schema.objects).filter((key) => HARNESS_OBJECT.test(key));
+    const differences = diffManifests(reference, restored).filter((d) => !('object' in d) || !HARNESS_OBJECT.test(String(d.object)));
     const structural = ordered(schemaDifferences(differences, 'structure'));
     const privileges = ordered(schemaDifferences(differences, 'privilege'));
-    const check = 'the restored schema is the NMIA schema (nmia/schema/schema.sql)';
+    const check = `the restored schema is the expected schema (${this.expected.label})`;
+    const appObjects = Object.keys(restored.schema.objects).length - harness.length;
     if (structural.length === 0)
       this.rung(
         'structure',
         check,
         'passed',
-        `${Object.keys(restored.schema.objects).length} catalog objects match (fingerprint ${restored.schema.fingerprint.slice(0, 12)}…)`,
+        `${appObjects} catalog objects match${harness.length > 0 ? ` (${harness.length} of the harness's schema ${DRILL_SCHEMA} left out)` : ''}`,
       );
     else
-      this.rung('structure', check, 'failed', `${structural.length} schema object(s) differ: ${messages(structural)}`, {
-        differences: structural.map(({ object, kind, message }) => ({ object, kind, message })),
-      });
-    const privilegeCheck = 'privileges (GRANTs) are those of the NMIA schema';
+      this.rung(
+        'structure',
+        check,
+        'failed',
+        `${structural.length} schema object(s) differ: ${messages(summarised(structural, structural))}`,
+        {
+          differences: structural.map(({ object, kind, message }) => ({ object, kind, message })),
+        },
+      );
+    const privilegeCheck = 'privileges (GRANTs) are those of the expected schema';
     if (privileges.length === 0) this.rung('structure', privilegeCheck, 'passed', 'every grant matches');
     else
       this.rung(
         'structure',
         privilegeCheck,
         'failed',
-        `${privileges.length} privilege entr${privileges.length === 1 ? 'y differs' : 'ies differ'}: ${messages(privileges)}`,
+        `${privileges.length} privilege entr${privileges.length === 1 ? 'y differs' : 'ies differ'}: ${messages(summarised(privileges, structural))}`,
         { differences: privileges.map(({ object, kind, message }) => ({ object, kind, message })) },
       );
   }
@@ -529,16 +557,16 @@ export class BackupVerification {
     }
   }
 
+  /** A finding per failed rung. A rung that could not be checked is `error` with its cause: no finding, it says nothing of the backup. */
   private addFindings(): void {
-    for (const rung of this.recorder.rungs.filter((candidate) => candidate.outcome === 'failed' || candidate.outcome === 'error')) {
+    for (const rung of this.recorder.rungs.filter((candidate) => candidate.outcome === 'failed')) {
       const consequence = CONSEQUENCES[rung.rung];
       this.recorder.finding({
-        severity: rung.outcome === 'error' ? 'high' : consequence.severity,
-        title: `${rung.check}: ${rung.outcome === 'error' ? 'could not be checked' : 'failed'}`,
+        severity: consequence.severity,
+        title: `${rung.check}: failed`,
         evidence: { rung: rung.rung, summary: rung.summary, ...(rung.evidence ?? {}) },
-        whyItMatters:
-          rung.outcome === 'error' ? 'An unchecked rung is not a pass: the backup is unproven on this point.' : consequence.whyItMatters,
-        suggestedFix: rung.outcome === 'error' ? `See the summary: ${rung.summary}` : consequence.suggestedFix,
+        whyItMatters: consequence.whyItMatters,
+        suggestedFix: consequence.suggestedFix,
       });
     }
   }

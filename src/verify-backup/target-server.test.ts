@@ -35,8 +35,6 @@ beforeAll(async () => {
     await server.createDatabase(name);
     await server.query('CREATE TABLE precious (id int); INSERT INTO precious VALUES (42)', [], name);
   }
-  // Production servers have the role the NMIA schema grants to.
-  await server.query('CREATE ROLE nmia_readonly NOLOGIN');
   url = `postgresql://nmia:${PASSWORD}@127.0.0.1:${server.port}/nmia`;
 }, 180_000);
 

@@ -1,6 +1,8 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DrillError, ExitCode } from '../errors/drill-error.ts';
+import { drillExitCode } from '../evidence/drill-exit-code.ts';
+import { ensurePrerequisites, installPolicyFrom } from '../prerequisites/prerequisite-check.ts';
 import { cleanupRegistry } from '../lifecycle/cleanup-registry.ts';
 import { BackupVerification } from './backup-verification.ts';
 import { TargetUrl } from './target-url.ts';
@@ -11,6 +13,8 @@ export interface VerifyBackupCommandOptions {
   quiet?: boolean;
   /** An existing PostgreSQL server to restore into (scratch databases only), instead of a throwaway cluster. */
   targetUrl?: string;
+  /** The schema file the backup is judged against (default: nmia/schema/schema.sql). */
+  expectedSchema?: string;
   /** Where progress and errors go (stderr by default); the JSON result always goes to `stdout`. */
   stderr?: (text: string) => void;
   stdout?: (text: string) => void;
@@ -39,12 +43,28 @@ export async function runVerifyBackupCommand(file: string, options: VerifyBackup
       `not a regular file: ${resolve(file)}`,
       'pass the dump file itself, not a directory (directory-format dumps are not supported)',
     );
+  if (options.expectedSchema !== undefined && !statSync(options.expectedSchema, { throwIfNoEntry: false })?.isFile())
+    return usage(
+      `expected schema not found: ${resolve(options.expectedSchema)}`,
+      'pass a schema file: plain DDL or the output of pg_dump --schema-only --no-owner --no-privileges',
+    );
   let target: TargetUrl | undefined;
   try {
     target = options.targetUrl === undefined ? undefined : TargetUrl.parse(options.targetUrl);
   } catch (error) {
     if (error instanceof DrillError) return usage(error.message, error.fix);
     throw error;
+  }
+  // Before any work: only what verify-backup needs (client binaries; the server binaries for a throwaway cluster).
+  try {
+    await ensurePrerequisites({
+      needs: { postgresServer: target === undefined, directory: false, browser: false, git: false },
+      install: installPolicyFrom(process.env),
+    });
+  } catch (error) {
+    if (!(error instanceof DrillError)) throw error;
+    stderr(`${error.toOperatorText()}\n`);
+    return error.exitCode;
   }
   // Ctrl-C: drop the scratch databases (or the throwaway cluster) before exiting; Node's default would skip every cleanup.
   const onSignal = (signal: NodeJS.Signals) => {
@@ -60,6 +80,7 @@ export async function runVerifyBackupCommand(file: string, options: VerifyBackup
     const verification = new BackupVerification({
       ...(target ? { target } : {}),
       file,
+      ...(options.expectedSchema === undefined ? {} : { expectedSchema: options.expectedSchema }),
       reportRoot: options.reportDir ?? 'reports',
       ...(options.quiet ? {} : { reporter: (line: string) => stderr(`${line}\n`) }),
     });
@@ -84,7 +105,8 @@ export async function runVerifyBackupCommand(file: string, options: VerifyBackup
       if (options.quiet) stderr(`${verification.failure.toOperatorText()}\n`);
       return verification.failure.exitCode;
     }
-    return ExitCode.failed;
+    // A check that could not be made (error, with its cause) and no failed one: exit 3, as for a drill.
+    return drillExitCode(journal);
   } catch (error) {
     // Only the evidence writer can throw past the verification; anything else is recorded as 'error'.
     if (error instanceof DrillError) {

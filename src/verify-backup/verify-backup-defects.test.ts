@@ -49,7 +49,7 @@ describe('verifyBackup never passes a defective backup', () => {
   it('fails restorability for a plain dump with an error part-way (a bad COPY row), and keeps the row’s secrets out of the evidence', async () => {
     const text = await readFile(dumps.plain, 'utf8');
     const lines = text.split('\n');
-    const copy = lines.findIndex((line) => line.startsWith('COPY public.connectors '));
+    const copy = lines.findIndex((line) => line.startsWith('COPY public.connector_instances '));
     expect(copy).toBeGreaterThan(0);
     // One extra field on the first connector row: psql stops there, and its CONTEXT line would quote the row.
     lines[copy + 1] = `${lines[copy + 1]}\tjunk`;
@@ -68,7 +68,7 @@ describe('verifyBackup never passes a defective backup', () => {
     const bundle = await execa('grep', ['-rl', '--', canary.slice(0, 20), files.reportDir], { reject: false });
     expect(bundle.stdout).toBe('');
     expect(readFileSync(join(files.reportDir, 'procedures', 'alone-verify-backup', 'restore.stderr'), 'utf8')).toMatch(
-      /COPY connectors, line 1: \[row data withheld\]/,
+      /COPY connector_instances, line 1: \[row data withheld\]/,
     );
   });
 
@@ -90,17 +90,21 @@ describe('verifyBackup never passes a defective backup', () => {
     ]);
   });
 
-  it('fails structure for a dump of a different schema (a dropped column), naming the column; an extra grant is reported apart', async () => {
+  it('fails structure for a dump missing a table and a column of the real schema, naming both; an extra grant is reported apart', async () => {
     const { journal } = await verifyBackup({ file: dumps.altered!, reportRoot: reports });
     expect(journal.outcome).toBe('failed');
     const failed = rungs(journal, 'failed');
-    expect(failed).toHaveLength(2);
     expect(failed[0]).toMatch(
-      /^structure: the restored schema is the NMIA schema .* — \d+ schema object\(s\) differ: column public\.identities\.hostname: missing/,
+      /^structure: the restored schema is the expected schema \(nmia\/schema\/schema\.sql\) — \d+ schema object\(s\) differ: /,
     );
+    expect(failed[0]).toMatch(/column public\.identities\.linked_system: missing/);
+    expect(failed[0]).toMatch(/table public\.audit_logs: missing/);
     expect(failed[1]).toMatch(
-      /^structure: privileges \(GRANTs\) are those of the NMIA schema — 1 privilege entry differs: grant table public\.identities to nmia_reporting: unexpected \(SELECT\)/,
+      // The missing table's owner grant goes with it; the extra grant is named.
+      /^structure: privileges \(GRANTs\) are those of the expected schema — 2 privilege entries differ: grant table public\.identities to nmia_reporting: unexpected \(SELECT\)$/,
     );
+    // The audit_logs rows are gone with the table, so the content rung that counts on them is not what fails here.
+    expect(failed.filter((rung) => rung.startsWith('structure'))).toHaveLength(2);
     expect(journal.procedures[0]!.harnessActions.map((action) => action.command)).toContain('CREATE ROLE "nmia_reporting" NOLOGIN');
     expect(rungs(journal, 'passed')).toContainEqual(
       expect.stringMatching(/^restorability: pg_restore --exit-on-error exits 0 with no error lines/),
@@ -108,19 +112,16 @@ describe('verifyBackup never passes a defective backup', () => {
     expect(journal.findings[0]).toMatchObject({ severity: 'critical', procedure: 'verify-backup' });
   });
 
-  it('fails each content check on a dump that restores cleanly but carries orphans, an empty core table and a sequence behind', async () => {
+  it('fails each content check on a dump that restores cleanly but carries orphans and an empty core table', async () => {
     const { journal } = await verifyBackup({ file: dumps.defective!, reportRoot: reports });
     expect(journal.outcome).toBe('failed');
     const content = rungs(journal, 'failed').filter((rung) => rung.startsWith('content'));
     expect(content).toEqual([
       expect.stringMatching(
-        /^content: core tables hold rows .* — connectors is empty \(identities 300, connectors 0, users \d+, enclaves \d+\)$/,
+        /^content: core tables hold rows .* — connector_instances is empty \(identities 300, connector_instances 0, users \d+, enclaves \d+\)$/,
       ),
       expect.stringMatching(
-        /^content: every foreign key holds .* — .*public\.identities: \d+ orphan row\(s\) for identities_connector_id_fkey/,
-      ),
-      expect.stringMatching(
-        /^content: no sequence is behind its table — sequence users_id_seq is behind its table: nextval\(\) would return 2 but max\(users\.id\) is \d+/,
+        /^content: every foreign key holds .* — .*public\.findings: \d+ orphan row\(s\) for findings_connector_instance_id_fkey.*public\.jobs: \d+ orphan row\(s\) for jobs_connector_instance_id_fkey/,
       ),
     ]);
     expect(rungs(journal, 'passed')).toContainEqual(expect.stringMatching(/^restorability/));

@@ -14,7 +14,7 @@ let reports: string;
 let sourceManifest: Manifest;
 
 beforeAll(async () => {
-  dumps = await makeTestDumps();
+  dumps = await makeTestDumps({ drilled: true });
   ({ dir, reports, sourceManifest } = dumps);
 }, 120_000);
 
@@ -39,9 +39,9 @@ describe('verifyBackup on a real pg_dump file', () => {
     expect(record.rungs.map((rung) => rung.outcome)).toEqual(record.rungs.map(() => 'passed'));
     expect(rungs(journal).join('\n')).toMatch(/artifact: the file is the one its manifest sidecar describes/);
     expect(rungs(journal).join('\n')).toMatch(/restorability: pg_restore --exit-on-error exits 0/);
-    expect(rungs(journal).join('\n')).toMatch(/structure: the restored schema is the NMIA schema/);
+    expect(rungs(journal).join('\n')).toMatch(/structure: the restored schema is the expected schema \(nmia\/schema\/schema\.sql\)/);
     expect(rungs(journal).join('\n')).toMatch(
-      /content: core tables hold rows .* — identities 300, connectors \d+, users \d+, enclaves \d+/,
+      /content: core tables hold rows .* — identities 300, connector_instances \d+, users \d+, enclaves \d+/,
     );
     expect(rungs(journal).join('\n')).toMatch(/content: every foreign key holds/);
     expect(rungs(journal).join('\n')).toMatch(/content: no sequence is behind its table/);
@@ -60,6 +60,45 @@ describe('verifyBackup on a real pg_dump file', () => {
     expect(rungs(journal, 'skipped')).toEqual([
       expect.stringMatching(/matches the manifest sidecar .*no nmia_backup_20250201_020000\.sql\.manifest\.json next to the file/),
     ]);
+  });
+
+  it("passes a drill's own dump: the harness's schema nmia_drill (RPO sentinels) is left out of the app's structure", async () => {
+    const { journal } = await verifyBackup({ file: dumps.drilled!, reportRoot: reports });
+    expect(rungs(journal, 'failed')).toEqual([]);
+    expect(journal.outcome).toBe('passed');
+    expect(rungs(journal).join('\n')).toMatch(
+      /structure: the restored schema is the expected schema .* — \d+ catalog objects match \(\d+ of the harness's schema nmia_drill left out\)/,
+    );
+  });
+
+  it('CLI: --expected-schema judges the backup against that schema: the real dump fails against one with an extra table and column', async () => {
+    const schema = join(dir, 'expected-newer.sql');
+    const real = readFileSync(new URL('../../nmia/schema/schema.sql', import.meta.url), 'utf8');
+    await writeFile(
+      schema,
+      `${real}\nCREATE TABLE public.owners (id uuid PRIMARY KEY);\nALTER TABLE public.enclaves ADD COLUMN owner_id uuid;\n`,
+    );
+    const out: string[] = [];
+    const code = await runVerifyBackupCommand(dumps.custom, {
+      reportDir: reports,
+      expectedSchema: schema,
+      json: true,
+      quiet: true,
+      stdout: (text) => out.push(text),
+      stderr: () => undefined,
+    });
+    expect(code).toBe(1);
+    const result = JSON.parse(out.join('')) as { rungs: Array<{ rung: string; check: string; outcome: string; summary: string }> };
+    const structure = result.rungs.find((rung) => rung.check.startsWith('the restored schema is the expected schema'));
+    expect(structure).toMatchObject({ outcome: 'failed', check: `the restored schema is the expected schema (${schema})` });
+    expect(structure!.summary).toMatch(/table public\.owners: missing/);
+    expect(structure!.summary).toMatch(/column public\.enclaves\.owner_id: missing/);
+    // Control: the same backup against the shipped (default) schema passes that rung.
+    const err: string[] = [];
+    expect(
+      await runVerifyBackupCommand(dumps.custom, { reportDir: reports, expectedSchema: join(dir, 'nope.sql'), stderr: (t) => err.push(t) }),
+    ).toBe(2);
+    expect(err.join('')).toMatch(/^error: expected schema not found: .*nope\.sql\n {2}fix: pass a schema file/);
   });
 
   it('CLI: a truncated custom dump exits 1 with the failed rungs in the JSON result', async () => {
@@ -108,7 +147,10 @@ describe('verifyBackup on a real pg_dump file', () => {
       if (saved === undefined) delete process.env.PG_BINDIR;
       else process.env.PG_BINDIR = saved;
     }
-    expect(err.join('')).toMatch(/^error: PG_BINDIR=.*no-bin lacks initdb, .*\n {2}fix: point PG_BINDIR at a PostgreSQL bin directory/);
+    // The prerequisite check names what is missing and how to install it, in one line, before any work.
+    expect(err.join('')).toMatch(
+      /^error: missing system tools: postgresql-client \(.*\); postgresql \(.*\); install them with: .*apt-get install -y --no-install-recommends postgresql-client postgresql\n {2}fix: .*PG_BINDIR/,
+    );
   });
 
   it('CLI: a dump a newer pg_dump wrote (header archive version one past this pg_restore) is an environment error (exit 3): one-line cause and fix, no verdict', async () => {
@@ -200,7 +242,7 @@ describe('compareWithSidecar', () => {
   it('with a window: a table written during the backup is held to its bounds, an unchanged one exactly', () => {
     const after = edited(
       sourceManifest,
-      (copy) => (copy.tables['public.audit_log'] = { rows: copy.tables['public.audit_log']!.rows + 5, hash: 'later' }),
+      (copy) => (copy.tables['public.audit_logs'] = { rows: copy.tables['public.audit_logs']!.rows + 5, hash: 'later' }),
     );
     expect(compareWithSidecar(sidecarOf(sourceManifest, after), sourceManifest).content).toEqual([]);
     const restored = edited(sourceManifest, (copy) => (copy.tables['public.users']!.hash = 'different'));
@@ -209,10 +251,10 @@ describe('compareWithSidecar', () => {
     ]);
     const tooMany = edited(
       sourceManifest,
-      (copy) => (copy.tables['public.audit_log'] = { rows: copy.tables['public.audit_log']!.rows + 50, hash: 'x' }),
+      (copy) => (copy.tables['public.audit_logs'] = { rows: copy.tables['public.audit_logs']!.rows + 50, hash: 'x' }),
     );
     expect(compareWithSidecar(sidecarOf(sourceManifest, after), tooMany).content.map((problem) => problem.message)).toEqual([
-      expect.stringMatching(/^public\.audit_log: \d+ rows after restore, outside the/),
+      expect.stringMatching(/^public\.audit_logs: \d+ rows after restore, outside the/),
     ]);
   });
 

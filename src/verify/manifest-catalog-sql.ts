@@ -99,7 +99,10 @@ SELECT key, value FROM (
            CASE WHEN a.attstorage <> t.typstorage THEN 'storage ' || a.attstorage::text END,
            CASE WHEN coalesce(a.attstattarget, -1) >= 0 THEN 'statistics ' || a.attstattarget END,
            CASE WHEN a.attcompression <> '' THEN 'compression ' || a.attcompression::text END,
-           CASE WHEN a.attoptions IS NOT NULL THEN 'options ' || array_to_string(a.attoptions, ', ') END)
+           -- Debian's PostgreSQL 17.12 stamps every column with its own pg_attver=<n> option: set by the server at
+           -- CREATE, never dumped, different after any restore. Not schema: left out; options a person set stay.
+           CASE WHEN EXISTS (SELECT 1 FROM unnest(a.attoptions) o WHERE o NOT LIKE 'pg\\_attver=%')
+                THEN 'options ' || array_to_string(ARRAY(SELECT o FROM unnest(a.attoptions) o WHERE o NOT LIKE 'pg\\_attver=%'), ', ') END)
   FROM pg_attribute a
   JOIN rel r ON r.oid = a.attrelid
   JOIN pg_type t ON t.oid = a.atttypid

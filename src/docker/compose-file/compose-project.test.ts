@@ -29,6 +29,22 @@ describe('ComposeProject', () => {
     expect(ComposeProject.locate(root, join(dir, 'docker-compose.yml'), { COMPOSE_PROJECT_NAME: 'Other.Name' }).name).toBe('othername');
   });
 
+  it('reads docker-compose.override.yml next to the file as Compose does without -f (its image wins), and names build-only services <project>-<service>', async () => {
+    const dir = join(root, 'nmia');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'docker-compose.yml'), 'services:\n  db:\n    image: postgres:16-alpine\n  api:\n    build: ./api\n');
+    expect(ComposeProject.locate(dir, undefined, {}).service('db')?.image).toBe('postgres:16-alpine');
+    await writeFile(
+      join(dir, 'docker-compose.override.yml'),
+      'services:\n  db:\n    image: nmia-drill/postgres:17\n    ports: !override\n      - 127.0.0.1:5432:5432\n',
+    );
+    const project = ComposeProject.locate(dir, undefined, {});
+    expect(project.service('db')?.image).toBe('nmia-drill/postgres:17');
+    expect(project.service('api')?.image).toBe('nmia-api');
+    // With -f, Compose reads only the files named.
+    expect(ComposeProject.locate(dir, 'docker-compose.yml', {}).service('db')?.image).toBe('postgres:16-alpine');
+  });
+
   it('interpolates from .env with the shell environment winning', async () => {
     await writeFile(
       join(root, 'compose.yaml'),

@@ -33,6 +33,11 @@ export interface ComposeService {
   emulated?: EmulatedServiceSpec;
 }
 
+/** The file Compose reads next to the compose file when no -f is given. */
+export const OVERRIDE_FILE_NAME = 'docker-compose.override.yml';
+/** Compose's `!override` (replace a list instead of appending to it), read as a plain list. */
+export const OVERRIDE_TAG = { tag: '!override', collection: 'seq' as const, resolve: (value: unknown) => value };
+
 const COMPOSE_FILE_NAMES = ['compose.yaml', 'compose.yml', 'docker-compose.yaml', 'docker-compose.yml'];
 
 /** Compose's own normalisation of a directory name into a project name. */
@@ -54,6 +59,7 @@ export class ComposeProject {
   private constructor(
     readonly file: string,
     env: Record<string, string | undefined>,
+    readsOverride: boolean,
   ) {
     this.directory = dirname(file);
     const dotEnvFile = join(this.directory, '.env');
@@ -61,13 +67,21 @@ export class ComposeProject {
     // As in Compose: the shell environment wins over .env.
     const variables = { ...dotEnv, ...env };
     const document = (parse(readFileSync(file, 'utf8')) ?? {}) as Record<string, unknown>;
+    // As Compose does without -f: docker-compose.override.yml next to the file is read too (its image wins).
+    const overrideFile = join(this.directory, OVERRIDE_FILE_NAME);
+    const override =
+      readsOverride && existsSync(overrideFile)
+        ? ((parse(readFileSync(overrideFile, 'utf8'), { customTags: [OVERRIDE_TAG] }) ?? {}) as Record<string, unknown>)
+        : {};
+    const overriddenServices = (override.services ?? {}) as Record<string, Record<string, unknown>>;
     const explicitName = typeof document.name === 'string' ? document.name : undefined;
     this.name = normalizeProjectName(env.COMPOSE_PROJECT_NAME ?? explicitName ?? basename(this.directory));
     this.volumes = Object.keys((document.volumes as Record<string, unknown> | undefined) ?? {});
     this.services = new Map();
     const services = (document.services ?? {}) as Record<string, Record<string, unknown>>;
     for (const [name, raw] of Object.entries(services)) {
-      this.services.set(name, this.readService(name, raw, variables));
+      const image = overriddenServices[name]?.image;
+      this.services.set(name, this.readService(name, image === undefined ? raw : { ...raw, image }, variables));
     }
   }
 
@@ -76,11 +90,11 @@ export class ComposeProject {
     if (explicitFile) {
       const file = isAbsolute(explicitFile) ? explicitFile : resolve(cwd, explicitFile);
       if (!existsSync(file)) throw new ComposeFileNotFound(`open ${file}: no such file or directory`);
-      return new ComposeProject(file, env);
+      return new ComposeProject(file, env, false);
     }
     for (let dir = resolve(cwd); ; dir = dirname(dir)) {
       const found = COMPOSE_FILE_NAMES.map((name) => join(dir, name)).find((candidate) => existsSync(candidate));
-      if (found) return new ComposeProject(found, env);
+      if (found) return new ComposeProject(found, env, true);
       if (dirname(dir) === dir) break;
     }
     throw new ComposeFileNotFound('no configuration file provided: not found');
@@ -129,6 +143,8 @@ export class ComposeProject {
     const emulated = emulatedRaw?.command
       ? { command: emulatedRaw.command.map((part) => text(part)), ...(emulatedRaw.port_env ? { portEnv: emulatedRaw.port_env } : {}) }
       : undefined;
-    return { name, image: text(raw.image ?? ''), environment, volumes, ports, dependsOn, ...(emulated ? { emulated } : {}) };
+    // A service that only has `build:` runs the image Compose names <project>-<service> (built, or already present).
+    const image = raw.image ?? (raw.build !== undefined ? `${this.name}-${name}` : '');
+    return { name, image: text(image), environment, volumes, ports, dependsOn, ...(emulated ? { emulated } : {}) };
   }
 }

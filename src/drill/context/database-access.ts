@@ -1,5 +1,6 @@
 import { execa } from 'execa';
 import type pg from 'pg';
+import type { PgBinaries } from '../../postgres/pg-binaries.ts';
 import { connectPg } from '../../postgres/pg-connect.ts';
 import type { StartedStack } from '../../stacks/stack.ts';
 import { takeManifest, type Manifest } from '../../verify/manifest.ts';
@@ -50,17 +51,27 @@ export class DatabaseAccess {
     return this.windowClosing;
   }
 
+  /** The harness's client binaries (the machine's PostgreSQL, or the db image's on the compose stack). */
+  get binaries(): PgBinaries {
+    return this.stack.binaries;
+  }
+
+  /** libpq environment for a client binary of the harness against one database of the db service. */
+  clientEnv(database = 'nmia'): Record<string, string> {
+    const config = this.stack.dbClientConfig(database);
+    return {
+      PGHOST: String(config.host),
+      PGPORT: String(config.port),
+      PGUSER: String(config.user),
+      PGDATABASE: database,
+      ...(config.password ? { PGPASSWORD: String(config.password) } : {}),
+    };
+  }
+
   /** Runs a client binary from the machine's PostgreSQL against the db service (harness-side checks). */
   async pgClient(binary: string, args: string[], database = 'nmia'): Promise<{ exitCode: number; stdout: string; stderr: string }> {
-    const config = this.stack.dbClientConfig(database);
     const result = await execa(this.stack.binaries.path(binary), args, {
-      env: {
-        PGHOST: String(config.host),
-        PGPORT: String(config.port),
-        PGUSER: String(config.user),
-        PGDATABASE: database,
-        ...(config.password ? { PGPASSWORD: String(config.password) } : {}),
-      },
+      env: this.clientEnv(database),
       reject: false,
       stdin: 'ignore',
     });

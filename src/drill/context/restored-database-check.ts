@@ -1,3 +1,6 @@
+import { existsSync } from 'node:fs';
+import { HarnessUnavailableError } from '../../errors/harness-unavailable-error.ts';
+import { checkCorruption } from '../../verify-backup/corruption-check.ts';
 import type { ProcedureRecorder } from '../../evidence/procedure-recorder.ts';
 import { compareWithBackupWindow } from '../../verify/backup-window.ts';
 import { diffManifests } from '../../verify/manifest-diff.ts';
@@ -18,7 +21,8 @@ export class RestoredDatabaseCheck {
   async verify(
     database: string,
     expected: { before: Manifest; after?: Manifest },
-    options: { privilegesDroppedByDesign?: boolean; restored?: Manifest } = {},
+    /** `physical: false`: no pg_amcheck (a scratch copy the harness restored to prove a backup, not a database the runbook restored). */
+    options: { privilegesDroppedByDesign?: boolean; restored?: Manifest; physical?: boolean } = {},
   ): Promise<boolean> {
     const restored = options.restored ?? (await this.database.manifest(`restored ${database}`, database));
     const differences = diffManifests(expected.before, restored);
@@ -71,6 +75,38 @@ export class RestoredDatabaseCheck {
         differences: contentDifferences,
       });
     }
-    return ok;
+    if (options.physical === false) return ok;
+    return (await this.checkPhysical(database)) && ok;
+  }
+
+  /**
+   * pg_amcheck --heapallindexed on the restored database, after its manifest (the check installs the amcheck
+   * extension, dropped again when the database did not have it). Its cost is kept in the rung and the timings.
+   */
+  private async checkPhysical(database: string): Promise<boolean> {
+    const binaries = this.database.binaries;
+    if (!existsSync(binaries.path('pg_amcheck')))
+      throw new HarnessUnavailableError(
+        `pg_amcheck (in ${binaries.binDir})`,
+        'the physical check of every restored database needs it',
+        'install the full PostgreSQL server package (Debian: postgresql-<major>) or point PG_BINDIR at a bin directory that has it',
+      );
+    const installed = await this.database.withDb(
+      async (client) => (await client.query("SELECT 1 FROM pg_extension WHERE extname = 'amcheck'")).rowCount! > 0,
+      database,
+    );
+    const started = Date.now();
+    const verdict = await checkCorruption(binaries, this.database.clientEnv(database), database);
+    const durationMs = Date.now() - started;
+    if (!installed) await this.database.withDb((client) => client.query('DROP EXTENSION IF EXISTS amcheck'), database);
+    this.recorder.timing('amcheckMs', (this.recorder.record.timings?.amcheckMs ?? 0) + durationMs);
+    this.recorder.rung({
+      rung: 'content',
+      check: 'no corruption: every heap and btree index checks out (pg_amcheck --heapallindexed)',
+      outcome: verdict.outcome,
+      summary: `${verdict.summary} (${(durationMs / 1000).toFixed(2)} s)`,
+      evidence: { command: verdict.command, exitCode: verdict.exitCode, problems: verdict.problems, durationMs },
+    });
+    return verdict.outcome === 'passed';
   }
 }

@@ -46,7 +46,8 @@ describe.skipIf(!docker.available)(`compose stack: the runbook's docker is the o
       reason: 'test',
     });
     await sql('CREATE DATABASE prod_nmia');
-  }, 300_000);
+    // It waits for the project-wide compose lock, which a compose drill elsewhere in the suite may hold for minutes.
+  }, 900_000);
   afterAll(async () => {
     await stack?.stop();
     await cli.run(['volume', 'rm', FOREIGN]);

@@ -2,7 +2,6 @@ import { accessSync, constants } from 'node:fs';
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import pg from 'pg';
-import { DockerComposeEnvironment, Wait } from 'testcontainers';
 import { EnvironmentError } from '../../errors/drill-error.ts';
 import { cleanupRegistry, type CleanupHandle } from '../../lifecycle/cleanup-registry.ts';
 import { freePort } from '../../postgres/free-port.ts';
@@ -13,12 +12,16 @@ import { REPO_ROOT } from '../../repo-root.ts';
 import { bundleDockerGuard } from '../emulated/shim-bundle.ts';
 import type { ComposeGuardConfig } from '../../safety/compose-guard-ports.ts';
 import type { DockerResult } from '../../docker/docker-result.ts';
-import type { StackKind, StartedStack } from '../stack.ts';
+import type { AppStackSetup, StackKind, StartedStack } from '../stack.ts';
 import type { Workspace } from '../workspace.ts';
 import { ComposeLock, type ComposeLockOptions } from './compose-lock.ts';
 import { DockerCli, dockerClientEnv, lastLine } from '../../docker/docker-cli.ts';
 import { DockerPreflight, type DockerVersions } from '../../docker/docker-preflight.ts';
 import { DrillResources } from './drill-resources.ts';
+import type { AppCheckout } from '../../app/app-checkout.ts';
+import { type ComposeOverride, composeOverride, OVERRIDE_FILE } from '../../app/compose-override.ts';
+import { IMAGE_SUBSTITUTES } from './image-substitutes.ts';
+import { type DbImageClients, majorOf, startDbImageClients } from './db-image-clients.ts';
 
 /** The project name the runbook implies (/opt/nmia → nmia → volume nmia_pgdata). */
 export const COMPOSE_PROJECT = 'nmia';
@@ -39,6 +42,11 @@ export interface ComposeStackOptions {
   /** Start the db service (healthy) before returning; the drill's own `up -d db` then finds it running. */
   startDb?: boolean;
   lock?: Omit<ComposeLockOptions, 'onWait'>;
+  /**
+   * The app's own repository, already cloned as the project directory: its docker-compose.yml is used as
+   * it is (no copy, no .env written), and what the harness needs here goes in docker-compose.override.yml.
+   */
+  app?: { checkout: AppCheckout; mounts: readonly string[] };
   /** Told when another compose drill holds the lock. Default: a line on stderr. */
   onWait?: (message: string) => void;
 }
@@ -60,7 +68,55 @@ export class ComposeStack implements StartedStack {
     private readonly engine: DockerVersions,
     private readonly cleanup: CleanupHandle,
     private readonly guardDir: string,
+    /** With an app repository: what the harness added to its compose file, and whose client binaries it uses. */
+    readonly appSetup?: AppStackSetup,
   ) {}
+
+  /**
+   * The override next to the app's compose file: image stand-ins only for what the engine lacks, no pulls,
+   * loopback ports, drill labels (src/app/compose-override.ts). Compose reads it whenever no -f is given.
+   */
+  private static async writeOverride(cli: DockerCli, checkout: AppCheckout, drillId: string): Promise<ComposeOverride> {
+    const file = ComposeProject.locate(checkout.dir, checkout.composeFile, {});
+    const present = new Set<string>();
+    for (const service of file.services.values()) {
+      if (service.image && (await cli.run(['image', 'inspect', '--format', '{{.Id}}', service.image])).exitCode === 0)
+        present.add(service.image);
+    }
+    const override = composeOverride(checkout.composeFile, {
+      drillId,
+      imageExists: (image) => present.has(image),
+      substitutes: IMAGE_SUBSTITUTES,
+    });
+    await writeFile(join(checkout.dir, OVERRIDE_FILE), override.yaml);
+    return override;
+  }
+
+  /**
+   * The harness's own pg_dump, pg_restore and psql: the host's when they are as new as the db image's
+   * PostgreSQL, else the db image's own (pg_dump refuses a newer server), recorded as a substitution.
+   */
+  private static async clientsFor(
+    cli: DockerCli,
+    project: ComposeProject,
+    host: PgBinaries,
+    workspace: Workspace,
+    mounts: readonly string[],
+    path: string,
+  ): Promise<DbImageClients | undefined> {
+    const image = project.service('db')?.image;
+    if (!image) return undefined;
+    const inImage = await cli.run(['run', '--rm', '--entrypoint', 'sh', image, '-c', 'ls /usr/lib/postgresql | sort -n | tail -n 1']);
+    const imageMajor = Number.parseInt(inImage.stdout.trim(), 10);
+    if (inImage.exitCode !== 0 || !Number.isFinite(imageMajor) || imageMajor <= majorOf(binaryVersion(host, 'pg_dump'))) return undefined;
+    return startDbImageClients(cli, {
+      image,
+      drillId: workspace.drillId,
+      binDir: join(workspace.harnessDir, 'db-image-clients', 'bin'),
+      mounts: [workspace.root, ...mounts],
+      docker: realDocker(path),
+    });
+  }
 
   static async create(options: ComposeStackOptions): Promise<ComposeStack> {
     const { workspace } = options;
@@ -82,15 +138,18 @@ export class ComposeStack implements StartedStack {
       ...ports,
     };
     const cli = new DockerCli(env, workspace.root);
-    await copyFile(options.composeFile, join(workspace.projectDir, 'docker-compose.yml'));
-    const dotEnv = { ...options.dotEnv, ...ports };
-    await writeFile(
-      join(workspace.projectDir, '.env'),
-      Object.entries(dotEnv)
-        .map(([key, value]) => `${key}=${value}\n`)
-        .join(''),
-      { mode: 0o600 },
-    );
+    const override = options.app ? await ComposeStack.writeOverride(cli, options.app.checkout, workspace.drillId) : undefined;
+    if (!options.app) {
+      await copyFile(options.composeFile, join(workspace.projectDir, 'docker-compose.yml'));
+      const dotEnv = { ...options.dotEnv, ...ports };
+      await writeFile(
+        join(workspace.projectDir, '.env'),
+        Object.entries(dotEnv)
+          .map(([key, value]) => `${key}=${value}\n`)
+          .join(''),
+        { mode: 0o600 },
+      );
+    }
     const project = ComposeProject.locate(workspace.projectDir, undefined, env);
     const engine = await new DockerPreflight(cli).check([
       ...new Set([...[...project.services.values()].map((service) => service.image), ...BLOCK_IMAGES]),
@@ -124,7 +183,32 @@ export class ComposeStack implements StartedStack {
         lock.unlockSync();
       },
     );
-    const stack = new ComposeStack(workspace, binaries, options.reason, env, cli, engine, cleanup, join(workspace.harnessDir, 'guard'));
+    let clients: DbImageClients | undefined;
+    try {
+      clients = options.app ? await ComposeStack.clientsFor(cli, project, binaries, workspace, options.app.mounts, env.PATH!) : undefined;
+    } catch (error) {
+      await cleanup.run().catch(() => undefined);
+      throw error;
+    }
+    const stack = new ComposeStack(
+      workspace,
+      clients?.binaries ?? binaries,
+      options.reason,
+      env,
+      cli,
+      engine,
+      cleanup,
+      join(workspace.harnessDir, 'guard'),
+      override
+        ? {
+            additions: override.additions,
+            overrideYaml: override.yaml,
+            ...(clients
+              ? { clients: { image: clients.image, version: clients.version, replaced: binaryVersion(binaries, 'pg_dump') } }
+              : {}),
+          }
+        : undefined,
+    );
     if (options.startDb ?? true) {
       try {
         await stack.startDb();
@@ -141,8 +225,14 @@ export class ComposeStack implements StartedStack {
    * broken image or entrypoint fails here with the container's state instead of deep in a procedure.
    */
   private async startDb(): Promise<void> {
+    // Loaded here, not at the top: testcontainers costs every CLI start about a second, and most never need it.
+    const { DockerComposeEnvironment, Wait } = await import('testcontainers');
     try {
-      await new DockerComposeEnvironment(this.workspace.projectDir, 'docker-compose.yml')
+      // With an app repository the override is named too: testcontainers passes -f, which turns off Compose's own reading of it.
+      await new DockerComposeEnvironment(
+        this.workspace.projectDir,
+        this.appSetup ? ['docker-compose.yml', OVERRIDE_FILE] : 'docker-compose.yml',
+      )
         .withProjectName(COMPOSE_PROJECT)
         .withEnvironment(this.env)
         // testcontainers names compose containers without the project prefix: nmia-db-1 → db-1.

@@ -135,7 +135,8 @@ export class DrillResources {
     }
     for (const name of volumes) {
       const rm = yield { args: ['volume', 'rm', name], timeoutMs: 30_000 };
-      if (rm.exitCode === 0) removed.push(`volume ${name}`);
+      // An anonymous volume goes with its container (rm -v above): already gone is removed.
+      if (rm.exitCode === 0 || /no such volume/i.test(rm.stderr)) removed.push(`volume ${name}`);
       else failures.push(`docker volume rm ${name}: ${lastLine(rm.stderr)}`);
     }
     return { removed, failures };
