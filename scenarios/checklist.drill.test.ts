@@ -87,7 +87,7 @@ describe('the DR checklist fails on seeded defects', () => {
     expect(record.outcome).toBe('failed');
     const failed = failedChecks(record).join('\n');
     expect(failed).toMatch(/application: Admin can log in with existing credentials — .*401/);
-    expect(failed).toMatch(/application: Worker is running — /);
+    expect(failed).toMatch(/application: Worker is running .*— docker compose logs worker: the last line says the worker ended/);
     expect(failed).toMatch(/RTO: .*not achieved/);
   });
 
