@@ -4,20 +4,21 @@ import { announceSkip, dockerAvailability } from '../../src/docker/docker-availa
 import type { DrillResult } from '../../src/drill/drill-runner.ts';
 import type { ProcedureRecord } from '../../src/evidence/journal.ts';
 import { REPO } from './drill-harness.ts';
+import { realNmiaSource } from '../../test-support/real-nmia-checkout.ts';
 
 /**
- * The real NMIA for drill scenarios: its repository (NMIA_DRILL_APP, else ../shared/nmia/nmia.bundle next to
- * the checkout), the images .ci/provision-docker.sh builds for it, and what two drills of the same runbook
+ * The real NMIA for drill scenarios: its repository (NMIA_DRILL_APP_REPO, else the shared bundle: one source for
+ * every real-app suite and for .ci/provision-docker.sh's images), the images .ci/provision-docker.sh builds for it, and what two drills of the same runbook
  * must agree on when one drills the reference app and the other the real one.
  */
-export const REAL_APP = process.env.NMIA_DRILL_APP || join(REPO, '..', 'shared', 'nmia', 'nmia.bundle');
+export const REAL_APP = realNmiaSource() ?? join(REPO, '..', 'shared', 'nmia', 'nmia.bundle');
 const IMAGES = ['nmia-drill/postgres:17', 'nmia-api', 'nmia-worker', 'nmia-collector', 'nmia-ui', 'alpine:latest'];
 
 export async function realAppAvailability(what: string): Promise<{ available: boolean; suffix: string }> {
   const docker =
     existsSync(REAL_APP.split('#')[0]!) || /:\/\/|@/.test(REAL_APP)
       ? await dockerAvailability(IMAGES)
-      : { available: false, reason: `no NMIA repository at ${REAL_APP} (set NMIA_DRILL_APP)` };
+      : { available: false, reason: `no NMIA repository at ${REAL_APP} (set NMIA_DRILL_APP_REPO)` };
   return { available: docker.available, suffix: announceSkip(what, docker) };
 }
 

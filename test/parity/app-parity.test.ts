@@ -12,6 +12,7 @@ import { SeededNmiaDatabase } from '../../test-support/seeded-nmia-database.ts';
 import type { StartedAppProcess } from '../../test-support/started-app-process.ts';
 import { type Observation, observeApi } from './api-observations.ts';
 import { REAL_NMIA_IMAGES, RealNmiaCompose } from './real-nmia-compose.ts';
+import { realNmiaSource } from '../../test-support/real-nmia-checkout.ts';
 
 const SEED = 41;
 const SCALE = 60;
@@ -19,7 +20,8 @@ const SCALE = 60;
 const COMPOSE_SECRET_KEY = 'dev-secret-key-change-in-prod';
 
 const docker = await dockerAvailability(REAL_NMIA_IMAGES);
-const suffix = announceSkip('app parity suite', docker);
+const source = realNmiaSource();
+const suffix = source ? announceSkip('app parity suite', docker) : ' [skipped: no real NMIA repository (set NMIA_DRILL_APP_REPO)]';
 
 /**
  * App parity: the same observations against the reference api (a local process on a local cluster, as
@@ -27,7 +29,7 @@ const suffix = announceSkip('app parity suite', docker);
  * with the same seed. Every difference is fixed in the reference, never here. Run it under
  * `flock /tmp/nmia-compose.lock` when other compose drills share the engine.
  */
-describe.skipIf(!docker.available)(`app parity: the reference NMIA answers as the real one${suffix}`, () => {
+describe.skipIf(!docker.available || !source)(`app parity: the reference NMIA answers as the real one${suffix}`, () => {
   const admin = { username: 'admin', password: canariesFor(SEED).adminPassword };
   let db: SeededNmiaDatabase;
   let referenceApi: StartedAppProcess;

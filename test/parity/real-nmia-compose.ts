@@ -6,10 +6,8 @@ import pg from 'pg';
 import { seedDatabase } from '../../nmia/seed/seed-database.ts';
 import { dockerClientEnv } from '../../src/docker/docker-cli.ts';
 import { type CleanupHandle, cleanupRegistry } from '../../src/lifecycle/cleanup-registry.ts';
-import { REPO_ROOT } from '../../src/repo-root.ts';
+import { realNmiaSource } from '../../test-support/real-nmia-checkout.ts';
 
-/** The real NMIA at the commit the project drills (../shared/nmia); NMIA_REAL_APP names another clone source. */
-export const REAL_NMIA_SOURCE = process.env.NMIA_REAL_APP ?? join(REPO_ROOT, '..', 'shared', 'nmia', 'nmia.bundle');
 /** postgres:16-alpine is not on this machine; nmia-drill/postgres:17 stands in for it (../shared/nmia/README.md). */
 export const REAL_NMIA_IMAGES = ['nmia-api', 'nmia-worker', 'nmia-ui', 'nmia-collector', 'nmia-drill/postgres:17'] as const;
 
@@ -68,7 +66,9 @@ export class RealNmiaCompose {
       await rm(dir, { recursive: true, force: true });
     });
     try {
-      await execa('git', ['clone', '--quiet', REAL_NMIA_SOURCE, join(dir, 'app')]);
+      const source = realNmiaSource();
+      if (!source) throw new Error('no real NMIA repository: set NMIA_DRILL_APP_REPO or put the bundle at ../shared/nmia/nmia.bundle');
+      await execa('git', ['clone', '--quiet', source, join(dir, 'app')]);
       await writeFile(join(dir, 'app', 'docker-compose.override.yml'), OVERRIDE);
       compose = new RealNmiaCompose(dir, project, cleanup);
       await compose.compose(['up', '-d', '--wait', 'db']);
