@@ -1,17 +1,22 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import pg from 'pg';
-import { createdTables } from '../src/app/app-schema.ts';
-import { CREATE_ALL_SCRIPT } from '../src/app/app-schema.ts';
-import { DockerCli, dockerClientEnv, lastLine } from '../src/docker/docker-cli.ts';
+import type { DockerCli } from '../src/docker/docker-cli.ts';
 import { waitForHttp } from '../src/drill/drill-environment.ts';
-import { REPO_ROOT } from '../src/repo-root.ts';
 import { freePort } from '../src/postgres/free-port.ts';
 import { canariesFor } from '../nmia/seed/canaries.ts';
 import { seedDatabase } from '../nmia/seed/seed-database.ts';
-
-const DATABASE_URL = 'postgresql://nmia:nmia@db:5432/nmia';
-const SECRET_KEY = 'dev-secret-key-change-in-prod';
+import {
+  createAppSchema,
+  DATABASE_URL,
+  directoryContainerArgs,
+  must,
+  SECRET_KEY,
+  startDatabase,
+  testDocker,
+  waitForDirectory,
+  workerContainerArgs,
+} from './real-app-containers.ts';
 
 type Service = 'db' | 'api' | 'worker' | 'ui' | 'directory';
 
@@ -32,10 +37,7 @@ export class RealAppStack {
   ) {}
 
   static async start(options: { appDir: string; seed: number; scale: number }): Promise<RealAppStack> {
-    const docker = new DockerCli(
-      { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', ...dockerClientEnv() },
-      '/',
-    );
+    const docker = testDocker();
     const s = randomBytes(4).toString('hex');
     const names = {
       network: `nmia-drill-ra-${s}`,
@@ -54,37 +56,9 @@ export class RealAppStack {
       await must(docker, ['run', '-d', '--name', name, ...label, ...args]);
     };
     try {
-      await run(names.db, [
-        ...net('db'),
-        ...['-e', 'POSTGRES_USER=nmia', '-e', 'POSTGRES_PASSWORD=nmia', '-e', 'POSTGRES_DB=nmia', '-p', '127.0.0.1::5432'],
-        'postgres:15',
-      ]);
-      const database: pg.ClientConfig = {
-        host: '127.0.0.1',
-        port: await hostPort(docker, names.db, 5432),
-        user: 'nmia',
-        password: 'nmia',
-        database: 'nmia',
-      };
-      await waitForPostgres(docker, names.db);
-      const schema = await must(docker, [
-        'run',
-        '--rm',
-        ...label,
-        '--network',
-        names.network,
-        '-e',
-        `DATABASE_URL=${DATABASE_URL}`,
-        '-e',
-        'PYTHONPATH=/app/src',
-        '-v',
-        `${join(options.appDir, 'api', 'src')}:/app/src:ro`,
-        'nmia-api',
-        'python',
-        '-c',
-        CREATE_ALL_SCRIPT,
-      ]);
-      if (!createdTables(schema).includes('connector_instances')) throw new Error(`create_all made no connector_instances: ${schema}`);
+      created.push(names.db);
+      const database = await startDatabase(docker, { name: names.db, network: names.network, label });
+      await createAppSchema(docker, { network: names.network, label, appDir: options.appDir });
       const client = new pg.Client(database);
       await client.connect();
       let servers: string[];
@@ -99,25 +73,7 @@ export class RealAppStack {
         await client.end();
       }
       const appEnv = ['-e', `DATABASE_URL=${DATABASE_URL}`, '-e', `SECRET_KEY=${SECRET_KEY}`];
-      await run(names.directory, [
-        '--init',
-        '--network',
-        names.network,
-        ...servers.flatMap((server) => ['--network-alias', server]),
-        '-v',
-        `${REPO_ROOT}:/repo:ro`,
-        '-w',
-        '/repo',
-        '-e',
-        `DATABASE_URL=${DATABASE_URL}`,
-        '-e',
-        'PORT=389',
-        'nmia-drill/node:20',
-        'node',
-        '--import',
-        'tsx',
-        '/repo/nmia/directory/main.ts',
-      ]);
+      await run(names.directory, directoryContainerArgs(names.network, servers));
       // Fixed host ports: a restarted container keeps its address (a random one would change on `docker start`).
       const [apiPort, uiPort] = [await freePort(), await freePort()];
       await run(names.api, [
@@ -131,17 +87,7 @@ export class RealAppStack {
         `127.0.0.1:${apiPort}:8000`,
         'nmia-api',
       ]);
-      await run(names.worker, [
-        ...net('worker'),
-        ...appEnv,
-        '-e',
-        'PYTHONPATH=/app/src:/api-src',
-        '-v',
-        `${join(options.appDir, 'worker', 'src')}:/app/src:ro`,
-        '-v',
-        `${join(options.appDir, 'api', 'src')}:/api-src:ro`,
-        'nmia-worker',
-      ]);
+      await run(names.worker, workerContainerArgs(names.network, options.appDir));
       await run(names.ui, [
         ...net('ui'),
         '-v',
@@ -161,11 +107,7 @@ export class RealAppStack {
       );
       await waitForHttp(`${urls.api}/api/v1/bootstrap/status`, 120_000);
       await waitForHttp(`${urls.ui}/`, 120_000);
-      const deadline = Date.now() + 60_000;
-      while (!/listening on ldap:/.test(await stack.logs('directory'))) {
-        if (Date.now() > deadline) throw new Error(`the directory did not start: ${(await stack.logs('directory')).slice(-600)}`);
-        await sleep(250);
-      }
+      await waitForDirectory(() => stack.logs('directory'));
       return stack;
     } catch (error) {
       await docker.run(['rm', '-f', '-v', ...created], { timeoutMs: 60_000 });
@@ -207,29 +149,4 @@ export class RealAppStack {
     await this.docker.run(['rm', '-f', '-v', ...Object.values(containers)], { timeoutMs: 60_000 });
     await this.docker.run(['network', 'rm', network]);
   }
-}
-
-async function must(docker: DockerCli, args: string[]): Promise<string> {
-  const result = await docker.run(args, { timeoutMs: 180_000 });
-  if (result.exitCode !== 0)
-    throw new Error(`docker ${args.slice(0, 3).join(' ')} … failed (${result.exitCode}): ${lastLine(result.stderr)}`);
-  return result.stdout.trim();
-}
-
-async function hostPort(docker: DockerCli, container: string, port: number): Promise<number> {
-  return Number((await must(docker, ['port', container, String(port)])).split('\n')[0]?.split(':').at(-1));
-}
-
-async function waitForPostgres(docker: DockerCli, container: string): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (
-    (await docker.run(['exec', container, 'psql', '-U', 'nmia', '-d', 'nmia', '-h', '127.0.0.1', '-tAc', 'SELECT 1'])).exitCode !== 0
-  ) {
-    if (Date.now() > deadline) throw new Error(`${container} did not accept queries within 60 s`);
-    await sleep(250);
-  }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

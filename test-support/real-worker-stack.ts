@@ -1,8 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import pg from 'pg';
-import { DockerCli, dockerClientEnv, lastLine } from '../src/docker/docker-cli.ts';
-import { REPO_ROOT } from '../src/repo-root.ts';
+import type { DockerCli } from '../src/docker/docker-cli.ts';
+import {
+  createAppSchema,
+  directoryContainerArgs,
+  must,
+  startDatabase,
+  testDocker,
+  waitForDirectory,
+  workerContainerArgs,
+} from './real-app-containers.ts';
 
 export interface RealWorkerStackOptions {
   /** A checkout of the real NMIA (cloneRealNmia): its worker/src and api/src are mounted as its compose file does. */
@@ -14,11 +21,6 @@ export interface RealWorkerStackOptions {
   /** svc_acct identities already in the enclave (normalized_data as the app's AD normaliser writes it). */
   identities?: ReadonlyArray<{ sam: string; sid: string; spn: string[]; enabled: boolean }>;
 }
-
-const DATABASE_URL = 'postgresql://nmia:nmia@db:5432/nmia';
-// The app's own models create the schema, as its tests do (there are no migrations).
-const CREATE_SCHEMA =
-  'import nmia.core.models, nmia.auth.models\nfrom nmia.core.db import Base, engine\nBase.metadata.create_all(bind=engine)';
 
 /**
  * The real NMIA worker (image nmia-worker, the app's own worker/src and api/src mounted as in its
@@ -49,54 +51,15 @@ export class RealWorkerStack {
   }
 
   static async start(options: RealWorkerStackOptions): Promise<RealWorkerStack> {
-    const docker = new DockerCli(
-      { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', ...dockerClientEnv() },
-      '/',
-    );
+    const docker = testDocker();
     const suffix = randomBytes(4).toString('hex');
     const label = ['--label', `org.nmia-drill.test=nmia-drill-rw-${suffix}`];
     const names = { network: `nmia-drill-rw-${suffix}`, db: `nmia-drill-rw-db-${suffix}` };
     await must(docker, ['network', 'create', ...label, names.network]);
     let stack: RealWorkerStack | undefined;
     try {
-      await must(docker, [
-        'run',
-        '-d',
-        '--name',
-        names.db,
-        ...label,
-        '--network',
-        names.network,
-        '--network-alias',
-        'db',
-        '-e',
-        'POSTGRES_USER=nmia',
-        '-e',
-        'POSTGRES_PASSWORD=nmia',
-        '-e',
-        'POSTGRES_DB=nmia',
-        '-p',
-        '127.0.0.1::5432',
-        'postgres:15',
-      ]);
-      const port = Number((await must(docker, ['port', names.db, '5432'])).split('\n')[0]?.split(':').at(-1));
-      const database: pg.ClientConfig = { host: '127.0.0.1', port, user: 'nmia', password: 'nmia', database: 'nmia' };
-      await waitForPostgres(docker, names.db);
-      await must(docker, [
-        'run',
-        '--rm',
-        ...label,
-        '--network',
-        names.network,
-        '-e',
-        `DATABASE_URL=${DATABASE_URL}`,
-        '-v',
-        `${join(options.appDir, 'api', 'src')}:/app/src:ro`,
-        'nmia-api',
-        'python3',
-        '-c',
-        CREATE_SCHEMA,
-      ]);
+      const database = await startDatabase(docker, { name: names.db, network: names.network, label });
+      await createAppSchema(docker, { network: names.network, label, appDir: options.appDir });
       const ids = await RealWorkerStack.seed(database, options);
       stack = new RealWorkerStack(docker, options, database, { ...ids, suffix });
       await stack.startDirectory();
@@ -170,34 +133,10 @@ export class RealWorkerStack {
     await must(this.docker, [
       'run',
       '-d',
-      '--name',
-      this.names.directory,
-      '--label',
-      `org.nmia-drill.test=${this.names.network}`,
-      '--init',
-      '--network',
-      this.names.network,
-      '--network-alias',
-      this.options.connector.server,
-      '-v',
-      `${REPO_ROOT}:/repo:ro`,
-      '-w',
-      '/repo',
-      '-e',
-      `DATABASE_URL=${DATABASE_URL}`,
-      '-e',
-      'PORT=389',
-      'nmia-drill/node:20',
-      'node',
-      '--import',
-      'tsx',
-      '/repo/nmia/directory/main.ts',
+      ...['--name', this.names.directory, '--label', `org.nmia-drill.test=${this.names.network}`],
+      ...directoryContainerArgs(this.names.network, [this.options.connector.server]),
     ]);
-    const deadline = Date.now() + 60_000;
-    while (!/listening on ldap:/.test(await this.logs('directory'))) {
-      if (Date.now() > deadline) throw new Error(`the directory did not start: ${(await this.logs('directory')).slice(-800)}`);
-      await sleep(250);
-    }
+    await waitForDirectory(() => this.logs('directory'));
   }
 
   /** Starts the real worker as its compose service does (python -m nmia_worker.main); again after stopWorker(). */
@@ -210,26 +149,8 @@ export class RealWorkerStack {
     await must(this.docker, [
       'run',
       '-d',
-      '--name',
-      this.names.worker,
-      '--label',
-      `org.nmia-drill.test=${this.names.network}`,
-      '--network',
-      this.names.network,
-      '-e',
-      `DATABASE_URL=${DATABASE_URL}`,
-      '-e',
-      'SECRET_KEY=dev-secret-key-change-in-prod',
-      '-e',
-      'PYTHONPATH=/app/src:/api-src',
-      '-v',
-      `${join(this.options.appDir, 'worker', 'src')}:/app/src:ro`,
-      '-v',
-      `${join(this.options.appDir, 'api', 'src')}:/api-src:ro`,
-      'nmia-worker',
-      'python',
-      '-m',
-      'nmia_worker.main',
+      ...['--name', this.names.worker, '--label', `org.nmia-drill.test=${this.names.network}`],
+      ...workerContainerArgs(this.names.network, this.options.appDir),
     ]);
   }
 
@@ -275,26 +196,4 @@ export class RealWorkerStack {
     await this.docker.run(['rm', '-f', '-v', this.names.worker, this.names.directory, this.names.db], { timeoutMs: 60_000 });
     await this.docker.run(['network', 'rm', this.names.network]);
   }
-}
-
-async function must(docker: DockerCli, args: string[]): Promise<string> {
-  const result = await docker.run(args, { timeoutMs: 180_000 });
-  if (result.exitCode !== 0)
-    throw new Error(`docker ${args.slice(0, 3).join(' ')} … failed (${result.exitCode}): ${lastLine(result.stderr)}`);
-  return result.stdout.trim();
-}
-
-async function waitForPostgres(docker: DockerCli, container: string): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  // The image's entrypoint restarts the server once after initdb: wait for a real query, not just the socket.
-  while (
-    (await docker.run(['exec', container, 'psql', '-U', 'nmia', '-d', 'nmia', '-h', '127.0.0.1', '-tAc', 'SELECT 1'])).exitCode !== 0
-  ) {
-    if (Date.now() > deadline) throw new Error(`${container} did not accept queries within 60 s`);
-    await sleep(250);
-  }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
