@@ -10,7 +10,7 @@ import { ensurePrerequisites, installPolicyFrom } from '../src/prerequisites/pre
 export default async function checkPrerequisites(): Promise<void> {
   try {
     await ensurePrerequisites({
-      needs: { postgresServer: true, directory: true, browser: true, git: true },
+      needs: { postgresServer: true, directory: true, browser: true, git: true, realAppConnector: true },
       install: installPolicyFrom(process.env),
       log: (line) => process.stderr.write(`${line}\n`),
     });

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { pythonWithLdap3, withSystemPath } from '../src/prerequisites/system-prerequisites.ts';
 
 /** The config keys NMIA's AD connector reads (connect_and_collect in worker/src/nmia_worker/connectors/ad/collector.py). */
 export interface AdConnectorConfig {
@@ -41,13 +42,10 @@ export class RealAdConnector {
     private readonly appDir: string,
   ) {}
 
-  /** The first of `python3` and Debian's /usr/bin/python3 that imports ldap3; undefined when none does. */
-  static async find(appDir: string): Promise<RealAdConnector | undefined> {
-    for (const python of ['python3', '/usr/bin/python3']) {
-      const probe = await execa(python, ['-c', 'import ldap3'], { reject: false, stdin: 'ignore' });
-      if (probe.exitCode === 0) return new RealAdConnector(python, appDir);
-    }
-    return undefined;
+  /** The first python3 on PATH (and sbin) that imports ldap3, as the test suite's prerequisite check finds it. */
+  static find(appDir: string): RealAdConnector | undefined {
+    const python = pythonWithLdap3(withSystemPath());
+    return python ? new RealAdConnector(python, appDir) : undefined;
   }
 
   async scan(config: AdConnectorConfig): Promise<AdScan> {

@@ -6,7 +6,14 @@ import { EnvironmentError, ExitCode } from '../errors/drill-error.ts';
 import { ensurePrerequisites } from './prerequisite-check.ts';
 import { SYSTEM_PREREQUISITES, type PrerequisiteNeeds } from './system-prerequisites.ts';
 
-const EVERYTHING: PrerequisiteNeeds = { postgresServer: true, directory: true, browser: true, git: true, docker: true };
+const EVERYTHING: PrerequisiteNeeds = {
+  postgresServer: true,
+  directory: true,
+  browser: true,
+  git: true,
+  docker: true,
+  realAppConnector: true,
+};
 const PG_BINARIES = ['initdb', 'pg_ctl', 'postgres', 'pg_dump', 'pg_restore', 'psql', 'createdb', 'dropdb'];
 /** The files each prerequisite is found by: PATH tools, or PG_BINDIR for PostgreSQL. */
 const TOOLS: Record<string, { path?: string[]; pgBin?: string[] }> = {
@@ -15,6 +22,7 @@ const TOOLS: Record<string, { path?: string[]; pgBin?: string[] }> = {
   slapd: { path: ['slapd', 'slapadd'] },
   chromium: { path: ['chromium'] },
   docker: { path: ['docker'] },
+  'python3-ldap3': { path: ['python3'] },
   'postgresql-client': { pgBin: ['pg_dump', 'pg_restore', 'psql', 'createdb', 'dropdb'] },
   postgresql: { pgBin: ['initdb', 'pg_ctl', 'postgres'] },
 };

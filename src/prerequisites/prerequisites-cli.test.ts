@@ -19,6 +19,11 @@ const TOOLS: Record<string, { path?: string[]; pgBin?: readonly string[] }> = {
   postgresql: { pgBin: SERVER_BINARIES },
 };
 
+/** What a drill can ask for (the test suite's own python3-ldap3 is never a drill's). */
+const DRILL_PREREQUISITES = SYSTEM_PREREQUISITES.filter((prerequisite) =>
+  prerequisite.neededWhen({ postgresServer: true, directory: true, browser: true, git: true, docker: true }),
+);
+
 let root: string;
 
 /**
@@ -53,10 +58,10 @@ afterAll(async () => {
 
 describe('the CLI on a machine without one tool (spawned, one case per tool)', () => {
   it('covers every prerequisite', () => {
-    expect(Object.keys(TOOLS).sort()).toEqual(SYSTEM_PREREQUISITES.map((prerequisite) => prerequisite.id).sort());
+    expect(Object.keys(TOOLS).sort()).toEqual(DRILL_PREREQUISITES.map((prerequisite) => prerequisite.id).sort());
   });
 
-  for (const prerequisite of SYSTEM_PREREQUISITES) {
+  for (const prerequisite of DRILL_PREREQUISITES) {
     it.concurrent(`without ${prerequisite.id}: one line naming it and its install command, exit 3, before any work`, async () => {
       const env = await machineWithout(prerequisite.id);
       const reports = join(root, prerequisite.id, 'reports');

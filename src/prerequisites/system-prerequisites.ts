@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { accessSync, constants, readdirSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
@@ -13,6 +14,8 @@ export interface PrerequisiteNeeds {
   git: boolean;
   /** The Docker CLI with Compose v2 (the compose stack, the Docker suites). */
   docker?: boolean;
+  /** A python3 with ldap3, to run the real NMIA's AD connector code on this machine (the test suite only). */
+  realAppConnector?: boolean;
 }
 
 /** What a procedure needs from the system beyond what every run needs; procedures declare it, the drill unions it. */
@@ -52,6 +55,16 @@ export function onPath(name: string, env: NodeJS.ProcessEnv): string | undefined
     .filter(Boolean)
     .map((dir) => join(dir, name))
     .find(executable);
+}
+
+/** Every python3 on the PATH of `env` that imports ldap3 (pyenv's often does not, Debian's does with python3-ldap3): the first. */
+export function pythonWithLdap3(env: NodeJS.ProcessEnv): string | undefined {
+  return (env.PATH ?? '')
+    .split(delimiter)
+    .filter(Boolean)
+    .map((dir) => join(dir, 'python3'))
+    .filter(executable)
+    .find((python) => spawnSync(python, ['-c', 'import ldap3'], { stdio: 'ignore', env, timeout: 20_000 }).status === 0);
 }
 
 const SBIN_DIRS = '/usr/local/sbin:/usr/sbin:/sbin';
@@ -133,6 +146,14 @@ export const SYSTEM_PREREQUISITES: readonly SystemPrerequisite[] = [
     install: 'auto',
     neededWhen: (needs) => needs.directory,
     locate: (env) => (onPath('slapadd', env) ? onPath('slapd', env) : undefined),
+  },
+  {
+    id: 'python3-ldap3',
+    why: "a python3 with ldap3, to run the real NMIA's AD connector code against the fixture directory (test suite)",
+    debianPackages: ['python3-ldap3'],
+    install: 'auto',
+    neededWhen: (needs) => needs.realAppConnector === true,
+    locate: pythonWithLdap3,
   },
   {
     id: 'docker',
