@@ -1,4 +1,5 @@
 import { waitForHttp } from '../../src/drill/drill-environment.ts';
+import { environmentCause } from '../../src/exec/environment-cause.ts';
 import type { ProcedureContext } from '../../src/drill/procedure-context.ts';
 
 /** How long an operator would reasonably wait for the application after a restore (as for a recovery). */
@@ -61,14 +62,16 @@ export async function checkApplicationBack(context: ProcedureContext, timeoutMs 
   const services = restartedServices(commands, [...context.stack.project().services.keys()]);
   if (services.length === 0) return true;
   const check = `the application is back: the api answers ${DB_BACKED_PATH} and ${services.join(', ')} ${services.length === 1 ? 'runs' : 'run'} again`;
-  const ps = () => context.stack.docker(['compose', 'ps', '-a', ...services], { cwd: context.projectDir });
+  // The api is watched too when the blocks did not restart it: a stopped api will not answer however long one waits.
+  const watched = services.includes('api') ? services : ['api', ...services];
+  const ps = () => context.stack.docker(['compose', 'ps', '-a', ...watched], { cwd: context.projectDir });
   const url = `${context.stack.serviceUrl('api', 8000)}${DB_BACKED_PATH}`;
 
   const stop = new AbortController();
   const watcher = (async () => {
     while (!stop.signal.aborted) {
-      const states = serviceStates((await ps()).stdout, services);
-      const gone = services.filter((service) => exited(states.get(service)));
+      const states = serviceStates((await ps()).stdout, watched);
+      const gone = watched.filter((service) => exited(states.get(service)));
       if (gone.length > 0) stop.abort(`${gone.map((service) => `${service} ${states.get(service)}`).join(', ')}`);
       // The pause ends early when the health wait is over: a watcher asleep must not hold the check up.
       else await pause(500, stop.signal);
@@ -87,14 +90,14 @@ export async function checkApplicationBack(context: ProcedureContext, timeoutMs 
   const waitedMs = Date.now() - started;
   context.evidence.harnessAction({
     purpose: 'check: wait (bounded) for the restarted application',
-    command: `GET ${url} until 200, docker compose ps -a ${services.join(' ')}`,
+    command: `GET ${url} until 200, docker compose ps -a ${watched.join(' ')}`,
     exitCode: health ? 1 : 0,
     durationMs: waitedMs,
   });
 
   const table = (await ps()).stdout;
-  const states = serviceStates(table, services);
-  const notRunning = services
+  const states = serviceStates(table, watched);
+  const notRunning = watched
     .filter((service) => !running(states.get(service)))
     .map((service) => `${service}: ${states.get(service) ?? 'no container'}`);
   if (!health && notRunning.length === 0) {
@@ -106,7 +109,7 @@ export async function checkApplicationBack(context: ProcedureContext, timeoutMs 
     return true;
   }
   const logs = await Promise.all(
-    (notRunning.length > 0 ? services.filter((service) => !running(states.get(service))) : ['api']).map(
+    (notRunning.length > 0 ? watched.filter((service) => !running(states.get(service))) : ['api']).map(
       async (service) =>
         [
           service,
@@ -114,10 +117,21 @@ export async function checkApplicationBack(context: ProcedureContext, timeoutMs 
         ] as const,
     ),
   );
-  context.fail('application', check, [...(health ? [health] : []), ...notRunning].join('; '), {
-    ps: table,
-    logs: Object.fromEntries(logs),
-  });
+  const why = [...(health ? [health] : []), ...notRunning].join('; ');
+  const evidence = { ps: table, logs: Object.fromEntries(logs) };
+  // A service that could not start because of the machine (its port taken by another process) says nothing of the runbook.
+  const environment = environmentCause(logs.map(([, text]) => text).join('\n'));
+  if (environment) {
+    context.rung({
+      rung: 'application',
+      check,
+      outcome: 'error',
+      summary: `${why}: ${environment.cause} (fix: ${environment.fix})`,
+      evidence,
+    });
+    return false;
+  }
+  context.fail('application', check, why, evidence);
   return false;
 }
 

@@ -37,7 +37,7 @@ describe('faults: the target is not what the restore expects', () => {
     });
   });
 
-  it('the api does not come back after the restore (its port taken while it was stopped): restore-custom’s own application rung fails', async () => {
+  it('the api does not come back after the restore (its port taken while it was stopped): restore-custom’s own application rung errs with the cause, and no finding blames the runbook', async () => {
     let occupied: { release: () => Promise<void> } | undefined;
     cleanups.push(async () => occupied?.release());
     // Only the fault is injected; the check that catches it is restore-custom's own (no wrapper rung).
@@ -51,15 +51,17 @@ describe('faults: the target is not what the restore expects', () => {
     cleanups.push(result.cleanup);
     const record = procedure(result.journal, 'restore-custom');
     noteObservation(expect.getState().currentTestName, record, result.journal);
-    expect(record.outcome).toBe('failed');
-    // The database itself came back: only the application check fails, and it says which service and why.
-    expect(record.rungs.filter((rung) => rung.outcome === 'failed').map((rung) => rung.rung)).toEqual(['application']);
-    expect(failedRung(record, 'application')).toMatch(
-      /\/api\/v1\/bootstrap\/status did not answer 200 \(stopped waiting after [\d.]+s: api Exited \(1\).*\); api: Exited \(1\)/,
+    // The machine, not the runbook: the database came back, the application rung is an error with the cause and fix.
+    expect(record.outcome).toBe('error');
+    expect(record.rungs.filter((rung) => rung.outcome === 'failed')).toEqual([]);
+    const application = record.rungs.find((rung) => rung.rung === 'application')!;
+    expect(application.outcome).toBe('error');
+    expect(application.summary).toMatch(
+      /\/api\/v1\/bootstrap\/status did not answer 200 \(stopped waiting after [\d.]+s: api Exited \(1\).*\); api: Exited \(1\): a port the stack needs is taken by another process on this machine \(fix: stop what listens on it/,
     );
-    expect(JSON.stringify(record.rungs.find((rung) => rung.rung === 'application')?.evidence)).toMatch(/EADDRINUSE/);
+    expect(JSON.stringify(application.evidence)).toMatch(/EADDRINUSE/);
     // worker and collector came back; the rung names only the api.
-    expect(failedRung(record, 'application')).not.toMatch(/worker|collector/);
+    expect(application.summary).not.toMatch(/worker|collector/);
     // A service that exited is not waited for until the bound (60 s): the check stops as soon as it sees it.
     expect(
       record.harnessActions.find((action) => action.purpose.startsWith('check: wait (bounded) for the restarted application')),
@@ -67,9 +69,29 @@ describe('faults: the target is not what the restore expects', () => {
     expect(
       record.harnessActions.find((action) => action.purpose.startsWith('check: wait (bounded) for the restarted application'))!.durationMs,
     ).toBeLessThan(30_000);
-    expect(result.journal.findings.find((finding) => record.findings.includes(finding.id))).toMatchObject({
-      severity: 'high',
-      title: expect.stringMatching(/the application is back: .*: failed/),
-    });
+    expect(record.findings).toEqual([]);
+  });
+
+  it('the restore never starts the api again (its start line edited to leave it out): restore-custom’s application rung fails, a finding of the runbook', async () => {
+    const copy = await editedRunbook(
+      GIVEN_RUNBOOK,
+      'docker compose start api worker collector\n',
+      'docker compose start worker collector\n',
+    );
+    cleanups.push(copy.cleanup);
+    const result = await drill({ runbookPath: copy.path, allowDrift: true, only: ['restore-custom'] });
+    cleanups.push(result.cleanup);
+    const record = procedure(result.journal, 'restore-custom');
+    noteObservation(expect.getState().currentTestName, record, result.journal);
+    expect(record.outcome).toBe('failed');
+    expect(record.rungs.filter((rung) => rung.outcome === 'failed').map((rung) => rung.rung)).toEqual(['application']);
+    // The stopped api is watched too: the wait ends as soon as it is seen stopped, not at the 60 s bound.
+    expect(failedRung(record, 'application')).toMatch(/did not answer 200 \(stopped waiting after [\d.]+s: api Exited.*\); api: Exited/);
+    expect(
+      record.harnessActions.find((action) => action.purpose.startsWith('check: wait (bounded) for the restarted application'))!.durationMs,
+    ).toBeLessThan(30_000);
+    expect(result.journal.findings.filter((finding) => record.findings.includes(finding.id))).toContainEqual(
+      expect.objectContaining({ kind: 'runbook', title: expect.stringMatching(/the application is back: .*: failed/) }),
+    );
   });
 });

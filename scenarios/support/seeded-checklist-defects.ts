@@ -1,9 +1,6 @@
 import { SignJWT } from 'jose';
-import { applicationTarget } from '../../runbook/kit/recovery-checklist.ts';
 import { waitForHttp } from '../../src/drill/drill-environment.ts';
-import type { ProcedureContext } from '../../src/drill/procedure-context.ts';
 import type { Redactor } from '../../src/evidence/redactor.ts';
-import { connectPg } from '../../src/postgres/pg-connect.ts';
 import { ChecklistProbes } from '../../src/probes/checklist-probes.ts';
 import type { ChecklistExpectations, ProbeId, ProbeResult, ProbeTarget } from '../../src/probes/probe.ts';
 
@@ -79,35 +76,4 @@ export async function probeSeededDefects(target: DefectTarget): Promise<Partial<
   results['ui-loads'] = await probe('ui-loads');
   await target.start('ui');
   return results;
-}
-
-/** The same on the stack a drill's recovery left (inside a wrapped verify), through the drill's own compose project. */
-export function drillDefectTarget(context: ProcedureContext): DefectTarget {
-  const counts = context.artifact('custom-dump')!.window!.before.tables;
-  const compose = async (purpose: string, args: string[]) => {
-    const result = await context.harnessDocker(`seeded defect: ${purpose}`, ['compose', ...args]);
-    if (result.exitCode !== 0) throw new Error(`docker compose ${args.join(' ')} failed: ${result.stderr.slice(-300)}`);
-  };
-  return {
-    probes: { ...applicationTarget(context), evidenceDir: `${context.evidenceDir}/checklist-defects` },
-    expectations: {
-      expected: {
-        identities: counts['public.identities']?.rows ?? 0,
-        enclaves: counts['public.enclaves']?.rows ?? 0,
-        connectors: counts['public.connector_instances']?.rows ?? 0,
-      },
-      workerLogs: { read: async () => (await context.stack.docker(['compose', 'logs', 'worker'])).stdout, since: new Date(0) },
-    },
-    stop: (service) => compose(`${service} stopped`, ['stop', service]),
-    start: (service) => compose(`undo: ${service} started again`, ['start', service]),
-    query: async (text, values = []) => {
-      const client = await connectPg(context.stack.dbClientConfig('nmia'));
-      try {
-        return (await client.query(text, values)).rows as Array<Record<string, string>>;
-      } finally {
-        await client.end();
-      }
-    },
-    redactor: context.drill.redactor,
-  };
 }

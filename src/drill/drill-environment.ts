@@ -99,7 +99,7 @@ export class DrillEnvironment {
   static async start(stack: StartedStack, options: EnvironmentOptions): Promise<DrillEnvironment> {
     const { seeding, baseline } = await DrillEnvironment.bringUp(stack, options);
     const environment = new DrillEnvironment(stack, { artifacts: new Map(), baseline }, seeding, options);
-    // The sentinel writer commits through the reference api's own route; the real app has none (RPO is then not measured).
+    // A real app's recovery writes its RPO sentinels through the app's own POST /api/v1/enclaves/ (ApiSentinelWriter, at the recovery).
     if (options.app) return environment;
     try {
       // Straight into the database (nmia_drill.sentinels): RPO is about what the backups keep of committed writes.

@@ -4,7 +4,8 @@ import { delimiter, join } from 'node:path';
 import { EnvironmentError } from '../errors/drill-error.ts';
 
 export const SERVER_BINARIES = ['initdb', 'pg_ctl', 'postgres'] as const;
-export const CLIENT_BINARIES = ['pg_dump', 'pg_restore', 'psql', 'createdb', 'dropdb'] as const;
+// pg_amcheck: the physical check of every restored database (verify-backup's corruption check).
+export const CLIENT_BINARIES = ['pg_dump', 'pg_restore', 'psql', 'createdb', 'dropdb', 'pg_amcheck'] as const;
 
 export interface PgBinaries {
   binDir: string;

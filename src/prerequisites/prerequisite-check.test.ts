@@ -14,7 +14,7 @@ const EVERYTHING: PrerequisiteNeeds = {
   docker: true,
   realAppConnector: true,
 };
-const PG_BINARIES = ['initdb', 'pg_ctl', 'postgres', 'pg_dump', 'pg_restore', 'psql', 'createdb', 'dropdb'];
+const PG_BINARIES = ['initdb', 'pg_ctl', 'postgres', 'pg_dump', 'pg_restore', 'psql', 'createdb', 'dropdb', 'pg_amcheck'];
 /** The files each prerequisite is found by: PATH tools, or PG_BINDIR for PostgreSQL. */
 const TOOLS: Record<string, { path?: string[]; pgBin?: string[] }> = {
   bash: { path: ['bash'] },
@@ -23,7 +23,7 @@ const TOOLS: Record<string, { path?: string[]; pgBin?: string[] }> = {
   chromium: { path: ['chromium'] },
   docker: { path: ['docker'] },
   'python3-ldap3': { path: ['python3'] },
-  'postgresql-client': { pgBin: ['pg_dump', 'pg_restore', 'psql', 'createdb', 'dropdb'] },
+  'postgresql-client': { pgBin: ['pg_dump', 'pg_restore', 'psql', 'createdb', 'dropdb', 'pg_amcheck'] },
   postgresql: { pgBin: ['initdb', 'pg_ctl', 'postgres'] },
 };
 

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants, readdirSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import { CLIENT_BINARIES, SERVER_BINARIES } from '../postgres/pg-binaries.ts';
 
 /** What a run is about to do, as far as the system tools it needs are concerned. */
 export interface PrerequisiteNeeds {
@@ -93,9 +94,6 @@ function debianPostgresBinDir(binaries: readonly string[], env: NodeJS.ProcessEn
     .find((dir) => binaries.every((binary) => executable(join(dir, binary))));
 }
 
-const POSTGRES_SERVER_BINARIES = ['initdb', 'pg_ctl', 'postgres'] as const;
-const POSTGRES_CLIENT_BINARIES = ['pg_dump', 'pg_restore', 'psql', 'createdb', 'dropdb'] as const;
-
 /** The same search order as the drill's own (src/postgres/pg-binaries.ts): PG_BINDIR, Debian's layout, PATH. */
 function locatePostgres(binaries: readonly string[], env: NodeJS.ProcessEnv): string | undefined {
   // PG_BINDIR, when set, is the only place looked at, as the drill does.
@@ -117,19 +115,19 @@ export const SYSTEM_PREREQUISITES: readonly SystemPrerequisite[] = [
   },
   {
     id: 'postgresql-client',
-    why: `the harness's own ${POSTGRES_CLIENT_BINARIES.join(', ')} (artifact and restore checks)`,
+    why: `the harness's own ${CLIENT_BINARIES.join(', ')} (artifact and restore checks)`,
     debianPackages: ['postgresql-client'],
     install: 'report',
     neededWhen: () => true,
-    locate: (env) => locatePostgres(POSTGRES_CLIENT_BINARIES, env),
+    locate: (env) => locatePostgres(CLIENT_BINARIES, env),
   },
   {
     id: 'postgresql',
-    why: `a private PostgreSQL cluster (${POSTGRES_SERVER_BINARIES.join(', ')}) for the database the drill seeds`,
+    why: `a private PostgreSQL cluster (${SERVER_BINARIES.join(', ')}) for the database the drill seeds`,
     debianPackages: ['postgresql'],
     install: 'report',
     neededWhen: (needs) => needs.postgresServer,
-    locate: (env) => locatePostgres(POSTGRES_SERVER_BINARIES, env),
+    locate: (env) => locatePostgres(SERVER_BINARIES, env),
   },
   {
     id: 'git',

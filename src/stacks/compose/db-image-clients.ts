@@ -6,7 +6,7 @@ import { DRILL_LABEL } from '../../safety/ownership-marker.ts';
 import { binaryVersion, CLIENT_BINARIES, type PgBinaries } from '../../postgres/pg-binaries.ts';
 
 /** The client tools the harness itself runs (manifests use the pg driver; these read and restore dump files). */
-const WRAPPED = [...CLIENT_BINARIES, 'pg_amcheck', 'pg_isready'] as const;
+const WRAPPED = [...CLIENT_BINARIES, 'pg_isready'] as const;
 
 export interface DbImageClients {
   binaries: PgBinaries;
