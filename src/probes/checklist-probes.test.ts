@@ -189,7 +189,11 @@ describe('DR checklist probes against the reference app (real processes, real Po
     });
     expect(shipped?.evidence.messages).toEqual(['Could not check bootstrap status.', 'Login failed. Check your credentials.']);
     expect(shipped?.evidence.apiCalls).toEqual(expect.arrayContaining(['GET /api/v1/bootstrap/status 500', 'POST /api/v1/auth/login 500']));
-    const [formLogin] = await run({ only: ['ui-loads'] }, { ...target, uiUrl: uiFormLogin.url });
+    // A crashed page is told from a slow one only when the wait runs out: a shorter wait than the default keeps this test short.
+    const [formLogin] = await run(
+      { only: ['ui-loads'] },
+      { ...target, uiUrl: uiFormLogin.url, timeouts: { ...target.timeouts, uiMs: 6_000 } },
+    );
     expect(formLogin).toMatchObject({
       outcome: 'failed',
       summary: 'admin could not sign in through the UI: the page went blank after submitting (the UI crashed)',
@@ -198,10 +202,11 @@ describe('DR checklist probes against the reference app (real processes, real Po
   }, 60_000);
 
   it('ui-loads follows configured selectors (probes.ui), and fails on ones the UI does not have', async () => {
-    const configured = (settings: ProbeTarget['ui']): ProbeTarget => ({
+    // The failing cases wait out their whole budget for a selector that never appears: shorter than the passing one's.
+    const configured = (settings: ProbeTarget['ui'], uiMs = 8_000): ProbeTarget => ({
       ...target,
       ui: settings,
-      timeouts: { ...target.timeouts, uiMs: 8_000 },
+      timeouts: { ...target.timeouts, uiMs },
     });
     const [same] = await run(
       { only: ['ui-loads'] },
@@ -211,10 +216,10 @@ describe('DR checklist probes against the reference app (real processes, real Po
       }),
     );
     expect(same, same?.summary).toMatchObject({ outcome: 'passed', evidence: { rowsSeen: expected.enclaves } });
-    const [wrongField] = await run({ only: ['ui-loads'] }, configured({ selectors: { username: 'input[name=login]' } }));
+    const [wrongField] = await run({ only: ['ui-loads'] }, configured({ selectors: { username: 'input[name=login]' } }, 4_000));
     expect(wrongField?.outcome).toBe('failed');
     expect(wrongField?.summary).toMatch(/^the login page http:\/\/127\.0\.0\.1:\d+\/login shows no sign-in form \(input\[name=login\]\)/);
-    const [wrongRow] = await run({ only: ['ui-loads'] }, configured({ selectors: { enclaveRow: '.enclave-card' } }));
+    const [wrongRow] = await run({ only: ['ui-loads'] }, configured({ selectors: { enclaveRow: '.enclave-card' } }, 4_000));
     expect(wrongRow?.outcome).toBe('failed');
     expect(wrongRow?.summary).toMatch(/^signed in, but http:\/\/127\.0\.0\.1:\d+\/enclaves rendered no enclave rows \(0\)/);
     expect(JSON.stringify([same, wrongField, wrongRow])).not.toContain(db.canaries.adminPassword);
