@@ -8,6 +8,7 @@ import { defineConfig } from 'nmia-drill';
 
 export default defineConfig({
   runbook: 'runbook/backup-restore.md', //   --runbook       NMIA_DRILL_RUNBOOK
+  // app: '../nmia', //                     --app           NMIA_DRILL_APP        your NMIA repository (default: the built-in reference app)
   stack: 'auto', //                          --stack         NMIA_DRILL_STACK      auto | emulated | compose
   isolation: 'both', //                      --isolation     NMIA_DRILL_ISOLATION  order | alone | both
   scale: 2000, //                            --scale         NMIA_DRILL_SCALE      identities to seed (≥ 10)
@@ -17,6 +18,7 @@ export default defineConfig({
     rtoSeconds: 900, //                      --rto-target    NMIA_DRILL_RTO_TARGET  disaster → every checklist probe green
     rpoSeconds: 86400, //                    --rpo-target    NMIA_DRILL_RPO_TARGET  acknowledged writes a recovery may lose
   },
+  // operator: 'Dana Ops', //               --operator      NMIA_DRILL_OPERATOR   who answers for the drill (default: the CI actor, else the OS user)
   only: [], //                               --only          NMIA_DRILL_ONLY       procedure ids (`nmia-drill list`)
   skip: [], //                               --skip          NMIA_DRILL_SKIP
 

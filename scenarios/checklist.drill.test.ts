@@ -59,6 +59,22 @@ describe('the DR checklist fails on seeded defects', () => {
     expect(postRecovery.map((item) => item.outcome)).toEqual(['not-run', 'not-run']);
     // An item the application fails before the disaster too is an application defect, and the recovery still passes.
     expect(journal.outcome).toBe('passed');
+    // Each item's result before the disaster is on its rung: the UI failed then too, the rest passed (identity counts
+    // are compared with the pre-disaster manifest, not with a baseline probe).
+    expect(
+      Object.fromEntries(
+        application.map((rung) => [rung.evidence?.probe, (rung.evidence?.baseline as { outcome?: string } | undefined)?.outcome]),
+      ),
+    ).toEqual({
+      'api-docs': 'passed',
+      'ui-loads': 'failed',
+      'admin-login': 'passed',
+      'enclaves-connectors-visible': 'passed',
+      'identity-counts-match': undefined,
+      'worker-running': 'passed',
+      'connector-scan': 'passed',
+      'jwt-continuity': 'passed',
+    });
     const ui = application.find((rung) => rung.evidence?.probe === 'ui-loads')!;
     expect(ui.summary).toMatch(/^not a recovery failure: the application fails this before the disaster too/);
     expect(journal.findings).toEqual([

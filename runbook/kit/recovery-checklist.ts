@@ -127,12 +127,15 @@ export async function verifyRecovery(
     const index = (VERIFY_PROBES as readonly string[]).indexOf(result.id);
     const item = items[index];
     const check = item ? item.text : result.item;
+    // Each item's own result before the disaster, beside the one after (identity counts compare with the manifest instead).
+    const before = baseline?.get(result.id);
+    const baselineEvidence = before ? { baseline: { outcome: before.outcome, summary: before.summary } } : {};
     context.rung({
       rung: 'application',
       check,
       outcome: result.outcome,
       summary: result.summary,
-      evidence: { probe: result.id, durationMs: result.durationMs, ...result.evidence },
+      evidence: { probe: result.id, durationMs: result.durationMs, ...baselineEvidence, ...result.evidence },
     });
     if (result.applicationDefect) {
       context.finding({
@@ -152,7 +155,7 @@ export async function verifyRecovery(
       item: check,
       outcome: result.outcome,
       summary: result.summary,
-      evidence: result.evidence,
+      evidence: { ...baselineEvidence, ...result.evidence },
       attestation: { by: `nmia-drill probe ${result.id}`, at: new Date().toISOString(), method: 'probe', statement: result.item },
     });
   }

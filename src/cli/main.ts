@@ -115,7 +115,7 @@ async function runDrill(flags: RunFlags, command: Command, procedures: readonly 
     rtoTargetMs: settings.rtoSeconds.value * 1000,
     rpoTargetMs: settings.rpoSeconds.value * 1000,
     attestations: flags.attest.map(parseAttestation),
-    ...(flags.operator ? { operator: flags.operator } : {}),
+    ...(settings.operator.value ? { operator: settings.operator.value } : {}),
     ...(Object.keys(settings.probes.overrides).length > 0 ? { probes: settings.probes.overrides } : {}),
     ...(flags.parallelRestoreHint
       ? { parallelRestoreJobs: flags.parallelRestoreHint === true ? Math.max(2, availableParallelism()) : flags.parallelRestoreHint }
@@ -233,7 +233,7 @@ function addRunOptions(command: Command): Command {
         new Option(
           '--operator <name>',
           'the person accountable for this drill, named in the journal and the attestation (default: the CI actor, else the OS user)',
-        ).env('NMIA_DRILL_OPERATOR'),
+        ).env(SETTING_ENV.operator),
       )
       .option(
         '--parallel-restore-hint [jobs]',

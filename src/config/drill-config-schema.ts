@@ -34,6 +34,8 @@ export const drillConfigSchema = z.strictObject({
       rpoSeconds: z.int({ error: 'expected whole seconds' }).min(0, { error: 'expected seconds ≥ 0' }).optional(),
     })
     .optional(),
+  /** The person accountable for the drill, named in the journal and the attestation. */
+  operator: z.string({ error: 'expected a name (a string)' }).trim().min(1, { error: 'expected a name, got an empty string' }).optional(),
   only: ids.optional(),
   skip: ids.optional(),
   /**

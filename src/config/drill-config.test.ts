@@ -128,6 +128,7 @@ describe('drill config files', () => {
       objectives: { rtoSeconds: 60 },
       reportDir: 'out',
       only: ['full-backup'],
+      operator: 'Cara Config',
     });
     const settingsOf = async (args: string[], env: Record<string, string> = {}) => {
       const result = await cli(['plan', '--json', ...args], dir, env);
@@ -136,8 +137,12 @@ describe('drill config files', () => {
     };
     const [fromConfig, fromEnv, fromFlag] = await Promise.all([
       settingsOf([]),
-      settingsOf([], { NMIA_DRILL_SCALE: '700', NMIA_DRILL_RTO_TARGET: '120' }),
-      settingsOf(['--scale', '900', '--rto-target', '30'], { NMIA_DRILL_SCALE: '700', NMIA_DRILL_RTO_TARGET: '120' }),
+      settingsOf([], { NMIA_DRILL_SCALE: '700', NMIA_DRILL_RTO_TARGET: '120', NMIA_DRILL_OPERATOR: 'Eve Env' }),
+      settingsOf(['--scale', '900', '--rto-target', '30', '--operator', 'Finn Flag'], {
+        NMIA_DRILL_SCALE: '700',
+        NMIA_DRILL_RTO_TARGET: '120',
+        NMIA_DRILL_OPERATOR: 'Eve Env',
+      }),
     ]);
     expect(fromConfig.scale).toEqual({ value: 500, from: 'drill.config.json: scale' });
     expect(fromConfig.rtoSeconds).toEqual({ value: 60, from: 'drill.config.json: objectives.rtoSeconds' });
@@ -146,6 +151,9 @@ describe('drill config files', () => {
     // Paths in a config file are relative to it.
     expect(fromConfig.reportDir).toEqual({ value: join(dir, 'out'), from: 'drill.config.json: reportDir' });
     expect(fromConfig.only).toEqual({ value: ['full-backup'], from: 'drill.config.json: only' });
+    expect(fromConfig.operator).toEqual({ value: 'Cara Config', from: 'drill.config.json: operator' });
+    expect(fromEnv.operator).toEqual({ value: 'Eve Env', from: 'NMIA_DRILL_OPERATOR' });
+    expect(fromFlag.operator).toEqual({ value: 'Finn Flag', from: '--operator' });
     expect(fromEnv.scale).toEqual({ value: 700, from: 'NMIA_DRILL_SCALE' });
     expect(fromEnv.rtoSeconds).toEqual({ value: 120, from: 'NMIA_DRILL_RTO_TARGET' });
     expect(fromFlag.scale).toEqual({ value: 900, from: '--scale' });

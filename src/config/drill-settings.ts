@@ -22,6 +22,7 @@ export const SETTING_ENV = {
   rpoTarget: 'NMIA_DRILL_RPO_TARGET',
   only: 'NMIA_DRILL_ONLY',
   skip: 'NMIA_DRILL_SKIP',
+  operator: 'NMIA_DRILL_OPERATOR',
 } as const;
 
 export type SettingSource = 'flag' | 'env' | 'config' | 'default';
@@ -47,6 +48,8 @@ export interface ParsedRunFlags {
   rpoTarget: number;
   only: string[];
   skip: string[];
+  /** `--operator`: absent when neither the flag, its variable nor the config names one (the CI actor or OS user then). */
+  operator?: string;
 }
 
 export interface RunSettings {
@@ -61,6 +64,7 @@ export interface RunSettings {
   rpoSeconds: Setting<number>;
   only: Setting<string[]>;
   skip: Setting<string[]>;
+  operator: Setting<string | undefined>;
   probes: ResolvedProbes;
   config?: LoadedConfig;
 }
@@ -128,6 +132,7 @@ export function resolveRunSettings(
     rpoSeconds: pick('rpoTarget', '--rpo-target', config?.objectives?.rpoSeconds, 'objectives.rpoSeconds', same),
     only: pick('only', '--only', config?.only, 'only', same),
     skip: pick('skip', '--skip', config?.skip, 'skip', same),
+    operator: pick('operator', '--operator', config?.operator, 'operator', same),
     probes: resolveProbes(loaded, options.requireSecrets, options.env ?? process.env),
     ...(loaded ? { config: loaded } : {}),
   };

@@ -1,3 +1,4 @@
+import { describeApp, describeSubstitutions } from './app-description.ts';
 import { assessControls, type ControlResult } from './control-mapping.ts';
 import { groupFindings } from './finding-lifecycle.ts';
 import {
@@ -81,9 +82,8 @@ function scopeOf(journal: Journal): { label: string; value: string }[] {
     .join(', ');
   const verifyBackup = journal.runbook.path.startsWith('(none: verify-backup');
   const seeded = Object.values(journal.seeding?.rows ?? {}).reduce((sum, rows) => sum + rows, 0);
-  const app = journal.app
-    ? `${journal.app.kind === 'reference' ? 'reference app' : 'repository'} ${journal.app.source}${journal.app.commit ? ` at commit ${journal.app.commit}` : ''}`
-    : 'not recorded';
+  const substitutions = describeSubstitutions(journal.app);
+  const app = `${describeApp(journal.app)}${substitutions.length > 0 ? `; instead of as written: ${substitutions.join('; ')}` : ''}`;
   const selection =
     journal.options.only.length > 0 || journal.options.skip.length > 0
       ? `partial: ${[

@@ -1,3 +1,4 @@
+import { describeApp, describeSubstitutions } from './app-description.ts';
 import {
   findingsByKind,
   outcomeSymbol,
@@ -125,6 +126,7 @@ function renderHeader(journal: Journal): SafeHtml {
 <dt>Harness</dt><dd>nmia-drill ${journal.harness.version}, commit <span class="mono">${journal.harness.commit ?? 'unknown (not a git checkout)'}</span>, Node ${journal.harness.node}</dd>
 <dt>Runbook</dt><dd><span class="mono">${journal.runbook.path}</span><br>sha256 <span class="mono">${journal.runbook.sha256}</span><br>lock <strong>${journal.runbook.lockState}</strong> (<span class="mono">${journal.runbook.lockPath}</span>)${journal.runbook.allowDrift ? ', run with --allow-drift' : ''}${journal.runbook.drift.length > 0 ? html`<ul>${journal.runbook.drift.map((drift) => html`<li>${drift.kind}: ${where(drift.section, drift.line)} block ${drift.index}: ${drift.message}</li>`)}</ul>` : ''}</dd>
 <dt>Stack</dt><dd>${journal.stack ? html`<strong>${journal.stack.kind}</strong>: ${journal.stack.reason}${versions.length > 0 ? html`<br>${versions.map(([name, version], index) => html`${index > 0 ? ', ' : ''}${name} <span class="mono">${version}</span>`)}` : ''}` : html`<span class="none">no stack was started</span>`}</dd>
+${journal.app ? html`<dt>App</dt><dd>${describeApp(journal.app)}${describeSubstitutions(journal.app).map((line) => html`<br>instead of as written: ${line}`)}</dd>` : ''}
 <dt>Options</dt><dd>seed ${journal.options.seed}, scale ${journal.options.scale} identities, isolation ${journal.options.isolation}${journal.options.only.length > 0 ? `, only ${journal.options.only.join(', ')}` : ''}${journal.options.skip.length > 0 ? `, skip ${journal.options.skip.join(', ')}` : ''}</dd>
 ${journal.seeding ? html`<dt>Seeded data</dt><dd>${seededRows} rows in ${Object.keys(journal.seeding.rows).length} tables, ${formatDuration(journal.seeding.durationMs)}</dd>` : ''}
 ${journal.environmentResets.length > 0 ? html`<dt>Environment resets</dt><dd><ul>${journal.environmentResets.map((reset) => html`<li>before <span class="mono">${reset.before}</span>: ${reset.reason}</li>`)}</ul></dd>` : ''}

@@ -1,3 +1,4 @@
+import { describeApp, describeSubstitutions } from './app-description.ts';
 import { findingsByKind, outcomeSymbol, type Journal } from './journal.ts';
 import { formatDuration, parallelRestoreTiming, timingMeasures, verdictOf, type TimingMeasure } from './timing-measures.ts';
 
@@ -21,6 +22,8 @@ export function renderMarkdownSummary(journal: Journal): string {
     `- ran by ${journal.runner.user}@${journal.runner.host}${journal.runner.ci ? ` in ${journal.runner.ci.provider}${journal.runner.ci.runUrl ? ` (${journal.runner.ci.runUrl})` : ''}` : ''}, ${journal.startedAt} → ${journal.finishedAt ?? 'unfinished'}`,
   );
   if (journal.stack) lines.push(`- stack: ${journal.stack.kind} (${journal.stack.reason})`);
+  if (journal.app) lines.push(`- app: ${describeApp(journal.app)}`);
+  for (const substitution of describeSubstitutions(journal.app)) lines.push(`  - instead of as written: ${substitution}`);
   lines.push(`- seed ${journal.options.seed}, scale ${journal.options.scale} identities, isolation ${journal.options.isolation}`);
   lines.push(`- procedures: ${t.passed} passed, ${t.failed} failed, ${t.error} error, ${t.skipped} skipped, ${t.notRun} not run`);
   if (journal.error) lines.push(`- error: ${journal.error}`);

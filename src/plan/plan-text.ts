@@ -38,6 +38,7 @@ export function renderPlan(plan: DrillPlan, settings: RunSettings, cwd: string):
     `objectives  RTO ${settings.rtoSeconds.value} s ${from(settings.rtoSeconds)}, RPO ${settings.rpoSeconds.value} s ${from(settings.rpoSeconds)}`,
   );
   line(`reports     ${settings.reportDir.value}/<YYYYMMDD-HHMMSS>-<drill id>/ (plan creates nothing there) ${from(settings.reportDir)}`);
+  if (settings.operator.value) line(`operator    ${settings.operator.value} ${from(settings.operator)}`);
   if (settings.only.value.length > 0) line(`only        ${settings.only.value.join(', ')} ${from(settings.only)}`);
   if (settings.skip.value.length > 0) line(`skip        ${settings.skip.value.join(', ')} ${from(settings.skip)}`);
   if (settings.probes.notes.length === 0)
