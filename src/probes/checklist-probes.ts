@@ -23,7 +23,7 @@ export interface ChecklistRunOptions extends ChecklistExpectations {
 
 /**
  * The "Verify recovery" checklist of the runbook's Disaster Recovery section, as probes run in
- * checklist order against one deployment. Every result is decided by a probe (never passed by
+ * checklist order against one deployment (the two that wait for the worker side by side). Every result is decided by a probe (never passed by
  * default) and scrubbed of the admin password, tokens and the caller's secrets.
  */
 export class ChecklistProbes {
@@ -44,15 +44,33 @@ export class ChecklistProbes {
     private readonly options: { redactor?: Redactor } = {},
   ) {}
 
+  /**
+   * Items probed side by side: both wait for the worker's next poll (every 15 s in NMIA), and a scan queued while
+   * the worker-running item waits is picked up by that same poll. One after the other they cost two polls, and
+   * the RTO (disaster → every item green) would include the second. They come after the counts, which a scan may change.
+   */
+  static readonly sideBySide: ReadonlySet<ProbeId> = new Set<ProbeId>(['worker-running', 'connector-scan']);
+
   async run(options: ChecklistRunOptions = {}): Promise<ProbeResult[]> {
     const session = new ProbeSession(this.target, options);
+    const selected = ChecklistProbes.probes.filter((probe) => !options.only || options.only.includes(probe.id));
     const results: ProbeResult[] = [];
-    for (const probe of ChecklistProbes.probes) {
-      if (options.only && !options.only.includes(probe.id)) continue;
-      const missing = options.unavailable?.[probe.id];
-      const result = missing ? this.unavailableResult(probe, session, missing) : await this.runProbe(probe, session);
-      results.push(result);
-      options.onResult?.(result);
+    for (let index = 0; index < selected.length; ) {
+      // The next item alone, or the run of consecutive side-by-side items; results keep checklist order.
+      let end = index + 1;
+      if (ChecklistProbes.sideBySide.has(selected[index]!.id))
+        while (end < selected.length && ChecklistProbes.sideBySide.has(selected[end]!.id)) end += 1;
+      const stage = await Promise.all(
+        selected.slice(index, end).map((probe) => {
+          const missing = options.unavailable?.[probe.id];
+          return missing ? this.unavailableResult(probe, session, missing) : this.runProbe(probe, session);
+        }),
+      );
+      for (const result of stage) {
+        results.push(result);
+        options.onResult?.(result);
+      }
+      index = end;
     }
     return results;
   }

@@ -189,6 +189,9 @@ export class EmulatedEngine {
       );
     }
     const [command, ...args] = service.emulated.command;
+    // Every service's address is fixed before any starts: a process's environment is frozen at its start, whereas
+    // Compose DNS answers for a service started later (the worker dials the directory, which may start after it).
+    await this.serviceHosts(project);
     const env = this.serviceEnvironment(project, service, container);
     const log = openSync(container.logFile, 'a');
     rmSync(this.exitFile(container), { force: true });
