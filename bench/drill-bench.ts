@@ -390,22 +390,9 @@ export async function runDrillBench(options: {
       reporter: timeline,
     }).run();
     const finished = performance.now();
-    const failed = journal.procedures.filter((procedure) => procedure.outcome !== 'passed' && !procedure.id.startsWith('pending:'));
-    if (failed.length > 0 || rounds.length !== options.rounds) {
-      const why = failed
-        .map(
-          (procedure) =>
-            `${procedure.id}: ${procedure.outcome} (${
-              procedure.reason ??
-              procedure.rungs
-                .filter((rung) => rung.outcome === 'failed')
-                .map((rung) => rung.summary)
-                .join('; ')
-            })`,
-        )
-        .join(', ');
+    const why = unpassedProcedures(journal);
+    if (why || rounds.length !== options.rounds)
       throw new Error(`the bench drill at scale ${options.scale} did not pass: ${why || journal.error || 'baselines missing'}`);
-    }
     const drillStart = timeline.event('procedure-start', 'full-backup').at;
     const drillBegin = timeline.event('drill-start', 'drill').at;
     const marks = [
@@ -436,4 +423,21 @@ export async function runDrillBench(options: {
   } finally {
     await rm(reportRoot, { recursive: true, force: true });
   }
+}
+
+/** The bench's drill procedures that did not pass, each with its reason or failed checks; empty when all passed. */
+export function unpassedProcedures(journal: Journal): string {
+  return journal.procedures
+    .filter((procedure) => procedure.outcome !== 'passed' && !procedure.id.startsWith('pending:'))
+    .map(
+      (procedure) =>
+        `${procedure.id}: ${procedure.outcome} (${
+          procedure.reason ??
+          procedure.rungs
+            .filter((rung) => rung.outcome === 'failed')
+            .map((rung) => rung.summary)
+            .join('; ')
+        })`,
+    )
+    .join(', ');
 }

@@ -8,7 +8,16 @@ import { DEFAULT_RPO_TARGET_MS, DEFAULT_RTO_TARGET_MS } from '../src/drill/drill
 import { DrillRunner } from '../src/drill/drill-runner.ts';
 import type { Procedure } from '../src/drill/procedure.ts';
 import type { ProcedureContext } from '../src/drill/procedure-context.ts';
-import { type BreakdownRow, breakdown, lastEvent, medianBreakdown, type Observed, settleProcedure, timed } from './drill-bench.ts';
+import {
+  type BreakdownRow,
+  breakdown,
+  lastEvent,
+  medianBreakdown,
+  type Observed,
+  settleProcedure,
+  timed,
+  unpassedProcedures,
+} from './drill-bench.ts';
 import { DrillTimeline } from './drill-timeline.ts';
 import { loadAverage } from './machine-facts.ts';
 import type { QuietGate } from './quiet-gate.ts';
@@ -225,22 +234,9 @@ export async function runRealAppBench(options: {
       reporter: timeline,
     }).run();
     const finished = performance.now();
-    const failed = journal.procedures.filter((procedure) => procedure.outcome !== 'passed' && !procedure.id.startsWith('pending:'));
-    if (failed.length > 0 || rounds.length !== options.rounds) {
-      const why = failed
-        .map(
-          (procedure) =>
-            `${procedure.id}: ${procedure.outcome} (${
-              procedure.reason ??
-              procedure.rungs
-                .filter((rung) => rung.outcome === 'failed')
-                .map((rung) => rung.summary)
-                .join('; ')
-            })`,
-        )
-        .join(', ');
+    const why = unpassedProcedures(journal);
+    if (why || rounds.length !== options.rounds)
       throw new Error(`the real-app bench drill at scale ${options.scale} did not pass: ${why || journal.error || 'baselines missing'}`);
-    }
     const drillStart = timeline.event('procedure-start', 'full-backup').at;
     const drillBegin = timeline.event('drill-start', 'drill').at;
     const marks = [

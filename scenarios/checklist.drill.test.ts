@@ -5,6 +5,7 @@ import { recoveryInputs } from '../runbook/kit/environment-loss.ts';
 import { tokenSignedWithAnotherKey } from './support/seeded-checklist-defects.ts';
 import type { ProcedureContext } from '../src/drill/procedure-context.ts';
 import { CORRECTED_RUNBOOK, drill, failedChecks, procedure, withProcedure } from './support/drill-harness.ts';
+import { baselineOutcomes, HEALTHY_BASELINE } from './support/real-app-drills.ts';
 
 /** The application half of the DR checklist: each probe must fail on its seeded defect. */
 const cleanups: Array<() => Promise<void>> = [];
@@ -59,23 +60,8 @@ describe('the DR checklist fails on seeded defects', () => {
     expect(postRecovery.map((item) => item.outcome)).toEqual(['not-run', 'not-run']);
     // An item the application fails before the disaster too is an application defect, and the recovery still passes.
     expect(journal.outcome).toBe('passed');
-    // Each item's result before the disaster is on its rung: the UI failed then too, the rest passed (identity counts
-    // are compared with the pre-disaster manifest, not with a baseline probe).
-    expect(
-      Object.fromEntries(
-        application.map((rung) => [rung.evidence?.probe, (rung.evidence?.baseline as { outcome?: string } | undefined)?.outcome]),
-      ),
-    ).toEqual({
-      'api-docs': 'passed',
-      'ui-loads': 'failed',
-      'admin-login': 'passed',
-      'enclaves-connectors-visible': 'passed',
-      'identity-counts-match': undefined,
-      'worker-running': 'passed',
-      'connector-scan': 'passed',
-      // Before the disaster there is no pre-disaster token yet: the continuity item has no baseline.
-      'jwt-continuity': undefined,
-    });
+    // Each item's result before the disaster is on its rung: the UI failed then too, the rest passed.
+    expect(baselineOutcomes(application)).toEqual(HEALTHY_BASELINE);
     const ui = application.find((rung) => rung.evidence?.probe === 'ui-loads')!;
     expect(ui.summary).toMatch(/^not a recovery failure: the application fails this before the disaster too/);
     expect(journal.findings).toEqual([

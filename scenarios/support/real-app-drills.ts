@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { announceSkip, dockerAvailability } from '../../src/docker/docker-availability.ts';
 import type { DrillResult } from '../../src/drill/drill-runner.ts';
-import type { ProcedureRecord } from '../../src/evidence/journal.ts';
+import type { ProcedureRecord, Rung } from '../../src/evidence/journal.ts';
 import { REPO } from './drill-harness.ts';
 import { realNmiaSource } from '../../test-support/real-nmia-checkout.ts';
 
@@ -71,3 +71,23 @@ export function verdicts(result: ScenarioDrill, scope: RecordScope) {
     ),
   };
 }
+
+/**
+ * Each checklist item's result before the disaster on a healthy deployment, the same on the reference and the real
+ * app: the UI's sign-in fails (its Vite proxy points at the ui container itself), every other item passes. Identity
+ * counts are compared with the pre-disaster manifest instead, and the token item has no pre-disaster token yet.
+ */
+export const HEALTHY_BASELINE = {
+  'api-docs': 'passed',
+  'ui-loads': 'failed',
+  'admin-login': 'passed',
+  'enclaves-connectors-visible': 'passed',
+  'identity-counts-match': undefined,
+  'worker-running': 'passed',
+  'connector-scan': 'passed',
+  'jwt-continuity': undefined,
+} as const;
+
+/** The baseline outcome each checklist rung carries, by probe. */
+export const baselineOutcomes = (rungs: readonly Rung[]) =>
+  Object.fromEntries(rungs.map((rung) => [rung.evidence?.probe, (rung.evidence?.baseline as { outcome?: string } | undefined)?.outcome]));
