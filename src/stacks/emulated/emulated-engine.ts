@@ -189,9 +189,10 @@ export class EmulatedEngine {
       );
     }
     const [command, ...args] = service.emulated.command;
-    // Every service's address is fixed before any starts: a process's environment is frozen at its start, whereas
-    // Compose DNS answers for a service started later (the worker dials the directory, which may start after it).
-    await this.serviceHosts(project);
+    // A service that dials others by name gets every service's address at its start: its environment is frozen then,
+    // whereas Compose DNS answers for a service started later (the worker dials the directory, which may start after
+    // it). Only then, so that a port is fixed as short a time as possible before its own service binds it.
+    if (service.environment.NMIA_SERVICE_HOSTS) await this.serviceHosts(project);
     const env = this.serviceEnvironment(project, service, container);
     const log = openSync(container.logFile, 'a');
     rmSync(this.exitFile(container), { force: true });
