@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type pg from 'pg';
+import pg from 'pg';
 import { CREATE_ALL_SCRIPT, createdTables } from '../src/app/app-schema.ts';
 import { DockerCli, dockerClientEnv, lastLine } from '../src/docker/docker-cli.ts';
 import { REPO_ROOT } from '../src/repo-root.ts';
@@ -25,6 +25,17 @@ export async function must(docker: DockerCli, args: string[]): Promise<string> {
   if (result.exitCode !== 0)
     throw new Error(`docker ${args.slice(0, 3).join(' ')} … failed (${result.exitCode}): ${lastLine(result.stderr)}`);
   return result.stdout.trim();
+}
+
+/** One connection for `use`, closed whatever happens. */
+export async function withClient<T>(database: pg.ClientConfig, use: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client(database);
+  await client.connect();
+  try {
+    return await use(client);
+  } finally {
+    await client.end();
+  }
 }
 
 /** Starts PostgreSQL as the compose file's db service (alias `db`) and returns how to reach it from the host. */

@@ -15,6 +15,7 @@ import {
   startDatabase,
   testDocker,
   waitForDirectory,
+  withClient,
   workerContainerArgs,
 } from './real-app-containers.ts';
 
@@ -131,13 +132,7 @@ export class RealAppStack {
   }
 
   async query<T extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<T[]> {
-    const client = new pg.Client(this.database);
-    await client.connect();
-    try {
-      return (await client.query<T>(sql, params)).rows;
-    } finally {
-      await client.end();
-    }
+    return withClient(this.database, async (client) => (await client.query<T>(sql, params)).rows);
   }
 
   get appDirectory(): string {

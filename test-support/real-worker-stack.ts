@@ -8,6 +8,7 @@ import {
   startDatabase,
   testDocker,
   waitForDirectory,
+  withClient,
   workerContainerArgs,
 } from './real-app-containers.ts';
 
@@ -165,23 +166,11 @@ export class RealWorkerStack {
   }
 
   async query<T extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<T[]> {
-    const client = new pg.Client(this.database);
-    await client.connect();
-    try {
-      return (await client.query<T>(sql, params)).rows;
-    } finally {
-      await client.end();
-    }
+    return withClient(this.database, async (client) => (await client.query<T>(sql, params)).rows);
   }
 
   async queueJob(status = 'pending'): Promise<string> {
-    const client = new pg.Client(this.database);
-    await client.connect();
-    try {
-      return await RealWorkerStack.insertJob(client, this.connectorId, status);
-    } finally {
-      await client.end();
-    }
+    return withClient(this.database, (client) => RealWorkerStack.insertJob(client, this.connectorId, status));
   }
 
   /** Changes the connector's bind password in the database only (the directory keeps the old one). */
