@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PROCEDURES } from '../runbook/registry.ts';
-import { APP_WRITTEN_TABLES } from '../src/drill/drill-environment.ts';
 import { DEFAULT_RPO_TARGET_MS, DEFAULT_RTO_TARGET_MS } from '../src/drill/drill-options.ts';
 import { DrillRunner } from '../src/drill/drill-runner.ts';
 import type { EnvironmentState } from '../src/drill/drill-state.ts';
@@ -128,9 +127,9 @@ function pgEnv(context: ProcedureContext): Record<string, string> {
 }
 
 function sameContent(expected: Manifest, actual: Manifest): boolean {
-  return Object.entries(expected.tables)
-    .filter(([table]) => !APP_WRITTEN_TABLES.includes(table))
-    .every(([table, entry]) => actual.tables[table]?.hash === entry.hash && actual.tables[table]?.rows === entry.rows);
+  return Object.entries(expected.tables).every(
+    ([table, entry]) => actual.tables[table]?.hash === entry.hash && actual.tables[table]?.rows === entry.rows,
+  );
 }
 
 /** What one `docker compose exec` costs beyond the command itself, on this stack. */
@@ -230,7 +229,7 @@ function baselineProcedure(
     kind: 'backup',
     section: 'bench › baselines (not a runbook section)',
     blocks: [],
-    // Declaring a disaster makes the runner pause the app's sentinel writes for the baselines, as for a restore.
+    // Declared a disaster, so the runner treats the baselines as it treats a restore (and pauses any RPO writes).
     async disaster() {},
     async verify(context) {
       const { journal } = context.drill;

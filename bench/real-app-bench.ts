@@ -25,8 +25,8 @@ import { COMPOSE_RAW_DUMP, composeRawScript, latestRecord } from './replay-scrip
 import { median } from './stats.ts';
 import { runTimedBashScript, type ScriptTiming } from './timed-bash-script.ts';
 
-/** The runbook as given fails full-backup on the real app (no ./backups); the copy corrected for it passes. */
-export const REAL_APP_RUNBOOK = fileURLToPath(new URL('../fixtures/runbooks/backup-restore.real-app.md', import.meta.url));
+/** The runbook as given fails full-backup on the real app (no ./backups); the corrected copy passes on both apps. */
+export const REAL_APP_RUNBOOK = fileURLToPath(new URL('../fixtures/runbooks/backup-restore.corrected.md', import.meta.url));
 const BASELINE_ID = 'bench-real-app-raw';
 const DRILLED = ['full-backup', 'restore-custom'];
 /** The services that hold database sessions; the runbook's restore stops the same ones (the ui talks only to the api). */
@@ -126,7 +126,7 @@ function rawProcedure(
     kind: 'backup',
     section: 'bench › raw baseline (not a runbook section)',
     blocks: [],
-    // A declared disaster makes the runner pause its sentinel writes, as for a restore.
+    // Declared a disaster, so the runner treats the baseline as it treats a restore (and pauses any RPO writes).
     async disaster() {},
     async verify(context) {
       const { journal } = context.drill;

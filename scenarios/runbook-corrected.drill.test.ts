@@ -10,18 +10,34 @@ import type { Journal } from '../src/evidence/journal.ts';
 import { PROCEDURES } from '../runbook/registry.ts';
 import { reportProcedureToAllure } from './support/allure-journal.ts';
 import { CORRECTED_RUNBOOK, REPO, drill, failedChecks, procedure } from './support/drill-harness.ts';
+import { parseAppSource } from '../src/app/app-source.ts';
+import {
+  baselineOutcomes,
+  HEALTHY_BASELINE,
+  outcomesOf,
+  REAL_APP,
+  realAppAvailability,
+  type ScenarioDrill,
+  verdicts,
+} from './support/real-app-drills.ts';
 
 /**
  * The corrected copy in fixtures/runbooks fixes every runbook finding; the drill must pass it completely,
- * alone and in runbook order. What is left are the reference app's two application defects, the real NMIA's
- * (docs/reference-app.md): the UI's Vite proxy points at the ui container itself, and SECRET_KEY is fixed in
- * docker-compose.yml.
+ * alone and in runbook order. What is left are the real NMIA's application defects, which the reference app
+ * has too (docs/reference-app.md): the UI's Vite proxy points at the ui container itself, and SECRET_KEY is
+ * fixed in docker-compose.yml (so step 2's .env never reaches the api, and a lost key cannot be replaced).
+ * Then the same corrected runbook on the real NMIA (its own repository and docker-compose.yml, on real Docker),
+ * in runbook order, and its parity with the default drill: the same outcomes, findings by kind, checks and
+ * exit codes.
  *
  * Each procedure of that drill (runbook order) is an Allure test (results in reports/allure-results).
  * With NMIA_ALLURE_REPLAY_JOURNAL set, the same tests report a journal from that file instead of running a
  * drill: the last test below runs this file that way, in a child vitest, over a journal with a seeded defect.
  */
 const REPLAY_JOURNAL = process.env.NMIA_ALLURE_REPLAY_JOURNAL;
+const realApp = REPLAY_JOURNAL ? { available: false, suffix: '' } : await realAppAvailability('real NMIA drills');
+/** The default drill (reference app, no Docker), kept for the comparison with the real app. */
+let defaultDrill: ScenarioDrill | undefined;
 const SEEDED = {
   procedure: 'full-backup',
   stderr: 'pg_dump: error: connection to server on socket "/run/postgresql/.s.PGSQL.5432" failed (seeded)',
@@ -39,6 +55,7 @@ describe('the corrected runbook, one Allure test per procedure', () => {
     const result = await drill({ runbookPath: CORRECTED_RUNBOOK, isolation: 'both' });
     journal = result.journal;
     cleanup = result.cleanup;
+    defaultDrill = result;
     // 24 procedure runs, each alone one in a fresh environment: minutes, more on a busy machine.
   }, 900_000);
   afterAll(async () => {
@@ -59,6 +76,7 @@ describe('the corrected runbook, one Allure test per procedure', () => {
       expect([...new Set(journal.findings.map((finding) => finding.title))].sort()).toEqual([
         'UI loads at http://host:5173: the application fails this before the disaster too',
         'a lost SECRET_KEY cannot be replaced: docker-compose.yml sets it to a fixed value for api and worker',
+        "step 2's .env never reaches the app: docker-compose.yml sets SECRET_KEY to a fixed value for api and worker, so the original key is not restored",
       ]);
       expect(journal.procedures).toHaveLength(2 * PROCEDURES.length);
       for (const record of journal.procedures) {
@@ -161,6 +179,65 @@ describe('the corrected runbook, one Allure test per procedure', () => {
       }
     }, 240_000);
   }
+});
+
+describe.skipIf(!realApp.available)(`the corrected runbook on the real NMIA too${realApp.suffix}`, () => {
+  let real: ScenarioDrill;
+  beforeAll(async () => {
+    real = await drill({ runbookPath: CORRECTED_RUNBOOK, app: parseAppSource(REAL_APP), stack: 'compose', isolation: 'order' });
+  }, 1_200_000);
+  afterAll(async () => {
+    await real?.cleanup();
+  });
+
+  it('passes every procedure; what only the app can fix is an application finding', () => {
+    expect(real.journal.findings.map((finding) => [finding.kind, `${finding.procedure}: ${finding.title}`])).toEqual([
+      ['application', expect.stringMatching(/^dr-recovery: step 2's \.env never reaches the app: docker-compose\.yml sets SECRET_KEY/)],
+      ['application', expect.stringMatching(/^dr-recovery: UI loads .*before the disaster too/)],
+      ['application', expect.stringMatching(/^dr-recovery-key-lost: a lost SECRET_KEY cannot be replaced/)],
+    ]);
+    expect(new Set(Object.values(outcomesOf(real)))).toEqual(new Set(['passed']));
+    expect(Object.keys(outcomesOf(real))).toHaveLength(PROCEDURES.length);
+  });
+
+  it('the default drill (reference app, no Docker) reaches the same verdict as the real app on compose', () => {
+    expect(defaultDrill, 'the default drill of the corrected runbook ran above').toBeDefined();
+    expect(defaultDrill!.journal.stack?.kind).toBe('emulated');
+    expect(verdicts(defaultDrill!, { mode: 'order' })).toEqual(verdicts(real, { mode: 'order' }));
+    // The comparison is between real checks: every procedure's rungs, the checklist's included.
+    expect(Object.values(verdicts(real, { mode: 'order' }).checks).flat().length).toBeGreaterThan(100);
+  });
+
+  it('probes every "Verify recovery" item of the real app, with a baseline, evidence, RTO and RPO through its api', () => {
+    const recovery = real.journal.procedures.find((record) => record.id === 'dr-recovery')!;
+    const items = recovery.rungs.filter((rung) => rung.rung === 'application' && rung.evidence?.probe !== undefined);
+    expect(Object.fromEntries(items.map((rung) => [rung.evidence!.probe, rung.outcome]))).toEqual({
+      'api-docs': 'passed',
+      // The real UI's Vite proxy points at the ui container itself: sign-in fails before and after the disaster.
+      'ui-loads': 'skipped',
+      'admin-login': 'passed',
+      'enclaves-connectors-visible': 'passed',
+      'identity-counts-match': 'passed',
+      'worker-running': 'passed',
+      'connector-scan': 'passed',
+      'jwt-continuity': 'passed',
+    });
+    // Each item's baseline before the disaster is on its rung, as on the reference app (scenarios/checklist.drill).
+    expect(baselineOutcomes(items)).toEqual(HEALTHY_BASELINE);
+    const summary = (probe: string) => items.find((rung) => rung.evidence!.probe === probe)!.summary;
+    expect(summary('worker-running')).toMatch(/the poller ran .* s ago/);
+    expect(summary('connector-scan')).toMatch(/^scan job \S+ of connector .* completed with \d+ records/);
+    expect(recovery.rungs.find((rung) => /SECRET_KEY that step 2 restored/.test(rung.check))).toMatchObject({ outcome: 'skipped' });
+    for (const run of [real, defaultDrill!])
+      expect(run.journal.timing).toMatchObject({
+        rto: { measuredMs: expect.any(Number), targetMs: 900_000 },
+        rpo: { measuredMs: expect.any(Number), detail: expect.stringMatching(/newest acknowledged #\d+/) },
+      });
+    expect(recovery.harnessActions?.find((action) => /^baseline:/.test(action.purpose))).toMatchObject({ exitCode: 0 });
+    // The directory the connectors dial, declared and recorded.
+    expect(real.journal.app!.composeAdditions?.map((addition) => addition.path)).toContain('services.directory');
+  });
+  // Each item's seeded defect on the real app: scenarios/real-app-checklist.drill.test.ts (one private stack, no compose lock).
 });
 
 /** The drill's journal with one defect planted in full-backup: its first command failed, content differs, a critical finding. */

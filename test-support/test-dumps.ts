@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { applyDrillSchema, applySchema } from '../nmia/schema/nmia-schema.ts';
+import { applySchema } from '../nmia/schema/nmia-schema.ts';
 import { seedDatabase } from '../nmia/seed/seed-database.ts';
 import type { Journal, Rung } from '../src/evidence/journal.ts';
 import { LocalPostgresProvider } from '../src/postgres/local-postgres-provider.ts';
@@ -28,12 +28,12 @@ export interface TestDumps {
   altered?: string;
   /** Restores cleanly, but: every FK NOT VALID with orphans behind it, connector_instances empty. */
   defective?: string;
-  /** A drill's own database: the app's tables plus the harness's schema nmia_drill with sentinels in it. */
-  drilled?: string;
+  /** The app's tables plus a schema the app does not have (an older drill's nmia_drill, with rows in it). */
+  extraSchema?: string;
   stop(): Promise<void>;
 }
 
-export async function makeTestDumps(options: { altered?: boolean; defective?: boolean; drilled?: boolean } = {}): Promise<TestDumps> {
+export async function makeTestDumps(options: { altered?: boolean; defective?: boolean; extraSchema?: boolean } = {}): Promise<TestDumps> {
   const dir = await mkdtemp(join(tmpdir(), 'nmia-verify-backup-test-'));
   const source = await new LocalPostgresProvider().start();
   const stop = async () => {
@@ -99,16 +99,16 @@ export async function makeTestDumps(options: { altered?: boolean; defective?: bo
       );
       dumps.defective = await pgDump('nmia_defective', join(dir, 'defective.dump'), 'custom');
     }
-    if (options.drilled) {
-      await seeded('nmia_drilled');
-      const client = await source.connect('nmia_drilled');
-      try {
-        await applyDrillSchema(client);
-        await client.query(`INSERT INTO nmia_drill.sentinels (note) SELECT 'rpo' FROM generate_series(1, 3)`);
-      } finally {
-        await client.end();
-      }
-      dumps.drilled = await pgDump('nmia_drilled', join(dir, 'drilled.dump'), 'custom');
+    if (options.extraSchema) {
+      await seeded('nmia_extra_schema');
+      await source.query(
+        `CREATE SCHEMA nmia_drill;
+         CREATE TABLE nmia_drill.sentinels (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, written_at timestamptz NOT NULL DEFAULT now());
+         INSERT INTO nmia_drill.sentinels DEFAULT VALUES;`,
+        [],
+        'nmia_extra_schema',
+      );
+      dumps.extraSchema = await pgDump('nmia_extra_schema', join(dir, 'extra-schema.dump'), 'custom');
     }
     return dumps;
   } catch (error) {

@@ -6,7 +6,6 @@ import { once } from 'node:events';
 import type { Binding } from '../../src/exec/binding.ts';
 import type { BlockRun } from '../../src/exec/block-runner.ts';
 import { errorLines, lastLines } from '../../src/exec/error-lines.ts';
-import { APP_WRITTEN_TABLES } from '../../src/drill/drill-environment.ts';
 import type { ProcedureContext } from '../../src/drill/procedure-context.ts';
 import type { ProducedArtifact } from '../../src/drill/drill-state.ts';
 import { compareWithBackupWindow } from '../../src/verify/backup-window.ts';
@@ -25,7 +24,7 @@ export const FAILING_STATEMENT: DumpDamage = {
   name: 'a dump with one failing statement',
   slug: 'failing_statement',
   async damage(source, target) {
-    const tables = Object.entries(source.window!.before.tables).filter(([name]) => !APP_WRITTEN_TABLES.includes(name));
+    const tables = Object.entries(source.window!.before.tables);
     const [largest] = tables.sort(([, a], [, b]) => b.rows - a.rows)[0]!;
     const out = createWriteStream(target);
     let injected = false;
@@ -93,7 +92,7 @@ export async function runAdversarialRestore(context: ProcedureContext, run: Adve
     } else {
       const window = dump.window;
       const now = await context.manifest(`after the adversarial run (${run.damage.name})`);
-      const comparison = compareWithBackupWindow(window.before, window.after, now, { growing: APP_WRITTEN_TABLES });
+      const comparison = compareWithBackupWindow(window.before, window.after, now);
       const lost = comparison.problems.map((problem) => problem.message);
       const summary = `every command exited 0; ${errors.length} error line(s) in the output${errors[0] ? ` (first: ${errors[0]})` : ''}; the database: ${lost.length > 0 ? lost.slice(0, 3).join('; ') : 'matches the backup'}`;
       context.fail('restorability', check, summary, { errorLines: errors.slice(0, 10), problems: lost.slice(0, 10) });

@@ -5,7 +5,7 @@ import { execa } from 'execa';
 import type { Binding } from '../../src/exec/binding.ts';
 import { issueToken } from '../../src/probes/jwt-continuity-probe.ts';
 import { NMIA_API_ROUTES } from '../../src/probes/probe.ts';
-import type { AcknowledgedSentinel } from '../../src/probes/sentinel-writer.ts';
+import type { AcknowledgedSentinel } from '../../src/probes/recovery-point.ts';
 import { ApiSentinelWriter } from '../../src/probes/api-sentinel-writer.ts';
 import { harnessDump } from './disasters.ts';
 import { waitForHttp } from '../../src/drill/drill-environment.ts';
@@ -30,7 +30,7 @@ export interface RecoveryInputs {
   disasterAt?: Date;
   /** The newest sentinel write the api acknowledged before the disaster. */
   acknowledged?: AcknowledgedSentinel;
-  /** Set when the RPO writes went through the app's api (enclaves named `<rpoPrefix><n>`), not the harness's table. */
+  /** The RPO writes' enclaves are named `<rpoPrefix><n>`; unset when the procedure made none. */
   rpoPrefix?: string;
 }
 
@@ -100,9 +100,9 @@ export function rpoSentinelPrefix(context: ProcedureContext): string {
 
 /**
  * Before a total loss: the repository, the latest backup kept off the host, and a token issued now.
- * With `rpoWrites` (an app repository, whose writes only its api makes): enclaves created through the app's
- * own POST route, then the most recent backup, then more writes until the disaster, so the RPO is the time
- * from the backup to the disaster as the app's own data shows it.
+ * With `rpoWrites`: enclaves created through the app's own POST route (the reference and the real app alike),
+ * then the most recent backup, then more writes until the disaster, so the RPO is the time from the backup to
+ * the disaster as the app's own data shows it.
  */
 export async function prepareRecovery(context: ProcedureContext, options: { rpoWrites?: boolean } = {}): Promise<RecoveryInputs> {
   const inputs = recoveryInputs(context);
@@ -117,7 +117,7 @@ export async function prepareRecovery(context: ProcedureContext, options: { rpoW
     },
   );
   const dump = context.artifact('custom-dump');
-  if (repository && options.rpoWrites) {
+  if (options.rpoWrites) {
     const token = inputs.preDisasterToken;
     const prefix = rpoSentinelPrefix(context);
     const writer = await context.harnessAction(

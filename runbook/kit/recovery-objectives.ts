@@ -1,5 +1,5 @@
 import type { ProbeResult } from '../../src/probes/probe.ts';
-import { computeRpo, latestSentinel } from '../../src/probes/sentinel-writer.ts';
+import { computeRpo } from '../../src/probes/recovery-point.ts';
 import { waitForHttp } from '../../src/drill/drill-environment.ts';
 import { ApiSentinelWriter } from '../../src/probes/api-sentinel-writer.ts';
 import { issueToken } from '../../src/probes/jwt-continuity-probe.ts';
@@ -106,18 +106,18 @@ export async function measureRecoveryObjectives(context: ProcedureContext, resul
     lostWrites: null,
     explanation: inputs.rpoPrefix
       ? `the recovered api could not be asked for its newest sentinel enclave (${inputs.rpoPrefix}<n>)`
-      : 'the recovered database could not be asked for its newest sentinel',
+      : 'no RPO writes were made before the disaster',
   };
-  try {
-    rpo = computeRpo({
-      acknowledged: inputs.acknowledged,
-      afterRecovery: inputs.rpoPrefix
-        ? await latestApiSentinel(context, inputs.rpoPrefix)
-        : await latestSentinel(context.stack.dbClientConfig('nmia')),
-      disasterAt: inputs.disasterAt ?? new Date(),
-    });
-  } catch (error) {
-    rpo = { ...rpo, explanation: `${rpo.explanation}: ${(error as Error).message}` };
+  if (inputs.rpoPrefix) {
+    try {
+      rpo = computeRpo({
+        acknowledged: inputs.acknowledged,
+        afterRecovery: await latestApiSentinel(context, inputs.rpoPrefix),
+        disasterAt: inputs.disasterAt ?? new Date(),
+      });
+    } catch (error) {
+      rpo = { ...rpo, explanation: `${rpo.explanation}: ${(error as Error).message}` };
+    }
   }
   if (rpo.rpoMs === null)
     context.rung({ rung: 'timing', check: 'RPO: acknowledged writes lost', outcome: 'error', summary: `not measured: ${rpo.explanation}` });

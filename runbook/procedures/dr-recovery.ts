@@ -64,7 +64,7 @@ export const drRecovery: Procedure = {
     await waitForRecoveredApi(context);
     const repository = appRepository(context);
     // Step 2 restores the original key into .env; whether the api runs with it is the app's compose file's doing.
-    if (repository) await checkSecretKeyReachesApi(context, context.drill.canaries.secretKey);
+    await checkSecretKeyReachesApi(context, context.drill.canaries.secretKey);
     const counts = dump.window!.before.tables;
     const results = await verifyRecovery(context, {
       expected: {

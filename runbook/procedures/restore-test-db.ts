@@ -1,6 +1,5 @@
 import { basename } from 'node:path';
 import { harnessDump } from '../kit/disasters.ts';
-import { APP_WRITTEN_TABLES } from '../../src/drill/drill-environment.ts';
 import type { Procedure } from '../../src/drill/procedure.ts';
 import { planHarnessDump, plannedFileBinding } from '../kit/planned-inputs.ts';
 import type { Manifest } from '../../src/verify/manifest.ts';
@@ -106,9 +105,7 @@ export const restoreTestDb: Procedure = {
     const before = context.scratch.nmiaBefore as Manifest;
     const nmiaUntouched =
       before.schema.fingerprint === after.schema.fingerprint &&
-      Object.keys(before.tables).every(
-        (table) => before.tables[table]!.rows === after.tables[table]?.rows || APP_WRITTEN_TABLES.includes(table),
-      );
+      Object.keys(before.tables).every((table) => before.tables[table]!.rows === after.tables[table]?.rows);
     if (!databases.includes(TEST_DATABASE) && databases.includes('nmia') && nmiaUntouched) {
       context.pass(
         'intent',

@@ -56,11 +56,7 @@ export function verdicts(result: ScenarioDrill, scope: RecordScope) {
     checks: Object.fromEntries(
       records.map((record) => [
         `${record.mode}/${record.id}`,
-        record.rungs
-          // A check of the harness's own input (a dump it made because no earlier section left one) is not the
-          // runbook's or the app's behaviour: when the harness needs one differs with the app's RPO write path.
-          .filter((rung) => !rung.check.includes('(harness-made input)'))
-          .map((rung) => `${rung.outcome} ${rung.rung}: ${normalize(rung.check)}`),
+        record.rungs.map((rung) => `${rung.outcome} ${rung.rung}: ${normalize(rung.check)}`),
       ]),
     ),
     exitCodes: Object.fromEntries(

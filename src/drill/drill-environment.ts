@@ -7,10 +7,9 @@ import { REPO_ROOT } from '../repo-root.ts';
 import { connectPg } from '../postgres/pg-connect.ts';
 import { assertClientsFitServerAt } from './client-version-guard.ts';
 import { markStatement } from '../safety/ownership-marker.ts';
-import { applyDrillSchema, applySchema, CORE_TABLES as NMIA_CORE_TABLES, DRILL_SCHEMA } from '../../nmia/schema/nmia-schema.ts';
+import { applySchema, CORE_TABLES as NMIA_CORE_TABLES } from '../../nmia/schema/nmia-schema.ts';
 import { seedDatabase, type SeedSummary } from '../../nmia/seed/seed-database.ts';
 import { takeManifest, type Manifest } from '../verify/manifest.ts';
-import { SentinelWriter } from '../probes/sentinel-writer.ts';
 import type { StartedStack } from '../stacks/stack.ts';
 import type { DrillReporter } from './drill-reporter.ts';
 import type { EnvironmentState } from './drill-state.ts';
@@ -23,7 +22,7 @@ import { createAllCommand, createdTables } from '../app/app-schema.ts';
 export interface EnvironmentOptions {
   seed: number;
   scale: number;
-  /** The seeded admin (its login is the app's; the sentinel writer goes straight to the database). */
+  /** The seeded admin (its login is the app's, as are the recovery's RPO writes). */
   admin: { username: string; password: string };
   reporter?: DrillReporter;
   /**
@@ -57,12 +56,6 @@ export async function waitForHttp(url: string, timeoutMs: number, signal?: Abort
   }
   throw new Error(`${url} did not answer 200 within ${timeoutMs / 1000}s (last: ${last})`);
 }
-
-/**
- * Tables written while the drill runs, by the harness (RPO sentinels) and the reference worker (heartbeats):
- * compared within bounds, never exactly. Both live in schema nmia_drill, never among the app's tables.
- */
-export const APP_WRITTEN_TABLES = [`${DRILL_SCHEMA}.worker_heartbeats`, `${DRILL_SCHEMA}.sentinels`];
 
 /** Tables whose content the application never changes by itself: the health of an environment. */
 const QUALIFIED_CORE_TABLES = NMIA_CORE_TABLES.map((table) => `public.${table}`);
@@ -98,17 +91,9 @@ export class DrillEnvironment {
 
   static async start(stack: StartedStack, options: EnvironmentOptions): Promise<DrillEnvironment> {
     const { seeding, baseline } = await DrillEnvironment.bringUp(stack, options);
-    const environment = new DrillEnvironment(stack, { artifacts: new Map(), baseline }, seeding, options);
-    // A real app's recovery writes its RPO sentinels through the app's own POST /api/v1/enclaves/ (ApiSentinelWriter, at the recovery).
-    if (options.app) return environment;
-    try {
-      // Straight into the database (nmia_drill.sentinels): RPO is about what the backups keep of committed writes.
-      environment.state.sentinels = await SentinelWriter.start({ database: stack.dbClientConfig('nmia') });
-    } catch (error) {
-      await environment.stop();
-      throw error;
-    }
-    return environment;
+    // The app's database holds the app's tables only: a recovery's RPO writes go through the app's own
+    // POST /api/v1/enclaves/ (ApiSentinelWriter, started by the recovery), on the reference and the real app alike.
+    return new DrillEnvironment(stack, { artifacts: new Map(), baseline }, seeding, options);
   }
 
   /** Why this environment no longer holds the seeded data (db down, core tables changed), or undefined when healthy. */
@@ -158,7 +143,6 @@ export class DrillEnvironment {
       // The db image created it in a volume this drill created: marked as the drill's, so the runbook's dropdb may drop it.
       await client.query(markStatement('nmia', stack.workspace.drillId));
       await applySchema(client);
-      await applyDrillSchema(client);
       seeding = await seedDatabase(client, {
         seed: options.seed,
         scale: options.scale,

@@ -50,6 +50,29 @@ describe('ApiSentinelWriter (RPO writes through the app api)', () => {
     expect(await ApiSentinelWriter.latest(apiUrl, 't0k3n', 'none-')).toBeUndefined();
   });
 
+  it('rides out the api failing for a while: failures are counted with their cause, and writing goes on', async () => {
+    const writer = await ApiSentinelWriter.start({ apiUrl, token: 't0k3n', prefix: 'gap-', intervalMs: 20 });
+    const until = async (check: () => boolean) => {
+      for (const deadline = Date.now() + 10_000; !check(); await new Promise((resolve) => setTimeout(resolve, 10)))
+        if (Date.now() > deadline) throw new Error('timed out');
+    };
+    try {
+      refuse = true;
+      await until(() => writer.stats().failed >= 2);
+      refuse = false;
+      const acknowledged = writer.stats().acknowledged;
+      await until(() => writer.stats().acknowledged >= acknowledged + 2);
+      const stats = await writer.stop();
+      expect(stats.lastFailure).toMatch(/HTTP 500/);
+      expect(stats.attempted).toBe(stats.acknowledged + stats.failed);
+      expect(stats.longestGapMs).toBeGreaterThanOrEqual(40);
+      expect(writer.newestAcknowledgedBy(new Date())).toEqual(stats.newest);
+    } finally {
+      refuse = false;
+      await writer.stop();
+    }
+  });
+
   it('refuses to start when the first write fails', async () => {
     refuse = true;
     await expect(ApiSentinelWriter.start({ apiUrl, token: 't0k3n', prefix: 'rpo-' })).rejects.toThrow(

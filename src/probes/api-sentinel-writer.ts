@@ -3,7 +3,7 @@ import { cleanupRegistry } from '../lifecycle/cleanup-registry.ts';
 import { ProbeHttp } from './probe-http.ts';
 import { joinUrl } from './probe-session.ts';
 import { NMIA_API_ROUTES } from './probe.ts';
-import type { SentinelPoint } from './sentinel-writer.ts';
+import type { SentinelPoint } from './recovery-point.ts';
 import { StartedSentinelWriter } from './started-sentinel-writer.ts';
 
 export interface ApiSentinelWriterOptions {

@@ -22,7 +22,7 @@ export interface ProbeTarget {
   uiUrl: string;
   /** The password comes from the environment in real deployments; it is never logged. */
   admin: { username: string; password: string };
-  /** For SQL-based checks (the worker heartbeat). */
+  /** The database the app runs on: its password is withheld from every probe's evidence. */
   database?: pg.ClientConfig;
   /** Else: the first enabled `ad_ldap` connector (GET /api/v1/connectors/ and /types). A UUID. */
   scanConnectorId?: string;

@@ -1,22 +1,10 @@
-import type pg from 'pg';
-import type { AcknowledgedSentinel, SentinelPoint } from './sentinel-writer.ts';
-
-export interface SentinelWriterOptions {
-  /** The NMIA database; sentinels go to nmia_drill.sentinels (the harness's schema, never the app's tables). */
-  database: pg.ClientConfig;
-  /** Default 200. */
-  intervalMs?: number;
-  /** Per write (connect + INSERT). Default 2 000. */
-  timeoutMs?: number;
-  /** Stored in sentinels.note. Default "nmia-drill rpo sentinel". */
-  note?: string;
-}
+import type { AcknowledgedSentinel, SentinelPoint } from './recovery-point.ts';
 
 export interface SentinelWriterStats {
   attempted: number;
   acknowledged: number;
   failed: number;
-  /** The newest write the database acknowledged (COMMIT returned). */
+  /** The newest write the app acknowledged. */
   newest?: AcknowledgedSentinel;
   /** One-line causes (never a password). */
   firstFailure?: string;
@@ -29,7 +17,7 @@ export interface SentinelWriterStats {
 
 const HISTORY_LIMIT = 100_000;
 
-/** A running SentinelWriter; it survives the database going away (failures are counted, writing goes on). */
+/** A running RPO writer (ApiSentinelWriter.start); it survives the app going away (failures are counted, writing goes on). */
 export class StartedSentinelWriter {
   private readonly intervalMs: number;
   private readonly history: AcknowledgedSentinel[] = [];
@@ -48,7 +36,7 @@ export class StartedSentinelWriter {
   private readonly stoppedListeners: Array<() => void> = [];
 
   constructor(
-    options: Pick<SentinelWriterOptions, 'intervalMs'>,
+    options: { intervalMs?: number },
     /** One committed write; rejects with a one-line cause. */
     private readonly writeOne: () => Promise<SentinelPoint>,
   ) {

@@ -6,7 +6,7 @@ import { basename, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { findForeignKeyViolations } from '../../nmia/schema/foreign-key-check.ts';
-import { applySchemaFile, CORE_TABLES, DRILL_SCHEMA, NMIA_SCHEMA_PATH } from '../../nmia/schema/nmia-schema.ts';
+import { applySchemaFile, CORE_TABLES, NMIA_SCHEMA_PATH } from '../../nmia/schema/nmia-schema.ts';
 import { REPO_ROOT } from '../repo-root.ts';
 import { newJournal } from '../drill/new-journal.ts';
 import { ProcedureRecorder } from '../evidence/procedure-recorder.ts';
@@ -29,8 +29,6 @@ import type { TargetUrl } from './target-url.ts';
 import { ThrowawayClusterTarget } from './throwaway-cluster-target.ts';
 
 export const PROCEDURE_ID = 'verify-backup';
-/** Objects of the harness's own schema (drill-made dumps carry it): never part of the app's structure. */
-const HARNESS_OBJECT = new RegExp(`\\b${DRILL_SCHEMA}\\b`);
 
 export interface VerifyBackupOptions {
   file: string;
@@ -443,20 +441,12 @@ export class BackupVerification {
   }
 
   private checkStructure(reference: Manifest, restored: Manifest): void {
-    // A drill's own dumps carry schema nmia_drill (RPO sentinels): the harness's, not the app's structure.
-    const harness = Object.keys(restored.schema.objects).filter((key) => HARNESS_OBJECT.test(key));
-    const differences = diffManifests(reference, restored).filter((d) => !('object' in d) || !HARNESS_OBJECT.test(String(d.object)));
+    const differences = diffManifests(reference, restored);
     const structural = ordered(schemaDifferences(differences, 'structure'));
     const privileges = ordered(schemaDifferences(differences, 'privilege'));
     const check = `the restored schema is the expected schema (${this.expected.label})`;
-    const appObjects = Object.keys(restored.schema.objects).length - harness.length;
     if (structural.length === 0)
-      this.rung(
-        'structure',
-        check,
-        'passed',
-        `${appObjects} catalog objects match${harness.length > 0 ? ` (${harness.length} of the harness's schema ${DRILL_SCHEMA} left out)` : ''}`,
-      );
+      this.rung('structure', check, 'passed', `${Object.keys(restored.schema.objects).length} catalog objects match`);
     else
       this.rung(
         'structure',

@@ -14,7 +14,7 @@ let reports: string;
 let sourceManifest: Manifest;
 
 beforeAll(async () => {
-  dumps = await makeTestDumps({ drilled: true });
+  dumps = await makeTestDumps({ extraSchema: true });
   ({ dir, reports, sourceManifest } = dumps);
 }, 120_000);
 
@@ -62,13 +62,15 @@ describe('verifyBackup on a real pg_dump file', () => {
     ]);
   });
 
-  it("passes a drill's own dump: the harness's schema nmia_drill (RPO sentinels) is left out of the app's structure", async () => {
-    const { journal } = await verifyBackup({ file: dumps.drilled!, reportRoot: reports });
-    expect(rungs(journal, 'failed')).toEqual([]);
-    expect(journal.outcome).toBe('passed');
-    expect(rungs(journal).join('\n')).toMatch(
-      /structure: the restored schema is the expected schema .* — \d+ catalog objects match \(\d+ of the harness's schema nmia_drill left out\)/,
-    );
+  it('fails a dump that carries a schema the app does not have (an older drill left nmia_drill in it), naming it', async () => {
+    const { journal } = await verifyBackup({ file: dumps.extraSchema!, reportRoot: reports });
+    expect(journal.outcome).toBe('failed');
+    expect(rungs(journal, 'failed')).toEqual([
+      expect.stringMatching(
+        /^structure: the restored schema is the expected schema .* table nmia_drill\.sentinels: unexpected; .*schema nmia_drill: unexpected/,
+      ),
+      expect.stringMatching(/^structure: privileges \(GRANTs\) are those of the expected schema .*grant schema nmia_drill/),
+    ]);
   });
 
   it('CLI: --expected-schema judges the backup against that schema: the real dump fails against one with an extra table and column', async () => {

@@ -23,34 +23,13 @@ function between(value: bigint, a: bigint, b: bigint): boolean {
   return value >= (a < b ? a : b) && value <= (a < b ? b : a);
 }
 
-/**
- * `growing`: tables a running application keeps writing by itself (heartbeats): once it is back after the
- * restore they can only be held to a lower bound — everything the backup had must be there.
- */
-export function compareWithBackupWindow(
-  before: Manifest,
-  after: Manifest,
-  restored: Manifest,
-  options: { growing?: readonly string[] } = {},
-): WindowComparison {
+export function compareWithBackupWindow(before: Manifest, after: Manifest, restored: Manifest): WindowComparison {
   const result: WindowComparison = { exactTables: [], liveTables: [], problems: [] };
-  const growing = new Set(options.growing ?? []);
   for (const [table, expected] of Object.entries(before.tables)) {
     const actual = restored.tables[table];
     const later = after.tables[table];
     if (!actual) {
       result.problems.push({ table, kind: 'missing', message: `${table}: missing after restore (${expected.rows} rows backed up)` });
-      continue;
-    }
-    if (growing.has(table)) {
-      result.liveTables.push(table);
-      const floor = Math.min(expected.rows, later?.rows ?? expected.rows);
-      if (actual.rows < floor)
-        result.problems.push({
-          table,
-          kind: 'outside-window',
-          message: `${table}: ${actual.rows} rows after restore, fewer than the ${floor} backed up`,
-        });
       continue;
     }
     if (!later || (later.rows === expected.rows && later.hash === expected.hash)) {
@@ -93,17 +72,6 @@ export function compareWithBackupWindow(
     }
     const value = (manifest: { lastValue: string | null; isCalled: boolean }) =>
       manifest.isCalled && manifest.lastValue !== null ? BigInt(manifest.lastValue) : 0n;
-    const ownerTable = expected.ownedBy?.split('.').slice(0, 2).join('.');
-    if (ownerTable && growing.has(ownerTable)) {
-      const floor = value(expected) < value(later) ? value(expected) : value(later);
-      if (value(actual) < floor)
-        result.problems.push({
-          sequence,
-          kind: 'outside-window',
-          message: `sequence ${sequence}: last value ${actual.lastValue ?? 'unset'} after restore, behind the ${floor} backed up`,
-        });
-      continue;
-    }
     if (!between(value(actual), value(expected), value(later))) {
       result.problems.push({
         sequence,

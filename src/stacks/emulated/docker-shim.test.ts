@@ -17,6 +17,8 @@ const COMPOSE = `services:
       - pgdata:/var/lib/postgresql/data
   ticker:
     image: nmia-drill/node:20
+    environment:
+      SECRET_KEY: fixed-in-the-compose-file
     x-emulated:
       command: ["${process.execPath}", "-e", "console.log('tick started'); process.on('SIGTERM', () => { console.log('tick stopping'); process.exit(0); }); setInterval(() => {}, 1000);"]
 volumes:
@@ -168,6 +170,16 @@ describe('emulated docker shim: Docker semantics', () => {
     const unknown = await docker('compose', 'start', 'nosuch');
     expect(unknown).toMatchObject({ exitCode: 1 });
     expect(unknown.stderr).toMatch(/no such service: nosuch/);
+  });
+
+  it('answers printenv in an app service from the environment its compose file gave it, exit 1 for an unset name', async () => {
+    expect((await docker('compose', 'start', 'ticker')).exitCode).toBe(0);
+    const set = await docker('compose', 'exec', '-T', 'ticker', 'printenv', 'SECRET_KEY');
+    expect(set).toMatchObject({ exitCode: 0, stdout: 'fixed-in-the-compose-file' });
+    const extra = await docker('compose', 'exec', '-T', '-e', 'EXTRA=1', 'ticker', 'printenv', 'EXTRA', 'NOT_SET');
+    expect(extra).toMatchObject({ exitCode: 1, stdout: '1' });
+    // The whole environment would show the emulation's own variables: refused, never approximated.
+    expect((await docker('compose', 'exec', '-T', 'ticker', 'printenv')).exitCode).toBe(125);
   });
 
   it('refuses what it cannot emulate with exit 125 and a clear message, never a silent success', async () => {

@@ -304,18 +304,44 @@ export class DockerShim {
     const container = service ? engine.containerFor(project, service.name) : undefined;
     if (!service || !container || engine.refresh(container).status !== 'running')
       throw new EngineError(`service "${serviceName}" is not running`);
+    const extraEnv = Object.fromEntries(
+      (values.get('-e') ?? []).concat(values.get('--env') ?? []).map((pair) => [pair.split('=')[0]!, pair.split('=').slice(1).join('=')]),
+    );
+    if (binary === 'printenv' && !engine.isPostgres(container)) return this.printenv(container, commandArgs, extraEnv);
     if (!engine.isPostgres(container))
       return this.refuse(`docker compose exec ${serviceName} ${binary} (exec is emulated for the postgres image only)`);
     if (!POSTGRES_IMAGE_TOOLS.has(binary)) return this.refuse(`docker compose exec ${serviceName} ${binary}`);
     const mapper = engine.pathMapper(container);
-    const extraEnv = Object.fromEntries(
-      (values.get('-e') ?? []).concat(values.get('--env') ?? []).map((pair) => [pair.split('=')[0]!, pair.split('=').slice(1).join('=')]),
-    );
     const binaries = findPgBinaries({ env: { ...process.env, PG_BINDIR: engine.state.pg.binDir } });
     return this.spawnMapped(binaries.path(binary), mapper.mapArgs(commandArgs), mapper, {
       cwd: mapper.toHost(values.get('-w')?.[0] ?? values.get('--workdir')?.[0] ?? '/'),
       env: { PATH: process.env.PATH ?? '', LANG: 'C.UTF-8', ...engine.pgClientEnv(container), ...extraEnv },
     });
+  }
+
+  /**
+   * `printenv NAME…` in an app service: the environment its process was started with (its compose `environment:`),
+   * read from /proc, as `docker compose exec` gives an exec'd process the container's environment. Exit 1 when a
+   * name is unset, as printenv does. Bare `printenv` is refused: the process also carries the emulation's own variables.
+   */
+  private printenv(container: ContainerRecord, names: string[], extraEnv: Record<string, string>): number {
+    if (names.length === 0 || names.some((name) => name.startsWith('-')))
+      return this.refuse(
+        `docker compose exec ${container.service ?? container.name} printenv ${names.join(' ')} (only printenv NAME… is emulated)`,
+      );
+    const started = Object.fromEntries(
+      readFileSync(`/proc/${container.pid}/environ`, 'utf8')
+        .split('\0')
+        .filter(Boolean)
+        .map((entry) => [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)]),
+    );
+    const environment: Record<string, string> = { ...started, ...extraEnv };
+    let missing = false;
+    for (const name of names) {
+      if (environment[name] === undefined) missing = true;
+      else this.io.stdout(`${environment[name]}\n`);
+    }
+    return missing ? 1 : 0;
   }
 
   private async composeCp(engine: EmulatedEngine, project: ComposeProject, args: string[]): Promise<number> {
