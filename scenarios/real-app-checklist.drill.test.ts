@@ -14,7 +14,7 @@ import { type DefectTarget, probeSeededDefects } from './support/seeded-checklis
 /**
  * The DR checklist probes against the real NMIA itself (its images and source, seeded as a drill seeds it), on a
  * private network with free loopback ports: no compose project `nmia`, one start-up for every item and its seeded
- * defect. The drill-level proof (baseline, recovery, RTO/RPO) is scenarios/real-app.drill.test.ts.
+ * defect. The drill-level proof (baseline, recovery, RTO/RPO) is scenarios/runbook-corrected.drill.test.ts.
  */
 const docker = await dockerAvailability(['postgres:15', 'nmia-api', 'nmia-worker', 'nmia-ui', 'nmia-drill/node:20']);
 const source = realNmiaSource();
