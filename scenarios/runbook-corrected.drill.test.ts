@@ -191,7 +191,16 @@ describe.skipIf(!realApp.available)(`the corrected runbook on the real NMIA too$
   });
 
   it('passes every procedure; what only the app can fix is an application finding', () => {
-    expect(real.journal.findings.map((finding) => [finding.kind, `${finding.procedure}: ${finding.title}`])).toEqual([
+    // On a mismatch, what each item that did not pass said, before the disaster and after.
+    const notPassed = real.journal.procedures.flatMap((record) =>
+      record.rungs
+        .filter((rung) => rung.rung === 'application' && rung.outcome !== 'passed')
+        .map((rung) => `${record.id} ${rung.check}: ${rung.summary} (before: ${JSON.stringify(rung.evidence?.baseline)})`),
+    );
+    expect(
+      real.journal.findings.map((finding) => [finding.kind, `${finding.procedure}: ${finding.title}`]),
+      notPassed.join('\n'),
+    ).toEqual([
       ['application', expect.stringMatching(/^dr-recovery: step 2's \.env never reaches the app: docker-compose\.yml sets SECRET_KEY/)],
       ['application', expect.stringMatching(/^dr-recovery: UI loads .*before the disaster too/)],
       ['application', expect.stringMatching(/^dr-recovery-key-lost: a lost SECRET_KEY cannot be replaced/)],

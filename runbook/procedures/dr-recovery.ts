@@ -28,15 +28,10 @@ export const drRecovery: Procedure = {
   blocks: [0, 1, 2, 3, 4],
 
   async prepare(context) {
-    if (appRepository(context)) {
-      // The app's own writes are the RPO's: the baseline (its connector scan included) first, then writes, the
-      // backup and more writes up to the disaster.
-      await probeBaseline(context);
-      await prepareRecovery(context, { rpoWrites: true });
-      return;
-    }
-    await prepareRecovery(context);
+    // The app's own writes are the RPO's: the baseline (its connector scan included) first, then writes, the
+    // backup and more writes up to the disaster.
     await probeBaseline(context);
+    await prepareRecovery(context, { rpoWrites: true });
   },
 
   bindings(context) {

@@ -3,7 +3,12 @@ import { newFiles } from '../kit/backup-files.ts';
 import type { Procedure } from '../../src/drill/procedure.ts';
 import { reportVolumeMismatch } from '../kit/volume-checks.ts';
 import { compareWithBackupWindow } from '../../src/verify/backup-window.ts';
-import { listArchive, manifestOfDataArchive, missingDataFiles } from '../../src/verify/data-directory-check.ts';
+import {
+  listArchive,
+  manifestOfDataArchive,
+  manifestOfDataArchiveInImage,
+  missingDataFiles,
+} from '../../src/verify/data-directory-check.ts';
 
 /** Docker Volume Backup. Intent: the archive holds a complete, restorable copy of the db service's data volume. */
 export const volumeBackup: Procedure = {
@@ -49,24 +54,34 @@ export const volumeBackup: Procedure = {
       'the archive holds a complete PostgreSQL data directory',
       `${entries.length} entries including ${missing.length === 0 ? 'PG_VERSION, global/pg_control, base/' : ''}`,
     );
-    if (context.stack.binaries.source === 'db image') {
-      // The archive is the db image's PostgreSQL (newer than this host's server): no host server can start it.
-      context.rung({
-        rung: 'restorability',
-        check: 'a server starts on the extracted archive',
-        outcome: 'skipped',
-        summary: `the archive holds a PostgreSQL ${context.drill.journal.app?.serverVersion ?? 'server'} data directory; the host's server is older and cannot start it (checked instead by restoring it: volume-restore)`,
-      });
-      // volume-restore, next in runbook order, restores this archive and compares it with the same window.
-      context.produce({ name: 'volume-archive', path: archive, sha256: evidence.sha256, window: (await context.backupWindow())! });
-      return;
-    }
-    const restored = await manifestOfDataArchive(archive, context.stack.binaries);
+    // The archive is the db service's PostgreSQL; when the host's server is older (the db image's clients are in
+    // use), a container of that image starts it instead.
+    const image = context.stack.binaries.source === 'db image' ? context.stack.appSetup?.clients?.image : undefined;
+    const database = context.stack.dbClientConfig('nmia');
+    const restored = image
+      ? await context.harnessAction(
+          `check: a server of the db image ${image} starts on the extracted archive`,
+          `docker run -d -v <extracted archive>:/var/lib/postgresql/data ${image}`,
+          () =>
+            manifestOfDataArchiveInImage(archive, {
+              image,
+              drillId: context.stack.workspace.drillId,
+              workDir: context.stack.workspace.harnessDir,
+              docker: (args) => context.stack.docker(args),
+              user: String(database.user),
+              password: String(database.password),
+            }),
+        )
+      : await manifestOfDataArchive(archive, context.stack.binaries);
     if (!restored.ok) {
       context.fail('restorability', 'a server starts on the extracted archive', restored.reason);
       return;
     }
-    context.pass('restorability', 'a server starts on the extracted archive', 'throwaway server started on the extracted data directory');
+    context.pass(
+      'restorability',
+      'a server starts on the extracted archive',
+      `throwaway server${image ? ` of ${image}` : ''} started on the extracted data directory`,
+    );
     const window = (await context.backupWindow())!;
     const comparison = compareWithBackupWindow(window.before, window.after, restored.manifest);
     if (comparison.problems.length === 0) {
