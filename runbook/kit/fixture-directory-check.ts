@@ -13,7 +13,8 @@ export function unavailableParts(context: ProcedureContext): Partial<Record<Prob
 }
 
 /**
- * The reference stack's LDAP directory is the harness's, not the application's: it loads the connectors'
+ * The directory the connectors scan is the harness's, not the application's (on the emulated stack a slapd on this
+ * machine, on compose a container added in the override): it loads the connectors'
  * accounts from the (restored) database and says "listening" when ready, or reports that it cannot start.
  * Waits (bounded) for either. When it is not there, the connector scan is an `error` with the cause and the
  * fix, never a failed check: a scan against a directory that never ran says nothing about the runbook.
@@ -38,7 +39,10 @@ export async function checkFixtureDirectory(context: ProcedureContext, timeoutMs
       unavailable = new HarnessUnavailableError(
         FIXTURE_DIRECTORY,
         `it did not report listening within ${timeoutMs / 1000} s (last log line: ${last})`,
-        `check that slapd starts on this machine (slapd -VV), or reinstall it: ${INSTALL}`,
+        context.stack.kind === 'compose'
+          ? // On compose it is a container of the drill's image running this checkout's nmia/directory (mounted).
+            `see docker compose logs directory; run npm install in the nmia-drill checkout and build its images with .ci/provision-docker.sh`
+          : `check that slapd starts on this machine (slapd -VV), or reinstall it: ${INSTALL}`,
       );
       break;
     }

@@ -36,10 +36,12 @@ describe('ComposeProject', () => {
     expect(ComposeProject.locate(dir, undefined, {}).service('db')?.image).toBe('postgres:16-alpine');
     await writeFile(
       join(dir, 'docker-compose.override.yml'),
-      'services:\n  db:\n    image: nmia-drill/postgres:17\n    ports: !override\n      - 127.0.0.1:5432:5432\n',
+      'services:\n  db:\n    image: nmia-drill/postgres:17\n    ports: !override\n      - 127.0.0.1:5432:5432\n  directory:\n    image: nmia-drill/node:20\n',
     );
     const project = ComposeProject.locate(dir, undefined, {});
     expect(project.service('db')?.image).toBe('nmia-drill/postgres:17');
+    // A service only the override defines is the project's too, as Compose merges it.
+    expect(project.service('directory')?.image).toBe('nmia-drill/node:20');
     expect(project.service('api')?.image).toBe('nmia-api');
     // With -f, Compose reads only the files named.
     expect(ComposeProject.locate(dir, 'docker-compose.yml', {}).service('db')?.image).toBe('postgres:16-alpine');

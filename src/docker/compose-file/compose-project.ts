@@ -83,6 +83,9 @@ export class ComposeProject {
       const image = overriddenServices[name]?.image;
       this.services.set(name, this.readService(name, image === undefined ? raw : { ...raw, image }, variables));
     }
+    // A service only the override defines is a service of the project too (the drill's directory on the real app).
+    for (const [name, raw] of Object.entries(overriddenServices))
+      if (!this.services.has(name)) this.services.set(name, this.readService(name, raw, variables));
   }
 
   /** Finds the compose file the way `docker compose` does: `-f`, else the working directory upwards. */
