@@ -13,6 +13,7 @@ import { status } from './drill-history.ts';
 import { bundleFiles, verifyEvidence } from './evidence-bundle.ts';
 import { externalReferences } from './html-report.ts';
 import { journalValidator } from './journal-json-schema.ts';
+import { type OscalAssessmentResults, oscalSchemaErrors } from './oscal-export.ts';
 import { formatDuration, timingMeasures } from './timing-measures.ts';
 
 const RUNBOOK = fileURLToPath(new URL('../../runbook/backup-restore.md', import.meta.url));
@@ -48,14 +49,15 @@ describe('writeEvidence on a real drill', () => {
     if (reportRoot) await rm(reportRoot, { recursive: true, force: true });
   });
 
-  it('writes journal, summary, report.html, junit.xml and SHA256SUMS into the report dir, and the index beside it', () => {
+  it('writes journal, summary, report.html, junit.xml, the OSCAL export and SHA256SUMS into the report dir, and the index beside it', () => {
     const { files } = result;
     expect(files.reportDir.startsWith(reportRoot)).toBe(true);
-    expect([files.journal, files.summary, files.html, files.junit, files.sha256sums].map((path) => basename(path))).toEqual([
+    expect([files.journal, files.summary, files.html, files.junit, files.oscal!, files.sha256sums].map((path) => basename(path))).toEqual([
       'journal.json',
       'summary.md',
       'report.html',
       'junit.xml',
+      'oscal-assessment-results.json',
       'SHA256SUMS',
     ]);
     expect(files.index).toBe(join(reportRoot, 'index.json'));
@@ -69,6 +71,19 @@ describe('writeEvidence on a real drill', () => {
     expect(journal.procedures.map((procedure: { id: string }) => procedure.id)).toEqual(
       expect.arrayContaining(['full-backup', 'dr-recovery']),
     );
+  });
+
+  it("the OSCAL export validates against NIST's schema, and its observations of this drill link to the bundle's own files", async () => {
+    const document = JSON.parse(await readFile(result.files.oscal!, 'utf8')) as OscalAssessmentResults;
+    expect(oscalSchemaErrors(document)).toEqual([]);
+    const observations = document['assessment-results'].results[0]!.observations!;
+    expect(observations.map((observation) => observation.title)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^order\/full-backup: /), expect.stringMatching(/^order\/dr-recovery: /)]),
+    );
+    const present = new Set(await bundleFiles(result.files.reportDir));
+    const hrefs = observations.flatMap((observation) => (observation['relevant-evidence'] ?? []).map((evidence) => evidence.href));
+    expect(hrefs).toEqual(expect.arrayContaining([expect.stringMatching(/^procedures\/order-full-backup\//)]));
+    for (const href of hrefs) expect(present.has(decodeURIComponent(href.split('#')[0]!)), href).toBe(true);
   });
 
   it('SHA256SUMS covers every file of the bundle, sha256sum -c accepts it, and verifyEvidence names a changed byte', async () => {

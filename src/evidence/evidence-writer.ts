@@ -2,13 +2,14 @@ import { appendFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { appendToIndex } from './drill-history.ts';
 import { sign } from 'node:crypto';
-import { PUBLIC_KEY_FILE, redactBundleFiles, writeSha256Sums } from './evidence-bundle.ts';
+import { bundleFiles, PUBLIC_KEY_FILE, redactBundleFiles, writeSha256Sums } from './evidence-bundle.ts';
 import { signingKeyFor } from './signing-key.ts';
 import { buildAttestation, renderAttestationMarkdown } from './attestation.ts';
 import { renderHtmlReport } from './html-report.ts';
 import { JournalSchema, type Journal } from './journal.ts';
 import { renderJunit } from './junit-report.ts';
 import { renderMarkdownSummary } from './markdown-summary.ts';
+import { OSCAL_FILE, renderOscalAssessmentResults } from './oscal-export.ts';
 import type { Redactor } from './redactor.ts';
 
 export interface EvidenceFiles {
@@ -19,6 +20,8 @@ export interface EvidenceFiles {
   junit: string;
   /** The one-page attestation (also the first section of report.html). */
   attestation?: string;
+  /** The OSCAL assessment-results document (validated against NIST's schema), linking to the files above. */
+  oscal?: string;
   /** SHA256SUMS over every file of the bundle; written after everything else in it. */
   sha256sums: string;
   /** SHA256SUMS.sig, unless signing is off (NMIA_DRILL_SIGNING=off). */
@@ -62,6 +65,7 @@ export async function writeEvidence(
     html: join(reportDir, 'report.html'),
     junit: join(reportDir, 'junit.xml'),
     attestation: join(reportDir, 'attestation.md'),
+    oscal: join(reportDir, OSCAL_FILE),
   };
   await writeFile(files.journal, `${JSON.stringify(redacted, null, 2)}\n`);
   const summary = renderMarkdownSummary(redacted);
@@ -71,6 +75,8 @@ export async function writeEvidence(
   await writeFile(files.html, renderHtmlReport(redacted));
   await writeFile(files.junit, renderJunit(redacted));
   if (key) await writeFile(join(reportDir, PUBLIC_KEY_FILE), key.publicPem);
+  // Last of the renderings: its observations link to the files already in the bundle.
+  await writeFile(files.oscal, renderOscalAssessmentResults(redacted, await bundleFiles(reportDir)));
   // Other components write into the bundle too (block traces); nothing is hashed, and so vouched for, unredacted.
   const redactedFiles = await redactBundleFiles(reportDir, redactor);
   const sums = await writeSha256Sums(reportDir, { env, signingKey: key ?? null });

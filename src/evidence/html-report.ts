@@ -87,7 +87,7 @@ function anchor(...parts: string[]): string {
   return parts.join('-').replace(/[^A-Za-z0-9_-]+/g, '-');
 }
 
-function procedureAnchor(procedure: Pick<ProcedureRecord, 'mode' | 'id'>): string {
+export function procedureAnchor(procedure: Pick<ProcedureRecord, 'mode' | 'id'>): string {
   return anchor('proc', procedure.mode, procedure.id);
 }
 
