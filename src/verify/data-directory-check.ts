@@ -1,3 +1,4 @@
+import type pg from 'pg';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,22 +34,37 @@ export async function manifestOfDataArchive(
   binaries: PgBinaries,
   database = 'nmia',
   user = 'nmia',
-): Promise<{ ok: true; manifest: Manifest } | { ok: false; reason: string }> {
+): Promise<ArchiveCheck> {
   const root = await mkdtemp(join(tmpdir(), 'nmia-drill-volume-check-'));
   chmodSync(root, 0o755);
   const identity = serverIdentity();
   const cluster = new PgCluster(join(root, 'data'), binaries, identity);
+  return manifestOfServer(
+    async () => {
+      await cluster.ensureOwnedDir(cluster.dataDir);
+      await execa('tar', ['-xzf', archive, '-C', cluster.dataDir]);
+      if (identity) await execa('chown', ['-R', `${identity.uid}:${identity.gid}`, cluster.dataDir]);
+      chmodSync(cluster.dataDir, 0o700);
+      await execa('rm', ['-f', join(cluster.dataDir, 'postmaster.pid')]);
+      const socketDir = join(root, 'socket');
+      await cluster.ensureOwnedDir(join(root, 'log'));
+      const port = await freePort();
+      await cluster.start({ port, socketDir, logFile: join(root, 'log', 'server.log') });
+      return { host: socketDir, port, user, database };
+    },
+    async () => {
+      await cluster.stop('immediate').catch(() => undefined);
+      await rm(root, { recursive: true, force: true });
+    },
+  );
+}
+
+type ArchiveCheck = { ok: true; manifest: Manifest } | { ok: false; reason: string };
+
+/** Starts a server on an extracted archive (`start` gives where to reach it), takes its manifest, always cleans up. */
+async function manifestOfServer(start: () => Promise<pg.ClientConfig>, cleanup: () => Promise<void>): Promise<ArchiveCheck> {
   try {
-    await cluster.ensureOwnedDir(cluster.dataDir);
-    await execa('tar', ['-xzf', archive, '-C', cluster.dataDir]);
-    if (identity) await execa('chown', ['-R', `${identity.uid}:${identity.gid}`, cluster.dataDir]);
-    chmodSync(cluster.dataDir, 0o700);
-    await execa('rm', ['-f', join(cluster.dataDir, 'postmaster.pid')]);
-    const socketDir = join(root, 'socket');
-    await cluster.ensureOwnedDir(join(root, 'log'));
-    const port = await freePort();
-    await cluster.start({ port, socketDir, logFile: join(root, 'log', 'server.log') });
-    const client = await connectPg({ host: socketDir, port, user, database });
+    const client = await connectPg(await start());
     try {
       return { ok: true, manifest: await takeManifest(client) };
     } finally {
@@ -57,8 +73,7 @@ export async function manifestOfDataArchive(
   } catch (error) {
     return { ok: false, reason: (error as Error).message.split('\n')[0] ?? 'unknown error' };
   } finally {
-    await cluster.stop('immediate').catch(() => undefined);
-    await rm(root, { recursive: true, force: true });
+    await cleanup();
   }
 }
 
@@ -82,10 +97,7 @@ export interface ImageServerOptions {
  * directory (its entrypoint starts an existing data directory as it is), reached on a loopback port. The
  * container carries the drill label, so a drill that dies before removing it still has it cleaned up.
  */
-export async function manifestOfDataArchiveInImage(
-  archive: string,
-  options: ImageServerOptions,
-): Promise<{ ok: true; manifest: Manifest } | { ok: false; reason: string }> {
+export async function manifestOfDataArchiveInImage(archive: string, options: ImageServerOptions): Promise<ArchiveCheck> {
   const root = await mkdtemp(join(options.workDir, 'volume-check-'));
   const dataDir = join(root, 'data');
   const name = `nmia-drill-${options.drillId}-volume-check`;
@@ -95,55 +107,53 @@ export async function manifestOfDataArchiveInImage(
       throw new Error(`docker ${args[0]} (exit ${result.exitCode}): ${result.stderr.trim().split('\n').at(-1) ?? ''}`);
     return result.stdout.trim();
   };
-  try {
-    await execa('mkdir', ['-p', dataDir]);
-    await execa('tar', ['-xzf', archive, '-C', dataDir]);
-    await rm(join(dataDir, 'postmaster.pid'), { force: true });
-    await options.docker(['rm', '-f', name]);
-    await docker(
-      ['run', '-d', '--name', name, '--label', `${DRILL_LABEL}=${options.drillId}`, '-p', '127.0.0.1::5432'].concat([
-        '-v',
-        `${dataDir}:/var/lib/postgresql/data`,
-        options.image,
-      ]),
-    );
-    const database = options.database ?? 'nmia';
-    const deadline = Date.now() + (options.readyTimeoutMs ?? 60_000);
-    for (;;) {
-      if ((await options.docker(['exec', name, 'pg_isready', '-q', '-h', '127.0.0.1', '-U', options.user, '-d', database])).exitCode === 0)
-        break;
-      // A server that cannot start on the directory exits at once: its log says why, no need to wait out the bound.
-      const running = (await options.docker(['inspect', '-f', '{{.State.Running}}', name])).stdout.trim() === 'true';
-      if (!running || Date.now() > deadline) {
-        const logs = await options.docker(['logs', '--tail', '3', name]);
-        throw new Error(
-          `the ${options.image} server did not accept connections on the extracted archive${running ? ' in time' : ' (it exited)'}: ${`${logs.stdout}${logs.stderr}`.trim().split('\n').join(' | ')}`,
-        );
+  return manifestOfServer(
+    async () => {
+      await execa('mkdir', ['-p', dataDir]);
+      await execa('tar', ['-xzf', archive, '-C', dataDir]);
+      await rm(join(dataDir, 'postmaster.pid'), { force: true });
+      await options.docker(['rm', '-f', name]);
+      await docker(
+        ['run', '-d', '--name', name, '--label', `${DRILL_LABEL}=${options.drillId}`, '-p', '127.0.0.1::5432'].concat([
+          '-v',
+          `${dataDir}:/var/lib/postgresql/data`,
+          options.image,
+        ]),
+      );
+      const database = options.database ?? 'nmia';
+      const deadline = Date.now() + (options.readyTimeoutMs ?? 60_000);
+      for (;;) {
+        if (
+          (await options.docker(['exec', name, 'pg_isready', '-q', '-h', '127.0.0.1', '-U', options.user, '-d', database])).exitCode === 0
+        )
+          break;
+        // A server that cannot start on the directory exits at once: its log says why, no need to wait out the bound.
+        const running = (await options.docker(['inspect', '-f', '{{.State.Running}}', name])).stdout.trim() === 'true';
+        if (!running || Date.now() > deadline) {
+          const logs = await options.docker(['logs', '--tail', '3', name]);
+          throw new Error(
+            `the ${options.image} server did not accept connections on the extracted archive${running ? ' in time' : ' (it exited)'}: ${`${logs.stdout}${logs.stderr}`.trim().split('\n').join(' | ')}`,
+          );
+        }
+        await new Promise((resolve) => setTimeout(resolve, 250));
       }
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-    const published = /:(\d+)\s*$/.exec(await docker(['port', name, '5432/tcp']))?.[1];
-    const client = await connectPg({
-      host: '127.0.0.1',
-      port: Number(published),
-      user: options.user,
-      password: options.password,
-      database,
-    });
-    try {
-      return { ok: true, manifest: await takeManifest(client) };
-    } finally {
-      await client.end();
-    }
-  } catch (error) {
-    return { ok: false, reason: (error as Error).message.split('\n')[0] ?? 'unknown error' };
-  } finally {
-    await options.docker(['rm', '-f', '-v', name]).catch(() => undefined);
-    // The image's server owns the files now: its uid may not be ours, so the image removes them.
-    await rm(root, { recursive: true, force: true }).catch(() =>
-      options
-        .docker(['run', '--rm', '--entrypoint', 'rm', '-v', `${root}:/check`, options.image, '-rf', '/check/data'])
-        .then(() => rm(root, { recursive: true, force: true })),
-    );
-  }
+      const published = /:(\d+)\s*$/.exec(await docker(['port', name, '5432/tcp']))?.[1];
+      return {
+        host: '127.0.0.1',
+        port: Number(published),
+        user: options.user,
+        password: options.password,
+        database,
+      };
+    },
+    async () => {
+      await options.docker(['rm', '-f', '-v', name]).catch(() => undefined);
+      // The image's server owns the files now: its uid may not be ours, so the image removes them.
+      await rm(root, { recursive: true, force: true }).catch(() =>
+        options
+          .docker(['run', '--rm', '--entrypoint', 'rm', '-v', `${root}:/check`, options.image, '-rf', '/check/data'])
+          .then(() => rm(root, { recursive: true, force: true })),
+      );
+    },
+  );
 }
