@@ -78,6 +78,10 @@ describe('the DR checklist fails on seeded defects', () => {
         kind: 'application',
         procedure: 'dr-recovery',
         title: expect.stringMatching(/^UI loads .*before the disaster too/),
+        // The cause, read from the ui's own log, and the change that removes it.
+        suggestedFix: expect.stringMatching(
+          /point the \/api proxy at the api service: target: 'http:\/\/api:8000'.*forwards \/api\/\S+ to 127\.0\.0\.1:8000/,
+        ),
       }),
     ]);
   });

@@ -205,6 +205,10 @@ describe.skipIf(!realApp.available)(`the corrected runbook on the real NMIA too$
       ['application', expect.stringMatching(/^dr-recovery: UI loads .*before the disaster too/)],
       ['application', expect.stringMatching(/^dr-recovery-key-lost: a lost SECRET_KEY cannot be replaced/)],
     ]);
+    // The UI's defect comes with its fix, quoting the app's own file.
+    expect(real.journal.findings.find((finding) => /UI loads/.test(finding.title))?.suggestedFix).toMatch(
+      /^In ui\/vite\.config\.ts:\d+ \(`target: 'http:\/\/localhost:8000',`\), point the \/api proxy at the api service: target: 'http:\/\/api:8000'/,
+    );
     expect(new Set(Object.values(outcomesOf(real)))).toEqual(new Set(['passed']));
     expect(Object.keys(outcomesOf(real))).toHaveLength(PROCEDURES.length);
   });

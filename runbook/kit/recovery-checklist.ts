@@ -6,6 +6,7 @@ import type { ProbeResult, ProbeTarget } from '../../src/probes/probe.ts';
 import type { ChecklistItem } from '../../src/runbook/runbook.ts';
 import type { ProcedureContext } from '../../src/drill/procedure-context.ts';
 import { checkFixtureDirectory, unavailableParts } from './fixture-directory-check.ts';
+import { uiProxyFix } from './ui-proxy-diagnosis.ts';
 
 const PREREQUISITES = 'Disaster Recovery Checklist › Prerequisites';
 const RECOVERY_STEPS = 'Disaster Recovery Checklist › Recovery Steps';
@@ -138,15 +139,19 @@ export async function verifyRecovery(
       evidence: { probe: result.id, durationMs: result.durationMs, ...baselineEvidence, ...result.evidence },
     });
     if (result.applicationDefect) {
+      // Where the cause is known from the app's own logs and files, the fix names the change; else what to make hold.
+      const diagnosed = result.id === 'ui-loads' ? await uiProxyFix(context) : undefined;
       context.finding({
         kind: 'application',
         ...(item ? { line: item.line } : {}),
         severity: 'medium',
         title: `${check}: the application fails this before the disaster too`,
-        evidence: { before: result.applicationDefect.summary, after: result.summary, probe: result.id },
+        evidence: { before: result.applicationDefect.summary, after: result.summary, probe: result.id, ...diagnosed?.evidence },
         whyItMatters:
           'The recovered application is no worse than before, so the runbook is not at fault; but this checklist item cannot confirm a recovery until the application passes it.',
-        suggestedFix: `Fix the application (not the runbook) so that "${check}" holds on a healthy deployment; before the disaster it gave: ${result.applicationDefect.summary}`,
+        suggestedFix:
+          diagnosed?.suggestedFix ??
+          `Fix the application (not the runbook) so that "${check}" holds on a healthy deployment; before the disaster it gave: ${result.applicationDefect.summary}`,
       });
     }
     record(context, {
