@@ -72,8 +72,9 @@ export class ConsoleReporter implements DrillReporter {
 export function drillEndText(journal: Journal, files: EvidenceFiles): string[] {
   const texts = [
     renderSummaryTable(journal),
-    `${files.attestation ? `attestation: ${files.attestation}\n` : ''}report:  ${files.html}\njournal: ${files.journal}\nsummary: ${files.summary}`,
+    `${files.attestation ? `attestation: ${files.attestation}\n` : ''}${files.attestationPdf ? `attestation PDF: ${files.attestationPdf}\n` : ''}report:  ${files.html}\njournal: ${files.journal}\nsummary: ${files.summary}`,
   ];
+  if (files.attestationPdfNotWritten) texts.push(files.attestationPdfNotWritten);
   texts.push(
     files.signing
       ? `signed:  ${files.sha256sums}.sig with ed25519 key ${files.signing.fingerprint} (${files.signing.source}${files.signing.generated ? '; made now on first use: keep it, and give reviewers its public half' : ''})`

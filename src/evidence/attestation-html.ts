@@ -30,8 +30,11 @@ const CONTROL_LABEL: Record<ControlResult['status'], string> = {
   missing: 'NONE',
 };
 
-/** The one-page attestation: first in report.html; every value escaped by the `html` tag. */
-export function renderAttestationSection(attestation: Attestation): SafeHtml {
+/**
+ * The one-page attestation: first in report.html, or alone (`standalone`, printed as attestation.pdf); every
+ * value escaped by the `html` tag.
+ */
+export function renderAttestationSection(attestation: Attestation, options: { standalone?: boolean } = {}): SafeHtml {
   const backup = attestation.backup;
   return html`<section id="attestation">
 <h1>Attestation: DR drill <span class="mono">${attestation.drillId}</span> <span class="badge o-${attestation.outcome}">${outcomeSymbol(attestation.outcome)}</span></h1>
@@ -76,6 +79,6 @@ ${
   )}</tbody></table>
 <h2>Sign-offs</h2>
 <ul>${attestation.signOffs.map((signOff) => html`<li><strong>${signOff.role}:</strong> ${signOff.who}, ${signOff.detail}</li>`)}</ul>
-<p class="muted">${attestation.signing ?? 'SHA256SUMS only: integrity only, unsigned.'} The full report follows.</p>
+<p class="muted">${attestation.signing ?? 'SHA256SUMS only: integrity only, unsigned.'} ${options.standalone ? 'The full report is report.html, in the same bundle.' : 'The full report follows.'}</p>
 </section>`;
 }

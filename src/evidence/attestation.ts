@@ -285,7 +285,8 @@ function plainDeep<T>(value: T): T {
   return value;
 }
 
-export function renderAttestationMarkdown(raw: Attestation): string {
+/** `bundleNotes`: one line each about the bundle itself (attestation.pdf not written), at the end. */
+export function renderAttestationMarkdown(raw: Attestation, bundleNotes: readonly string[] = []): string {
   const attestation = plainDeep(raw);
   const lines = [
     `# Attestation: DR drill ${attestation.drillId}`,
@@ -359,6 +360,7 @@ export function renderAttestationMarkdown(raw: Attestation): string {
     '',
     ...attestation.signOffs.map((signOff) => `- **${signOff.role}:** ${signOff.who}, ${signOff.detail}`),
     ...(attestation.signing ? ['', `Integrity: ${attestation.signing}.`] : ['', 'Integrity: SHA256SUMS only (integrity only, unsigned).']),
+    ...plainDeep(bundleNotes).flatMap((note) => ['', note]),
     '',
   ];
   return lines.join('\n');

@@ -5,6 +5,7 @@ import { sign } from 'node:crypto';
 import { bundleFiles, PUBLIC_KEY_FILE, redactBundleFiles, writeSha256Sums } from './evidence-bundle.ts';
 import { signingKeyFor } from './signing-key.ts';
 import { buildAttestation, renderAttestationMarkdown } from './attestation.ts';
+import { ATTESTATION_PDF_FILE, printAttestationPdf } from './attestation-pdf.ts';
 import { renderHtmlReport } from './html-report.ts';
 import { JournalSchema, type Journal } from './journal.ts';
 import { renderJunit } from './junit-report.ts';
@@ -20,6 +21,10 @@ export interface EvidenceFiles {
   junit: string;
   /** The one-page attestation (also the first section of report.html). */
   attestation?: string;
+  /** The attestation alone printed to A4 by headless Chromium; absent when it could not be printed. */
+  attestationPdf?: string;
+  /** Why attestation.pdf is absent, and the fix, in one line (also in attestation.md and summary.md). */
+  attestationPdfNotWritten?: string;
   /** The OSCAL assessment-results document (validated against NIST's schema), linking to the files above. */
   oscal?: string;
   /** SHA256SUMS over every file of the bundle; written after everything else in it. */
@@ -67,14 +72,23 @@ export async function writeEvidence(
     attestation: join(reportDir, 'attestation.md'),
     oscal: join(reportDir, OSCAL_FILE),
   };
+  // Started first, as the browser's launch is most of a bundle's time. A PDF cannot be scrubbed after
+  // writing as the text files are, so its page goes through the redactor here, before printing.
+  const pdf = printAttestationPdf(
+    redactor.redact(renderHtmlReport(redacted, { attestationOnly: true })),
+    join(reportDir, ATTESTATION_PDF_FILE),
+    { env },
+  );
   await writeFile(files.journal, `${JSON.stringify(redacted, null, 2)}\n`);
-  const summary = renderMarkdownSummary(redacted);
-  await writeFile(files.summary, summary);
-  if (process.env.GITHUB_STEP_SUMMARY) await appendFile(process.env.GITHUB_STEP_SUMMARY, summary).catch(() => undefined);
-  await writeFile(files.attestation, renderAttestationMarkdown(buildAttestation(redacted)));
   await writeFile(files.html, renderHtmlReport(redacted));
   await writeFile(files.junit, renderJunit(redacted));
   if (key) await writeFile(join(reportDir, PUBLIC_KEY_FILE), key.publicPem);
+  const printed = await pdf;
+  const pdfNote = printed.written ? [] : [printed.notWritten];
+  const summary = renderMarkdownSummary(redacted, pdfNote);
+  await writeFile(files.summary, summary);
+  if (process.env.GITHUB_STEP_SUMMARY) await appendFile(process.env.GITHUB_STEP_SUMMARY, summary).catch(() => undefined);
+  await writeFile(files.attestation, renderAttestationMarkdown(buildAttestation(redacted), pdfNote));
   // Last of the renderings: its observations link to the files already in the bundle.
   await writeFile(files.oscal, renderOscalAssessmentResults(redacted, await bundleFiles(reportDir)));
   // Other components write into the bundle too (block traces); nothing is hashed, and so vouched for, unredacted.
@@ -88,6 +102,7 @@ export async function writeEvidence(
   );
   return {
     ...files,
+    ...(printed.written ? { attestationPdf: printed.path } : { attestationPdfNotWritten: printed.notWritten }),
     sha256sums: sums.sums,
     ...(sums.signature ? { signature: sums.signature } : {}),
     ...(key ? { signing: { fingerprint: key.fingerprint, source: key.source, generated: key.generated } } : {}),

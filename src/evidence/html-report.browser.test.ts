@@ -4,14 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pdfPageCount } from './attestation-pdf.ts';
 import { renderHtmlReport } from './html-report.ts';
 import { HOSTILE, syntheticJournal } from '../../test-support/synthetic-journal.ts';
 import type { Journal } from './journal.ts';
-
-/** Pages in a PDF Chromium printed: its page objects (Skia writes them as plain dictionaries). */
-function pdfPages(pdf: Buffer): number {
-  return pdf.toString('latin1').match(/\/Type\s*\/Page(?![a-zA-Z])/g)?.length ?? 0;
-}
 
 /** A heavy drill for the page budget: many findings of every kind, many procedures left out, long reasons. */
 function heavyJournal(): Journal {
@@ -135,7 +131,7 @@ describe(`report.html in headless chromium${skipReason ? ` (skipped: ${skipReaso
         await page.goto(pathToFileURL(file).href, { waitUntil: 'load' });
         const path = join(keep, `${name}.pdf`);
         await page.pdf({ path, format: 'A4', printBackground: true });
-        return pdfPages(await readFile(path));
+        return pdfPageCount(await readFile(path));
       };
       const attestations = [await print(renderHtmlReport(syntheticJournal(), { attestationOnly: true }), 'attestation')];
       attestations.push(await print(renderHtmlReport(heavyJournal(), { attestationOnly: true }), 'attestation-heavy'));

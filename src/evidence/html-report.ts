@@ -397,10 +397,10 @@ export function externalReferences(page: string): string[] {
 
 /**
  * The audit report: the one-page attestation first, then findings and failures, the timeline, each procedure,
- * RTO/RPO and the checklist. `attestationOnly` renders the attestation alone (for its PDF).
+ * RTO/RPO and the checklist. `attestationOnly` renders the attestation alone: the page attestation.pdf is printed from.
  */
 export function renderHtmlReport(journal: Journal, options: { attestationOnly?: boolean } = {}): string {
-  const attestation = renderAttestationSection(buildAttestation(journal));
+  const attestation = renderAttestationSection(buildAttestation(journal), { standalone: options.attestationOnly === true });
   const page = html`<!doctype html>
 <html lang="en">
 <head>

@@ -10,8 +10,11 @@ function seconds(ms: number | undefined): string {
   return ms === undefined ? '' : `${(ms / 1000).toFixed(1)} s`;
 }
 
-/** The Markdown summary: outcome, findings first, then per-procedure rungs. Suitable for a CI job summary. */
-export function renderMarkdownSummary(journal: Journal): string {
+/**
+ * The Markdown summary: outcome, findings first, then per-procedure rungs. Suitable for a CI job summary.
+ * `bundleNotes`: one line each about the bundle itself (a file that could not be written), under the header.
+ */
+export function renderMarkdownSummary(journal: Journal, bundleNotes: readonly string[] = []): string {
   const lines: string[] = [];
   const t = journal.totals;
   lines.push(`# nmia-drill ${journal.drillId}: ${outcomeSymbol(journal.outcome)}`, '');
@@ -28,6 +31,7 @@ export function renderMarkdownSummary(journal: Journal): string {
   lines.push(`- procedures: ${t.passed} passed, ${t.failed} failed, ${t.error} error, ${t.skipped} skipped, ${t.notRun} not run`);
   if (journal.error) lines.push(`- error: ${journal.error}`);
   lines.push(...objectiveLines(journal));
+  lines.push(...bundleNotes.map((note) => `- ${cell(note)}`));
   lines.push('');
   if (journal.findings.length > 0) lines.push('## Findings', '');
   for (const group of findingsByKind(journal.findings)) {

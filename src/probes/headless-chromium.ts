@@ -26,17 +26,21 @@ const INSTALL_FIX = 'apt-get install -y --no-install-recommends chromium, or set
  */
 export class HeadlessChromium {
   /** NMIA_DRILL_CHROMIUM, else `chromium` on PATH, as the prerequisite check finds it. */
-  static executablePath(): string {
-    return process.env.NMIA_DRILL_CHROMIUM || onPath('chromium', withSystemPath()) || '/usr/bin/chromium';
+  static executablePath(env: NodeJS.ProcessEnv = process.env): string {
+    return env.NMIA_DRILL_CHROMIUM || onPath('chromium', withSystemPath(env)) || '/usr/bin/chromium';
   }
 
-  /** A fresh profile in a temp dir (removed by close(), also on Ctrl-C and exit). */
-  static async launch(options: { executablePath?: string; timeoutMs?: number } = {}): Promise<StartedHeadlessChromium> {
+  /**
+   * A fresh profile in a temp dir (removed by close(), also on Ctrl-C and exit). `part` names what the browser
+   * is for in the HarnessUnavailableError a missing or failing one raises.
+   */
+  static async launch(options: { executablePath?: string; timeoutMs?: number; part?: string } = {}): Promise<StartedHeadlessChromium> {
     const executablePath = options.executablePath ?? HeadlessChromium.executablePath();
+    const part = options.part ?? CHROMIUM;
     try {
       await access(executablePath, constants.X_OK);
     } catch {
-      throw new HarnessUnavailableError(CHROMIUM, `no executable at ${executablePath}`, INSTALL_FIX);
+      throw new HarnessUnavailableError(part, `no executable at ${executablePath}`, INSTALL_FIX);
     }
     const profileDir = await mkdtemp(join(tmpdir(), 'nmia-drill-chromium-'));
     let started: StartedHeadlessChromium | undefined;
@@ -49,7 +53,7 @@ export class HeadlessChromium {
       () => rmSync(profileDir, { recursive: true, force: true }),
     );
     try {
-      // Loaded on demand: playwright-core is a large module graph only the UI probe needs.
+      // Loaded on demand: playwright-core is a large module graph only the UI probe and attestation.pdf need.
       const { chromium } = await import('playwright-core');
       const context = await chromium.launchPersistentContext(profileDir, {
         executablePath,
@@ -65,7 +69,7 @@ export class HeadlessChromium {
     } catch (error) {
       await cleanup.run().catch(() => undefined);
       throw new HarnessUnavailableError(
-        CHROMIUM,
+        part,
         `${executablePath} did not start: ${(error as Error).message.split('\n')[0]}`,
         INSTALL_FIX,
         error,

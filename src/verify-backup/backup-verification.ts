@@ -216,6 +216,7 @@ export class BackupVerification {
     const files = await writeEvidence(this.journal, reportDir, this.redactor);
     this.say(`verify-backup ${this.drillId}: ${outcomeSymbol(this.journal.outcome)}${record.reason ? ` — ${record.reason}` : ''}`);
     this.say(`journal: ${files.journal}`);
+    if (files.attestationPdfNotWritten) this.say(files.attestationPdfNotWritten);
     return { journal: this.journal, files };
   }
 
