@@ -9,6 +9,8 @@ export default defineConfig({
   test: {
     // Drills start real Postgres clusters and processes; two cores cannot run many at once.
     maxWorkers: 2,
+    // One Chromium launch per evidence bundle is seconds each; the PDF's own tests pass their env explicitly.
+    env: { NMIA_DRILL_ATTESTATION_PDF: 'off' },
     // The system tools the tests need: installed (root + apt) or reported in one line before any test runs.
     globalSetup: ['./test-support/prerequisites-global-setup.ts'],
     projects: [

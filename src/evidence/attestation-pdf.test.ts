@@ -47,6 +47,23 @@ describe('attestation.pdf without a working Chromium', () => {
     expect(await verifyEvidence(dir, { env: {} })).toMatchObject({ ok: true });
   });
 
+  it('is not printed, and says so, when turned off (NMIA_DRILL_ATTESTATION_PDF=off): no browser is started', async () => {
+    const root = await scratch();
+    const dir = join(root, '20260110-020000-synth002');
+    await mkdir(dir);
+    // A Chromium that would fail loudly if it were started.
+    const files = await writeEvidence(syntheticJournal(), dir, new Redactor(), {
+      NMIA_DRILL_SIGNING: 'off',
+      NMIA_DRILL_ATTESTATION_PDF: 'off',
+      NMIA_DRILL_CHROMIUM: join(root, 'no-such-chromium'),
+    });
+    expect(files.attestationPdfNotWritten).toBe(
+      'attestation.pdf not written: turned off (NMIA_DRILL_ATTESTATION_PDF=off) (fix: unset NMIA_DRILL_ATTESTATION_PDF to print it)',
+    );
+    expect(existsSync(join(dir, 'attestation.pdf'))).toBe(false);
+    expect((await readFile(files.attestation!, 'utf8')).split('\n')).toContain(files.attestationPdfNotWritten);
+  });
+
   it('gives up on a browser that never starts once its time is up, and says so', async () => {
     const root = await scratch();
     // Runs, but never speaks the DevTools protocol: a hung Chromium.
