@@ -1,4 +1,5 @@
 import type { DrillReporter } from '../drill/drill-reporter.ts';
+import { groupFindings } from '../evidence/finding-lifecycle.ts';
 import { findingsByKind, outcomeSymbol } from '../evidence/journal.ts';
 import type { EvidenceFiles } from '../evidence/evidence-writer.ts';
 import type { Journal } from '../evidence/journal.ts';
@@ -104,10 +105,14 @@ export function renderSummaryTable(journal: Journal): string {
       .join('  ')
       .trimEnd();
   const lines = ['', format(header), ...rows.map(format)];
-  for (const group of findingsByKind(journal.findings)) {
+  // One line per defect: its copies from the two modes (the same stable id) are one finding, with the modes it showed in.
+  for (const group of findingsByKind(groupFindings(journal))) {
     lines.push('', `${group.title}:`);
-    for (const finding of group.findings)
-      lines.push(`  ${finding.id} [${finding.severity}] ${finding.procedure}: ${finding.title}\n       fix: ${finding.suggestedFix}`);
+    for (const finding of group.findings) {
+      const first = journal.findings.find((candidate) => candidate.id === finding.journalIds[0])!;
+      const seen = `${finding.modes.join(' + ') || 'no mode'}${finding.journalIds.length > 1 ? `: ${finding.journalIds.join(', ')}` : ''}`;
+      lines.push(`  ${first.id} [${finding.severity}] ${finding.procedure}: ${finding.title} (${seen})\n       fix: ${first.suggestedFix}`);
+    }
   }
   const t = journal.totals;
   lines.push(

@@ -39,6 +39,20 @@ describe('finding kinds', () => {
     expect(renderJunit(journal)).toContain('F03 [medium] [application] UI loads');
   });
 
+  it('lists a defect found in both modes once on the console, with the modes and both ids (F01 in order, F04 alone)', () => {
+    const both = structuredClone(journal);
+    const volumeBackup = both.procedures.find((record) => record.id === 'volume-backup')!;
+    both.procedures.push({ ...structuredClone(volumeBackup), mode: 'alone', findings: ['F04'] });
+    both.findings.push({ ...structuredClone(both.findings.find((finding) => finding.id === 'F01')!), id: 'F04' });
+    const consoleText = renderSummaryTable(both);
+    const lines = consoleText.split('\n').filter((line) => /^ {2}F\d\d \[/.test(line));
+    expect(lines.filter((line) => line.includes('volume-backup:'))).toEqual([
+      expect.stringMatching(/^ {2}F01 \[critical\] volume-backup: the section uses volume nmai_pgdata .* \(order \+ alone: F01, F04\)$/),
+    ]);
+    // A defect seen in one mode says which.
+    expect(lines.find((line) => line.includes('restore-test-db:'))).toMatch(/\(alone\)$/);
+  });
+
   it('counts only runbook defects against the verdict: a procedure with an application finding still passes', () => {
     const findings = [] as typeof journal.findings;
     const recorder = new ProcedureRecorder(
