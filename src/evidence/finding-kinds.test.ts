@@ -51,6 +51,11 @@ describe('finding kinds', () => {
     ]);
     // A defect seen in one mode says which.
     expect(lines.find((line) => line.includes('restore-test-db:'))).toMatch(/\(alone\)$/);
+    // summary.md likewise: one row, seen in both modes.
+    const rows = renderMarkdownSummary(both)
+      .split('\n')
+      .filter((row) => /^\| F\d\d \|/.test(row) && row.includes('| volume-backup |'));
+    expect(rows).toEqual([expect.stringMatching(/^\| F01 \| critical \| volume-backup \| .* \| order \+ alone \(F01, F04\) \| /)]);
   });
 
   it('counts only runbook defects against the verdict: a procedure with an application finding still passes', () => {

@@ -1,6 +1,7 @@
 import { describeApp, describeSubstitutions } from './app-description.ts';
 import { findingsByKind, outcomeSymbol, type Journal } from './journal.ts';
 import { formatDuration, parallelRestoreTiming, timingMeasures, verdictOf, type TimingMeasure } from './timing-measures.ts';
+import { groupFindings } from './finding-lifecycle.ts';
 
 function cell(text: string): string {
   return text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
@@ -34,11 +35,14 @@ export function renderMarkdownSummary(journal: Journal, bundleNotes: readonly st
   lines.push(...bundleNotes.map((note) => `- ${cell(note)}`));
   lines.push('');
   if (journal.findings.length > 0) lines.push('## Findings', '');
-  for (const group of findingsByKind(journal.findings)) {
-    lines.push(`### ${group.title}`, '', '| id | severity | procedure | finding | suggested fix |', '|---|---|---|---|---|');
+  // One row per defect: its order and alone copies (one stable id) together, with the modes it showed in.
+  for (const group of findingsByKind(groupFindings(journal))) {
+    lines.push(`### ${group.title}`, '', '| id | severity | procedure | finding | seen in | suggested fix |', '|---|---|---|---|---|---|');
     for (const finding of group.findings) {
+      const first = journal.findings.find((candidate) => candidate.id === finding.journalIds[0])!;
+      const seen = `${finding.modes.join(' + ') || 'no mode'}${finding.journalIds.length > 1 ? ` (${finding.journalIds.join(', ')})` : ''}`;
       lines.push(
-        `| ${finding.id} | ${finding.severity} | ${cell(finding.procedure)} | ${cell(finding.title)} | ${cell(finding.suggestedFix)} |`,
+        `| ${first.id} | ${finding.severity} | ${cell(finding.procedure)} | ${cell(finding.title)} | ${seen} | ${cell(first.suggestedFix)} |`,
       );
     }
     lines.push('');
