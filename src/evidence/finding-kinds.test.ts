@@ -51,6 +51,12 @@ describe('finding kinds', () => {
     ]);
     // A defect seen in one mode says which.
     expect(lines.find((line) => line.includes('restore-test-db:'))).toMatch(/\(alone\)$/);
+    // report.html keeps a card per journal id (procedures link to them), each naming the defect and its other copy.
+    const page = renderHtmlReport(both);
+    const card = page.slice(page.indexOf('id="finding-F01"'), page.indexOf('</article>', page.indexOf('id="finding-F01"')));
+    expect(card).toMatch(
+      /seen in<\/span> order \+ alone · <span class="label">defect<\/span> <span class="mono">NF-[0-9a-f]{12}<\/span> \(also <a href="#finding-F04"/,
+    );
     // summary.md likewise: one row, seen in both modes.
     const rows = renderMarkdownSummary(both)
       .split('\n')

@@ -13,6 +13,7 @@ import { buildAttestation } from './attestation.ts';
 import { ATTESTATION_CSS, renderAttestationSection } from './attestation-html.ts';
 import { html, trusted, type SafeHtml } from './safe-html.ts';
 import { formatDuration, parallelRestoreTiming, timingMeasures, verdictOf, type TimingMeasure } from './timing-measures.ts';
+import { groupFindings } from './finding-lifecycle.ts';
 
 /*
  * One self-contained HTML file rendered from the (already redacted) journal: no script, no external
@@ -138,9 +139,12 @@ function renderFinding(finding: Finding, journal: Journal): SafeHtml {
   const record =
     journal.procedures.find((procedure) => procedure.id === finding.procedure && procedure.findings.includes(finding.id)) ??
     journal.procedures.find((procedure) => procedure.id === finding.procedure);
+  // The same defect in the other mode is the same finding (one stable id): named, so it does not read as a copy.
+  const defect = groupFindings(journal).find((group) => group.journalIds.includes(finding.id));
+  const alsoAs = defect?.journalIds.filter((id) => id !== finding.id) ?? [];
   return html`<article class="card sev-${finding.severity}" id="${anchor('finding', finding.id)}">
 <h3>${severityBadge(finding.severity)} <span class="mono">${finding.id}</span> <span class="label">${finding.kind}</span> ${finding.title}</h3>
-<p><span class="label">procedure</span> ${record ? html`<a href="#${procedureAnchor(record)}" class="mono">${finding.procedure}</a>` : html`<span class="mono">${finding.procedure}</span>`} · <span class="label">where</span> <span class="mono">${where(finding.section, finding.line)}</span></p>
+<p><span class="label">procedure</span> ${record ? html`<a href="#${procedureAnchor(record)}" class="mono">${finding.procedure}</a>` : html`<span class="mono">${finding.procedure}</span>`} · <span class="label">where</span> <span class="mono">${where(finding.section, finding.line)}</span>${defect ? html` · <span class="label">seen in</span> ${defect.modes.join(' + ') || 'no mode'} · <span class="label">defect</span> <span class="mono">${defect.id}</span>${alsoAs.length > 0 ? html` (also ${alsoAs.map((id, index) => html`${index > 0 ? ', ' : ''}<a href="#${anchor('finding', id)}" class="mono">${id}</a>`)})` : ''}` : ''}</p>
 ${finding.command ? html`<p class="label">failing command</p><pre>${finding.command}</pre>` : ''}
 <p class="label">evidence</p>${json(finding.evidence, Number.POSITIVE_INFINITY)}
 <p><span class="label">why it matters:</span> ${finding.whyItMatters}</p>
