@@ -109,9 +109,10 @@ export function renderSummaryTable(journal: Journal): string {
   for (const group of findingsByKind(groupFindings(journal))) {
     lines.push('', `${group.title}:`);
     for (const finding of group.findings) {
-      const first = journal.findings.find((candidate) => candidate.id === finding.journalIds[0])!;
       const seen = `${finding.modes.join(' + ') || 'no mode'}${finding.journalIds.length > 1 ? `: ${finding.journalIds.join(', ')}` : ''}`;
-      lines.push(`  ${first.id} [${finding.severity}] ${finding.procedure}: ${finding.title} (${seen})\n       fix: ${first.suggestedFix}`);
+      lines.push(
+        `  ${finding.journalIds[0]} [${finding.severity}] ${finding.procedure}: ${finding.title} (${seen})\n       fix: ${finding.suggestedFix}`,
+      );
     }
   }
   const t = journal.totals;

@@ -48,6 +48,8 @@ export async function printAttestationPdf(
   const timeoutMs = options.timeoutMs ?? ATTESTATION_PDF_TIMEOUT_MS;
   // A PDF from an earlier write of this bundle must not outlive a print that fails now.
   await rm(path, { force: true }).catch(() => undefined);
+  if (options.env?.NMIA_DRILL_ATTESTATION_PDF === 'off')
+    return notWritten('turned off (NMIA_DRILL_ATTESTATION_PDF=off)', 'unset NMIA_DRILL_ATTESTATION_PDF to print it');
   const executablePath = HeadlessChromium.executablePath(options.env);
   const retryFix = `check that ${executablePath} runs headless on this machine, or set NMIA_DRILL_CHROMIUM to a Chromium that does`;
   let browser: StartedHeadlessChromium | undefined;

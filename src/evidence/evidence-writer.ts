@@ -5,7 +5,7 @@ import { sign } from 'node:crypto';
 import { bundleFiles, PUBLIC_KEY_FILE, redactBundleFiles, writeSha256Sums } from './evidence-bundle.ts';
 import { signingKeyFor } from './signing-key.ts';
 import { buildAttestation, renderAttestationMarkdown } from './attestation.ts';
-import { ATTESTATION_PDF_FILE, type AttestationPdf, printAttestationPdf } from './attestation-pdf.ts';
+import { ATTESTATION_PDF_FILE, printAttestationPdf } from './attestation-pdf.ts';
 import { renderHtmlReport } from './html-report.ts';
 import { JournalSchema, type Journal } from './journal.ts';
 import { renderJunit } from './junit-report.ts';
@@ -74,15 +74,11 @@ export async function writeEvidence(
   };
   // Started first, as the browser's launch is most of a bundle's time. A PDF cannot be scrubbed after
   // writing as the text files are, so its page goes through the redactor here, before printing.
-  const pdf: Promise<AttestationPdf> =
-    env.NMIA_DRILL_ATTESTATION_PDF === 'off'
-      ? Promise.resolve({
-          written: false,
-          notWritten: `${ATTESTATION_PDF_FILE} not written: turned off (NMIA_DRILL_ATTESTATION_PDF=off) (fix: unset NMIA_DRILL_ATTESTATION_PDF to print it)`,
-        })
-      : printAttestationPdf(redactor.redact(renderHtmlReport(redacted, { attestationOnly: true })), join(reportDir, ATTESTATION_PDF_FILE), {
-          env,
-        });
+  const pdf = printAttestationPdf(
+    redactor.redact(renderHtmlReport(redacted, { attestationOnly: true })),
+    join(reportDir, ATTESTATION_PDF_FILE),
+    { env },
+  );
   await writeFile(files.journal, `${JSON.stringify(redacted, null, 2)}\n`);
   await writeFile(files.html, renderHtmlReport(redacted));
   await writeFile(files.junit, renderJunit(redacted));

@@ -34,6 +34,8 @@ export interface GroupedFinding {
   modes: ('order' | 'alone')[];
   /** The journal's own ids (F01 …) of this drill. */
   journalIds: string[];
+  /** The fix its first copy gives (the copies differ at most in counts). */
+  suggestedFix: string;
 }
 
 /** A drill's findings with stable ids, the order/alone copies of one defect grouped into one. */
@@ -52,6 +54,7 @@ export function groupFindings(journal: Journal): GroupedFinding[] {
         title: finding.title,
         modes: [...new Set(modes)],
         journalIds: [finding.id],
+        suggestedFix: finding.suggestedFix,
       });
       continue;
     }

@@ -13,7 +13,7 @@ import { buildAttestation } from './attestation.ts';
 import { ATTESTATION_CSS, renderAttestationSection } from './attestation-html.ts';
 import { html, trusted, type SafeHtml } from './safe-html.ts';
 import { formatDuration, parallelRestoreTiming, timingMeasures, verdictOf, type TimingMeasure } from './timing-measures.ts';
-import { groupFindings } from './finding-lifecycle.ts';
+import { type GroupedFinding, groupFindings } from './finding-lifecycle.ts';
 
 /*
  * One self-contained HTML file rendered from the (already redacted) journal: no script, no external
@@ -135,12 +135,12 @@ ${journal.environmentResets.length > 0 ? html`<dt>Environment resets</dt><dd><ul
 </header>`;
 }
 
-function renderFinding(finding: Finding, journal: Journal): SafeHtml {
+function renderFinding(finding: Finding, journal: Journal, defects: readonly GroupedFinding[]): SafeHtml {
   const record =
     journal.procedures.find((procedure) => procedure.id === finding.procedure && procedure.findings.includes(finding.id)) ??
     journal.procedures.find((procedure) => procedure.id === finding.procedure);
   // The same defect in the other mode is the same finding (one stable id): named, so it does not read as a copy.
-  const defect = groupFindings(journal).find((group) => group.journalIds.includes(finding.id));
+  const defect = defects.find((group) => group.journalIds.includes(finding.id));
   const alsoAs = defect?.journalIds.filter((id) => id !== finding.id) ?? [];
   return html`<article class="card sev-${finding.severity}" id="${anchor('finding', finding.id)}">
 <h3>${severityBadge(finding.severity)} <span class="mono">${finding.id}</span> <span class="label">${finding.kind}</span> ${finding.title}</h3>
@@ -165,6 +165,7 @@ ${procedure.findings.length > 0 ? html`<p><span class="label">findings</span> ${
 }
 
 function renderFindingsAndFailures(journal: Journal): SafeHtml {
+  const defects = groupFindings(journal);
   const findings = [...journal.findings].sort(
     (a, b) => SEVERITY_ORDER.indexOf(a.severity) - SEVERITY_ORDER.indexOf(b.severity) || a.id.localeCompare(b.id),
   );
@@ -173,7 +174,7 @@ function renderFindingsAndFailures(journal: Journal): SafeHtml {
 <h2>Findings and failures</h2>
 ${journal.error ? html`<article class="card o-line-error"><h3>${badge('error')} the drill did not finish</h3><pre>${journal.error}</pre></article>` : ''}
 <h4>Findings (${findings.length})</h4>
-${findings.length > 0 ? findingsByKind(findings).map((group) => html`<h4 id="${anchor('findings', group.kind)}">${group.title} (${group.findings.length})</h4>${group.findings.map((finding) => renderFinding(finding, journal))}`) : html`<p class="none">No findings.</p>`}
+${findings.length > 0 ? findingsByKind(findings).map((group) => html`<h4 id="${anchor('findings', group.kind)}">${group.title} (${group.findings.length})</h4>${group.findings.map((finding) => renderFinding(finding, journal, defects))}`) : html`<p class="none">No findings.</p>`}
 <h4>Failed procedures (${failures.length})</h4>
 ${failures.length > 0 ? failures.map(renderFailure) : html`<p class="none">No procedure failed.</p>`}
 </section>`;

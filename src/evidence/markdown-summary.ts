@@ -39,10 +39,9 @@ export function renderMarkdownSummary(journal: Journal, bundleNotes: readonly st
   for (const group of findingsByKind(groupFindings(journal))) {
     lines.push(`### ${group.title}`, '', '| id | severity | procedure | finding | seen in | suggested fix |', '|---|---|---|---|---|---|');
     for (const finding of group.findings) {
-      const first = journal.findings.find((candidate) => candidate.id === finding.journalIds[0])!;
       const seen = `${finding.modes.join(' + ') || 'no mode'}${finding.journalIds.length > 1 ? ` (${finding.journalIds.join(', ')})` : ''}`;
       lines.push(
-        `| ${first.id} | ${finding.severity} | ${cell(finding.procedure)} | ${cell(finding.title)} | ${seen} | ${cell(first.suggestedFix)} |`,
+        `| ${finding.journalIds[0]} | ${finding.severity} | ${cell(finding.procedure)} | ${cell(finding.title)} | ${seen} | ${cell(finding.suggestedFix)} |`,
       );
     }
     lines.push('');

@@ -307,9 +307,12 @@ export class DockerShim {
     const extraEnv = Object.fromEntries(
       (values.get('-e') ?? []).concat(values.get('--env') ?? []).map((pair) => [pair.split('=')[0]!, pair.split('=').slice(1).join('=')]),
     );
-    if (binary === 'printenv' && !engine.isPostgres(container)) return this.printenv(container, commandArgs, extraEnv);
     if (!engine.isPostgres(container))
-      return this.refuse(`docker compose exec ${serviceName} ${binary} (exec is emulated for the postgres image only)`);
+      return binary === 'printenv'
+        ? this.printenv(container, commandArgs, extraEnv)
+        : this.refuse(
+            `docker compose exec ${serviceName} ${binary} (exec is emulated for the postgres image only, and printenv in app services)`,
+          );
     if (!POSTGRES_IMAGE_TOOLS.has(binary)) return this.refuse(`docker compose exec ${serviceName} ${binary}`);
     const mapper = engine.pathMapper(container);
     const binaries = findPgBinaries({ env: { ...process.env, PG_BINDIR: engine.state.pg.binDir } });
