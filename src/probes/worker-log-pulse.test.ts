@@ -67,4 +67,20 @@ describe('WorkerLogPulse (docker compose logs worker of the real NMIA)', () => {
       summary: expect.stringMatching(/query fails: .*relation "jobs" does not exist/),
     });
   });
+
+  it('passes while a long scan runs inside one poll: the scheduler logs every tick it skips', () => {
+    const busy = (time: string) =>
+      `2026-12-06 ${time} [WARNING] apscheduler.scheduler: Execution of job "Poll for pending jobs (trigger: interval[0:00:15], next run at: 2026-12-06 ${time} UTC)" skipped: maximum number of running instances reached (1)`;
+    const running = pulse('00:21:15')[0] as string;
+    const text = [...START, running, '2026-12-06 00:21:15 [INFO] nmia_worker.scheduler: poll_pending_jobs: executing job=7', busy('00:21:30'), busy('00:21:45')];
+    expect(judge.judge(text.join('\n'), at('00:21:50'))).toMatchObject({
+      ok: true,
+      summary: expect.stringMatching(/poller is busy: .* tick 5 s ago/),
+    });
+    // The same poll with the scheduler gone silent since: not running.
+    expect(judge.judge(text.slice(0, -2).join('\n'), at('00:21:50'))).toMatchObject({
+      ok: false,
+      summary: expect.stringMatching(/last ran 35 s ago/),
+    });
+  });
 });

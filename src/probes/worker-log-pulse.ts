@@ -29,13 +29,16 @@ interface Line {
 // `2026-12-06 00:21:05 [INFO] nmia_worker.scheduler: message` (logging.basicConfig in main.py, no zone: the
 // container's clock, UTC). `docker compose logs` may prefix `worker-1  | `.
 const LINE = /^(?:\S+\s+\|\s)?(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d) \[(\w+)\] ([\w.]+): (.*)$/;
-const PULSE = /^(?:Running job|Job) "Poll for pending jobs\b/;
+const PULSE = /^(?:Running job|Job|Run time of job) "Poll for pending jobs\b/;
+// APScheduler's tick while a poll is still running (a scan executes inside the poll, max_instances 1).
+const BUSY = /^Execution of job "Poll for pending jobs\b.*skipped: maximum number of running instances/;
 const STOP = /^(?:NMIA Worker stopped\.|Received SIG\w+ -- shutting down|Interrupted -- shutting down)/;
 
 /**
  * The worker is alive when its poller ran within the last interval (plus slack), it has not logged its
  * own stop since, and its last poll's query did not fail. The pulse is APScheduler's own pair of lines
- * for every run of "Poll for pending jobs", so it shows even when there is no work.
+ * for every run of "Poll for pending jobs", so it shows even when there is no work; while a long scan runs
+ * inside a poll, it is the scheduler's "skipped: maximum number of running instances" tick.
  */
 export class WorkerLogPulse {
   private readonly intervalS: number;
@@ -56,7 +59,9 @@ export class WorkerLogPulse {
     const lastOf = (test: (line: Line) => boolean): Line | undefined => lines.findLast(test);
     const start = lastOf((l) => l.logger === '__main__' && l.message.startsWith('NMIA Worker starting'));
     const stop = lastOf((l) => l.logger === '__main__' && STOP.test(l.message));
-    const pulse = lastOf((l) => l.logger.startsWith('apscheduler.executors') && PULSE.test(l.message));
+    const pulse = lastOf(
+      (l) => (l.logger.startsWith('apscheduler.executors') && PULSE.test(l.message)) || (l.logger === 'apscheduler.scheduler' && BUSY.test(l.message)),
+    );
     const queryError = lastOf((l) => l.message.startsWith('poll_pending_jobs: query error'));
     if (start) evidence.lastStart = start.at.toISOString();
     if (pulse) evidence.lastPulse = pulse.at.toISOString();
@@ -73,6 +78,8 @@ export class WorkerLogPulse {
     if (queryError && queryError.at.getTime() >= now.getTime() - limitS * 1000) {
       return { ok: false, summary: `the poller runs but its query fails: ${queryError.message.slice(0, 160)}`, evidence };
     }
+    if (BUSY.test(pulse.message))
+      return { ok: true, summary: `the poller is busy: a run still in progress made it skip the tick ${ageS} s ago (every ${this.intervalS} s)`, evidence };
     return { ok: true, summary: `the poller ran ${ageS} s ago (every ${this.intervalS} s)`, evidence };
   }
 }
