@@ -72,7 +72,13 @@ describe('WorkerLogPulse (docker compose logs worker of the real NMIA)', () => {
     const busy = (time: string) =>
       `2026-12-06 ${time} [WARNING] apscheduler.scheduler: Execution of job "Poll for pending jobs (trigger: interval[0:00:15], next run at: 2026-12-06 ${time} UTC)" skipped: maximum number of running instances reached (1)`;
     const running = pulse('00:21:15')[0] as string;
-    const text = [...START, running, '2026-12-06 00:21:15 [INFO] nmia_worker.scheduler: poll_pending_jobs: executing job=7', busy('00:21:30'), busy('00:21:45')];
+    const text = [
+      ...START,
+      running,
+      '2026-12-06 00:21:15 [INFO] nmia_worker.scheduler: poll_pending_jobs: executing job=7',
+      busy('00:21:30'),
+      busy('00:21:45'),
+    ];
     expect(judge.judge(text.join('\n'), at('00:21:50'))).toMatchObject({
       ok: true,
       summary: expect.stringMatching(/poller is busy: .* tick 5 s ago/),

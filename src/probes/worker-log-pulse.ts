@@ -60,7 +60,9 @@ export class WorkerLogPulse {
     const start = lastOf((l) => l.logger === '__main__' && l.message.startsWith('NMIA Worker starting'));
     const stop = lastOf((l) => l.logger === '__main__' && STOP.test(l.message));
     const pulse = lastOf(
-      (l) => (l.logger.startsWith('apscheduler.executors') && PULSE.test(l.message)) || (l.logger === 'apscheduler.scheduler' && BUSY.test(l.message)),
+      (l) =>
+        (l.logger.startsWith('apscheduler.executors') && PULSE.test(l.message)) ||
+        (l.logger === 'apscheduler.scheduler' && BUSY.test(l.message)),
     );
     const queryError = lastOf((l) => l.message.startsWith('poll_pending_jobs: query error'));
     if (start) evidence.lastStart = start.at.toISOString();
@@ -79,7 +81,11 @@ export class WorkerLogPulse {
       return { ok: false, summary: `the poller runs but its query fails: ${queryError.message.slice(0, 160)}`, evidence };
     }
     if (BUSY.test(pulse.message))
-      return { ok: true, summary: `the poller is busy: a run still in progress made it skip the tick ${ageS} s ago (every ${this.intervalS} s)`, evidence };
+      return {
+        ok: true,
+        summary: `the poller is busy: a run still in progress made it skip the tick ${ageS} s ago (every ${this.intervalS} s)`,
+        evidence,
+      };
     return { ok: true, summary: `the poller ran ${ageS} s ago (every ${this.intervalS} s)`, evidence };
   }
 }
