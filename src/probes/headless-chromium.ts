@@ -63,6 +63,9 @@ export class HeadlessChromium {
         // No downloads, no service workers: nothing leaves the page we point it at.
         acceptDownloads: false,
         serviceWorkers: 'block',
+        // Chromium keeps its singleton socket in a dir of its own under TMPDIR, left behind when it is killed:
+        // inside the profile, it goes with the profile.
+        env: { ...process.env, TMPDIR: profileDir },
       });
       started = new StartedHeadlessChromium(context, profileDir, executablePath, cleanup);
       return started;
