@@ -268,6 +268,7 @@ export class DrillRunner {
       composeFile: checkout?.composeFile ?? REFERENCE_COMPOSE_FILE,
       dotEnv: { DATABASE_URL: 'postgresql://nmia:nmia@db:5432/nmia', SECRET_KEY: state.canaries.secretKey },
       ...(checkout ? { app: { checkout, mounts: [state.reportDir] } } : {}),
+      ...(this.reporter?.onStep ? { onStep: this.reporter.onStep.bind(this.reporter) } : {}),
     });
     this.stacks.add(stack);
     if (Object.keys(state.journal.stack.versions).length === 0)
@@ -336,6 +337,7 @@ export class DrillRunner {
         reason: `the host's PostgreSQL ${setup.clients.replaced} clients refuse a newer server (${versions.postgres ?? 'the db service'})`,
       });
     record.substitutions = substitutions;
+    if (setup.imageBuild) (record.harnessActions ??= []).push(setup.imageBuild);
   }
 
   private selectionCache: StackSelection | undefined;

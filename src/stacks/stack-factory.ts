@@ -10,6 +10,8 @@ export interface StackRequest {
   dotEnv: Record<string, string>;
   /** An app repository cloned as the project directory (compose stack only). */
   app?: { checkout: AppCheckout; mounts: readonly string[] };
+  /** Told of long set-up work (the compose stack building the app's images). */
+  onStep?: (message: string) => void;
 }
 
 /** Whether this build can run the runbook against a real Docker Compose project. */
@@ -19,7 +21,12 @@ export const COMPOSE_SUPPORTED = true;
 export async function createStack(selection: StackSelection, request: StackRequest): Promise<StartedStack> {
   switch (selection.kind) {
     case 'emulated':
-      return EmulatedStack.create({ ...request, reason: selection.reason });
+      return EmulatedStack.create({
+        workspace: request.workspace,
+        composeFile: request.composeFile,
+        dotEnv: request.dotEnv,
+        reason: selection.reason,
+      });
     case 'compose': {
       // Loaded on demand: testcontainers is a large module graph an emulated drill never needs.
       const { ComposeStack } = await import('./compose/compose-stack.ts');

@@ -4,6 +4,7 @@ import type { ComposeProject } from '../docker/compose-file/compose-project.ts';
 import type { DockerResult } from '../docker/docker-result.ts';
 import type { Workspace } from './workspace.ts';
 import type { ComposeAddition } from '../app/compose-override.ts';
+import type { HarnessAction } from '../evidence/journal.ts';
 
 export type StackKind = 'emulated' | 'compose';
 
@@ -14,6 +15,8 @@ export interface AppStackSetup {
   overrideYaml: string;
   /** When the harness's own client binaries come from the db image (the host's are older than the server). */
   clients?: { image: string; version: string; replaced: string };
+  /** `docker compose build` of the app's own Dockerfiles, when the engine lacked their images. */
+  imageBuild?: HarnessAction;
 }
 
 /** Where the runbook's `docker …` commands land, live. */

@@ -30,6 +30,8 @@ export interface ComposeService {
   volumes: ComposeVolumeMount[];
   ports: ComposePort[];
   dependsOn: string[];
+  /** `build:` as the file gives it: the context directory (absolute) and the Dockerfile within it. */
+  build?: { context: string; dockerfile: string };
   emulated?: EmulatedServiceSpec;
 }
 
@@ -148,6 +150,26 @@ export class ComposeProject {
       : undefined;
     // A service that only has `build:` runs the image Compose names <project>-<service> (built, or already present).
     const image = raw.image ?? (raw.build !== undefined ? `${this.name}-${name}` : '');
-    return { name, image: text(image), environment, volumes, ports, dependsOn, ...(emulated ? { emulated } : {}) };
+    const build = this.readBuild(raw.build, text);
+    return {
+      name,
+      image: text(image),
+      environment,
+      volumes,
+      ports,
+      dependsOn,
+      ...(build ? { build } : {}),
+      ...(emulated ? { emulated } : {}),
+    };
+  }
+
+  private readBuild(raw: unknown, text: (value: unknown) => string): ComposeService['build'] {
+    if (typeof raw === 'string') return { context: resolve(this.directory, text(raw)), dockerfile: 'Dockerfile' };
+    if (!raw || typeof raw !== 'object') return undefined;
+    const { context, dockerfile } = raw as { context?: unknown; dockerfile?: unknown };
+    return {
+      context: resolve(this.directory, context === undefined ? '.' : text(context)),
+      dockerfile: dockerfile === undefined ? 'Dockerfile' : text(dockerfile),
+    };
   }
 }

@@ -6,6 +6,7 @@ import { EnvironmentError } from '../../errors/drill-error.ts';
 import { cleanupRegistry, type CleanupHandle } from '../../lifecycle/cleanup-registry.ts';
 import { freePort } from '../../postgres/free-port.ts';
 import { binaryVersion, findPgBinaries, type PgBinaries } from '../../postgres/pg-binaries.ts';
+import { AppImageBuild } from './app-image-build.ts';
 import { BLOCK_IMAGES } from './compose-images.ts';
 import { ComposeProject } from '../../docker/compose-file/compose-project.ts';
 import { REPO_ROOT } from '../../repo-root.ts';
@@ -49,6 +50,8 @@ export interface ComposeStackOptions {
   app?: { checkout: AppCheckout; mounts: readonly string[] };
   /** Told when another compose drill holds the lock. Default: a line on stderr. */
   onWait?: (message: string) => void;
+  /** Told of long set-up work (building the app's images). Default: a line on stderr. */
+  onStep?: (message: string) => void;
 }
 
 /**
@@ -151,11 +154,13 @@ export class ComposeStack implements StartedStack {
       );
     }
     const project = ComposeProject.locate(workspace.projectDir, undefined, env);
-    const engine = await new DockerPreflight(cli).check([
-      ...new Set([...[...project.services.values()].map((service) => service.image), ...BLOCK_IMAGES]),
-    ]);
+    const preflight = new DockerPreflight(cli);
+    const engine = { ...(await preflight.engine()), compose: await preflight.composeV2() };
+    const stderrLine = (message: string) => process.stderr.write(`nmia-drill: ${message}\n`);
+    const build = options.app ? await new AppImageBuild(cli, options.onStep ?? stderrLine).ensure(project) : undefined;
+    await preflight.images([...new Set([...[...project.services.values()].map((service) => service.image), ...BLOCK_IMAGES])]);
 
-    const onWait = options.onWait ?? ((message: string) => process.stderr.write(`nmia-drill: ${message}\n`));
+    const onWait = options.onWait ?? stderrLine;
     const lock = await ComposeLock.acquire(workspace.drillId, { ...options.lock, onWait });
     const resources = new DrillResources(cli, COMPOSE_PROJECT, workspace.drillId, [
       ...new Set([...GUARDED_VOLUMES, ...project.volumes.map((volume) => project.volumeName(volume))]),
@@ -203,6 +208,7 @@ export class ComposeStack implements StartedStack {
         ? {
             additions: override.additions,
             overrideYaml: override.yaml,
+            ...(build?.applicable ? { imageBuild: build.action } : {}),
             ...(clients
               ? { clients: { image: clients.image, version: clients.version, replaced: binaryVersion(binaries, 'pg_dump') } }
               : {}),
