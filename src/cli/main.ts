@@ -318,10 +318,22 @@ export function buildProgram(procedures: readonly Procedure[]): Command {
       '--expected-schema <file>',
       "the schema the backup is judged against: plain DDL or pg_dump --schema-only output (default: the real NMIA's, nmia/schema/schema.sql)",
     )
+    .option(
+      '--app <repository>',
+      "judge the backup against this NMIA repository's own schema, <path | git URL>[#ref]: its create_all, run in its api image (Docker; built from its Dockerfiles when missing)",
+    )
     .action(
       async (
         file: string,
-        flags: { reportDir: string; config?: string; json: boolean; quiet: boolean; targetUrl?: string; expectedSchema?: string },
+        flags: {
+          reportDir: string;
+          config?: string;
+          json: boolean;
+          quiet: boolean;
+          targetUrl?: string;
+          expectedSchema?: string;
+          app?: string;
+        },
         command: Command,
       ) => {
         const reportDir = resolveReportDir(flags.reportDir, command.getOptionValueSource('reportDir'), await loadDrillConfig(flags.config));
@@ -331,6 +343,7 @@ export function buildProgram(procedures: readonly Procedure[]): Command {
           quiet: flags.quiet,
           ...(flags.targetUrl === undefined ? {} : { targetUrl: flags.targetUrl }),
           ...(flags.expectedSchema === undefined ? {} : { expectedSchema: resolve(flags.expectedSchema) }),
+          ...(flags.app === undefined || flags.app === '' ? {} : { app: flags.app }),
         });
       },
     );

@@ -8,6 +8,9 @@ import pg from 'pg';
 import { findForeignKeyViolations } from '../../nmia/schema/foreign-key-check.ts';
 import { applySchemaFile, CORE_TABLES, NMIA_SCHEMA_PATH } from '../../nmia/schema/nmia-schema.ts';
 import { REPO_ROOT } from '../repo-root.ts';
+import { type AppSource, describeAppSource } from '../app/app-source.ts';
+import { execa } from 'execa';
+import { AppExpectedSchema } from './app-expected-schema.ts';
 import { newJournal } from '../drill/new-journal.ts';
 import { ProcedureRecorder } from '../evidence/procedure-recorder.ts';
 import { DrillError } from '../errors/drill-error.ts';
@@ -46,6 +49,8 @@ export interface VerifyBackupOptions {
    * output). Default: the real NMIA's, nmia/schema/schema.sql.
    */
   expectedSchema?: string;
+  /** `--app`: judge the backup against this NMIA repository's own schema (its create_all, in its api image). */
+  app?: Extract<AppSource, { kind: 'repository' }>;
 }
 
 type SchemaDifference = Extract<ManifestDifference, { category: 'structure' | 'privilege' }>;
@@ -138,7 +143,8 @@ export class BackupVerification {
   private readonly redactor: Redactor;
   private readonly file: string;
   /** The expected schema's file and how the journal names it. */
-  private readonly expected: { path: string; label: string };
+  private expected: { path: string; label: string };
+  private app: AppExpectedSchema | undefined;
   private journal!: Journal;
   private recorder!: ProcedureRecorder;
   private evidenceDir = '';
@@ -204,6 +210,7 @@ export class BackupVerification {
       this.say(`ERROR ${this.journal.error}`);
     } finally {
       if (this.target) await this.target.stop().catch((error: unknown) => this.say(`cleanup: ${(error as Error).message}`));
+      if (this.app) await this.app.remove().catch((error: unknown) => this.say(`cleanup: ${(error as Error).message}`));
     }
     const record = this.recorder.finish(Date.now() - started);
     this.recorder.timing('totalMs', record.durationMs!);
@@ -249,6 +256,7 @@ export class BackupVerification {
       return;
     }
     const format = artifact.format;
+    if (this.options.app) await this.prepareApp(this.options.app);
 
     const url = this.options.target;
     this.target = await this.action(
@@ -266,7 +274,7 @@ export class BackupVerification {
       versions: { postgres: serverVersion, pg_restore: binaryVersion(binaries, 'pg_restore'), node: process.version },
     };
 
-    await this.prepareReference(target);
+    await this.prepareReference(target, binaries);
     await this.action(
       `scratch database for the restore${target.kind === 'server' ? ", marked as this drill's" : ''}`,
       `CREATE DATABASE ${target.restoredDb}`,
@@ -382,13 +390,49 @@ export class BackupVerification {
       );
   }
 
-  /** Creates the reference database with the expected schema (the real NMIA's unless --expected-schema says otherwise). */
-  private async prepareReference(target: RestoreTarget): Promise<void> {
+  /** --app: the app checked out with its api image ready; the journal names it, and the expected schema becomes its own. */
+  private async prepareApp(source: Extract<AppSource, { kind: 'repository' }>): Promise<void> {
+    const app = await this.action(
+      `the app whose schema the backup is judged against: ${describeAppSource(source)}, cloned, its api image present or built`,
+      `git clone ${describeAppSource(source)}; docker image inspect (docker compose build when missing)`,
+      () => AppExpectedSchema.prepare(source, (message) => this.say(message)),
+    );
+    this.app = app;
+    this.expected = { path: '', label: app.label };
+    this.journal.app = {
+      kind: 'repository',
+      source: describeAppSource(source),
+      commit: app.checkout.commit,
+      ref: app.checkout.ref,
+      ...(app.build ? { harnessActions: [app.build] } : {}),
+    };
+  }
+
+  /** Creates the reference database with the expected schema (the real NMIA's unless --expected-schema or --app says otherwise). */
+  private async prepareReference(target: RestoreTarget, binaries: PgBinaries): Promise<void> {
     await this.action(
       `scratch database for the expected schema${target.kind === 'server' ? ", marked as this drill's" : ''}`,
       `CREATE DATABASE ${target.referenceDb}`,
       () => target.createDatabase(target.referenceDb),
     );
+    const app = this.app;
+    if (app) {
+      await this.action("apply the expected schema: the app's own create_all, in its api image", app.command, () =>
+        app.createIn(target.databaseUrl(target.referenceDb)),
+      );
+      const kept = join(this.evidenceDir, 'expected-schema.sql');
+      await this.action(
+        'keep the expected schema as evidence',
+        `pg_dump --schema-only --no-owner -d ${target.referenceDb} > ${relative(this.evidenceDir, kept)}`,
+        async () => {
+          await execa(binaries.path('pg_dump'), ['--schema-only', '--no-owner', '--file', kept, '-d', target.referenceDb], {
+            env: target.env(target.referenceDb),
+            stdin: 'ignore',
+          });
+        },
+      );
+      return;
+    }
     await this.action(
       'apply the expected schema, for the structure comparison',
       `${this.expected.label} → ${target.referenceDb}`,

@@ -19,6 +19,8 @@ export interface RestoreTarget {
   createDatabase(name: string): Promise<void>;
   /** A connection to one of the two databases above. */
   connect(database: string): Promise<pg.Client>;
+  /** A postgresql:// URL of one of the two databases, as a process on this host reaches it (it may hold a password). */
+  databaseUrl(database: string): string;
   /** libpq environment for the client binaries, for one of the two databases above. */
   env(database: string): Record<string, string>;
   /** Drops what the target created, or the whole throwaway cluster. Safe to call twice. */

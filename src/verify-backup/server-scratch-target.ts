@@ -55,6 +55,10 @@ export class ServerScratchTarget implements RestoreTarget {
     return target;
   }
 
+  databaseUrl(database: string): string {
+    return this.url.clientConfig(database).connectionString;
+  }
+
   async serverVersion(): Promise<string> {
     return (await this.query<{ v: string }>(`SELECT current_setting('server_version') AS v`))[0]!.v;
   }

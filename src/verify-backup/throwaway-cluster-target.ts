@@ -38,6 +38,11 @@ export class ThrowawayClusterTarget implements RestoreTarget {
     return this.cluster.connect(database);
   }
 
+  /** Its TCP listener on loopback, which trusts local connections (the cluster is the drill's own). */
+  databaseUrl(database: string): string {
+    return `postgresql://${encodeURIComponent(this.cluster.superuser)}@127.0.0.1:${this.cluster.port}/${encodeURIComponent(database)}`;
+  }
+
   env(database: string): Record<string, string> {
     return this.cluster.env(database);
   }

@@ -6,6 +6,7 @@ import { ensurePrerequisites, installPolicyFrom } from '../prerequisites/prerequ
 import { cleanupRegistry } from '../lifecycle/cleanup-registry.ts';
 import { BackupVerification } from './backup-verification.ts';
 import { TargetUrl } from './target-url.ts';
+import { type AppSource, parseAppSource } from '../app/app-source.ts';
 
 export interface VerifyBackupCommandOptions {
   reportDir?: string;
@@ -15,6 +16,8 @@ export interface VerifyBackupCommandOptions {
   targetUrl?: string;
   /** The schema file the backup is judged against (default: nmia/schema/schema.sql). */
   expectedSchema?: string;
+  /** `--app <path | git URL>[#ref]`: judge against that NMIA repository's own schema (its create_all, in its api image). */
+  app?: string;
   /** Where progress and errors go (stderr by default); the JSON result always goes to `stdout`. */
   stderr?: (text: string) => void;
   stdout?: (text: string) => void;
@@ -48,9 +51,17 @@ export async function runVerifyBackupCommand(file: string, options: VerifyBackup
       `expected schema not found: ${resolve(options.expectedSchema)}`,
       'pass a schema file: plain DDL or the output of pg_dump --schema-only --no-owner --no-privileges',
     );
+  if (options.app !== undefined && options.expectedSchema !== undefined)
+    return usage(
+      '--app and --expected-schema both name the schema the backup is judged against',
+      'give one: --app <repository> (its own create_all) or --expected-schema <file>',
+    );
   let target: TargetUrl | undefined;
+  let app: Extract<AppSource, { kind: 'repository' }> | undefined;
   try {
     target = options.targetUrl === undefined ? undefined : TargetUrl.parse(options.targetUrl);
+    const source = parseAppSource(options.app);
+    app = source.kind === 'repository' ? source : undefined;
   } catch (error) {
     if (error instanceof DrillError) return usage(error.message, error.fix);
     throw error;
@@ -58,7 +69,7 @@ export async function runVerifyBackupCommand(file: string, options: VerifyBackup
   // Before any work: only what verify-backup needs (client binaries; the server binaries for a throwaway cluster).
   try {
     await ensurePrerequisites({
-      needs: { postgresServer: target === undefined, directory: false, browser: false, git: false },
+      needs: { postgresServer: target === undefined, directory: false, browser: false, git: app !== undefined, docker: app !== undefined },
       install: installPolicyFrom(process.env),
     });
   } catch (error) {
@@ -81,6 +92,7 @@ export async function runVerifyBackupCommand(file: string, options: VerifyBackup
       ...(target ? { target } : {}),
       file,
       ...(options.expectedSchema === undefined ? {} : { expectedSchema: options.expectedSchema }),
+      ...(app ? { app } : {}),
       reportRoot: options.reportDir ?? 'reports',
       ...(options.quiet ? {} : { reporter: (line: string) => stderr(`${line}\n`) }),
     });

@@ -23,8 +23,11 @@ export class AppImageBuild {
     private readonly onStep: (message: string) => void = () => undefined,
   ) {}
 
-  async ensure(project: ComposeProject): Promise<AppImageBuildOutcome> {
-    const buildable = [...project.services.values()].filter((service) => service.build !== undefined);
+  /** `only`: the services whose images are needed (default: every service). */
+  async ensure(project: ComposeProject, only?: readonly string[]): Promise<AppImageBuildOutcome> {
+    const buildable = [...project.services.values()].filter(
+      (service) => service.build !== undefined && (only === undefined || only.includes(service.name)),
+    );
     if (buildable.length === 0) return { applicable: false, reason: 'no service of the compose file has build:' };
     const missing = [];
     for (const service of buildable)
