@@ -90,6 +90,8 @@ describe('--app (config key app, NMIA_DRILL_APP)', { timeout: 180_000 }, () => {
     });
     expect(additions.find((addition) => addition.path === 'services.api.ports')?.value).toEqual(['127.0.0.1:8000:8000']);
     expect(additions.every((addition) => addition.reason.length > 20)).toBe(true);
+    // Images the engine lacks are built from the app's Dockerfiles before anything runs (src/stacks/compose/app-image-build.ts).
+    expect(shown.app.harnessActions).toContainEqual(expect.stringMatching(/^images: .*docker compose build <services>/));
   });
 
   it('refuses a path that does not exist (exit 2, one line and a fix)', async () => {

@@ -87,6 +87,7 @@ export interface PlannedApp {
 export const APP_HARNESS_ACTIONS = [
   "clone the repository (at #ref) as the workspace project directory nmia/; the runbook's `git clone <repo-url>` binds to the same source",
   'write docker-compose.override.yml next to its docker-compose.yml (the additions below); Compose reads it whenever no -f is given',
+  "images: a service with build: whose image the engine lacks is built with the app's own Dockerfiles (docker compose build <services>); nothing is built when every image is present",
   "the harness's own pg_dump/pg_restore/psql: the host's, or the db image's when the host's are of an older major than the server (docker exec)",
   "schema: the app's own Base.metadata.create_all, in its api image (docker compose run --rm --no-deps -T api python -c …)",
   'docker compose up -d, then wait for the api /health',
