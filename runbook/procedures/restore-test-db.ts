@@ -55,6 +55,9 @@ export const restoreTestDb: Procedure = {
         beforeCommand: `dropdb -U nmia ${TEST_DATABASE}`,
         run: async () => {
           context.scratch.testDatabase = await context.manifest(`${TEST_DATABASE} before cleanup`, TEST_DATABASE);
+          // After the manifest (pg_amcheck installs and drops its extension), before the section's own dropdb.
+          await context.checkRestoredPages(TEST_DATABASE);
+          context.scratch.testDatabasePagesChecked = true;
         },
       },
     ];
@@ -83,8 +86,9 @@ export const restoreTestDb: Procedure = {
       );
       return;
     }
-    // The section drops its test database at its end: the manifest was taken mid-block, and no pg_amcheck can run now.
+    // The section drops its test database at its end: its manifest and pg_amcheck ran at the checkpoint right before.
     await context.verifyRestoredDatabase(TEST_DATABASE, dump.window, { privilegesDroppedByDesign: true, restored, physical: false });
+    if (!context.scratch.testDatabasePagesChecked && leftOver) await context.checkRestoredPages(TEST_DATABASE);
 
     const countCommand = context.evidence.blocks[0]?.commands.find((command) => command.text.includes('SELECT count(*) FROM identities'));
     const printed = Number(/(\d+)\s*\n?\s*\(1 row\)/.exec(countCommand?.stdoutTail ?? '')?.[1]);

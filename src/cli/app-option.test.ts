@@ -26,7 +26,12 @@ volumes:
 type PlanJson = {
   settings: { app: { value: { kind: string; location?: string; ref?: string }; from: string } };
   stack: { kind: string };
-  app: { kind: string; source: string; composeAdditions?: Array<{ path: string; value: unknown; reason: string; replaces?: string }> };
+  app: {
+    kind: string;
+    source: string;
+    composeAdditions?: Array<{ path: string; value: unknown; reason: string; replaces?: string }>;
+    harnessActions?: string[];
+  };
 };
 
 let root: string;

@@ -160,6 +160,11 @@ export class ProcedureContext {
     return this.restoredCheck.verify(database, expected, options);
   }
 
+  /** pg_amcheck --heapallindexed on a restored database, as a content rung with its cost (for one the section drops itself). */
+  checkRestoredPages(database: string): Promise<boolean> {
+    return this.restoredCheck.checkPhysical(database);
+  }
+
   // ── artifacts ────────────────────────────────────────────────────────────
 
   /** Rung 1 for a file: exists, size, sha256, readable in its format. */

@@ -82,7 +82,7 @@ export class RestoredDatabaseCheck {
    * pg_amcheck --heapallindexed on the restored database, after its manifest (the check installs the amcheck
    * extension, dropped again when the database did not have it). Its cost is kept in the rung and the timings.
    */
-  private async checkPhysical(database: string): Promise<boolean> {
+  async checkPhysical(database: string): Promise<boolean> {
     const binaries = this.database.binaries;
     if (!existsSync(binaries.path('pg_amcheck')))
       throw new HarnessUnavailableError(
