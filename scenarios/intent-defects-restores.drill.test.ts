@@ -33,18 +33,40 @@ describe('restore and recovery intent checks fail on seeded defects', () => {
     expect(result.journal.findings.map((finding) => finding.title)).toContain('commands exit 0 while printing errors');
   });
 
-  it('restore-test-db: a section that never drops its test database fails the cleanup check', async () => {
+  it('restore-test-db: a section that never drops its test database fails the cleanup check; a damaged index in it fails pg_amcheck', async () => {
     const copy = await editedRunbook(
       CORRECTED_RUNBOOK,
       '# Clean up when done\ndocker compose exec db dropdb -U nmia nmia_restore_test\n',
       '',
     );
     cleanups.push(copy.cleanup);
-    const result = await drill({ runbookPath: copy.path, only: ['restore-test-db'], allowDrift: true });
+    // Damage after the test database's manifest, right before its pages are checked: an expression index over a
+    // function declared IMMUTABLE that then changes, so no heap tuple has its index entry (as a collation change leaves).
+    const procedures = withProcedure('restore-test-db', (original) => ({
+      ...original,
+      async verify(context) {
+        const check = context.checkRestoredPages.bind(context);
+        context.checkRestoredPages = async (database) => {
+          await context.withDb(
+            (client) =>
+              client.query(`CREATE FUNCTION drill_k(text) RETURNS text IMMUTABLE LANGUAGE sql AS 'SELECT $1';
+                 CREATE INDEX drill_damaged ON identities (drill_k(display_name));
+                 CREATE OR REPLACE FUNCTION drill_k(text) RETURNS text IMMUTABLE LANGUAGE sql AS 'SELECT reverse($1)';`),
+            database,
+          );
+          return check(database);
+        };
+        await original.verify(context);
+      },
+    }));
+    const result = await drill({ runbookPath: copy.path, only: ['restore-test-db'], allowDrift: true, procedures });
     cleanups.push(result.cleanup);
     const record = procedure(result.journal, 'restore-test-db');
     expect(record.outcome).toBe('failed');
     expect(failedChecks(record)).toEqual([
+      expect.stringMatching(
+        /^content: no corruption: every heap and btree index checks out \(pg_amcheck --heapallindexed\) — .*btree index "nmia_restore_test\.public\.drill_damaged"/,
+      ),
       expect.stringMatching(/^intent: cleanup drops only the test database — databases now: .*nmia_restore_test/),
     ]);
   });
