@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { DrillOptions } from '../src/drill/drill-options.ts';
 import type { Procedure } from '../src/drill/procedure.ts';
 import { recoveryInputs } from '../runbook/kit/environment-loss.ts';
@@ -7,6 +7,14 @@ import type { ProcedureContext } from '../src/drill/procedure-context.ts';
 import { CORRECTED_RUNBOOK, drill, failedChecks, procedure, withProcedure } from './support/drill-harness.ts';
 
 /** The application half of the DR checklist: each probe must fail on its seeded defect. */
+// Seeded defects, not the app's timing: the reference worker polls every second instead of the real 15 s
+// (the journal says so). The healthy recovery and parity run the real interval (runbook-corrected, runbook-as-given).
+beforeAll(() => {
+  vi.stubEnv('NMIA_WORKER_POLL_MS', '1000');
+});
+afterAll(() => {
+  vi.unstubAllEnvs();
+});
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
   while (cleanups.length > 0) await cleanups.pop()!();

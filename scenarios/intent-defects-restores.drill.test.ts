@@ -1,9 +1,17 @@
 import { readFile, writeFile } from 'node:fs/promises';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { harnessDump } from '../runbook/kit/disasters.ts';
 import { CORRECTED_RUNBOOK, GIVEN_RUNBOOK, drill, editedRunbook, failedChecks, procedure, withProcedure } from './support/drill-harness.ts';
 
 /** Restore, export and recovery intent checks, shown to fail on seeded defects. */
+// Seeded defects, not the app's timing: the reference worker polls every second instead of the real 15 s
+// (the journal says so). The healthy recovery and parity run the real interval (runbook-corrected, runbook-as-given).
+beforeAll(() => {
+  vi.stubEnv('NMIA_WORKER_POLL_MS', '1000');
+});
+afterAll(() => {
+  vi.unstubAllEnvs();
+});
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
   while (cleanups.length > 0) await cleanups.pop()!();

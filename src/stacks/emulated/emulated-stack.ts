@@ -45,6 +45,8 @@ export class EmulatedStack implements StartedStack {
   /** Prepares the workspace and engine; services are started by the caller through `docker compose up -d`. */
   static async create(options: EmulatedStackOptions): Promise<EmulatedStack> {
     const binaries = options.binaries ?? findPgBinaries();
+    // Seeded-defect scenarios shorten the worker's poll (nmia/reference-app/README.md); the journal says so.
+    const pollMs = process.env.NMIA_WORKER_POLL_MS?.match(/^\d+$/)?.[0];
     const { workspace } = options;
     const engineRoot = join(workspace.harnessDir, 'engine');
     const binDir = join(engineRoot, 'bin');
@@ -56,7 +58,7 @@ export class EmulatedStack implements StartedStack {
       createdAt: new Date().toISOString(),
       root: engineRoot,
       pg: { binDir: binaries.binDir, ...(identity ? { uid: identity.uid, gid: identity.gid } : {}) },
-      serviceEnv: { NMIA_DRILL_REPO: REPO_ROOT.replace(/\/$/, '') },
+      serviceEnv: { NMIA_DRILL_REPO: REPO_ROOT.replace(/\/$/, ''), ...(pollMs ? { NMIA_WORKER_POLL_MS: pollMs } : {}) },
       volumes: {},
       containers: {},
       ports: {},
@@ -82,7 +84,10 @@ export class EmulatedStack implements StartedStack {
       () => EmulatedStack.teardown(engineRoot, binaries, workspace),
       () => EmulatedStack.emergencyTeardown(engineRoot, workspace),
     );
-    return new EmulatedStack(workspace, binaries, options.reason, engineRoot, cleanup);
+    const reason = pollMs
+      ? `${options.reason}; the reference worker polls every ${pollMs} ms, not the real 15 s (NMIA_WORKER_POLL_MS, a test setting)`
+      : options.reason;
+    return new EmulatedStack(workspace, binaries, reason, engineRoot, cleanup);
   }
 
   blockEnv(): Record<string, string> {
