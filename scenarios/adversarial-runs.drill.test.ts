@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { CORRECTED_RUNBOOK, GIVEN_RUNBOOK, drill, editedRunbook, failedChecks, procedure } from './support/drill-harness.ts';
+import { tmpfsSupport } from '../runbook/kit/full-disk.ts';
 
 /**
  * Adversarial runs: each restore section run again, as written, on the failure it exists to survive or make
@@ -14,6 +15,8 @@ afterEach(async () => {
 const CHECK = 'restorability: adversarial: a dump with one failing statement makes the restore fail visibly';
 const KILLED = 'adversarial: a pg_dump killed part-way leaves no file that looks like a backup';
 const TRUNCATED = 'restorability: adversarial: a truncated dump makes the restore fail visibly';
+const FULL_DISK = 'adversarial: a copy-out onto a full disk leaves no file that looks like a backup';
+const tmpfs = tmpfsSupport();
 
 describe('adversarial runs', () => {
   it('the runbook as given: the SQL restore’s ignored errors are a finding of the drill itself', async () => {
@@ -54,6 +57,17 @@ describe('adversarial runs', () => {
       outcome: 'passed',
       summary: expect.stringMatching(/^the block stopped with exit \d+ .*; no new backup file$/),
     });
+    // The copy-out onto a full disk: docker compose cp leaves what fit, under the temporary name the corrected runbook removes.
+    expect(procedure(result.journal, 'full-backup').rungs.find((rung) => rung.check === FULL_DISK)).toMatchObject(
+      tmpfs.ok
+        ? {
+            outcome: 'passed',
+            summary: expect.stringMatching(
+              /^the block stopped with exit 1 \(write .*no space left on device\); no file named like a backup$/,
+            ),
+          }
+        : { outcome: 'skipped' },
+    );
     for (const [id, check, summary] of [
       ['restore-sql', CHECK, /psql .* exited 3: .*ERROR:/],
       ['restore-custom', TRUNCATED, /pg_restore .* exited 1: .*(end of file|could not read)/],
@@ -76,11 +90,16 @@ describe('adversarial runs', () => {
     }
   });
 
-  it('each can fail: a full backup and a custom restore that mask their exit codes', async () => {
+  it('each can fail: a full backup and a custom restore that mask their exit codes, an SQL backup copied straight to its name', async () => {
     let source = CORRECTED_RUNBOOK;
     for (const [from, to] of [
       ['  --file=/tmp/nmia_backup.dump\n', '  --file=/tmp/nmia_backup.dump || true\n'],
       ['  /tmp/nmia_restore.dump\n', '  /tmp/nmia_restore.dump || true\n'],
+      // The SQL backup copied straight to its backup name, as the runbook as given does.
+      [
+        'BACKUP=./backups/nmia_backup_$(date +%Y%m%d_%H%M%S).sql\ndocker compose cp db:/tmp/nmia_backup.sql "$BACKUP.partial" || { rm -f "$BACKUP.partial"; false; }\nmv "$BACKUP.partial" "$BACKUP"\n',
+        'docker compose cp db:/tmp/nmia_backup.sql ./backups/nmia_backup_$(date +%Y%m%d_%H%M%S).sql\n',
+      ],
     ] as const) {
       const copy = await editedRunbook(source, from, to);
       cleanups.push(copy.cleanup);
@@ -88,7 +107,7 @@ describe('adversarial runs', () => {
     }
     const result = await drill({
       runbookPath: source,
-      only: ['full-backup', 'restore-custom'],
+      only: ['full-backup', 'sql-backup', 'restore-custom'],
       adversarial: true,
       allowDrift: true,
       scale: 50,
@@ -113,5 +132,19 @@ describe('adversarial runs', () => {
       ),
     ]);
     expect(titles).toContain('the custom restore exits 0 on a truncated dump: the application restarts on a partial database');
+    if (tmpfs.ok) {
+      const sql = procedure(result.journal, 'sql-backup');
+      expect(failedChecks(sql)).toEqual([
+        expect.stringMatching(
+          /^intent: adversarial: a copy-out onto a full disk .* — the block exited 1; left nmia_backup_\d{8}_\d{6}\.sql \(4096 bytes\)$/,
+        ),
+      ]);
+      expect(
+        result.journal.findings.find((finding) => /^a copy-out onto a full disk leaves nmia_backup_/.test(finding.title)),
+      ).toMatchObject({
+        procedure: 'sql-backup',
+        suggestedFix: expect.stringContaining('docker compose cp db:/tmp/nmia_backup.sql "$BACKUP.partial"'),
+      });
+    }
   });
 });

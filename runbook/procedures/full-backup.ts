@@ -1,3 +1,4 @@
+import { runFullDiskCopy } from '../kit/full-disk-run.ts';
 import { diagnoseMissingBackupsDir } from '../kit/missing-directory.ts';
 import { checkNewBackup, proveBackupComplete, rememberBackups } from '../kit/backup-checks.ts';
 import { runKilledDump } from '../kit/killed-dump-run.ts';
@@ -30,5 +31,11 @@ export const fullBackup: Procedure = {
     if (backup?.evidence.readable) await proveBackupComplete(context, backup.path, 'custom', 'full_backup');
     // The failure this section must make visible: a dump killed part-way must not leave a file that looks like a backup.
     await runKilledDump(context, /^nmia_backup_\d{8}_\d{6}\.dump$/);
+    // And a copy-out that fills the disk must not leave a truncated file under a backup's name.
+    if (backup?.evidence.readable)
+      await runFullDiskCopy(context, /^nmia_backup_\d{8}_\d{6}\.dump$/, {
+        from: 'db:/tmp/nmia_backup.dump',
+        to: './backups/nmia_backup_$(date +%Y%m%d_%H%M%S).dump',
+      });
   },
 };

@@ -1,3 +1,4 @@
+import { runFullDiskCopy } from '../kit/full-disk-run.ts';
 import { diagnoseMissingBackupsDir } from '../kit/missing-directory.ts';
 import { checkNewBackup, rememberBackups, restoreIntoScratch } from '../kit/backup-checks.ts';
 import type { Procedure } from '../../src/drill/procedure.ts';
@@ -73,5 +74,10 @@ export const schemaBackup: Procedure = {
     } finally {
       await context.dropScratchDatabase(scratch.database);
     }
+    // The failure this section must make visible: a copy-out that fills the disk leaves no truncated "backup".
+    await runFullDiskCopy(context, /^nmia_schema_\d{8}_\d{6}\.sql$/, {
+      from: 'db:/tmp/nmia_schema.sql',
+      to: './backups/nmia_schema_$(date +%Y%m%d_%H%M%S).sql',
+    });
   },
 };

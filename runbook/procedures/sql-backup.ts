@@ -1,3 +1,4 @@
+import { runFullDiskCopy } from '../kit/full-disk-run.ts';
 import { diagnoseMissingBackupsDir } from '../kit/missing-directory.ts';
 import { checkNewBackup, proveBackupComplete, rememberBackups } from '../kit/backup-checks.ts';
 import type { Procedure } from '../../src/drill/procedure.ts';
@@ -27,5 +28,11 @@ export const sqlBackup: Procedure = {
     });
     // Proven complete on its own, not only when a later section happens to restore this file.
     if (backup?.evidence.readable) await proveBackupComplete(context, backup.path, 'plain', 'sql_backup');
+    // The failure this section must make visible: a copy-out that fills the disk leaves no truncated "backup".
+    if (backup?.evidence.readable)
+      await runFullDiskCopy(context, /^nmia_backup_\d{8}_\d{6}\.sql$/, {
+        from: 'db:/tmp/nmia_backup.sql',
+        to: './backups/nmia_backup_$(date +%Y%m%d_%H%M%S).sql',
+      });
   },
 };

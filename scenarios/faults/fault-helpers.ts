@@ -135,22 +135,6 @@ export function clearImmutable(path: string): void {
   immutables.delete(path);
 }
 
-export function canMountTmpfs(): { ok: true } | { ok: false; reason: string } {
-  if (process.getuid?.() !== 0) return { ok: false, reason: 'mounting a size-limited tmpfs needs root' };
-  try {
-    const probe = execFileSync('mktemp', ['-d'], { encoding: 'utf8' }).trim();
-    try {
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', probe], { stdio: 'pipe' });
-      execFileSync('umount', [probe]);
-      return { ok: true };
-    } finally {
-      execFileSync('rmdir', [probe]);
-    }
-  } catch (error) {
-    return { ok: false, reason: `mount -t tmpfs is not permitted here: ${(error as Error).message.split('\n')[0]}` };
-  }
-}
-
 export function canChattr(): { ok: true } | { ok: false; reason: string } {
   try {
     const probe = execFileSync('mktemp', ['-d'], { encoding: 'utf8' }).trim();

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { cpSync, createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, statSync, utimesSync } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { findPgBinaries, CLIENT_BINARIES } from '../../postgres/pg-binaries.ts';
 import { ComposeFileNotFound, ComposeProject, type ComposeService } from '../../docker/compose-file/compose-project.ts';
@@ -381,12 +382,19 @@ export class DockerShim {
       );
     }
     try {
-      cpSync(from.host, target, { recursive: true, preserveTimestamps: true });
+      // A file is written through as it arrives, as docker cp extracts its tar stream: a full disk leaves the
+      // part that fit (docker cp onto a 64 KiB tmpfs: exit 1, a 65536-byte file left under the target name).
+      const source = statSync(from.host);
+      if (source.isFile()) {
+        await pipeline(createReadStream(from.host), createWriteStream(target, { mode: source.mode & 0o7777 }));
+        utimesSync(target, source.atime, source.mtime);
+      } else cpSync(from.host, target, { recursive: true, preserveTimestamps: true });
     } catch (error) {
       // Docker reports a failed copy (disk full, read-only target) as one line and exit 1, not a crash.
       const code = (error as NodeJS.ErrnoException).code ?? 'EIO';
+      if (code === 'ENOSPC') throw new EngineError(`write ${target}: no space left on device`);
       throw new EngineError(
-        `Error response from daemon: copy to ${to.containerPath ?? target}: ${code === 'ENOSPC' ? 'no space left on device' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (error as Error).message}`,
+        `Error response from daemon: copy to ${to.containerPath ?? target}: ${code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (error as Error).message}`,
       );
     }
     return 0;

@@ -1,0 +1,70 @@
+import { stat } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { failureLine } from '../../src/exec/error-lines.ts';
+import type { ProcedureContext } from '../../src/drill/procedure-context.ts';
+import { listFiles, newFiles } from './backup-files.ts';
+import { onFullDisk, tmpfsSupport } from './full-disk.ts';
+
+const CHECK = 'adversarial: a copy-out onto a full disk leaves no file that looks like a backup';
+
+/**
+ * The disk-full adversarial run of a backup section: its block again with ./backups on a 4 KiB tmpfs, so the
+ * copy out of the container fails part-way. `docker compose cp` then exits 1 and leaves what fit under the
+ * target name (real Docker and the shim alike). The runbook passes when the block fails and nothing named
+ * like a backup is left; a truncated file under a backup's name is a runbook finding. Only with adversarial
+ * runs on, and only after the section's own backup succeeded (a section that cannot copy at all has its finding).
+ */
+export async function runFullDiskCopy(context: ProcedureContext, backupName: RegExp, copy: { from: string; to: string }): Promise<void> {
+  if (!context.drill.adversarial) return;
+  const supported = tmpfsSupport();
+  if (!supported.ok) {
+    context.rung({ rung: 'intent', check: CHECK, outcome: 'skipped', summary: `not run: ${supported.reason}` });
+    return;
+  }
+  // Backups are named by the second: this run must not overwrite the good one.
+  await new Promise((resolve) => setTimeout(resolve, 1100 - (Date.now() % 1000)));
+  const label = 'block-0-adversarial-full-disk';
+  const { run, leftovers } = await onFullDisk(context.backupsDir, async () => {
+    const before = listFiles(context.backupsDir);
+    const run = await context.runBlock(0, [], { label });
+    const left = await Promise.all(
+      newFiles(context.backupsDir, before, backupName).map(async (file) => `${basename(file)} (${(await stat(file)).size} bytes)`),
+    );
+    return { run, leftovers: left };
+  });
+  context.evidence.withdrawLastBlock();
+  context.evidence.harnessAction({
+    purpose: 'adversarial run: the section with ./backups on a full disk (a 4 KiB tmpfs over it)',
+    command: `the section's block as written (evidence: ${label}.*)`,
+    exitCode: run.exitCode,
+    durationMs: run.durationMs,
+    detail: run.stderrTail,
+  });
+  if (leftovers.length === 0 && run.exitCode !== 0) {
+    context.pass(
+      'intent',
+      CHECK,
+      `the block stopped with exit ${run.exitCode} (${failureLine(run.stderrTail) || 'the copy failed'}); no file named like a backup`,
+    );
+    return;
+  }
+  context.fail('intent', CHECK, `the block exited ${run.exitCode}; left ${leftovers.join(', ') || 'no file'}`);
+  context.finding({
+    line: context.block(0).line,
+    severity: 'high',
+    title: `a copy-out onto a full disk leaves ${leftovers.join(', ') || 'a successful-looking run'}: named like a good backup, but truncated`,
+    evidence: { exitCode: run.exitCode, stderrTail: run.stderrTail, leftovers },
+    whyItMatters:
+      'docker compose cp writes straight to the final name and leaves what fit when the disk fills; the newest "backup" an operator grabs in an incident is cut short.',
+    suggestedFix: `Copy under a temporary name and give it the backup's name only once the copy succeeded:\n${partialCopy(copy.from, copy.to)}`,
+  });
+}
+
+/** The corrected copy-out, as fixtures/runbooks/backup-restore.corrected.md writes it. */
+export function partialCopy(from: string, to: string): string {
+  return [
+    `BACKUP=${to}`,
+    `docker compose cp ${from} "$BACKUP.partial" || { rm -f "$BACKUP.partial"; false; }`,
+    'mv "$BACKUP.partial" "$BACKUP"',
+  ].join('\n');
+}
