@@ -5,10 +5,12 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { announceSkip, dockerAvailability } from '../../docker/docker-availability.ts';
 import { ParityPair, PARITY_IMAGES, psRows, tryConnect, type Side } from './parity-pair.ts';
+import { onFullDisk, tmpfsSupport } from '../../../runbook/kit/full-disk.ts';
 
 const docker = await dockerAvailability(PARITY_IMAGES);
 const suffix = announceSkip('docker parity suite', docker);
 const SIDES: Side[] = ['emulated', 'docker'];
+const tmpfs = tmpfsSupport();
 
 /** Relative path → content (files) or '<dir>' for every entry under dir. */
 function tree(dir: string): Record<string, string> {
@@ -136,6 +138,29 @@ describe.skipIf(!docker.available)(`parity: the emulated docker shim behaves as 
       expect(result.emulated, step.join(' ')).toEqual(result.docker);
     }
   });
+
+  it.skipIf(!tmpfs.ok)(
+    `cp onto a full disk (a 4 KiB tmpfs): exit 1, the same message, and what fit left under the target name${tmpfs.ok ? '' : ` (skipped: ${tmpfs.reason})`}`,
+    async () => {
+      for (const side of SIDES) {
+        await writeFile(host(side, 'in', 'big.bin'), Buffer.alloc(200_000, 7));
+        await mkdir(host(side, 'full'), { recursive: true });
+      }
+      expect((await pair.run('compose', 'cp', './in/big.bin', 'db:/tmp/big.bin')).docker.exitCode).toBe(0);
+      const results = await Promise.all(
+        SIDES.map((side) =>
+          onFullDisk(host(side, 'full'), async () => {
+            const copied = await pair.runOn(side, ['compose', 'cp', 'db:/tmp/big.bin', './full/big.bin']);
+            return { copied, left: readdirSync(host(side, 'full')).map((name) => `${name} ${statSync(host(side, 'full', name)).size}`) };
+          }),
+        ),
+      );
+      const [emulated, real] = results as [(typeof results)[0], (typeof results)[0]];
+      expect(real.copied).toMatchObject({ exitCode: 1, stderr: expect.stringMatching(/no space left on device/) });
+      expect(real.left).toEqual(['big.bin 4096']);
+      expect(emulated).toEqual(real);
+    },
+  );
 
   it('stop: the container stays (ps -a), exec into it fails, and its volume cannot be removed', async () => {
     const stop = await pair.run('compose', 'stop', 'db');
