@@ -1,3 +1,4 @@
+import { keepRunAside } from './run-aside.ts';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { failureLine } from '../../src/exec/error-lines.ts';
@@ -32,14 +33,12 @@ export async function runFullDiskCopy(context: ProcedureContext, backupName: Reg
     );
     return { run, leftovers: left };
   });
-  context.evidence.withdrawLastBlock();
-  context.evidence.harnessAction({
-    purpose: 'adversarial run: the section with ./backups on a full disk (a 4 KiB tmpfs over it)',
-    command: `the section's block as written (evidence: ${label}.*)`,
-    exitCode: run.exitCode,
-    durationMs: run.durationMs,
-    detail: run.stderrTail,
-  });
+  keepRunAside(
+    context,
+    run,
+    'adversarial run: the section with ./backups on a full disk (a 4 KiB tmpfs over it)',
+    `the section's block as written (evidence: ${label}.*)`,
+  );
   if (leftovers.length === 0 && run.exitCode !== 0) {
     context.pass(
       'intent',

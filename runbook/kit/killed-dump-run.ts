@@ -1,3 +1,4 @@
+import { keepRunAside } from './run-aside.ts';
 import { rm, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { errorLines } from '../../src/exec/error-lines.ts';
@@ -19,14 +20,12 @@ export async function runKilledDump(context: ProcedureContext, backupName: RegEx
   const before = listFiles(context.backupsDir);
   const label = 'block-0-adversarial-killed-dump';
   const { run, killed } = await runWithPgDumpKilled(context, () => context.runBlock(0, [], { label }));
-  context.evidence.withdrawLastBlock();
-  context.evidence.harnessAction({
-    purpose: 'adversarial run: the section whose pg_dump was killed part-way',
-    command: `the section's block as written (evidence: ${label}.*)`,
-    exitCode: run.exitCode,
-    durationMs: run.durationMs,
-    detail: run.stderrTail,
-  });
+  keepRunAside(
+    context,
+    run,
+    'adversarial run: the section whose pg_dump was killed part-way',
+    `the section's block as written (evidence: ${label}.*)`,
+  );
   const leftovers = newFiles(context.backupsDir, before, backupName);
   try {
     if (!killed) {

@@ -1,3 +1,4 @@
+import { keepRunAside } from '../kit/run-aside.ts';
 import { chmod, mkdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { CronExpressionParser } from 'cron-parser';
@@ -167,15 +168,7 @@ async function checkFailurePartWay(context: ProcedureContext): Promise<void> {
     context.runBlock(0, scriptBindings(context), { label: 'block-0-pg-dump-killed' }),
   );
   const failedRun = outcome.run;
-  // The experiment's run is evidence, not the procedure's own block: keep it out of the exit-code rung.
-  context.evidence.withdrawLastBlock();
-  context.evidence.harnessAction({
-    purpose: 'fault: the script run whose pg_dump was killed',
-    command: 'bash backup.sh (evidence: block-0-pg-dump-killed.*)',
-    exitCode: failedRun.exitCode,
-    durationMs: failedRun.durationMs,
-    detail: failedRun.stderrTail,
-  });
+  keepRunAside(context, failedRun, 'fault: the script run whose pg_dump was killed', 'bash backup.sh (evidence: block-0-pg-dump-killed.*)');
   if (!outcome.killed || failedRun.exitCode === 0) {
     context.rung({
       rung: 'intent',
