@@ -68,7 +68,8 @@ async function interruptAt(
   const child = execa(
     'node',
     [join(REPO, 'bin/nmia-drill.js'), '--isolation', 'order', '--stack', stack, '--report-dir', reportDir, ...args],
-    { cwd: REPO, reject: false, stdin: 'ignore' },
+    // What is under test is the interruption: on the emulated stack the reference worker polls every second, not 15 s.
+    { cwd: REPO, reject: false, stdin: 'ignore', ...(stack === 'emulated' ? { env: { NMIA_WORKER_POLL_MS: '1000' } } : {}) },
   );
   let output = '';
   child.stderr!.on('data', (chunk: Buffer) => void (output += chunk.toString()));

@@ -14,7 +14,8 @@ const cli = (args: string[]) =>
     cwd: REPO,
     reject: false,
     stdin: 'ignore',
-    env: { DOCKER_HOST: 'unix:///nonexistent' },
+    // The bundle is what is under test, not the app's timing: the reference worker polls every second (the journal says so).
+    env: { DOCKER_HOST: 'unix:///nonexistent', NMIA_WORKER_POLL_MS: '1000' },
   });
 
 async function allFiles(dir: string): Promise<string[]> {

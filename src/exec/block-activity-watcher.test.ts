@@ -112,6 +112,29 @@ describe('BlockActivityWatcher (a real bash block, real files growing)', () => {
     expect(copy.at(-1)!.bytes).toBe(500_000);
   });
 
+  it('keeps the total of a quick copy made under a temporary name and renamed at once, which no poll caught running', async () => {
+    await writeFile(join(dbTmp, 'nmia_backup.dump'), Buffer.alloc(300_000, 7));
+    const text = [
+      'docker() { cp "$DB_TMP/${3#db:/tmp/}" "$4"; }',
+      'BACKUP=./backups/nmia_backup_20260111.dump',
+      'docker compose cp db:/tmp/nmia_backup.dump "$BACKUP.partial" || { rm -f "$BACKUP.partial"; false; }',
+      'mv "$BACKUP.partial" "$BACKUP"',
+      'sleep 0.6',
+    ].join('\n');
+    const { seen, exitCode } = await runWatched(text);
+    expect(exitCode).toBe(0);
+    expect(seen.bytes.find((entry) => entry.label === './backups/nmia_backup_20260111.dump')).toMatchObject({
+      bytes: 300_000,
+      totalBytes: 300_000,
+    });
+    // Seeded: a file of another size, made the same way without a copy, gets no total.
+    const other = await runWatched(
+      ['head -c 1234 /dev/zero > ./backups/a.tmp', 'mv ./backups/a.tmp ./backups/b.dump', 'sleep 0.6'].join('\n'),
+    );
+    expect(other.seen.bytes.find((entry) => entry.label === './backups/b.dump')).toMatchObject({ bytes: 1234 });
+    expect(other.seen.bytes.find((entry) => entry.label === './backups/b.dump')?.totalBytes).toBeUndefined();
+  });
+
   it("names files in a service's filesystem as the runbook does (db:/tmp/…)", async () => {
     const { seen } = await runWatched('for i in 1 2 3; do head -c 50000 /dev/zero >> "$DB_TMP/nmia_backup.sql"; sleep 0.3; done');
     expect(seen.bytes.map((entry) => entry.label)).toContain('db:/tmp/nmia_backup.sql');

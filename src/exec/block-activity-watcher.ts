@@ -44,6 +44,8 @@ export class BlockActivityWatcher {
   private partialLine = '';
   private lastCommand: { text: string; cwd: string } | undefined;
   private copy: { command: string; source: { path: string; bytes: number } | undefined } | undefined;
+  /** Sizes of the files the block copied (the trace shows commands unexpanded: `cp a "$B.partial"; mv "$B.partial" "$B"`). */
+  private readonly copiedSizes = new Set<number>();
   private readonly sizes = new Map<string, number>();
 
   constructor(private readonly options: BlockActivityWatcherOptions) {}
@@ -109,9 +111,9 @@ export class BlockActivityWatcher {
     // After a skip the first line is a fragment; the last one may still be being written.
     if (skipped) lines.shift();
     this.partialLine = lines.pop() ?? '';
-    const last = parseTrace(lines.filter((line) => line.length > 0).join('\n'))
-      .filter((line) => line.command !== END_OF_BLOCK)
-      .at(-1);
+    const commands = parseTrace(lines.filter((line) => line.length > 0).join('\n')).filter((line) => line.command !== END_OF_BLOCK);
+    for (const { command, cwd } of commands) await this.followCopies(command, cwd);
+    const last = commands.at(-1);
     if (!last || last.command === this.lastCommand?.text) return;
     this.lastCommand = { text: last.command, cwd: last.cwd };
     this.options.listener.onCommand?.(last.command);
@@ -124,8 +126,17 @@ export class BlockActivityWatcher {
     if (changed.length === 0) return;
     const source = await this.copySource();
     for (const file of changed) {
-      this.options.listener.onBytes?.(file.label, file.size, source && source.path !== file.path ? source.bytes : undefined);
+      // A copy too quick for any poll, renamed at once: a file exactly the size of a copied source is that copy.
+      const total = source && source.path !== file.path ? source.bytes : this.copiedSizes.has(file.size) ? file.size : undefined;
+      this.options.listener.onBytes?.(file.label, file.size, total);
     }
+  }
+
+  private async followCopies(command: string, cwd: string): Promise<void> {
+    const operand = copySourceOf(command);
+    const source = operand ? this.hostPathOf(operand, cwd) : undefined;
+    const bytes = source ? (await stat(source).catch(() => undefined))?.size : undefined;
+    if (bytes !== undefined && bytes > 0) this.copiedSizes.add(bytes);
   }
 
   /** For `docker compose cp SRC DEST` / `docker cp` / `cp`: SRC and its size, when it is a file this host can see. */
