@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { findPgBinaries } from '../../postgres/pg-binaries.ts';
+import type { ClusterTemplateRef } from './cluster-template.ts';
 import { PostgresRuntime } from './postgres-runtime.ts';
 
 /** What the detached entrypoint of an emulated postgres container needs; written by the engine next to the container. */
@@ -12,6 +13,7 @@ export interface PostgresEntrypointSpec {
   port: number;
   logFile: string;
   environment: Record<string, string>;
+  template?: ClusterTemplateRef;
 }
 
 export const ENTRYPOINT_FLAG = '--nmia-drill-entrypoint';

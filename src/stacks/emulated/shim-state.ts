@@ -1,3 +1,4 @@
+import type { ClusterTemplateRef } from './cluster-template.ts';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -45,7 +46,8 @@ export interface ShimState {
   createdAt: string;
   /** Where the engine keeps volumes, container filesystems and logs. */
   root: string;
-  pg: { binDir: string; uid?: number; gid?: number };
+  /** `template`: a data directory the db's first start copies instead of running initdb (cluster-template.ts). */
+  pg: { binDir: string; uid?: number; gid?: number; template?: ClusterTemplateRef };
   /** Extra environment handed to emulated app services (e.g. the repo path for their commands). */
   serviceEnv: Record<string, string>;
   volumes: Record<string, VolumeRecord>;
