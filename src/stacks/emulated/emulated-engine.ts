@@ -163,7 +163,6 @@ export class EmulatedEngine {
         port: container.ports['5432'] ?? (await freePort()),
         logFile: container.logFile,
         environment: service.environment,
-        ...(this.state.pg.template ? { template: this.state.pg.template } : {}),
       };
       const specFile = join(container.rootfs, '..', 'entrypoint.json');
       writeFileSync(specFile, JSON.stringify(spec), { mode: 0o600 });

@@ -7,7 +7,6 @@ import { cleanupRegistry, type CleanupHandle } from '../../lifecycle/cleanup-reg
 import { binaryVersion, findPgBinaries, type PgBinaries } from '../../postgres/pg-binaries.ts';
 import { serverIdentity } from '../../postgres/server-identity.ts';
 import { REPO_ROOT } from '../../repo-root.ts';
-import { clusterTemplate } from './cluster-template.ts';
 import { ComposeProject } from '../../docker/compose-file/compose-project.ts';
 import type { DockerResult } from '../../docker/docker-result.ts';
 import type { StackKind, StartedStack } from '../stack.ts';
@@ -64,15 +63,9 @@ export class EmulatedStack implements StartedStack {
       containers: {},
       ports: {},
     };
-    const bundle = join(engineRoot, 'docker-shim.mjs');
-    const dbEnvironment = ComposeProject.locate(workspace.projectDir, options.composeFile, options.dotEnv).service('db')?.environment;
-    const [template] = await Promise.all([
-      dbEnvironment ? clusterTemplate(binaries, identity, dbEnvironment) : undefined,
-      bundleShim(bundle),
-      bundleServices(join(engineRoot, 'services')),
-    ]);
-    if (template) state.pg.template = template;
     writeShimState(state);
+    const bundle = join(engineRoot, 'docker-shim.mjs');
+    await Promise.all([bundleShim(bundle), bundleServices(join(engineRoot, 'services'))]);
     await writeFile(
       join(binDir, 'docker'),
       `#!/bin/sh\n# nmia-drill emulated docker: see src/stacks/emulated/docker-shim.ts\nexec "${process.execPath}" "${bundle}" "$@"\n`,

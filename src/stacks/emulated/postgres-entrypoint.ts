@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { findPgBinaries } from '../../postgres/pg-binaries.ts';
-import type { ClusterTemplateRef } from './cluster-template.ts';
 import { PostgresRuntime } from './postgres-runtime.ts';
 
 /** What the detached entrypoint of an emulated postgres container needs; written by the engine next to the container. */
@@ -13,7 +12,6 @@ export interface PostgresEntrypointSpec {
   port: number;
   logFile: string;
   environment: Record<string, string>;
-  template?: ClusterTemplateRef;
 }
 
 export const ENTRYPOINT_FLAG = '--nmia-drill-entrypoint';

@@ -5,7 +5,6 @@ import { execa } from 'execa';
 import { PgCluster } from '../../postgres/pg-cluster.ts';
 import type { PgBinaries } from '../../postgres/pg-binaries.ts';
 import type { ServerIdentity } from '../../postgres/server-identity.ts';
-import { type ClusterTemplateRef, templateKey } from './cluster-template.ts';
 
 export const PGDATA = '/var/lib/postgresql/data';
 
@@ -25,8 +24,6 @@ export class PostgresRuntime {
     port: number;
     logFile: string;
     environment: Record<string, string>;
-    /** An initialised data directory for this environment, copied instead of running initdb (cluster-template.ts). */
-    template?: ClusterTemplateRef;
   }): Promise<{ ok: true } | { ok: false; reason: string }> {
     const cluster = new PgCluster(options.dataDir, this.binaries, this.identity);
     const log = (line: string) => appendFile(options.logFile, `${line}\n`);
@@ -43,18 +40,11 @@ export class PostgresRuntime {
         const password = options.environment.POSTGRES_PASSWORD;
         if (!password) throw new Error('Error: Database is uninitialized and superuser password is not specified.');
         await log('The files belonging to this database system will be owned by user "postgres".');
-        const template = options.template;
-        if (template && template.key === templateKey(options.environment) && existsSync(join(template.dir, 'PG_VERSION'))) {
-          // The same files initdb and POSTGRES_DB's createdb would make for this environment, owner and modes kept.
-          await execa('cp', ['-a', `${template.dir}/.`, options.dataDir]);
-          await cluster.start({ port: options.port, socketDir: options.socketDir, logFile: options.logFile });
-        } else {
-          await cluster.init({ superuser: user, password });
-          await cluster.start({ port: options.port, socketDir: options.socketDir, logFile: options.logFile });
-          const database = options.environment.POSTGRES_DB || user;
-          if (database !== 'postgres') {
-            await execa(this.binaries.path('createdb'), ['-h', options.socketDir, '-p', String(options.port), '-U', user, database]);
-          }
+        await cluster.init({ superuser: user, password });
+        await cluster.start({ port: options.port, socketDir: options.socketDir, logFile: options.logFile });
+        const database = options.environment.POSTGRES_DB || user;
+        if (database !== 'postgres') {
+          await execa(this.binaries.path('createdb'), ['-h', options.socketDir, '-p', String(options.port), '-U', user, database]);
         }
         await log('PostgreSQL init process complete; ready for start up.');
         return { ok: true };

@@ -1,4 +1,3 @@
-import type { ClusterTemplateRef } from './cluster-template.ts';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -46,8 +45,7 @@ export interface ShimState {
   createdAt: string;
   /** Where the engine keeps volumes, container filesystems and logs. */
   root: string;
-  /** `template`: a data directory the db's first start copies instead of running initdb (cluster-template.ts). */
-  pg: { binDir: string; uid?: number; gid?: number; template?: ClusterTemplateRef };
+  pg: { binDir: string; uid?: number; gid?: number };
   /** Extra environment handed to emulated app services (e.g. the repo path for their commands). */
   serviceEnv: Record<string, string>;
   volumes: Record<string, VolumeRecord>;
