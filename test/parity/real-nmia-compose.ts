@@ -11,8 +11,8 @@ import { realNmiaSource } from '../../test-support/real-nmia-checkout.ts';
 /** postgres:16-alpine is not on this machine; nmia-drill/postgres:17 stands in for it (../shared/nmia/README.md). */
 export const REAL_NMIA_IMAGES = ['nmia-api', 'nmia-worker', 'nmia-ui', 'nmia-collector', 'nmia-drill/postgres:17'] as const;
 
-// Only what this machine needs: images without a registry, loopback ports chosen by Docker. Environment, commands,
-// volumes, healthcheck and depends_on stay the real file's.
+// Only what this machine needs: images without a registry, loopback ports chosen by Docker, a resolver that answers
+// at once. Environment, commands, volumes, healthcheck and depends_on stay the real file's.
 const OVERRIDE = `services:
   db:
     image: nmia-drill/postgres:17
@@ -27,6 +27,9 @@ const OVERRIDE = `services:
   worker:
     image: nmia-worker
     pull_policy: never
+    # This engine has no route to an upstream resolver: a name no one serves (the connectors' AD servers) would wait
+    # out the resolver's 10 s per lookup. One second and one try give the same answer, "no such name".
+    dns_opt: ["timeout:1", "attempts:1"]
   ui:
     image: nmia-ui
     pull_policy: never
