@@ -17,7 +17,7 @@ describe.skipIf(!docker.available)(`the db image's PostgreSQL clients stand in f
   const drillIds: string[] = [];
   const dirs: string[] = [];
   afterAll(async () => {
-    for (const id of drillIds) await cli.run(['rm', '-f', `nmia-drill-${id}-pg-clients`]);
+    for (const id of drillIds) await cli.run(['rm', '-f', '-v', `nmia-drill-${id}-pg-clients`]);
     for (const dir of dirs) await rm(dir, { recursive: true, force: true });
   });
 

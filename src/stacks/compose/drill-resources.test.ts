@@ -37,7 +37,7 @@ describe.skipIf(!docker.available)(`DrillResources against the engine${suffix}`,
         fix: expect.stringContaining(`docker compose -p ${project} down -v --remove-orphans; docker volume rm ${guarded}`),
       });
     } finally {
-      await cli.run(['rm', '-f', container]);
+      await cli.run(['rm', '-f', '-v', container]);
       await cli.run(['volume', 'rm', guarded]);
     }
     await expect(new DrillResources(cli, project, 'd1', [guarded]).refuseForeign()).resolves.toBeUndefined();
