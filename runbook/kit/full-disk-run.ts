@@ -22,8 +22,7 @@ export async function runFullDiskCopy(context: ProcedureContext, backupName: Reg
     context.rung({ rung: 'intent', check: CHECK, outcome: 'skipped', summary: `not run: ${supported.reason}` });
     return;
   }
-  // Backups are named by the second: this run must not overwrite the good one.
-  await new Promise((resolve) => setTimeout(resolve, 1100 - (Date.now() % 1000)));
+  // No wait for the next second (as the killed-dump run needs): this run writes onto the tmpfs, never over the good backup.
   const label = 'block-0-adversarial-full-disk';
   const { run, leftovers } = await onFullDisk(context.backupsDir, async () => {
     const before = listFiles(context.backupsDir);
