@@ -63,17 +63,24 @@ export class DockerPreflight {
     );
   }
 
-  async images(images: readonly string[]): Promise<void> {
+  /** The images the engine lacks, in one `docker image inspect`. */
+  async missingImages(images: readonly string[]): Promise<string[]> {
     const wanted = [...new Set(images)];
-    if (wanted.length === 0) return;
+    if (wanted.length === 0) return [];
     const result = await this.docker.run(['image', 'inspect', '--format', '{{.Id}}', ...wanted], { timeoutMs: 30_000 });
-    if (result.exitCode === 0) return;
+    if (result.exitCode === 0) return [];
     const missing = wanted.filter((image) => result.stderr.includes(`No such image: ${image}`));
     if (missing.length === 0) {
       throw new EnvironmentError(`docker image inspect failed: ${lastLine(result.stderr) || `exit ${result.exitCode}`}`, {
         fix: 'check that the Docker engine answers: docker info',
       });
     }
+    return missing;
+  }
+
+  async images(images: readonly string[]): Promise<void> {
+    const missing = await this.missingImages(images);
+    if (missing.length === 0) return;
     throw new EnvironmentError(
       `image ${missing.join(', ')} not found in the Docker engine, and the drill pulls nothing (pull_policy: never)`,
       {

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ComposeProject } from '../../docker/compose-file/compose-project.ts';
 import { lastLine, type DockerCli } from '../../docker/docker-cli.ts';
-import { PROVISION_HINT } from '../../docker/docker-preflight.ts';
+import { DockerPreflight, PROVISION_HINT } from '../../docker/docker-preflight.ts';
 import { EnvironmentError } from '../../errors/drill-error.ts';
 import type { HarnessAction } from '../../evidence/journal.ts';
 
@@ -29,9 +29,8 @@ export class AppImageBuild {
       (service) => service.build !== undefined && (only === undefined || only.includes(service.name)),
     );
     if (buildable.length === 0) return { applicable: false, reason: 'no service of the compose file has build:' };
-    const missing = [];
-    for (const service of buildable)
-      if ((await this.cli.run(['image', 'inspect', '--format', '{{.Id}}', service.image])).exitCode !== 0) missing.push(service);
+    const absent = new Set(await new DockerPreflight(this.cli).missingImages(buildable.map((service) => service.image)));
+    const missing = buildable.filter((service) => absent.has(service.image));
     if (missing.length === 0)
       return { applicable: false, reason: `every built image is present: ${buildable.map((service) => service.image).join(', ')}` };
     const names = missing.map((service) => service.name);
