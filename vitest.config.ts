@@ -13,6 +13,7 @@ export default defineConfig({
     env: { NMIA_DRILL_ATTESTATION_PDF: 'off' },
     // The system tools the tests need: installed (root + apt) or reported in one line before any test runs.
     globalSetup: ['./test-support/prerequisites-global-setup.ts'],
+    setupFiles: ['./test-support/cleanup-after-each-file.ts'],
     projects: [
       {
         extends: true,
