@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAppSource } from '../src/app/app-source.ts';
-import { drill, GIVEN_RUNBOOK, GIVEN_RUNBOOK_ORDER_OUTCOMES } from './support/drill-harness.ts';
+import { drill, failedChecks, GIVEN_RUNBOOK, GIVEN_RUNBOOK_ORDER_OUTCOMES, procedure } from './support/drill-harness.ts';
 import { findingsOf, outcomesOf, REAL_APP, realAppAvailability, type ScenarioDrill, verdicts } from './support/real-app-drills.ts';
 
 /**
@@ -24,7 +24,7 @@ afterAll(async () => {
 /** The default drill, once for both describes. */
 let defaultDrill: Promise<ScenarioDrill> | undefined;
 const theDefaultDrill = () =>
-  (defaultDrill ??= drill({ runbookPath: GIVEN_RUNBOOK, isolation: 'both', scale: SCALE }).then((run) => {
+  (defaultDrill ??= drill({ runbookPath: GIVEN_RUNBOOK, isolation: 'both', adversarial: true, scale: SCALE }).then((run) => {
     cleanups.push(run.cleanup);
     return run;
   }));
@@ -36,6 +36,7 @@ describe('the runbook as given', () => {
   }, 900_000);
 
   // The same findings as the real NMIA on its own compose file (compared below).
+  const SQL_ERRORS_IGNORED = /^the SQL restore exits 0 after SQL errors/;
   const NO_BACKUPS_DIR = /writes into \.\/backups, which the runbook never creates: on a fresh checkout of NMIA it does not exist/;
   const EXPECTED: Array<{ procedure: string; title: RegExp }> = [
     // A checkout of NMIA has no ./backups: each backup's copy out of the container fails, alone and in order.
@@ -60,6 +61,9 @@ describe('the runbook as given', () => {
       title: /selects from table "connectors", which the application's schema does not have \(it has connector_instances\)/,
     },
     { procedure: 'config-export', title: NO_BACKUPS_DIR },
+    // The adversarial run: psql -f without ON_ERROR_STOP exits 0 on a dump with a failing statement.
+    { procedure: 'restore-sql', title: SQL_ERRORS_IGNORED },
+    { procedure: 'restore-sql', title: SQL_ERRORS_IGNORED },
     // Step 3 never waits for the database: in every recovery, alone and in order.
     { procedure: 'dr-recovery', title: /step 3 starts the database but nothing waits for it/ },
     { procedure: 'dr-recovery', title: /step 3 starts the database but nothing waits for it/ },
@@ -80,6 +84,26 @@ describe('the runbook as given', () => {
     expect(finding.evidence.correctedStatementRows).toBeGreaterThan(0);
     // Every finding of the runbook as given is the runbook's: the app and the environment are not at fault.
     expect(new Set(result.journal.findings.map((candidate) => candidate.kind))).toEqual(new Set(['runbook']));
+  });
+
+  it('finds the SQL restore’s ignored errors itself, in its adversarial run, and puts the good dump back', () => {
+    const record = procedure(result.journal, 'restore-sql');
+    expect(failedChecks(record)).toEqual([
+      expect.stringMatching(
+        /^restorability: adversarial: a dump with one failing statement makes the restore fail visibly — every command exited 0; 1 error line\(s\) in the output .*ERROR: .*the database: public\.\w+: 0 rows after restore/,
+      ),
+    ]);
+    expect(result.journal.findings.filter((finding) => record.findings.includes(finding.id))).toEqual([
+      expect.objectContaining({
+        kind: 'runbook',
+        title: expect.stringMatching(SQL_ERRORS_IGNORED),
+        suggestedFix: expect.stringContaining('-v ON_ERROR_STOP=1 --single-transaction'),
+      }),
+    ]);
+    // The section's own run passed its checks, and the good dump was restored again afterwards.
+    expect(record.rungs.find((rung) => rung.rung === 'content')?.outcome).toBe('passed');
+    expect(record.harnessActions.find((action) => action.purpose.endsWith('-reset)'))?.exitCode).toBe(0);
+    expect(record.blocks).toHaveLength(1);
   });
 
   it('yields exactly the known findings, each with evidence and a suggested fix', () => {
@@ -110,7 +134,7 @@ describe('the runbook as given', () => {
       'alone/schema-backup': 'failed',
       'alone/automated-backup': 'failed',
       'alone/restore-custom': 'passed',
-      'alone/restore-sql': 'passed',
+      'alone/restore-sql': 'failed',
       'alone/restore-test-db': 'failed',
       'alone/volume-backup': 'failed',
       'alone/volume-restore': 'failed',
@@ -137,7 +161,7 @@ describe.skipIf(!realApp.available)(`the runbook as given, on the real NMIA too$
   beforeAll(async () => {
     result = await theDefaultDrill();
     // All twelve procedures: with the runbook as given, the key-lost recovery stops where dr-recovery does.
-    real = await drill({ runbookPath: GIVEN_RUNBOOK, app, stack: 'compose', isolation: 'order', scale: SCALE });
+    real = await drill({ runbookPath: GIVEN_RUNBOOK, app, stack: 'compose', isolation: 'order', adversarial: true, scale: SCALE });
     cleanups.push(real.cleanup);
     // Alone, in a fresh environment: what restore-test-db takes from the section before it.
     realAlone = await drill({
@@ -146,6 +170,7 @@ describe.skipIf(!realApp.available)(`the runbook as given, on the real NMIA too$
       stack: 'compose',
       isolation: 'alone',
       only: ['restore-test-db'],
+      adversarial: true,
       scale: SCALE,
     });
     cleanups.push(realAlone.cleanup);

@@ -5,11 +5,12 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Attachment, StepResult, TestResult } from 'allure-js-commons';
 import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Journal } from '../src/evidence/journal.ts';
 import { PROCEDURES } from '../runbook/registry.ts';
 import { reportProcedureToAllure } from './support/allure-journal.ts';
-import { CORRECTED_RUNBOOK, REPO, drill, failedChecks, procedure } from './support/drill-harness.ts';
+import { tmpfsSupport } from '../runbook/kit/full-disk.ts';
+import { ADVERSARIAL, CORRECTED_RUNBOOK, REPO, drill, failedChecks, procedure } from './support/drill-harness.ts';
 import { parseAppSource } from '../src/app/app-source.ts';
 import {
   baselineOutcomes,
@@ -41,7 +42,7 @@ let defaultDrill: ScenarioDrill | undefined;
 /** The real app's drill, or why it could not run (its own describe reports that). */
 let realDrill: ScenarioDrill | Error | undefined;
 const drillTheRealApp = () =>
-  drill({ runbookPath: CORRECTED_RUNBOOK, app: parseAppSource(REAL_APP), stack: 'compose', isolation: 'order' }).catch(
+  drill({ runbookPath: CORRECTED_RUNBOOK, app: parseAppSource(REAL_APP), stack: 'compose', isolation: 'order', adversarial: true }).catch(
     (error: unknown) => error as Error,
   );
 const SEEDED = {
@@ -61,7 +62,11 @@ describe('the corrected runbook, one Allure test per procedure', () => {
     // The real app's drill first, one after the other (two cores): its compose lock is then taken before
     // runbook-as-given's real drills want it (they follow that file's default drill), so neither file waits idle.
     if (realApp.available) realDrill = await drillTheRealApp();
-    const result = await drill({ runbookPath: CORRECTED_RUNBOOK, isolation: 'both' });
+    // As `npm run drill` runs it (both isolations, adversarial runs on), but for the reference worker's poll: every
+    // second instead of the real 15 s (the journal's stack reason says so), as each recovery's connector scan waits
+    // for it twice. The real interval runs in runbook-as-given's default drill and in the app parity suite.
+    vi.stubEnv('NMIA_WORKER_POLL_MS', '1000');
+    const result = await drill({ runbookPath: CORRECTED_RUNBOOK, isolation: 'both', adversarial: true }).finally(() => vi.unstubAllEnvs());
     journal = result.journal;
     cleanup = result.cleanup;
     defaultDrill = result;
@@ -93,6 +98,10 @@ describe('the corrected runbook, one Allure test per procedure', () => {
       }
       expect(journal.outcome).toBe('passed');
       expect(journal.runbook.lockState).toBe('clean');
+    });
+
+    it('passes its adversarial runs: the killed dump and the full disk leave no backup, the restores stop at the failing statement and the cut', () => {
+      for (const mode of ['order', 'alone'] as const) expectAdversarialRunsPassed(journal, mode);
     });
 
     it('recovers healthily: every checklist item with its baseline, RTO and RPO; what the app fails anyway is an application finding with its fix', () => {
@@ -264,6 +273,10 @@ describe.skipIf(!realApp.available)(`the corrected runbook on the real NMIA too$
     expect(Object.keys(outcomesOf(real))).toHaveLength(PROCEDURES.length);
   });
 
+  it('passes its adversarial runs on the real app too', () => {
+    expectAdversarialRunsPassed(real.journal, 'order');
+  });
+
   it('the default drill (reference app, no Docker) reaches the same verdict as the real app on compose', () => {
     expect(defaultDrill, 'the default drill of the corrected runbook ran above').toBeDefined();
     expect(defaultDrill!.journal.stack?.kind).toBe('emulated');
@@ -303,6 +316,39 @@ describe.skipIf(!realApp.available)(`the corrected runbook on the real NMIA too$
   });
   // Each item's seeded defect on the real app: scenarios/real-app-checklist.drill.test.ts (one private stack, no compose lock).
 });
+
+/** Each adversarial run of the corrected runbook passed (scenarios/adversarial-runs.drill.test.ts shows each failing). */
+function expectAdversarialRunsPassed(journal: Journal, mode: 'order' | 'alone'): void {
+  const rung = (id: string, check: string) =>
+    procedure(journal, id, mode).rungs.find((candidate) => `${candidate.rung}: ${candidate.check}` === check);
+  expect(rung('full-backup', ADVERSARIAL.killedDump), mode).toMatchObject({
+    outcome: 'passed',
+    summary: expect.stringMatching(/^the block stopped with exit \d+ .*; no new backup file$/),
+  });
+  // docker compose cp leaves what fit, under the temporary name the corrected runbook removes.
+  for (const id of ['full-backup', 'sql-backup', 'schema-backup'])
+    expect(rung(id, ADVERSARIAL.fullDisk), `${mode}/${id}`).toMatchObject(
+      tmpfsSupport().ok
+        ? {
+            outcome: 'passed',
+            summary: expect.stringMatching(
+              /^the block stopped with exit 1 \(write .*no space left on device\); no file named like a backup$/,
+            ),
+          }
+        : { outcome: 'skipped' },
+    );
+  for (const [id, check, summary] of [
+    ['restore-sql', ADVERSARIAL.failingStatement, /psql .* exited 3: .*ERROR:/],
+    ['restore-custom', ADVERSARIAL.truncatedDump, /pg_restore .* exited 1: .*(end of file|could not read)/],
+  ] as const) {
+    expect(rung(id, check), `${mode}/${id}`).toMatchObject({ outcome: 'passed', summary: expect.stringMatching(summary) });
+    // The physical rung on the database the runbook restored, with its cost (corruption-check.test.ts shows it failing).
+    expect(
+      procedure(journal, id, mode).rungs.find((candidate) => candidate.check.startsWith('no corruption')),
+      `${mode}/${id}`,
+    ).toMatchObject({ outcome: 'passed', summary: expect.stringMatching(/pg_amcheck --heapallindexed .* \(\d+\.\d\d s\)$/) });
+  }
+}
 
 /** The drill's journal with one defect planted in full-backup: its first command failed, content differs, a critical finding. */
 function seeded(source: Journal): Journal {

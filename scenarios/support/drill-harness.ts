@@ -13,8 +13,9 @@ export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 export const GIVEN_RUNBOOK = join(REPO, 'runbook', 'backup-restore.md');
 export const CORRECTED_RUNBOOK = join(REPO, 'fixtures', 'runbooks', 'backup-restore.corrected.md');
 /**
- * The runbook as given, in runbook order: each procedure's outcome. The same on the reference app (emulated
- * stack) and on the real NMIA (compose stack); both scenarios pin it.
+ * The runbook as given, in runbook order and with its adversarial runs (as `npm run drill` runs it): each
+ * procedure's outcome. The same on the reference app (emulated stack) and on the real NMIA (compose stack); both
+ * scenarios pin it.
  */
 export const GIVEN_RUNBOOK_ORDER_OUTCOMES = {
   'order/full-backup': 'failed',
@@ -22,13 +23,21 @@ export const GIVEN_RUNBOOK_ORDER_OUTCOMES = {
   'order/schema-backup': 'failed',
   'order/automated-backup': 'failed',
   'order/restore-custom': 'passed',
-  'order/restore-sql': 'passed',
+  'order/restore-sql': 'failed',
   'order/restore-test-db': 'passed',
   'order/volume-backup': 'failed',
   'order/volume-restore': 'failed',
   'order/config-export': 'failed',
   'order/dr-recovery': 'failed',
   'order/dr-recovery-key-lost': 'failed',
+} as const;
+
+/** The adversarial runs' checks, as `<rung>: <check>` (runbook/kit: killed-dump-run, full-disk-run, adversarial-restore). */
+export const ADVERSARIAL = {
+  killedDump: 'intent: adversarial: a pg_dump killed part-way leaves no file that looks like a backup',
+  fullDisk: 'intent: adversarial: a copy-out onto a full disk leaves no file that looks like a backup',
+  failingStatement: 'restorability: adversarial: a dump with one failing statement makes the restore fail visibly',
+  truncatedDump: 'restorability: adversarial: a truncated dump makes the restore fail visibly',
 } as const;
 
 /** Small enough to keep `npm test` fast, large enough that every table has rows. */
