@@ -220,6 +220,7 @@ describe.skipIf(!realApp.available)(`the runbook as given, on the real NMIA too$
       ['schema-backup', /writes into \.\/backups, which the runbook never creates/],
       ['automated-backup', /cron entry executes \/opt\/nmia\/backup\.sh directly, but the runbook never makes the script executable/],
       ['automated-backup', /a failed run leaves nmia_backup_\d{8}_\d{6}\.dump \(0 bytes\)/],
+      ['restore-sql', /^restore-sql: the SQL restore exits 0 after SQL errors/],
       ['volume-backup', /uses volume nmai_pgdata, but the db service's data lives in nmia_pgdata/],
       ['volume-restore', /nmai_pgdata, but the db service's data lives in nmia_pgdata/],
       ['config-export', /selects from table "connectors", which the application's schema does not have \(it has connector_instances\)/],

@@ -80,7 +80,12 @@ export async function runAdversarialRestore(context: ProcedureContext, run: Adve
   try {
     const binding = (value: string, reason: string): Binding[] => [{ placeholder: run.placeholder, value, reason }];
     const label = `block-0-adversarial-${run.damage.slug}`;
-    const attempt = await runAside(context, binding(basename(damaged), `adversarial run: ${run.damage.name}`), label);
+    const attempt = await runAside(
+      context,
+      binding(basename(damaged), `adversarial run: ${run.damage.name}`),
+      label,
+      `restorability: ${check}`,
+    );
     const stderr = await readFile(join(context.evidenceDir, `${label}.stderr`), 'utf8').catch(() => attempt.stderrTail);
     const errors = errorLines(stderr);
     if (attempt.exitCode !== 0) {
@@ -117,7 +122,7 @@ export async function runAdversarialRestore(context: ProcedureContext, run: Adve
 }
 
 /** Runs block 0 as evidence of the harness's experiment, kept out of the procedure's own blocks and exit-code rung. */
-async function runAside(context: ProcedureContext, bindings: Binding[], label: string): Promise<BlockRun> {
+async function runAside(context: ProcedureContext, bindings: Binding[], label: string, judgedBy?: string): Promise<BlockRun> {
   const run = await context.runBlock(0, bindings, { label });
   context.evidence.withdrawLastBlock();
   context.evidence.harnessAction({
@@ -126,6 +131,7 @@ async function runAside(context: ProcedureContext, bindings: Binding[], label: s
     exitCode: run.exitCode,
     durationMs: run.durationMs,
     ...(run.exitCode === 0 ? {} : { detail: run.stderrTail }),
+    ...(judgedBy ? { judgedBy } : {}),
   });
   return run;
 }

@@ -37,6 +37,7 @@ export async function runFullDiskCopy(context: ProcedureContext, backupName: Reg
     run,
     'adversarial run: the section with ./backups on a full disk (a 4 KiB tmpfs over it)',
     `the section's block as written (evidence: ${label}.*)`,
+    `intent: ${CHECK}`,
   );
   if (leftovers.length === 0 && run.exitCode !== 0) {
     context.pass(

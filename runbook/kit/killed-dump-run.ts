@@ -25,6 +25,7 @@ export async function runKilledDump(context: ProcedureContext, backupName: RegEx
     run,
     'adversarial run: the section whose pg_dump was killed part-way',
     `the section's block as written (evidence: ${label}.*)`,
+    `intent: ${CHECK}`,
   );
   const leftovers = newFiles(context.backupsDir, before, backupName);
   try {

@@ -156,6 +156,8 @@ async function checkCron(context: ProcedureContext): Promise<void> {
   }
 }
 
+const FAILED_RUN_CHECK = 'a run whose pg_dump fails leaves no file that looks like a backup';
+
 /**
  * Runs the script again while the harness kills pg_dump's session after it has started (it waits on a
  * lock the harness holds), and reports what the failed run leaves in the backup directory.
@@ -168,11 +170,17 @@ async function checkFailurePartWay(context: ProcedureContext): Promise<void> {
     context.runBlock(0, scriptBindings(context), { label: 'block-0-pg-dump-killed' }),
   );
   const failedRun = outcome.run;
-  keepRunAside(context, failedRun, 'fault: the script run whose pg_dump was killed', 'bash backup.sh (evidence: block-0-pg-dump-killed.*)');
+  keepRunAside(
+    context,
+    failedRun,
+    'fault: the script run whose pg_dump was killed',
+    'bash backup.sh (evidence: block-0-pg-dump-killed.*)',
+    `intent: ${FAILED_RUN_CHECK}`,
+  );
   if (!outcome.killed || failedRun.exitCode === 0) {
     context.rung({
       rung: 'intent',
-      check: 'a run whose pg_dump fails leaves no file that looks like a backup',
+      check: FAILED_RUN_CHECK,
       outcome: 'error',
       summary: outcome.killed
         ? 'the script exited 0 although pg_dump was terminated'
@@ -184,17 +192,13 @@ async function checkFailurePartWay(context: ProcedureContext): Promise<void> {
   if (leftovers.length === 0) {
     context.pass(
       'intent',
-      'a run whose pg_dump fails leaves no file that looks like a backup',
+      FAILED_RUN_CHECK,
       `script exited ${failedRun.exitCode}; nothing left in ${context.relativeToProject(context.backupsDir)}`,
     );
     return;
   }
   const sizes = await Promise.all(leftovers.map(async (file) => `${basename(file)} (${(await stat(file)).size} bytes)`));
-  context.fail(
-    'intent',
-    'a run whose pg_dump fails leaves no file that looks like a backup',
-    `script exited ${failedRun.exitCode}; left ${sizes.join(', ')}`,
-  );
+  context.fail('intent', FAILED_RUN_CHECK, `script exited ${failedRun.exitCode}; left ${sizes.join(', ')}`);
   context.finding({
     line: context.block(0).line,
     severity: 'medium',

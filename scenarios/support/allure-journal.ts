@@ -51,10 +51,14 @@ export async function reportProcedureToAllure(journal: Journal, record: Procedur
   if (record.harnessActions.length > 0) {
     await allure.step('harness actions (not the runbook: prerequisites, disaster, checks)', async () => {
       for (const action of record.harnessActions) {
+        const exit = `exit ${String(action.exitCode)}${action.detail ? `: ${action.detail}` : ''}`;
+        // An experiment's exit is evidence: its step takes the outcome of the check that reads it.
+        const judge = action.judgedBy ? record.rungs.find((rung) => `${rung.rung}: ${rung.check}` === action.judgedBy) : undefined;
+        const status = judge ? RUNG_STATUS[judge.outcome] : action.exitCode === 0 ? Status.PASSED : Status.BROKEN;
         await allure.logStep(
           `${action.purpose}: ${action.command}`,
-          action.exitCode === 0 ? Status.PASSED : Status.BROKEN,
-          action.exitCode === 0 ? undefined : note(`exit ${String(action.exitCode)}${action.detail ? `: ${action.detail}` : ''}`),
+          status,
+          status === Status.PASSED && action.exitCode === 0 ? undefined : note(judge ? `${exit} (judged by ${action.judgedBy})` : exit),
         );
       }
     });
@@ -91,6 +95,14 @@ async function reportCommand(command: CommandRecord): Promise<void> {
     failure,
   );
 }
+
+const RUNG_STATUS: Record<Rung['outcome'], Status> = {
+  passed: Status.PASSED,
+  failed: Status.FAILED,
+  error: Status.BROKEN,
+  skipped: Status.SKIPPED,
+  'not-run': Status.SKIPPED,
+};
 
 async function reportRung(rung: Rung): Promise<void> {
   const name = `${rung.rung}: ${rung.check}`;

@@ -280,7 +280,7 @@ ${
 <h4>Harness actions</h4>
 ${
   procedure.harnessActions.length > 0
-    ? html`<table><thead><tr><th>why</th><th>command</th><th class="num">exit</th><th class="num">time</th><th>detail</th></tr></thead><tbody>${procedure.harnessActions.map((action) => html`<tr><td>${action.purpose}</td><td class="mono">${action.command}</td><td class="num">${action.exitCode ?? 'none'}</td><td class="num">${formatDuration(action.durationMs)}</td><td>${action.detail ?? ''}</td></tr>`)}</tbody></table>`
+    ? html`<table><thead><tr><th>why</th><th>command</th><th class="num">exit</th><th class="num">time</th><th>detail</th></tr></thead><tbody>${procedure.harnessActions.map((action) => html`<tr><td>${action.purpose}</td><td class="mono">${action.command}</td><td class="num">${action.exitCode ?? 'none'}</td><td class="num">${formatDuration(action.durationMs)}</td><td>${action.judgedBy ? `judged by “${action.judgedBy}”${action.detail ? ': ' : ''}` : ''}${action.detail ?? ''}</td></tr>`)}</tbody></table>`
     : html`<p class="none">None: the harness did nothing besides the runbook's blocks.</p>`
 }
 ${timings.length > 0 ? html`<h4>Timings</h4><p>${timings.map(([name, ms], index) => html`${index > 0 ? ', ' : ''}${name} ${formatDuration(ms)}`)}</p>` : ''}

@@ -54,6 +54,11 @@ export const HarnessActionSchema = z.object({
   exitCode: z.number().int().nullable(),
   durationMs: z.number(),
   detail: z.string().optional(),
+  /**
+   * The check (`<rung>: <check>`) that judges this run's exit, for an experiment such as an adversarial run: there a
+   * failing exit is the evidence the check reads, not a failure of the harness.
+   */
+  judgedBy: z.string().optional(),
 });
 
 export type HarnessAction = z.infer<typeof HarnessActionSchema>;
