@@ -31,6 +31,20 @@ export default defineConfig({
           hookTimeout: 60_000,
         },
       },
+      // Minutes per drill on the real app: run by .ci/run after npm test (npm run test:full-parity), not by npm test.
+      ...(process.env.NMIA_DRILL_FULL_PARITY === '1'
+        ? [
+            {
+              extends: true as const,
+              test: {
+                name: 'full-parity',
+                include: ['scenarios/full-parity/**/*.parity.test.ts'],
+                testTimeout: 300_000,
+                hookTimeout: 1_800_000,
+              },
+            },
+          ]
+        : []),
       {
         extends: true,
         plugins: [
