@@ -8,7 +8,7 @@ import { CORRECTED_RUNBOOK, drill, failedChecks, procedure, withProcedure } from
 
 /** The application half of the DR checklist: each probe must fail on its seeded defect. */
 // Seeded defects, not the app's timing: the reference worker polls every second instead of the real 15 s
-// (the journal says so). The real interval runs in runbook-as-given's default drill and in the app parity suite.
+// (the journal says so). The real interval runs in the app parity suites (test/parity, scenarios/full-parity).
 beforeAll(() => {
   vi.stubEnv('NMIA_WORKER_POLL_MS', '1000');
 });

@@ -64,7 +64,7 @@ describe('the corrected runbook, one Allure test per procedure', () => {
     if (realApp.available) realDrill = await drillTheRealApp();
     // As `npm run drill` runs it (both isolations, adversarial runs on), but for the reference worker's poll: every
     // second instead of the real 15 s (the journal's stack reason says so), as each recovery's connector scan waits
-    // for it twice. The real interval runs in runbook-as-given's default drill and in the app parity suite.
+    // for it twice. The real interval runs in the app parity suites (test/parity, and scenarios/full-parity on CI).
     vi.stubEnv('NMIA_WORKER_POLL_MS', '1000');
     const result = await drill({ runbookPath: CORRECTED_RUNBOOK, isolation: 'both', adversarial: true }).finally(() => vi.unstubAllEnvs());
     journal = result.journal;

@@ -4,11 +4,10 @@ import { CORRECTED_RUNBOOK, drill, GIVEN_RUNBOOK } from '../support/drill-harnes
 import { REAL_APP, realAppAvailability, type ScenarioDrill, verdicts } from '../support/real-app-drills.ts';
 
 /**
- * App parity for every procedure alone, each in a fresh environment, on both apps. runbook-as-given and
- * runbook-corrected compare every procedure in runbook order (and restore-test-db alone, the one whose outcome
- * depends on the sections before it); this compares all twelve alone. A real-app drill alone starts twelve
- * compose environments, ~6 minutes here, so it is not in `npm test` (15-minute budget): .ci/run runs it after,
- * through `npm run test:full-parity`.
+ * App parity for every procedure alone, each in a fresh environment, on both apps, with the reference worker's real
+ * 15 s poll. runbook-as-given and runbook-corrected compare every procedure in runbook order; this compares all
+ * twelve alone. A real-app drill alone starts twelve compose environments, ~6 minutes here, so it is not in
+ * `npm test` (15-minute budget): .ci/run runs it after, through `npm run test:full-parity`.
  */
 const realApp = await realAppAvailability('full app parity (each procedure alone)');
 const SCALE = 200;
