@@ -6,6 +6,7 @@ import { execa, execaSync } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { announceSkip, dockerAvailability } from '../../src/docker/docker-availability.ts';
 import { DockerCli, dockerClientEnv } from '../../src/docker/docker-cli.ts';
+import { ComposeLock } from '../../src/stacks/compose/compose-lock.ts';
 import { DRILL_LABEL } from '../../src/stacks/compose/drill-resources.ts';
 import { CORRECTED_RUNBOOK, REPO } from '../support/drill-harness.ts';
 
@@ -164,6 +165,27 @@ describe.skipIf(!docker.available)(
     afterAll(async () => {
       await rm(reports, { recursive: true, force: true });
     });
+
+    it('SIGINT while waiting for the compose lock: exit 130, its workspace (with the .env it wrote) removed', async () => {
+      // Another compose drill holds the lock: the interrupted one has made its workspace and no stack owns it yet.
+      const held = await ComposeLock.acquire('lock-holder-test');
+      const dir = await mkdtemp(join(tmpdir(), 'nmia-drill-interrupt-lock-'));
+      try {
+        const { result, drillId, output } = await interruptAt(
+          ['--runbook', CORRECTED_RUNBOOK, '--scale', '300', '--only', 'full-backup'],
+          { stderr: /waiting for drill lock-holder-test/ },
+          'SIGINT',
+          dir,
+          'compose',
+        );
+        expect(drillId, output).toMatch(/^[0-9a-f]{8}$/);
+        expect(result.exitCode, output).toBe(130);
+        expect(leftovers(drillId)).toEqual([]);
+      } finally {
+        await held.unlock();
+        await rm(dir, { recursive: true, force: true });
+      }
+    }, 480_000);
 
     it('SIGINT during the backup (pg_dump block running on the compose stack): exit 130, nothing of the drill left on the engine or the disk', async () => {
       const { result, drillId, output } = await interruptAt(

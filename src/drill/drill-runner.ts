@@ -17,6 +17,7 @@ import { REFERENCE_COMPOSE_FILE } from '../stacks/reference-app.ts';
 import { selectStack, type StackSelection } from '../stacks/stack-selector.ts';
 import type { StartedStack } from '../stacks/stack.ts';
 import { Workspace } from '../stacks/workspace.ts';
+import { cleanupRegistry } from '../lifecycle/cleanup-registry.ts';
 import { DrillEnvironment } from './drill-environment.ts';
 import { ensurePrerequisites } from '../prerequisites/prerequisite-check.ts';
 import { describeAppSource } from '../app/app-source.ts';
@@ -252,24 +253,35 @@ export class DrillRunner {
     // An app repository is cloned as the project directory; nothing else is put in it. The reference app's
     // project directory is what a checkout of the real NMIA holds: no ./backups (the repository has none).
     const workspace = await Workspace.create(this.drillId, undefined, { projectDir: !repository, backups: false });
+    // Ours to remove until a started stack owns it (its teardown removes it): on a failed clone or start, and on
+    // Ctrl-C while the stack is still starting, e.g. waiting for the compose lock.
+    const unowned = cleanupRegistry.register(
+      `drill workspace ${workspace.root}`,
+      () => workspace.remove(),
+      () => workspace.removeSync(),
+    );
     let checkout: Awaited<ReturnType<typeof checkOutApp>> | undefined;
-    if (repository) {
-      this.reporter?.onStep?.(`cloning the app ${describeAppSource(repository)}`);
-      try {
+    let stack: StartedStack;
+    try {
+      if (repository) {
+        this.reporter?.onStep?.(`cloning the app ${describeAppSource(repository)}`);
         checkout = await checkOutApp(repository, workspace.projectDir);
-      } catch (error) {
-        await workspace.remove().catch(() => undefined);
-        throw error;
+        Object.assign(state.journal.app!, { commit: checkout.commit, ref: checkout.ref });
       }
-      Object.assign(state.journal.app!, { commit: checkout.commit, ref: checkout.ref });
+      stack = await createStack(selection, {
+        workspace,
+        composeFile: checkout?.composeFile ?? REFERENCE_COMPOSE_FILE,
+        dotEnv: { DATABASE_URL: 'postgresql://nmia:nmia@db:5432/nmia', SECRET_KEY: state.canaries.secretKey },
+        ...(checkout ? { app: { checkout, mounts: [state.reportDir] } } : {}),
+        ...(this.reporter?.onStep ? { onStep: this.reporter.onStep.bind(this.reporter) } : {}),
+      });
+    } catch (error) {
+      // A stack that failed after taking the workspace may have removed it already.
+      if (Workspace.isOwned(workspace.root, this.drillId)) await unowned.run().catch(() => undefined);
+      else unowned.release();
+      throw error;
     }
-    const stack = await createStack(selection, {
-      workspace,
-      composeFile: checkout?.composeFile ?? REFERENCE_COMPOSE_FILE,
-      dotEnv: { DATABASE_URL: 'postgresql://nmia:nmia@db:5432/nmia', SECRET_KEY: state.canaries.secretKey },
-      ...(checkout ? { app: { checkout, mounts: [state.reportDir] } } : {}),
-      ...(this.reporter?.onStep ? { onStep: this.reporter.onStep.bind(this.reporter) } : {}),
-    });
+    unowned.release();
     this.stacks.add(stack);
     if (Object.keys(state.journal.stack.versions).length === 0)
       state.journal.stack.versions = { ...(await stack.versions()), node: process.version };
