@@ -115,9 +115,9 @@ function moduleUrlPerSource(transform) {
 function removeStale(keep) {
   for (const file of readdirSync(CACHE_DIR)) {
     if (file === keep || file === `${keep}.map` || file === 'cli.manifest.json' || !file.startsWith('cli-')) continue;
-    if (file.includes('.partial') && file.includes(`-${process.pid}-`)) continue;
     try {
-      if (file.endsWith('.partial.mjs') && Date.now() - statSync(join(CACHE_DIR, file)).mtimeMs < 60_000) continue;
+      // A partial file (bundle, map or manifest) may be another build's, still being written.
+      if (file.includes('.partial') && Date.now() - statSync(join(CACHE_DIR, file)).mtimeMs < 60_000) continue;
       rmSync(join(CACHE_DIR, file), { force: true });
     } catch {
       // Another process removed it first.
