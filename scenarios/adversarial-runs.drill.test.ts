@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { CORRECTED_RUNBOOK, drill, editedRunbook, failedChecks, procedure } from './support/drill-harness.ts';
 import { tmpfsSupport } from '../runbook/kit/full-disk.ts';
+import { ENCRYPTED_BACKUP_FIXES } from '../runbook/kit/secrets-check.ts';
 
 /**
  * Adversarial runs: each section run again, as written, on the failure it exists to survive or make visible.
@@ -15,15 +16,16 @@ afterEach(async () => {
 const tmpfs = tmpfsSupport();
 
 describe('adversarial runs', () => {
-  it('each can fail: a full backup and a custom restore that mask their exit codes, an SQL backup copied straight to its name', async () => {
+  it('each can fail: a full backup without pipefail, a custom restore that masks its exit code, an SQL backup written straight to its name', async () => {
     let source = CORRECTED_RUNBOOK;
     for (const [from, to] of [
-      ['  --file=/tmp/nmia_backup.dump\n', '  --file=/tmp/nmia_backup.dump || true\n'],
-      ['  /tmp/nmia_restore.dump\n', '  /tmp/nmia_restore.dump || true\n'],
-      // The SQL backup copied straight to its backup name, as the runbook as given does.
+      // pg_dump's exit code lost in the pipe into gpg.
+      ['bind passwords\nset -o pipefail\n', 'bind passwords\n'],
+      ['      --no-privileges\n\n# Restart services', '      --no-privileges || true\n\n# Restart services'],
+      // The SQL backup written straight to its backup name, with no .partial file.
       [
-        'BACKUP=./backups/nmia_backup_$(date +%Y%m%d_%H%M%S).sql\ndocker compose cp db:/tmp/nmia_backup.sql "$BACKUP.partial" || { rm -f "$BACKUP.partial"; false; }\nmv "$BACKUP.partial" "$BACKUP"\n',
-        'docker compose cp db:/tmp/nmia_backup.sql ./backups/nmia_backup_$(date +%Y%m%d_%H%M%S).sql\n',
+        '  --format=plain \\\n  | gpg --batch --symmetric --cipher-algo AES256 \\\n      --passphrase-file /etc/nmia/backup.passphrase \\\n      --output "$BACKUP.partial" \\\n  || { rm -f "$BACKUP.partial"; false; }\nmv "$BACKUP.partial" "$BACKUP"\n',
+        '  --format=plain \\\n  | gpg --batch --symmetric --cipher-algo AES256 \\\n      --passphrase-file /etc/nmia/backup.passphrase \\\n  > "$BACKUP"\n',
       ],
     ] as const) {
       const copy = await editedRunbook(source, from, to);
@@ -43,7 +45,7 @@ describe('adversarial runs', () => {
     expect(backup.outcome).toBe('failed');
     expect(failedChecks(backup)).toEqual([
       expect.stringMatching(
-        /^intent: adversarial: a pg_dump killed part-way .* — the block exited 0; left nmia_backup_\d{8}_\d{6}\.dump \(\d+ bytes\)$/,
+        /^intent: adversarial: a pg_dump killed part-way .* — the block exited 0; left nmia_backup_\d{8}_\d{6}\.dump\.gpg \(\d+ bytes\)$/,
       ),
     ]);
     expect(titles).toContainEqual(expect.stringMatching(/^a pg_dump killed part-way still leaves nmia_backup_/));
@@ -61,14 +63,14 @@ describe('adversarial runs', () => {
       const sql = procedure(result.journal, 'sql-backup');
       expect(failedChecks(sql)).toEqual([
         expect.stringMatching(
-          /^intent: adversarial: a copy-out onto a full disk .* — the block exited 1; left nmia_backup_\d{8}_\d{6}\.sql \(4096 bytes\)$/,
+          /^intent: adversarial: a copy-out onto a full disk .* — the block exited \d+; left nmia_backup_\d{8}_\d{6}\.sql\.gpg \(\d+ bytes\)$/,
         ),
       ]);
       expect(
         result.journal.findings.find((finding) => /^a copy-out onto a full disk leaves nmia_backup_/.test(finding.title)),
       ).toMatchObject({
         procedure: 'sql-backup',
-        suggestedFix: expect.stringContaining('docker compose cp db:/tmp/nmia_backup.sql "$BACKUP.partial"'),
+        suggestedFix: expect.stringContaining(ENCRYPTED_BACKUP_FIXES.sql),
       });
     }
   });

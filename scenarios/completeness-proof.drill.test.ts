@@ -13,11 +13,7 @@ afterEach(async () => {
 
 describe('completeness proof of a backup', () => {
   it('a full backup without one table’s data fails Full Backup naming the table, in both isolation modes', async () => {
-    const copy = await editedRunbook(
-      CORRECTED_RUNBOOK,
-      '  -Fc \\\n  --file=/tmp/nmia_backup.dump',
-      '  -Fc --exclude-table-data=public.findings \\\n  --file=/tmp/nmia_backup.dump',
-    );
+    const copy = await editedRunbook(CORRECTED_RUNBOOK, '  -Fc \\\n  | gpg', '  -Fc --exclude-table-data=public.findings \\\n  | gpg');
     cleanups.push(copy.cleanup);
     const result = await drill({ runbookPath: copy.path, only: ['full-backup'], isolation: 'both', allowDrift: true, scale: 50 });
     cleanups.push(result.cleanup);

@@ -22,9 +22,7 @@ async function drillEdited(id: string, edits: Array<[string, string]>) {
 
 describe('backup intent checks fail on seeded defects', () => {
   it('sql-backup: a .sql file that is not a plain SQL dump fails the artifact check', async () => {
-    const record = await drillEdited('sql-backup', [
-      ['--format=plain \\\n  --file=/tmp/nmia_backup.sql', '--format=custom \\\n  --file=/tmp/nmia_backup.sql'],
-    ]);
+    const record = await drillEdited('sql-backup', [['--format=plain \\\n  | gpg', '--format=custom \\\n  | gpg']]);
     expect(record.outcome).toBe('failed');
     expect(failedChecks(record).join('\n')).toMatch(/^artifact: plain-dump/m);
   });
@@ -43,7 +41,7 @@ describe('backup intent checks fail on seeded defects', () => {
     expect(record.outcome).toBe('failed');
     const failed = failedChecks(record).join('\n');
     expect(failed).toMatch(
-      /retention deletes backups older than RETENTION_DAYS=30 and keeps newer ones — .*20240102_020000\.dump \(31\.5 d\): kept/,
+      /retention deletes backups older than RETENTION_DAYS=30 and keeps newer ones — .*20240102_020000\.dump\.gpg \(31\.5 d\): kept/,
     );
     expect(failed).toMatch(/the cron entry fires daily at 02:00 — "0 3 \* \* \*"/);
     // The other intents still pass: the defects are pinned to their checks.

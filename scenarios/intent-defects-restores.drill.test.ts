@@ -96,8 +96,8 @@ describe('restore and recovery intent checks fail on seeded defects', () => {
   it('dr-recovery: a recovery that restores only the schema fails the content check', async () => {
     const copy = await editedRunbook(
       CORRECTED_RUNBOOK,
-      '     -U nmia -d nmia --no-owner --no-privileges \\',
-      '     -U nmia -d nmia --no-owner --no-privileges --schema-only \\',
+      '       -U nmia -d nmia --no-owner --no-privileges\n',
+      '       -U nmia -d nmia --no-owner --no-privileges --schema-only\n',
     );
     cleanups.push(copy.cleanup);
     const result = await drill({ runbookPath: copy.path, only: ['dr-recovery'], allowDrift: true });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parseAppSource } from '../src/app/app-source.ts';
 import { drill, failedChecks, GIVEN_RUNBOOK, GIVEN_RUNBOOK_ORDER_OUTCOMES, procedure } from './support/drill-harness.ts';
+import { ENCRYPTED_BACKUP_FIXES } from '../runbook/kit/secrets-check.ts';
 import { findingsOf, outcomesOf, REAL_APP, realAppAvailability, type ScenarioDrill, verdicts } from './support/real-app-drills.ts';
 
 /**
@@ -49,6 +50,8 @@ describe('the runbook as given', () => {
 
   // The same findings as the real NMIA on its own compose file (compared below).
   const SQL_ERRORS_IGNORED = /^the SQL restore exits 0 after SQL errors/;
+  const SECRETS_IN_CLEAR =
+    /^the backup holds connector bind passwords readable without any key: pg_restore of nmia_backup_\d{8}_\d{6}\.dump shows them$/;
   const NO_BACKUPS_DIR = /writes into \.\/backups, which the runbook never creates: on a fresh checkout of NMIA it does not exist/;
   const EXPECTED: Array<{ procedure: string; title: RegExp }> = [
     // A checkout of NMIA has no ./backups: each backup's copy out of the container fails, alone and in order.
@@ -56,6 +59,8 @@ describe('the runbook as given', () => {
       { procedure, title: NO_BACKUPS_DIR },
       { procedure, title: NO_BACKUPS_DIR },
     ]),
+    // The one backup that reaches the disk (the script makes its own directory) is unencrypted: alone and in order.
+    ...[1, 2].map(() => ({ procedure: 'automated-backup', title: SECRETS_IN_CLEAR })),
     { procedure: 'automated-backup', title: /cron entry executes \/opt\/nmia\/backup\.sh directly/ },
     { procedure: 'automated-backup', title: /a failed run leaves nmia_backup_\d{8}_\d{6}\.dump \(\d+ bytes\)/ },
     { procedure: 'volume-backup', title: /uses volume nmai_pgdata, but the db service's data lives in nmia_pgdata/ },
@@ -116,6 +121,25 @@ describe('the runbook as given', () => {
     expect(record.rungs.find((rung) => rung.rung === 'content')?.outcome).toBe('passed');
     expect(record.harnessActions.find((action) => action.purpose.endsWith('-reset)'))?.exitCode).toBe(0);
     expect(record.blocks).toHaveLength(1);
+  });
+
+  it('finds the bind passwords readable in the one backup that reaches the disk, and offers the encrypting section', () => {
+    const record = procedure(result.journal, 'automated-backup');
+    expect(failedChecks(record)).toContainEqual(
+      expect.stringMatching(
+        /^intent: no credential is readable from the artifact without a key — \d+ canary secret\(s\) readable in nmia_backup_\d{8}_\d{6}\.dump: connector bind passwords$/,
+      ),
+    );
+    const finding = result.journal.findings.find(
+      (candidate) => candidate.procedure === 'automated-backup' && SECRETS_IN_CLEAR.test(candidate.title),
+    )!;
+    expect(finding).toMatchObject({
+      kind: 'runbook',
+      severity: 'high',
+      evidence: { canariesFound: expect.arrayContaining(['connector bind passwords']) },
+    });
+    expect(finding.suggestedFix).toContain(ENCRYPTED_BACKUP_FIXES.automated);
+    expect(finding.suggestedFix).toContain('/etc/nmia/backup.passphrase');
   });
 
   it('yields exactly the known findings, each with evidence and a suggested fix', () => {
@@ -213,6 +237,7 @@ describe.skipIf(!realApp.available)(`the runbook as given, on the real NMIA too$
       ['schema-backup', /writes into \.\/backups, which the runbook never creates/],
       ['automated-backup', /cron entry executes \/opt\/nmia\/backup\.sh directly, but the runbook never makes the script executable/],
       ['automated-backup', /a failed run leaves nmia_backup_\d{8}_\d{6}\.dump \(0 bytes\)/],
+      ['automated-backup', /the backup holds connector bind passwords readable without any key/],
       ['restore-sql', /^restore-sql: the SQL restore exits 0 after SQL errors/],
       ['volume-backup', /uses volume nmai_pgdata, but the db service's data lives in nmia_pgdata/],
       ['volume-restore', /nmai_pgdata, but the db service's data lives in nmia_pgdata/],

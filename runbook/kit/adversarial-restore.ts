@@ -10,6 +10,7 @@ import type { ProcedureContext } from '../../src/drill/procedure-context.ts';
 import type { ProducedArtifact } from '../../src/drill/drill-state.ts';
 import { compareWithBackupWindow } from '../../src/verify/backup-window.ts';
 import { waitForApplication } from './application-check.ts';
+import { inputFileBinding } from './restore-input.ts';
 
 /** A damaged copy of a restore's dump: what goes wrong, and how to make the copy (streamed, never in the heap). */
 export interface DumpDamage {
@@ -74,15 +75,19 @@ export async function runAdversarialRestore(context: ProcedureContext, run: Adve
   const extension = run.artifact === 'custom-dump' ? 'dump' : 'sql';
   const damaged = join(context.backupsDir, `adversarial_${run.damage.slug}.${extension}`);
   const check = `adversarial: ${run.damage.name} makes the restore fail visibly`;
+  // An encrypted backup is damaged in its plaintext, and encrypted again when the section decrypts its input.
+  const plaintext = { ...dump, path: await context.readablePath(dump.path) };
   await context.harnessAction(`adversarial input: ${run.damage.name}`, `copy of ${basename(dump.path)} → ${basename(damaged)}`, () =>
-    run.damage.damage(dump, damaged),
+    run.damage.damage(plaintext, damaged),
   );
   try {
-    const binding = (value: string, reason: string): Binding[] => [{ placeholder: run.placeholder, value, reason }];
+    const binding = async (file: string, reason: string): Promise<Binding[]> => [
+      await inputFileBinding(context, { placeholder: run.placeholder, file, value: 'basename', reason }),
+    ];
     const label = `block-0-adversarial-${run.damage.slug}`;
     const attempt = await runAside(
       context,
-      binding(basename(damaged), `adversarial run: ${run.damage.name}`),
+      await binding(damaged, `adversarial run: ${run.damage.name}`),
       label,
       `restorability: ${check}`,
     );
@@ -112,12 +117,13 @@ export async function runAdversarialRestore(context: ProcedureContext, run: Adve
       });
     }
     // The sections after this one need the restored database and the running application back.
-    const reset = await runAside(context, binding(basename(dump.path), 'adversarial run: put the database back'), `${label}-reset`);
+    const reset = await runAside(context, await binding(dump.path, 'adversarial run: put the database back'), `${label}-reset`);
     if (reset.exitCode !== 0)
       throw new Error(`adversarial run: restoring the good dump again failed: ${lastLines(reset.stderrTail, 1)} (exit ${reset.exitCode})`);
     await waitForApplication(context);
   } finally {
     await rm(damaged, { force: true });
+    await rm(`${damaged}.gpg`, { force: true });
   }
 }
 

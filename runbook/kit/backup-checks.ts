@@ -1,6 +1,7 @@
 import { basename } from 'node:path';
 import { lastLines } from '../../src/exec/error-lines.ts';
 import type { ArtifactEvidence } from '../../src/verify/artifact-check.ts';
+import { checkSecretsProtected } from './secrets-check.ts';
 import { listFiles, newFiles } from './backup-files.ts';
 import { writeBackupSidecar } from './backup-sidecar.ts';
 import type { ProcedureContext } from '../../src/drill/procedure-context.ts';
@@ -16,8 +17,18 @@ export function rememberBackups(context: ProcedureContext, dir = context.backups
  */
 export async function checkNewBackup(
   context: ProcedureContext,
-  /** `sidecar`: a full dump (never a schema-only one) gets `<file>.manifest.json` describing the backup window. */
-  options: { pattern: RegExp; artifactName: string; format: ArtifactEvidence['format']; dir?: string; sidecar?: boolean },
+  /**
+   * `sidecar`: a full dump (never a schema-only one) gets `<file>.manifest.json` describing the backup window.
+   * `secretsFix`: the section's corrected, encrypting text, the fix when the secrets scan finds a canary in the file.
+   */
+  options: {
+    pattern: RegExp;
+    artifactName: string;
+    format: 'custom' | 'plain';
+    secretsFix: string;
+    dir?: string;
+    sidecar?: boolean;
+  },
 ): Promise<{ path: string; evidence: ArtifactEvidence } | undefined> {
   const created = newFiles(options.dir ?? context.backupsDir, context.scratch.backupsBefore as Set<string>, options.pattern);
   if (created.length !== 1) {
@@ -29,6 +40,7 @@ export async function checkNewBackup(
   const path = created[0]!;
   // The artifact is read while the window's closing manifest is still being taken.
   const evidence = await context.checkArtifact(options.artifactName, path, options.format);
+  if (evidence.readable) await checkSecretsProtected(context, path, options.format, options.secretsFix);
   const window = await context.backupWindow();
   if (evidence.readable && window) {
     // A dump the drill keeps gets its manifest sidecar, so verify-backup can later check it against its source.
@@ -46,10 +58,12 @@ export async function restoreIntoScratch(
   purpose: string,
 ): Promise<{ database: string; ok: boolean; stderr: string }> {
   const database = await context.createScratchDatabase(purpose);
+  // An encrypted backup is restored from its plaintext, decrypted with the drill's key.
+  const readable = await context.readablePath(dumpPath);
   const args =
     format === 'custom'
-      ? ['--no-owner', '--exit-on-error', '-d', database, dumpPath]
-      : ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', database, '-f', dumpPath];
+      ? ['--no-owner', '--exit-on-error', '-d', database, readable]
+      : ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', database, '-f', readable];
   const binary = format === 'custom' ? 'pg_restore' : 'psql';
   const result = await context.harnessAction(
     `check: restore ${basename(dumpPath)} into a scratch database`,

@@ -32,7 +32,11 @@ export async function diagnoseDropBeforeReadCheck(
   const dump = await context.harnessAction(
     `check: does ${basename(dumpPath)} read back? (what the runbook never checks before dropdb)`,
     `pg_restore --list + pg_restore -f /dev/null ${basename(dumpPath)}`,
-    () => checkArtifact(dumpPath, { pgRestorePath: context.stack.binaries.path('pg_restore'), expectedFormat: 'custom' }),
+    async () =>
+      checkArtifact(await context.readablePath(dumpPath).catch(() => dumpPath), {
+        pgRestorePath: context.stack.binaries.path('pg_restore'),
+        expectedFormat: 'custom',
+      }),
   );
   if (dump.readable) return undefined;
 

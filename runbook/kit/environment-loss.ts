@@ -8,6 +8,7 @@ import { NMIA_API_ROUTES } from '../../src/probes/probe.ts';
 import type { AcknowledgedSentinel } from '../../src/probes/recovery-point.ts';
 import { ApiSentinelWriter } from '../../src/probes/api-sentinel-writer.ts';
 import { harnessDump } from './disasters.ts';
+import { handOver, sectionDecrypts } from './restore-input.ts';
 import { waitForHttp } from '../../src/drill/drill-environment.ts';
 import type { ProcedureContext } from '../../src/drill/procedure-context.ts';
 import type { AppSource } from '../../src/app/app-source.ts';
@@ -20,6 +21,8 @@ const GIT_ENV = {
   GIT_COMMITTER_EMAIL: 'nmia-drill@localhost',
 };
 
+/** The recovery checklist's name for the most recent backup, from off-host storage. */
+export const OFFSITE_PLACEHOLDER = '/path/to/nmia_backup.dump';
 /** What a recovery from total loss starts with, and what the harness measured at the disaster. */
 export interface RecoveryInputs {
   bareRepo: string;
@@ -141,9 +144,11 @@ export async function prepareRecovery(context: ProcedureContext, options: { rpoW
     await harnessDump(context, 'custom');
   }
   if (!repository) await publishRepository(context, inputs.bareRepo);
+  // Kept off the host as the section restores it: encrypted when its step 4 decrypts `/path/to/nmia_backup.dump.gpg`.
+  const encrypted = sectionDecrypts(context, OFFSITE_PLACEHOLDER);
   await context.harnessAction('prerequisite: the most recent backup, kept off the host', `copy → ${inputs.offsiteDump}`, async () => {
     await mkdir(join(inputs.offsiteDump, '..'), { recursive: true });
-    await copyFile(context.artifact('custom-dump')!.path, inputs.offsiteDump);
+    await handOver(context, context.artifact('custom-dump')!.path, inputs.offsiteDump, encrypted);
   });
   return inputs;
 }
@@ -165,7 +170,7 @@ export function recoveryBindings(context: ProcedureContext, secretKey: { value: 
         },
     { placeholder: '/opt/nmia', value: context.projectDir, reason: 'the recovery host’s install directory, inside the drill workspace' },
     { placeholder: '<original-secret-key>', value: secretKey.value, reason: secretKey.reason },
-    { placeholder: '/path/to/nmia_backup.dump', value: offsiteDump, reason: 'the most recent custom-format backup, from off-host storage' },
+    { placeholder: OFFSITE_PLACEHOLDER, value: offsiteDump, reason: 'the most recent custom-format backup, from off-host storage' },
   ];
 }
 

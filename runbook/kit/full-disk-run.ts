@@ -14,8 +14,9 @@ const CHECK = 'adversarial: a copy-out onto a full disk leaves no file that look
  * target name (real Docker and the shim alike). The runbook passes when the block fails and nothing named
  * like a backup is left; a truncated file under a backup's name is a runbook finding. Only with adversarial
  * runs on, and only after the section's own backup succeeded (a section that cannot copy at all has its finding).
+ * `correctedSection`: the section as the corrected runbook writes it, which is the finding's fix.
  */
-export async function runFullDiskCopy(context: ProcedureContext, backupName: RegExp, copy: { from: string; to: string }): Promise<void> {
+export async function runFullDiskCopy(context: ProcedureContext, backupName: RegExp, correctedSection: string): Promise<void> {
   if (!context.drill.adversarial) return;
   const supported = tmpfsSupport();
   if (!supported.ok) {
@@ -54,8 +55,8 @@ export async function runFullDiskCopy(context: ProcedureContext, backupName: Reg
     title: `a copy-out onto a full disk leaves ${leftovers.join(', ') || 'a successful-looking run'}: named like a good backup, but truncated`,
     evidence: { exitCode: run.exitCode, stderrTail: run.stderrTail, leftovers },
     whyItMatters:
-      'docker compose cp writes straight to the final name and leaves what fit when the disk fills; the newest "backup" an operator grabs in an incident is cut short.',
-    suggestedFix: `Copy under a temporary name and give it the backup's name only once the copy succeeded:\n${partialCopy(copy.from, copy.to)}`,
+      'The section writes straight to the final name and leaves what fit when the disk fills; the newest "backup" an operator grabs in an incident is cut short.',
+    suggestedFix: `Write under a temporary name and give it the backup's name only once the dump and the write succeeded:\n${correctedSection}`,
   });
 }
 

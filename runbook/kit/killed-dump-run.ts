@@ -12,8 +12,9 @@ const CHECK = 'adversarial: a pg_dump killed part-way leaves no file that looks 
  * The adversarial run of a backup section: its block again while the harness kills pg_dump part-way. The
  * runbook passes when the block fails and leaves nothing named like a backup; a file that looks like one
  * (the operator's newest "backup" in an incident) is a runbook finding. Only with adversarial runs on.
+ * `correctedSection`: the section as the corrected runbook writes it, which is the finding's fix.
  */
-export async function runKilledDump(context: ProcedureContext, backupName: RegExp): Promise<void> {
+export async function runKilledDump(context: ProcedureContext, backupName: RegExp, correctedSection: string): Promise<void> {
   if (!context.drill.adversarial) return;
   // Backups are named by the second: this run must not overwrite the good one.
   await new Promise((resolve) => setTimeout(resolve, 1100 - (Date.now() % 1000)));
@@ -56,8 +57,7 @@ export async function runKilledDump(context: ProcedureContext, backupName: RegEx
       evidence: { exitCode: run.exitCode, stderrTail: run.stderrTail, leftovers: sizes },
       whyItMatters:
         'The section goes on past the failed pg_dump and copies what it wrote; the newest "backup" an operator grabs in an incident is truncated.',
-      suggestedFix:
-        "Never mask pg_dump's exit code (no `|| true`; the copy runs only after pg_dump succeeded), and copy to a .partial name renamed only once pg_dump and the copy both succeeded.",
+      suggestedFix: `Never mask pg_dump's exit code (no \`|| true\`; with set -o pipefail a failed pg_dump fails the pipe), and write under a .partial name renamed only once pg_dump and the write both succeeded:\n${correctedSection}`,
     });
   } finally {
     for (const file of leftovers) await rm(file, { force: true });

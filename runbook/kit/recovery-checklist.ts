@@ -1,4 +1,5 @@
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import { BACKUP_KEY_PLACEHOLDER, isOpenPgpMessage } from '../../src/custody/backup-key.ts';
 import { execa } from 'execa';
 import type { ChecklistRecord } from '../../src/evidence/journal.ts';
 import { ChecklistProbes } from '../../src/probes/checklist-probes.ts';
@@ -184,6 +185,27 @@ export function recordPostRecoveryActions(context: ProcedureContext): void {
   }
 }
 
+/** The backup passphrase: the drill holds it in custody, so what it can check is that the backup decrypts with it. */
+async function checkBackupPassphrase(
+  context: ProcedureContext,
+  backupFile: string,
+): Promise<Pick<ChecklistRecord, 'outcome' | 'summary' | 'evidence'>> {
+  if (!(await isOpenPgpMessage(backupFile)))
+    return { outcome: 'skipped', summary: `${basename(backupFile)} is not encrypted: there is no passphrase to check it with` };
+  try {
+    await context.readablePath(backupFile);
+    return {
+      outcome: 'passed',
+      summary: `${basename(backupFile)} decrypts with the passphrase the drill keeps off the host (bound to ${BACKUP_KEY_PLACEHOLDER} in step 4)`,
+    };
+  } catch (error) {
+    return {
+      outcome: 'failed',
+      summary: `${basename(backupFile)} does not decrypt with the drill's passphrase: ${(error as Error).message}`,
+    };
+  }
+}
+
 /** Prerequisites: checked where a machine can check them, otherwise listed for sign-off. */
 export async function checkPrerequisites(context: ProcedureContext, inputs: { repoUrl: string; backupFile: string }): Promise<void> {
   for (const item of checklistItems(context, PREREQUISITES)) {
@@ -212,6 +234,8 @@ export async function checkPrerequisites(context: ProcedureContext, inputs: { re
         summary: `${inputs.backupFile}: ${evidence.bytes} bytes, ${evidence.detail}`,
         evidence: { sha256: evidence.sha256 },
       };
+    } else if (/backup passphrase/i.test(text)) {
+      entry = await checkBackupPassphrase(context, inputs.backupFile);
     } else {
       entry = { outcome: 'not-run', summary: `needs a person: ${text}. Record a sign-off with --attest "${text}=<name>"` };
     }

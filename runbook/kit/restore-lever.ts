@@ -21,7 +21,13 @@ export async function recordParallelRestoreHint(context: ProcedureContext, dumpP
     const hint = await context.harnessAction(
       `RTO lever: pg_restore -j 1 vs -j ${jobs} on ${shown} (opt-in)`,
       `pg_restore -j 1|${jobs} --no-owner --no-privileges -d <scratch> ${shown}`,
-      () => measureParallelRestoreHint({ pgRestorePath: context.stack.binaries.path('pg_restore'), dump: dumpPath, env, jobs }),
+      async () =>
+        measureParallelRestoreHint({
+          pgRestorePath: context.stack.binaries.path('pg_restore'),
+          dump: await context.readablePath(dumpPath),
+          env,
+          jobs,
+        }),
     );
     context.drill.journal.timing.parallelRestore = { ...hint, dump: shown } satisfies ParallelRestoreTiming;
   } catch (error) {

@@ -5,21 +5,29 @@ import { CronExpressionParser } from 'cron-parser';
 import { checkNewBackup, proveBackupComplete, rememberBackups } from '../kit/backup-checks.ts';
 import { listFiles, newFiles } from '../kit/backup-files.ts';
 import { runWithPgDumpKilled } from '../kit/killed-dump.ts';
+import { ENCRYPTED_BACKUP_FIXES } from '../kit/secrets-check.ts';
 import type { Procedure } from '../../src/drill/procedure.ts';
 import { lastLines } from '../../src/exec/error-lines.ts';
 import type { ProcedureContext } from '../../src/drill/procedure-context.ts';
 import type { Binding } from '../../src/exec/binding.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
-const DUMP_NAME = /^nmia_backup_\d{8}_\d{6}\.dump$/;
+const DUMP_NAME = /^nmia_backup_\d{8}_\d{6}\.dump(\.gpg)?$/;
 
-/** Files planted in the backup directory with real mtimes: what retention must delete and keep. */
+/**
+ * Files planted in the backup directory with real mtimes: what retention must delete and keep. Named as the
+ * script names its backups: with `.gpg` where it encrypts them (the dated backups only).
+ */
 const RETENTION_PLANTS = [
   { name: 'nmia_backup_20240101_020000.dump', ageDays: 45, expect: 'deleted' },
   { name: 'nmia_backup_20240102_020000.dump', ageDays: 31.5, expect: 'deleted' },
   { name: 'nmia_backup_20240103_020000.dump', ageDays: 29, expect: 'kept' },
   { name: 'connectors_20240101.dump', ageDays: 45, expect: 'kept' },
 ] as const;
+
+function plantName(context: ProcedureContext, name: string): string {
+  return name.startsWith('nmia_backup_') && context.block(0).text.includes('nmia_backup_${TIMESTAMP}.dump.gpg') ? `${name}.gpg` : name;
+}
 
 function scriptBindings(context: ProcedureContext): Binding[] {
   return [{ placeholder: '/opt/nmia', value: context.projectDir, reason: 'the install directory, inside the drill workspace' }];
@@ -61,14 +69,14 @@ export const automatedBackup: Procedure = {
     // The script's own `mkdir -p "$BACKUP_DIR"` makes it anyway (a clone of the app has no ./backups).
     await mkdir(context.backupsDir, { recursive: true });
     for (const plant of RETENTION_PLANTS) {
-      const path = join(context.backupsDir, plant.name);
+      const path = join(context.backupsDir, plantName(context, plant.name));
       await writeFile(path, 'planted by nmia-drill to check retention; not a backup\n');
       const when = new Date(now - plant.ageDays * DAY_MS);
       await utimes(path, when, when);
     }
     context.evidence.harnessAction({
       purpose: 'retention check: plant files with real mtimes',
-      command: RETENTION_PLANTS.map((plant) => `${plant.name} (${plant.ageDays} days old)`).join(', '),
+      command: RETENTION_PLANTS.map((plant) => `${plantName(context, plant.name)} (${plant.ageDays} days old)`).join(', '),
       exitCode: 0,
       durationMs: 0,
     });
@@ -84,7 +92,13 @@ export const automatedBackup: Procedure = {
 };
 
 async function checkDump(context: ProcedureContext): Promise<void> {
-  const backup = await checkNewBackup(context, { pattern: DUMP_NAME, artifactName: 'script-dump', format: 'custom', sidecar: true });
+  const backup = await checkNewBackup(context, {
+    pattern: DUMP_NAME,
+    artifactName: 'script-dump',
+    format: 'custom',
+    sidecar: true,
+    secretsFix: ENCRYPTED_BACKUP_FIXES.automated,
+  });
   if (!backup?.evidence.readable) return;
   const printed = context.evidence.blocks[0]?.stdoutTail ?? '';
   if (printed.includes(`Backup completed: ${basename(backup.path)}`))
@@ -100,16 +114,15 @@ async function checkDump(context: ProcedureContext): Promise<void> {
 
 async function checkRetention(context: ProcedureContext): Promise<void> {
   const present = listFiles(context.backupsDir);
-  const wrong = RETENTION_PLANTS.filter((plant) => (plant.expect === 'deleted') === present.has(plant.name));
-  const summary = RETENTION_PLANTS.map(
-    (plant) => `${plant.name} (${plant.ageDays} d): ${present.has(plant.name) ? 'kept' : 'deleted'}`,
-  ).join('; ');
+  const planted = RETENTION_PLANTS.map((plant) => ({ ...plant, name: plantName(context, plant.name) }));
+  const wrong = planted.filter((plant) => (plant.expect === 'deleted') === present.has(plant.name));
+  const summary = planted.map((plant) => `${plant.name} (${plant.ageDays} d): ${present.has(plant.name) ? 'kept' : 'deleted'}`).join('; ');
   if (wrong.length === 0) context.pass('intent', 'retention deletes backups older than RETENTION_DAYS=30 and keeps newer ones', summary);
   else
     context.fail('intent', 'retention deletes backups older than RETENTION_DAYS=30 and keeps newer ones', summary, {
       wrong: wrong.map((plant) => plant.name),
     });
-  for (const plant of RETENTION_PLANTS) await rm(join(context.backupsDir, plant.name), { force: true });
+  for (const plant of RETENTION_PLANTS) await rm(join(context.backupsDir, plantName(context, plant.name)), { force: true });
 }
 
 async function checkCron(context: ProcedureContext): Promise<void> {

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { checkPrerequisites, probeBaseline, recordPostRecoveryActions, verifyRecovery } from '../kit/recovery-checklist.ts';
 import {
   appRepository,
@@ -77,7 +78,8 @@ export const drRecovery: Procedure = {
     await measureRecoveryObjectives(context, results);
     await checkPrerequisites(context, {
       repoUrl: repository ? repository.location : `file://${inputs.bareRepo}`,
-      backupFile: inputs.offsiteDump,
+      // Kept off the host as step 4 reads it: encrypted where the runbook decrypts its backups.
+      backupFile: existsSync(`${inputs.offsiteDump}.gpg`) ? `${inputs.offsiteDump}.gpg` : inputs.offsiteDump,
     });
     recordPostRecoveryActions(context);
   },

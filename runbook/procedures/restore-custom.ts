@@ -1,4 +1,3 @@
-import { basename } from 'node:path';
 import { CORRUPT_DATABASE, corruptDatabase, harnessDump } from '../kit/disasters.ts';
 import { checkApplicationBack } from '../kit/application-check.ts';
 import { TRUNCATED_DUMP, runAdversarialRestore } from '../kit/adversarial-restore.ts';
@@ -6,6 +5,7 @@ import { diagnoseDropBeforeReadCheck } from '../kit/drop-before-check.ts';
 import type { Procedure } from '../../src/drill/procedure.ts';
 import { planHarnessDump, plannedFileBinding } from '../kit/planned-inputs.ts';
 import { recordParallelRestoreHint } from '../kit/restore-lever.ts';
+import { inputFileBinding } from '../kit/restore-input.ts';
 
 const RUNBOOK_DUMP_NAME = 'nmia_backup_20250201_020000.dump';
 
@@ -21,15 +21,16 @@ export const restoreCustom: Procedure = {
     if (!context.artifact('custom-dump')) await harnessDump(context, 'custom');
   },
 
-  bindings(context) {
+  async bindings(context) {
     const dump = context.artifact('custom-dump');
     if (!dump) throw new Error('no custom-format dump to restore');
     return [
-      {
+      await inputFileBinding(context, {
         placeholder: RUNBOOK_DUMP_NAME,
-        value: basename(dump.path),
+        file: dump.path,
+        value: 'basename',
         reason: `the dump the backup produced (sha256 ${dump.sha256.slice(0, 12)}…)`,
-      },
+      }),
     ];
   },
 

@@ -1,7 +1,7 @@
-import { basename } from 'node:path';
 import { CORRUPT_DATABASE, corruptDatabase, harnessDump } from '../kit/disasters.ts';
 import { checkApplicationBack } from '../kit/application-check.ts';
 import { FAILING_STATEMENT, runAdversarialRestore } from '../kit/adversarial-restore.ts';
+import { inputFileBinding } from '../kit/restore-input.ts';
 import type { Procedure } from '../../src/drill/procedure.ts';
 import { planHarnessDump, plannedFileBinding } from '../kit/planned-inputs.ts';
 
@@ -22,15 +22,16 @@ export const restoreSql: Procedure = {
     if (!context.artifact('plain-dump')) await harnessDump(context, 'plain');
   },
 
-  bindings(context) {
+  async bindings(context) {
     const dump = context.artifact('plain-dump');
     if (!dump) throw new Error('no plain SQL dump to restore');
     return [
-      {
+      await inputFileBinding(context, {
         placeholder: RUNBOOK_DUMP_NAME,
-        value: basename(dump.path),
+        file: dump.path,
+        value: 'basename',
         reason: `the SQL dump the backup produced (sha256 ${dump.sha256.slice(0, 12)}…)`,
-      },
+      }),
     ];
   },
 

@@ -1,5 +1,5 @@
-import { basename } from 'node:path';
 import { harnessDump } from '../kit/disasters.ts';
+import { inputFileBinding } from '../kit/restore-input.ts';
 import type { Procedure } from '../../src/drill/procedure.ts';
 import { planHarnessDump, plannedFileBinding } from '../kit/planned-inputs.ts';
 import type { Manifest } from '../../src/verify/manifest.ts';
@@ -22,15 +22,16 @@ export const restoreTestDb: Procedure = {
     if (!context.artifact('custom-dump') && context.block(0).text.includes('./backups/')) await harnessDump(context, 'custom');
   },
 
-  bindings(context) {
+  async bindings(context) {
     const dump = context.artifact('custom-dump');
     return dump
       ? [
-          {
+          await inputFileBinding(context, {
             placeholder: 'nmia_backup_20250201_020000.dump',
-            value: basename(dump.path),
+            file: dump.path,
+            value: 'basename',
             reason: `the dump the backup produced (sha256 ${dump.sha256.slice(0, 12)}…)`,
-          },
+          }),
         ]
       : [];
   },

@@ -1,6 +1,7 @@
-import { runFullDiskCopy } from '../kit/full-disk-run.ts';
+import { partialCopy, runFullDiskCopy } from '../kit/full-disk-run.ts';
 import { diagnoseMissingBackupsDir } from '../kit/missing-directory.ts';
 import { checkNewBackup, rememberBackups, restoreIntoScratch } from '../kit/backup-checks.ts';
+import { ENCRYPTED_BACKUP_FIXES } from '../kit/secrets-check.ts';
 import type { Procedure } from '../../src/drill/procedure.ts';
 import { lastLines } from '../../src/exec/error-lines.ts';
 import { diffManifests } from '../../src/verify/manifest-diff.ts';
@@ -23,9 +24,11 @@ export const schemaBackup: Procedure = {
 
   async verify(context) {
     const backup = await checkNewBackup(context, {
-      pattern: /^nmia_schema_\d{8}_\d{6}\.sql$/,
+      pattern: /^nmia_schema_\d{8}_\d{6}\.sql(\.gpg)?$/,
       artifactName: 'schema-dump',
       format: 'plain',
+      // A schema-only dump carries no rows; should a secret ever appear in it, it is protected as the SQL backup is.
+      secretsFix: ENCRYPTED_BACKUP_FIXES.sql.replace('--format=plain', '--schema-only').replaceAll('nmia_backup_', 'nmia_schema_'),
     });
     if (!backup?.evidence.readable) return;
     const scratch = await restoreIntoScratch(context, backup.path, 'plain', 'schema_check');
@@ -75,9 +78,10 @@ export const schemaBackup: Procedure = {
       await context.dropScratchDatabase(scratch.database);
     }
     // The failure this section must make visible: a copy-out that fills the disk leaves no truncated "backup".
-    await runFullDiskCopy(context, /^nmia_schema_\d{8}_\d{6}\.sql$/, {
-      from: 'db:/tmp/nmia_schema.sql',
-      to: './backups/nmia_schema_$(date +%Y%m%d_%H%M%S).sql',
-    });
+    await runFullDiskCopy(
+      context,
+      /^nmia_schema_\d{8}_\d{6}\.sql$/,
+      partialCopy('db:/tmp/nmia_schema.sql', './backups/nmia_schema_$(date +%Y%m%d_%H%M%S).sql'),
+    );
   },
 };

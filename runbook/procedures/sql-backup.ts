@@ -1,6 +1,7 @@
 import { runFullDiskCopy } from '../kit/full-disk-run.ts';
 import { diagnoseMissingBackupsDir } from '../kit/missing-directory.ts';
 import { checkNewBackup, proveBackupComplete, rememberBackups } from '../kit/backup-checks.ts';
+import { ENCRYPTED_BACKUP_FIXES } from '../kit/secrets-check.ts';
 import type { Procedure } from '../../src/drill/procedure.ts';
 
 /** Database Backup › SQL Text Backup: pg_dump --format=plain inside the db container, copied to ./backups. */
@@ -21,18 +22,15 @@ export const sqlBackup: Procedure = {
 
   async verify(context) {
     const backup = await checkNewBackup(context, {
-      pattern: /^nmia_backup_\d{8}_\d{6}\.sql$/,
+      pattern: /^nmia_backup_\d{8}_\d{6}\.sql(\.gpg)?$/,
       artifactName: 'plain-dump',
       format: 'plain',
+      secretsFix: ENCRYPTED_BACKUP_FIXES.sql,
       sidecar: true,
     });
     // Proven complete on its own, not only when a later section happens to restore this file.
     if (backup?.evidence.readable) await proveBackupComplete(context, backup.path, 'plain', 'sql_backup');
     // The failure this section must make visible: a copy-out that fills the disk leaves no truncated "backup".
-    if (backup?.evidence.readable)
-      await runFullDiskCopy(context, /^nmia_backup_\d{8}_\d{6}\.sql$/, {
-        from: 'db:/tmp/nmia_backup.sql',
-        to: './backups/nmia_backup_$(date +%Y%m%d_%H%M%S).sql',
-      });
+    if (backup?.evidence.readable) await runFullDiskCopy(context, /^nmia_backup_\d{8}_\d{6}\.sql(\.gpg)?$/, ENCRYPTED_BACKUP_FIXES.sql);
   },
 };

@@ -1,4 +1,5 @@
 import { rememberBackups } from '../kit/backup-checks.ts';
+import { ENCRYPTED_BACKUP_FIXES, checkSecretsProtected } from '../kit/secrets-check.ts';
 import { newFiles } from '../kit/backup-files.ts';
 import type { Procedure } from '../../src/drill/procedure.ts';
 import { reportVolumeMismatch } from '../kit/volume-checks.ts';
@@ -29,14 +30,17 @@ export const volumeBackup: Procedure = {
   },
 
   async verify(context) {
-    const created = newFiles(context.backupsDir, context.scratch.backupsBefore as Set<string>, /^pgdata_\d{8}_\d{6}\.tar\.gz$/);
+    const created = newFiles(context.backupsDir, context.scratch.backupsBefore as Set<string>, /^pgdata_\d{8}_\d{6}\.tar\.gz(\.gpg)?$/);
     if (created.length !== 1) {
       context.fail('artifact', 'the block leaves one new pgdata_*.tar.gz', `found ${created.length}`);
       return;
     }
-    const archive = created[0]!;
-    const evidence = await context.checkArtifact('volume-archive', archive, 'tar.gz');
+    const file = created[0]!;
+    const evidence = await context.checkArtifact('volume-archive', file, 'tar.gz');
     if (!evidence.readable) return;
+    await checkSecretsProtected(context, file, 'tar.gz', ENCRYPTED_BACKUP_FIXES.volume);
+    // An encrypted archive is checked through its plaintext, decrypted with the drill's key.
+    const archive = await context.readablePath(file);
     const entries = await listArchive(archive);
     const missing = missingDataFiles(entries);
     if (missing.length > 0) {
@@ -90,7 +94,7 @@ export const volumeBackup: Procedure = {
         "the archived data matches the db service's state",
         `${comparison.exactTables.length} tables exact${comparison.liveTables.length ? `; written meanwhile (bounds): ${comparison.liveTables.join(', ')}` : ''}`,
       );
-      context.produce({ name: 'volume-archive', path: archive, sha256: evidence.sha256, window });
+      context.produce({ name: 'volume-archive', path: file, sha256: evidence.sha256, window });
     } else {
       context.fail(
         'content',

@@ -1,7 +1,7 @@
-import { basename } from 'node:path';
 import { CORRUPT_DATABASE, corruptDatabase } from '../kit/disasters.ts';
 import { checkApplicationBack } from '../kit/application-check.ts';
 import { waitForDatabase } from '../../src/drill/drill-environment.ts';
+import { inputFileBinding } from '../kit/restore-input.ts';
 import type { Procedure } from '../../src/drill/procedure.ts';
 import type { ProcedureContext } from '../../src/drill/procedure-context.ts';
 import { plannedFileBinding } from '../kit/planned-inputs.ts';
@@ -64,14 +64,15 @@ export const volumeRestore: Procedure = {
     if (!context.artifact('volume-archive')) await harnessVolumeArchive(context);
   },
 
-  bindings(context) {
+  async bindings(context) {
     const archive = context.artifact('volume-archive')!;
     return [
-      {
+      await inputFileBinding(context, {
         placeholder: RUNBOOK_ARCHIVE_NAME,
-        value: basename(archive.path),
+        file: archive.path,
+        value: 'basename',
         reason: `the volume archive (sha256 ${archive.sha256.slice(0, 12)}…)`,
-      },
+      }),
     ];
   },
 

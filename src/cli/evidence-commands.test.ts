@@ -89,7 +89,14 @@ describe('evidence bundle from a real CLI drill', () => {
 
   it('never lets a secret reach the bundle or the console: canary values are searched everywhere', async () => {
     const canaries = canariesFor(42);
-    const secrets = [canaries.secretKey, canaries.adminPassword, canaries.dbPassword, ...canaries.bindPasswords, URL_CANARY];
+    const secrets = [
+      canaries.secretKey,
+      canaries.adminPassword,
+      canaries.dbPassword,
+      canaries.backupPassphrase,
+      ...canaries.bindPasswords,
+      URL_CANARY,
+    ];
     expect(output.length).toBeGreaterThan(500);
     expect(output).not.toMatch(/secrets were scrubbed/);
     for (const secret of secrets) expect(output.includes(secret), 'console output').toBe(false);
@@ -103,6 +110,8 @@ describe('evidence bundle from a real CLI drill', () => {
     expect(await readFile(join(bundle, 'procedures', 'order-dr-recovery', 'block-1.sh'), 'utf8')).toContain(
       'SECRET_KEY=[REDACTED:secret_key]',
     );
+    // The backup passphrase was used too: the full backup was written encrypted and read back with it.
+    expect(await readFile(join(bundle, 'journal.json'), 'utf8')).toMatch(/OpenPGP-encrypted; decrypted with the drill's backup key/);
     // So was the URL: its password masked by shape, its user and host kept.
     expect(await readFile(join(bundle, 'procedures', 'order-dr-recovery', 'block-1.sh'), 'utf8')).toContain(
       'DATABASE_URL=postgresql://nmia:***@db:5432/nmia',

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { BackupKey } from '../custody/backup-key.ts';
 import { canariesFor } from '../../nmia/seed/canaries.ts';
 import { DrillError, ExitCode } from '../errors/drill-error.ts';
 import { overallOutcome, totalsOf, type Finding, type Journal, type ProcedureRecord } from '../evidence/journal.ts';
@@ -62,7 +63,8 @@ export class DrillRunner {
     this.redactor = new Redactor()
       .add('secret_key', canaries.secretKey)
       .add('admin_password', canaries.adminPassword)
-      .add('db_password', canaries.dbPassword);
+      .add('db_password', canaries.dbPassword)
+      .add('backup_passphrase', canaries.backupPassphrase);
     canaries.bindPasswords.forEach((password, index) => this.redactor.add(`bind_password_${index}`, password));
     // A configured admin password (read from the environment) is a secret like the canaries.
     this.redactor.add('configured_admin_password', options.probes?.admin?.password);
@@ -73,7 +75,7 @@ export class DrillRunner {
     const { options } = this;
     const { runbook, selected, lockPath, drift } = await selectFromRunbook(options.runbookPath, this.procedures, options);
     // Before any work: a drill never starts a run it cannot finish for lack of a tool it could have checked.
-    if (drift.length === 0 || options.allowDrift) await this.checkPrerequisites(selected);
+    if (drift.length === 0 || options.allowDrift) await this.checkPrerequisites(selected, runbook);
     const canaries = canariesFor(options.seed);
     const { redactor } = this;
     const startedAt = new Date();
@@ -102,6 +104,7 @@ export class DrillRunner {
       runbook,
       redactor,
       canaries,
+      backupKey: new BackupKey(canaries.backupPassphrase),
       seed: options.seed,
       scale: options.scale,
       reportDir,
@@ -305,7 +308,7 @@ export class DrillRunner {
   }
 
   /** The system tools the selected procedures on the chosen stack need: installed when allowed, else exit 3 in one line. */
-  private async checkPrerequisites(selected: readonly Procedure[]): Promise<void> {
+  private async checkPrerequisites(selected: readonly Procedure[], runbook: Runbook): Promise<void> {
     if (this.options.prerequisites === 'skip') return;
     // A stack given by name is known without asking Docker, so a missing docker is named here, not by the engine probe.
     const stack = this.options.stack;
@@ -319,6 +322,8 @@ export class DrillRunner {
         browser: wanted('browser'),
         git: wanted('git'),
         docker: !emulated,
+        // A runbook that encrypts its backups: its blocks call gpg, and the harness reads and hands over such files.
+        gpg: runbook.blocks.some((block) => /\bgpg\b/.test(block.text)),
       },
       install: this.options.prerequisites ?? 'auto',
       ...(this.options.onInstall ? { log: this.options.onInstall } : {}),

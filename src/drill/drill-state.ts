@@ -1,4 +1,5 @@
 import type { AppSource } from '../app/app-source.ts';
+import type { BackupKey } from '../custody/backup-key.ts';
 import type { Canaries } from '../../nmia/seed/canaries.ts';
 import type { Finding, Journal } from '../evidence/journal.ts';
 import type { Redactor } from '../evidence/redactor.ts';
@@ -24,6 +25,8 @@ export interface DrillState {
   runbook: Runbook;
   redactor: Redactor;
   canaries: Canaries;
+  /** The backup encryption key the drill holds in custody (bound where a runbook names BACKUP_KEY_PLACEHOLDER). */
+  backupKey: BackupKey;
   seed: number;
   scale: number;
   reportDir: string;

@@ -48,7 +48,10 @@ export class ProcedureContext {
     this.database = new DatabaseAccess(stack, (label, manifest) => this.keepManifest(label, manifest), step);
     this.harness = new HarnessActions(stack, this.database, evidence, step, () => this.blocks.workingDirectory);
     this.scratchDatabases = new ScratchDatabases(this.harness, drill.drillId);
-    this.artifacts = new ArtifactShelf(procedure.id, environment, evidence, stack.binaries, stack.workspace.projectDir);
+    this.artifacts = new ArtifactShelf(procedure.id, environment, evidence, stack.binaries, stack.workspace.projectDir, {
+      key: drill.backupKey,
+      harnessDir: stack.workspace.harnessDir,
+    });
     this.restoredCheck = new RestoredDatabaseCheck(this.database, evidence);
   }
 
@@ -170,6 +173,11 @@ export class ProcedureContext {
   /** Rung 1 for a file: exists, size, sha256, readable in its format. */
   checkArtifact(name: string, path: string, expectedFormat?: ArtifactEvidence['format']): Promise<ArtifactEvidence> {
     return this.artifacts.check(name, path, expectedFormat);
+  }
+
+  /** The file, or the plaintext of an OpenPGP-encrypted one (decrypted with the drill's backup key), for the harness's own reads. */
+  readablePath(path: string): Promise<string> {
+    return this.artifacts.readablePath(path);
   }
 
   /** Puts a file on the shelf for later procedures of this environment. */

@@ -111,7 +111,7 @@ describe('writeEvidence on a real drill', () => {
 
   it('leaves no secret anywhere in the bundle (canaries), whoever wrote the file', async () => {
     const canaries = canariesFor(DEFAULT_SEED);
-    const secrets = [canaries.secretKey, canaries.adminPassword, canaries.dbPassword, ...canaries.bindPasswords];
+    const secrets = [canaries.secretKey, canaries.adminPassword, canaries.dbPassword, canaries.backupPassphrase, ...canaries.bindPasswords];
     for (const path of await bundleFiles(result.files.reportDir)) {
       const text = await readFile(join(result.files.reportDir, path), 'latin1');
       for (const secret of secrets) expect(text.includes(secret), `${path} holds a secret`).toBe(false);

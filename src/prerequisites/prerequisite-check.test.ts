@@ -13,6 +13,7 @@ const EVERYTHING: PrerequisiteNeeds = {
   git: true,
   docker: true,
   realAppConnector: true,
+  gpg: true,
 };
 const PG_BINARIES = ['initdb', 'pg_ctl', 'postgres', 'pg_dump', 'pg_restore', 'psql', 'createdb', 'dropdb', 'pg_amcheck'];
 /** The files each prerequisite is found by: PATH tools, or PG_BINDIR for PostgreSQL. */
@@ -22,6 +23,7 @@ const TOOLS: Record<string, { path?: string[]; pgBin?: string[] }> = {
   slapd: { path: ['slapd', 'slapadd'] },
   chromium: { path: ['chromium'] },
   docker: { path: ['docker'] },
+  gnupg: { path: ['gpg', 'gpgconf'] },
   'python3-ldap3': { path: ['python3'] },
   'postgresql-client': { pgBin: ['pg_dump', 'pg_restore', 'psql', 'createdb', 'dropdb', 'pg_amcheck'] },
   postgresql: { pgBin: ['initdb', 'pg_ctl', 'postgres'] },

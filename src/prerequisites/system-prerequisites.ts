@@ -17,6 +17,8 @@ export interface PrerequisiteNeeds {
   docker?: boolean;
   /** A python3 with ldap3, to run the real NMIA's AD connector code on this machine (the test suite only). */
   realAppConnector?: boolean;
+  /** GnuPG: the runbook encrypts or decrypts its backups with gpg, and the harness reads and hands over such files. */
+  gpg?: boolean;
 }
 
 /** What a procedure needs from the system beyond what every run needs; procedures declare it, the drill unions it. */
@@ -152,6 +154,14 @@ export const SYSTEM_PREREQUISITES: readonly SystemPrerequisite[] = [
     install: 'auto',
     neededWhen: (needs) => needs.realAppConnector === true,
     locate: pythonWithLdap3,
+  },
+  {
+    id: 'gnupg',
+    why: 'gpg, which the runbook encrypts and decrypts its backups with (the harness reads them with it too)',
+    debianPackages: ['gnupg'],
+    install: 'auto',
+    neededWhen: (needs) => needs.gpg === true,
+    locate: (env) => (onPath('gpgconf', env) ? onPath('gpg', env) : undefined),
   },
   {
     id: 'docker',

@@ -2,6 +2,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { BackupKey } from '../custody/backup-key.ts';
 import { DrillError } from '../errors/drill-error.ts';
 
 export const WORKSPACE_MARKER = '.nmia-drill-owned';
@@ -63,11 +64,14 @@ export class Workspace {
 
   async remove(): Promise<void> {
     this.assertOwned();
+    await BackupKey.stopAgent(this.harnessDir);
     await rm(this.root, { recursive: true, force: true });
   }
 
   removeSync(): void {
-    if (Workspace.isOwned(this.root, this.drillId)) rmSync(this.root, { recursive: true, force: true });
+    if (!Workspace.isOwned(this.root, this.drillId)) return;
+    BackupKey.stopAgentSync(this.harnessDir);
+    rmSync(this.root, { recursive: true, force: true });
   }
 
   private assertOwned(): void {

@@ -112,6 +112,19 @@ describe('checkArtifact', () => {
     );
   });
 
+  it('names an encrypted dump for what it is, and how to read it', async () => {
+    const home = await mkdtemp(join(dir, 'gnupg-'));
+    await writeFile(file('key'), 'passphrase\n');
+    await execa('gpg', ['--batch', '--passphrase-file', file('key'), '--symmetric', '--output', file('good.dump.gpg'), goodDump], {
+      env: { GNUPGHOME: home },
+    });
+    await execa('gpgconf', ['--homedir', home, '--kill', 'gpg-agent']);
+    const evidence = await unreadable('encrypted', file('good.dump.gpg'), 'custom');
+    expect(evidence.detail).toBe(
+      'expected a custom-format dump (PGDMP magic) but the file is OpenPGP-encrypted (gpg): decrypt it first, e.g. gpg --decrypt --output <file> <file>.gpg',
+    );
+  });
+
   it('accepts a complete plain dump and rejects a truncated one', async () => {
     const evidence = await checkArtifact(plainDump, { pgRestorePath });
     expect(evidence).toMatchObject({ format: 'plain', readable: true });
@@ -178,7 +191,7 @@ describe('checkArtifact', () => {
   });
 
   it('gives every defect its own detail', () => {
-    expect(details.size).toBe(10);
+    expect(details.size).toBe(11);
     expect(new Set(details.values()).size).toBe(details.size);
   });
 

@@ -25,6 +25,7 @@ import { pipeline } from 'node:stream/promises';
 import { parse } from 'csv-parse';
 import { execa } from 'execa';
 import { EnvironmentError, UsageError } from '../errors/drill-error.ts';
+import { looksLikeOpenPgp } from '../custody/backup-key.ts';
 
 export interface ArtifactEvidence {
   path: string;
@@ -35,6 +36,8 @@ export interface ArtifactEvidence {
   /** e.g. 'pg_restore --list: 87 TOC entries (12 TABLE DATA); every data block read back' */
   detail: string;
   tocEntries?: number;
+  /** OpenPGP-encrypted on disk: format and readability are those of its plaintext (src/custody). */
+  encrypted?: boolean;
 }
 
 export interface CheckArtifactOptions {
@@ -79,6 +82,8 @@ async function readSlice(path: string, position: number, length: number): Promis
 function detectFormat(head: Buffer): { format: Format; what: string } {
   if (head.subarray(0, 5).toString('latin1') === 'PGDMP') return { format: 'custom', what: 'a custom-format dump (PGDMP magic)' };
   if (head[0] === 0x1f && head[1] === 0x8b) return { format: 'tar.gz', what: 'gzip data' };
+  if (looksLikeOpenPgp(head))
+    return { format: 'unknown', what: 'OpenPGP-encrypted (gpg): decrypt it first, e.g. gpg --decrypt --output <file> <file>.gpg' };
   if (head.length >= 262 && head.subarray(257, 262).toString('latin1') === 'ustar') {
     return { format: 'unknown', what: 'an uncompressed tar archive (pg_dump -Ft?)' };
   }

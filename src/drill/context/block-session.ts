@@ -1,3 +1,4 @@
+import { BACKUP_KEY_PLACEHOLDER } from '../../custody/backup-key.ts';
 import { BlockActivityWatcher } from '../../exec/block-activity-watcher.ts';
 import { BlockRunner, blockTraceFile, type BlockRun } from '../../exec/block-runner.ts';
 import type { Binding } from '../../exec/binding.ts';
@@ -51,16 +52,17 @@ export class BlockSession {
     this.reporter?.onProcedureStep?.(this.procedure.id, this.drill.redactor.redact(`block ${index} (runbook line ${block.line})`));
     const watcher = this.watch(label);
     await watcher?.start();
+    const custody = await this.custody(block);
     let run: BlockRun;
     try {
       run = await new BlockRunner().run({
         block,
-        bindings: bindings.filter((binding) => block.text.includes(binding.placeholder)),
+        bindings: [...bindings, ...custody.bindings].filter((binding) => block.text.includes(binding.placeholder)),
         cwd: this.cwd,
         evidenceDir: this.evidenceDir,
         label,
         checkpoints: options.checkpoints ?? [],
-        env: this.stack.blockEnv(),
+        env: { ...this.stack.blockEnv(), ...custody.env },
         redactor: this.drill.redactor,
       });
     } finally {
@@ -69,6 +71,21 @@ export class BlockSession {
     this.recorder.block(run);
     if (run.finalCwd) this.cwd = run.finalCwd;
     return run;
+  }
+
+  /**
+   * The backup key, for a block that names the runbook's passphrase file: bound to the drill's copy in this
+   * workspace, with gpg's home kept in the workspace too (its agent is stopped with the workspace).
+   */
+  private async custody(block: Block): Promise<{ bindings: Binding[]; env: Record<string, string> }> {
+    if (!block.text.includes(BACKUP_KEY_PLACEHOLDER)) return { bindings: [], env: {} };
+    const { keyFile, gnupgHome } = await this.drill.backupKey.install(this.stack.workspace.harnessDir);
+    return {
+      bindings: [
+        { placeholder: BACKUP_KEY_PLACEHOLDER, value: keyFile, reason: 'the backup encryption key, held in custody by the drill' },
+      ],
+      env: { GNUPGHOME: gnupgHome },
+    };
   }
 
   /**
