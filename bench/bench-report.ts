@@ -426,6 +426,14 @@ function completenessRow(results: CompletenessBenchResult[] | undefined): Summar
           (part) =>
             `${scaleName(part.scale)} ${part.procedure}: **${fmtRatio(part.ratio)}** (${seconds(part.proofMs)} vs ${seconds(part.backupMs)}; pg_amcheck ${seconds(part.amcheckMs)})`,
         )
+        .concat(
+          results
+            .filter((result) => result.plainReplay)
+            .map(
+              ({ scale, plainReplay: replay }) =>
+                `${scaleName(scale)} plain dump replayed (${(replay!.bytes / 1024 / 1024).toFixed(0)} MiB): one session ${seconds(replay!.serialMs)} vs the proof's ${replay!.jobs} sessions ${seconds(replay!.parallelMs)} (**${fmtRatio(replay!.parallelMs / replay!.serialMs)}**)`,
+            ),
+        )
         .join('; '),
       goal: `≤ ${GOALS.completeness.max} at 1M`,
       verdict: atGoal.length === 0 ? 'n/a' : worst <= GOALS.completeness.max ? 'met' : 'NOT MET',

@@ -19,8 +19,8 @@ describe('adversarial runs', () => {
   it('each can fail: a full backup without pipefail, a custom restore that masks its exit code, an SQL backup written straight to its name', async () => {
     let source = CORRECTED_RUNBOOK;
     for (const [from, to] of [
-      // pg_dump's exit code lost in the pipe into gpg.
-      ['bind passwords\nset -o pipefail\n', 'bind passwords\n'],
+      // pg_dump's exit code lost in the pipe into gpg (the drill runs blocks with pipefail, as the section asks).
+      ['bind passwords\nset -o pipefail\n', 'bind passwords\nset +o pipefail\n'],
       ['      --no-privileges\n\n# Restart services', '      --no-privileges || true\n\n# Restart services'],
       // The SQL backup written straight to its backup name, with no .partial file.
       [
@@ -63,11 +63,11 @@ describe('adversarial runs', () => {
       const sql = procedure(result.journal, 'sql-backup');
       expect(failedChecks(sql)).toEqual([
         expect.stringMatching(
-          /^intent: adversarial: a copy-out onto a full disk .* — the block exited \d+; left nmia_backup_\d{8}_\d{6}\.sql\.gpg \(\d+ bytes\)$/,
+          /^intent: adversarial: a backup written onto a full disk .* — the block exited \d+; left nmia_backup_\d{8}_\d{6}\.sql\.gpg \(\d+ bytes\)$/,
         ),
       ]);
       expect(
-        result.journal.findings.find((finding) => /^a copy-out onto a full disk leaves nmia_backup_/.test(finding.title)),
+        result.journal.findings.find((finding) => /^a backup written onto a full disk leaves nmia_backup_/.test(finding.title)),
       ).toMatchObject({
         procedure: 'sql-backup',
         suggestedFix: expect.stringContaining(ENCRYPTED_BACKUP_FIXES.sql),

@@ -17,7 +17,7 @@ describe('damage check between procedures in runbook order', () => {
       ...original,
       checkpoints: (context) => [
         {
-          beforeCommand: 'docker compose cp',
+          beforeCommand: 'mv "$BACKUP.partial"',
           run: async () =>
             void (await context.harnessSql(
               'fault: a backup step that deletes users',

@@ -8,6 +8,8 @@ import { sidecarPathFor, type ManifestSidecar } from '../src/verify-backup/manif
 import { rungLines } from '../test-support/test-dumps.ts';
 import { verifyBackup } from '../src/verify-backup/verify-backup.ts';
 import { PROCEDURES } from '../runbook/registry.ts';
+import { canariesFor } from '../nmia/seed/canaries.ts';
+import { DEFAULT_SEED } from '../src/drill/drill-options.ts';
 import { CORRECTED_RUNBOOK, drill, procedure } from './support/drill-harness.ts';
 
 /**
@@ -16,6 +18,8 @@ import { CORRECTED_RUNBOOK, drill, procedure } from './support/drill-harness.ts'
  * checked by verify-backup, as an operator would check a backup taken by a drill.
  */
 let kept: string;
+/** The drill's backup passphrase (its backups are encrypted as the corrected runbook writes them), as an operator keeps it. */
+let passphraseFile: string;
 const files: Record<string, string> = {};
 let cleanupDrill: (() => Promise<void>) | undefined;
 
@@ -35,6 +39,8 @@ function keeping(original: Procedure, artifact: string): Procedure {
 
 beforeAll(async () => {
   kept = await mkdtemp(join(tmpdir(), 'nmia-drill-sidecars-'));
+  passphraseFile = join(kept, 'backup.passphrase');
+  await writeFile(passphraseFile, `${canariesFor(DEFAULT_SEED).backupPassphrase}\n`, { mode: 0o600 });
   const procedures = PROCEDURES.map((candidate) =>
     candidate.id === 'full-backup'
       ? keeping(candidate, 'custom-dump')
@@ -49,10 +55,10 @@ beforeAll(async () => {
   // The sidecar is part of the procedure's evidence.
   expect(procedure(result.journal, 'full-backup').artifacts.map((artifact) => artifact.name)).toEqual([
     'custom-dump',
-    expect.stringMatching(/^manifest sidecar of nmia_backup_\d{8}_\d{6}\.dump$/),
+    expect.stringMatching(/^manifest sidecar of nmia_backup_\d{8}_\d{6}\.dump\.gpg$/),
   ]);
   expect(procedure(result.journal, 'restore-sql').artifacts.map((artifact) => artifact.name)).toContainEqual(
-    expect.stringMatching(/^manifest sidecar of harness_backup_\d+\.sql$/),
+    expect.stringMatching(/^manifest sidecar of harness_backup_\d+\.sql(\.gpg)?$/),
   );
 }, 300_000);
 
@@ -69,7 +75,7 @@ describe('a drill’s backups carry manifest sidecars that verify-backup checks 
     it(`${made}: verify-backup passes the sidecar checks (file sha256, content, schema)`, async () => {
       const file = files[id]!;
       expect(existsSync(sidecarPathFor(file)), `${basename(file)} has a sidecar`).toBe(true);
-      const { journal } = await verifyBackup({ file, reportRoot: join(kept, 'reports') });
+      const { journal } = await verifyBackup({ file, reportRoot: join(kept, 'reports'), passphraseFile });
       expect(rungLines(journal, 'failed')).toEqual([]);
       expect(journal.outcome).toBe('passed');
       expect(rungLines(journal, 'passed')).toEqual(
@@ -91,7 +97,7 @@ describe('a drill’s backups carry manifest sidecars that verify-backup checks 
     // Both ends of the backup window: edited on one end only, the table would pass as written during the backup.
     for (const manifest of [sidecar.manifest, sidecar.after]) manifest!.tables['public.enclaves']!.hash = '0'.repeat(32);
     await writeFile(sidecarPathFor(file), JSON.stringify(sidecar));
-    const { journal } = await verifyBackup({ file, reportRoot: join(kept, 'reports') });
+    const { journal } = await verifyBackup({ file, reportRoot: join(kept, 'reports'), passphraseFile });
     expect(journal.outcome).toBe('failed');
     expect(sidecar.after, 'the drill’s sidecar holds the backup window').toBeDefined();
     expect(rungLines(journal, 'failed')).toEqual([

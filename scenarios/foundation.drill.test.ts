@@ -25,11 +25,17 @@ describe('foundation: full backup, then restore from the custom-format dump, fro
       expect.arrayContaining(['restorability', 'structure', 'content']),
     );
     // The dated name in the runbook is a binding to the file the backup produced, and it is recorded.
+    // The backup is encrypted (as the corrected runbook writes it): the section's own `.gpg` suffix stays, and the
+    // passphrase file it names is the one the drill holds in custody.
     expect(restore.blocks[0]?.bindings).toEqual([
       expect.objectContaining({
         placeholder: 'nmia_backup_20250201_020000.dump',
-        value: backup.artifacts[0]!.path.replace('./backups/', ''),
+        value: backup.artifacts[0]!.path.replace('./backups/', '').replace(/\.gpg$/, ''),
         occurrences: 1,
+      }),
+      expect.objectContaining({
+        placeholder: '/etc/nmia/backup.passphrase',
+        reason: 'the backup encryption key, held in custody by the drill',
       }),
     ]);
     expect(restore.blocks[0]?.commands.map((command) => command.exitCode)).toEqual(restore.blocks[0]?.commands.map(() => 0));
@@ -80,7 +86,8 @@ describe('foundation: full backup, then restore from the custom-format dump, fro
     const procedures = withProcedure('full-backup', (original) => ({
       ...original,
       async verify(context) {
-        const dumps = (await readdir(context.backupsDir)).filter((name) => name.endsWith('.dump'));
+        // The backup as the corrected runbook writes it, encrypted: cut short, it no longer decrypts whole.
+        const dumps = (await readdir(context.backupsDir)).filter((name) => name.endsWith('.dump.gpg'));
         const path = join(context.backupsDir, dumps[0]!);
         await truncate(path, Math.floor((await stat(path)).size / 2));
         await original.verify(context);
@@ -101,7 +108,7 @@ describe('foundation: full backup, then restore from the custom-format dump, fro
     cleanups.push(result.cleanup);
     const backup = procedure(result.journal, 'full-backup');
     expect(backup.outcome).toBe('failed');
-    expect(failedChecks(backup).join('\n')).toMatch(/artifact: .*(end of file|truncated|could not read)/i);
+    expect(failedChecks(backup).join('\n')).toMatch(/artifact: .*does not decrypt .*problem reading source \(\d+ bytes remaining\)/);
     const restore = procedure(result.journal, 'restore-custom');
     expect(restore.outcome).toBe('failed');
     expect(failedChecks(restore).join('\n')).toMatch(/restorability: .*pg_restore/);

@@ -18,14 +18,16 @@ describe("RTO lever: pg_restore -j 1 against -j N on the drill's own dump (opt-i
       jobs: 2,
       serialMs: expect.any(Number),
       parallelMs: expect.any(Number),
-      dump: expect.stringMatching(/^\.\/backups\/nmia_backup_\d{8}_\d{6}\.dump$/),
+      dump: expect.stringMatching(/^\.\/backups\/nmia_backup_\d{8}_\d{6}\.dump\.gpg$/),
     });
     expect(lever && 'hint' in lever ? lever.hint : '').toMatch(/pg_restore -j 2.*recommendation only|keep -j 1/);
     // The measurement is the harness's own action, kept apart from the runbook's commands.
     expect(procedure(result.journal, 'restore-custom').harnessActions.map((action) => action.purpose)).toContainEqual(
       expect.stringContaining('RTO lever: pg_restore -j 1 vs -j 2'),
     );
-    expect(await readFile(result.files.summary, 'utf8')).toMatch(/RTO lever \(\.\/backups\/nmia_backup_\d+_\d+\.dump\): parallel restore/);
+    expect(await readFile(result.files.summary, 'utf8')).toMatch(
+      /RTO lever \(\.\/backups\/nmia_backup_\d+_\d+\.dump\.gpg\): parallel restore/,
+    );
     expect(await readFile(result.files.html, 'utf8')).toContain('id="restore-lever"');
   });
 

@@ -60,15 +60,37 @@ export async function restoreIntoScratch(
   const database = await context.createScratchDatabase(purpose);
   // An encrypted backup is restored from its plaintext, decrypted with the drill's key.
   const readable = await context.readablePath(dumpPath);
-  const args =
-    format === 'custom'
-      ? ['--no-owner', '--exit-on-error', '-d', database, readable]
-      : ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', database, '-f', readable];
-  const binary = format === 'custom' ? 'pg_restore' : 'psql';
+  const purposeText = `check: restore ${basename(dumpPath)} into a scratch database`;
+  if (format === 'custom') {
+    const args = ['--no-owner', '--exit-on-error', '-d', database, readable];
+    const result = await context.harnessAction(purposeText, `pg_restore ${args.join(' ')}`, () =>
+      context.pgClient('pg_restore', args, database),
+    );
+    return { database, ok: result.exitCode === 0, stderr: result.stderr };
+  }
+  const replay = await context.harnessAction(
+    purposeText,
+    `psql -X -q -v ON_ERROR_STOP=1 -d ${database} < ${readable} (large dumps: each table's COPY in a pool of sessions, between pre- and post-data)`,
+    () => context.replayPlainDump(readable, database),
+  );
+  if (replay.exitCode === 0 || replay.mode === 'serial') return { database, ok: replay.exitCode === 0, stderr: replay.stderr };
+  // A failure of the split replay is never the verdict: the dump is replayed again as one session, into a fresh database.
+  await context.dropScratchDatabase(database);
+  return restoreSerially(context, dumpPath, readable, purpose);
+}
+
+async function restoreSerially(
+  context: ProcedureContext,
+  dumpPath: string,
+  readable: string,
+  purpose: string,
+): Promise<{ database: string; ok: boolean; stderr: string }> {
+  const database = await context.createScratchDatabase(purpose);
+  const args = ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', database, '-f', readable];
   const result = await context.harnessAction(
-    `check: restore ${basename(dumpPath)} into a scratch database`,
-    `${binary} ${args.join(' ')}`,
-    () => context.pgClient(binary, args, database),
+    `check: restore ${basename(dumpPath)} into a scratch database, in one session`,
+    `psql ${args.join(' ')}`,
+    () => context.pgClient('psql', args, database),
   );
   return { database, ok: result.exitCode === 0, stderr: result.stderr };
 }

@@ -6,7 +6,7 @@ import type { ProcedureContext } from '../../src/drill/procedure-context.ts';
 import { listFiles, newFiles } from './backup-files.ts';
 import { onFullDisk, tmpfsSupport } from './full-disk.ts';
 
-const CHECK = 'adversarial: a copy-out onto a full disk leaves no file that looks like a backup';
+const CHECK = 'adversarial: a backup written onto a full disk leaves no file that looks like a backup';
 
 /**
  * The disk-full adversarial run of a backup section: its block again with ./backups on a 4 KiB tmpfs, so the
@@ -52,7 +52,7 @@ export async function runFullDiskCopy(context: ProcedureContext, backupName: Reg
   context.finding({
     line: context.block(0).line,
     severity: 'high',
-    title: `a copy-out onto a full disk leaves ${leftovers.join(', ') || 'a successful-looking run'}: named like a good backup, but truncated`,
+    title: `a backup written onto a full disk leaves ${leftovers.join(', ') || 'a successful-looking run'}: named like a good backup, but truncated`,
     evidence: { exitCode: run.exitCode, stderrTail: run.stderrTail, leftovers },
     whyItMatters:
       'The section writes straight to the final name and leaves what fit when the disk fills; the newest "backup" an operator grabs in an incident is cut short.',
@@ -60,7 +60,7 @@ export async function runFullDiskCopy(context: ProcedureContext, backupName: Reg
   });
 }
 
-/** The corrected copy-out, as fixtures/runbooks/backup-restore.corrected.md writes it. */
+/** The corrected copy-out of the schema backup, as fixtures/runbooks/backup-restore.corrected.md writes it. */
 export function partialCopy(from: string, to: string): string {
   return [
     `BACKUP=${to}`,

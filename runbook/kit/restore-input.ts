@@ -39,9 +39,11 @@ export async function inputFileBinding(
 ): Promise<Binding> {
   const decrypts = sectionDecrypts(context, input.placeholder);
   let handed = input.file;
-  if (decrypts && !(input.file.endsWith('.gpg') && (await isOpenPgpMessage(input.file)))) {
+  const present = existsSync(input.file);
+  if (decrypts && !(input.file.endsWith('.gpg') && present && (await isOpenPgpMessage(input.file)))) {
     handed = `${input.file.replace(/\.gpg$/, '')}.gpg`;
-    if (!existsSync(handed)) await handOver(context, input.file, handed, true);
+    // Nothing to hand over when the input is missing (a dry run's planned file): the binding is the same either way.
+    if (present && !existsSync(handed)) await handOver(context, input.file, handed, true);
   }
   const bound = decrypts ? handed.slice(0, -'.gpg'.length) : handed;
   return { placeholder: input.placeholder, value: input.value === 'basename' ? basename(bound) : bound, reason: input.reason };

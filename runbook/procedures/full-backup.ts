@@ -33,7 +33,7 @@ export const fullBackup: Procedure = {
     if (backup?.evidence.readable) await proveBackupComplete(context, backup.path, 'custom', 'full_backup');
     // The failure this section must make visible: a dump killed part-way must not leave a file that looks like a backup.
     await runKilledDump(context, /^nmia_backup_\d{8}_\d{6}\.dump(\.gpg)?$/, ENCRYPTED_BACKUP_FIXES.full);
-    // And a copy-out that fills the disk must not leave a truncated file under a backup's name.
+    // And a write that fills the disk must not leave a truncated file under a backup's name.
     if (backup?.evidence.readable) await runFullDiskCopy(context, /^nmia_backup_\d{8}_\d{6}\.dump(\.gpg)?$/, ENCRYPTED_BACKUP_FIXES.full);
   },
 };

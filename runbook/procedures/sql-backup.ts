@@ -30,7 +30,7 @@ export const sqlBackup: Procedure = {
     });
     // Proven complete on its own, not only when a later section happens to restore this file.
     if (backup?.evidence.readable) await proveBackupComplete(context, backup.path, 'plain', 'sql_backup');
-    // The failure this section must make visible: a copy-out that fills the disk leaves no truncated "backup".
+    // The failure this section must make visible: a write that fills the disk leaves no truncated "backup".
     if (backup?.evidence.readable) await runFullDiskCopy(context, /^nmia_backup_\d{8}_\d{6}\.sql(\.gpg)?$/, ENCRYPTED_BACKUP_FIXES.sql);
   },
 };

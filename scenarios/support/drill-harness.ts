@@ -35,7 +35,7 @@ export const GIVEN_RUNBOOK_ORDER_OUTCOMES = {
 /** The adversarial runs' checks, as `<rung>: <check>` (runbook/kit: killed-dump-run, full-disk-run, adversarial-restore). */
 export const ADVERSARIAL = {
   killedDump: 'intent: adversarial: a pg_dump killed part-way leaves no file that looks like a backup',
-  fullDisk: 'intent: adversarial: a copy-out onto a full disk leaves no file that looks like a backup',
+  fullDisk: 'intent: adversarial: a backup written onto a full disk leaves no file that looks like a backup',
   failingStatement: 'restorability: adversarial: a dump with one failing statement makes the restore fail visibly',
   truncatedDump: 'restorability: adversarial: a truncated dump makes the restore fail visibly',
 } as const;

@@ -64,7 +64,7 @@ describe.skipIf(!existsSync(SCRIPT))('progress on a real terminal (the CLI under
     await rm(scratch, { recursive: true, force: true });
   });
 
-  it('draws a live task list: the command being run, the dump copied with a byte bar; leaves the final list and the summary', async () => {
+  it('draws a live task list: the command being run, the encrypted dump growing with its size; leaves the final list and the summary', async () => {
     const reports = join(scratch, 'reports-live');
     const { exitCode, output } = await underPty(
       // The corrected runbook: the given one never creates ./backups, so its full backup fails.
@@ -86,15 +86,15 @@ describe.skipIf(!existsSync(SCRIPT))('progress on a real terminal (the CLI under
     );
     expect(exitCode, output.slice(-3000)).toBe(0);
     const plain = stripAnsi(output);
-    // Live: the cursor hidden, frames redrawn in place, the command pg_dump live, the copy with its total.
+    // Live: the cursor hidden, frames redrawn in place, the command live, the file being written with its size.
     expect(output).toContain('\u001b[?25l');
     expect(output).toMatch(/\r\u001b\[\d+A\u001b\[0J/);
-    // Which of the block's two commands a 250 ms poll catches depends on the machine; one of them it does.
+    // Which command of the pipe a 250 ms poll catches depends on the machine; one of them it does.
     expect(plain).toMatch(
-      /order full-backup +\d+\.\ds {2}\$ docker compose (exec db pg_dump -U nmia -d nmia -Fc --file=\/tmp\/nmia_backup\.dump|cp db:\/tmp\/nmia_backup\.dump \.\/backups\/)/,
+      /order full-backup +\d+\.\ds {2}\$ (docker compose exec -T db pg_dump -U nmia -d nmia -Fc|gpg --batch --symmetric --cipher-algo AES256)/,
     );
-    // The corrected runbook copies under a .partial name and renames it once complete: a poll sees either.
-    expect(plain).toMatch(/▕█+▏ 100% {2}\.\/backups\/nmia_backup_\d{8}_\d{6}\.dump(?:\.partial)? {2}[\d.]+ [KM]iB \/ [\d.]+ [KM]iB/);
+    // The corrected runbook encrypts as it writes, under a .partial name renamed once complete: a poll sees either.
+    expect(plain).toMatch(/↧ \.\/backups\/nmia_backup_\d{8}_\d{6}\.dump\.gpg(?:\.partial)? {2}[\d.]+ [KM]iB/);
     // What stays on screen: the final task list, then the same summary as in plain mode; the cursor back.
     const screen = screenOf(output).map(stripAnsi);
     const first = screen.findIndex((line) => /^nmia-drill [0-9a-f]{8} · backup-restore\.corrected\.md/.test(line));

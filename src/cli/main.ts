@@ -322,6 +322,10 @@ export function buildProgram(procedures: readonly Procedure[]): Command {
       '--app <repository>',
       "judge the backup against this NMIA repository's own schema, <path | git URL>[#ref]: its create_all, run in its api image (Docker; built from its Dockerfiles when missing)",
     )
+    .option(
+      '--passphrase-file <file>',
+      'the passphrase an OpenPGP-encrypted backup (gpg --symmetric, as the corrected runbook writes them) was encrypted with; it is decrypted into a temp dir removed afterwards',
+    )
     .action(
       async (
         file: string,
@@ -333,6 +337,7 @@ export function buildProgram(procedures: readonly Procedure[]): Command {
           targetUrl?: string;
           expectedSchema?: string;
           app?: string;
+          passphraseFile?: string;
         },
         command: Command,
       ) => {
@@ -343,6 +348,7 @@ export function buildProgram(procedures: readonly Procedure[]): Command {
           quiet: flags.quiet,
           ...(flags.targetUrl === undefined ? {} : { targetUrl: flags.targetUrl }),
           ...(flags.expectedSchema === undefined ? {} : { expectedSchema: resolve(flags.expectedSchema) }),
+          ...(flags.passphraseFile === undefined ? {} : { passphraseFile: resolve(flags.passphraseFile) }),
           ...(flags.app === undefined || flags.app === '' ? {} : { app: flags.app }),
         });
       },

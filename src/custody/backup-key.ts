@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, open, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { chmod, mkdir, open, rm, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { execa } from 'execa';
 import { EnvironmentError } from '../errors/drill-error.ts';
 import { lastLines } from '../exec/error-lines.ts';
@@ -55,22 +55,18 @@ export class BackupKey {
 
   /** `gpg --decrypt` with the key; throws {@link BackupDecryptionError} when the file does not decrypt with it. */
   async decrypt(input: string, output: string, harnessDir: string): Promise<void> {
-    await this.gpg(harnessDir, ['--decrypt', '--output', output, input], `decrypt ${input}`);
+    try {
+      await this.gpg(harnessDir, ['--decrypt', '--output', output, input], `decrypt ${basename(input)}`);
+    } catch (error) {
+      // gpg leaves what it decrypted before a cut or a bad block: never a plaintext anyone could take for the backup.
+      await rm(output, { force: true });
+      throw error;
+    }
   }
 
   private async gpg(harnessDir: string, args: string[], what: string): Promise<void> {
     const { keyFile, gnupgHome } = await this.install(harnessDir);
-    const result = await execa('gpg', ['--batch', '--yes', '--quiet', '--passphrase-file', keyFile, ...args], {
-      env: { GNUPGHOME: gnupgHome },
-      reject: false,
-      stdin: 'ignore',
-    });
-    if ((result as { code?: string }).code === 'ENOENT' || result.exitCode === undefined)
-      throw new EnvironmentError('gpg is not installed: the runbook encrypts its backups with it', {
-        fix: 'install GnuPG (Debian: apt-get install gnupg)',
-      });
-    if (result.exitCode !== 0)
-      throw new BackupDecryptionError(`gpg could not ${what}: ${lastLines(String(result.stderr), 1) || `exit ${result.exitCode}`}`);
+    await runGpg(keyFile, gnupgHome, args, what);
   }
 
   /** Stops the gpg-agent a workspace's GnuPG home started (blocks and the harness share it); nothing when none ran. */
@@ -85,6 +81,43 @@ export class BackupKey {
     const gnupgHome = BackupKey.gnupgHome(harnessDir);
     if (existsSync(gnupgHome)) spawnSync('gpgconf', ['--homedir', gnupgHome, '--kill', 'gpg-agent'], { stdio: 'ignore' });
   }
+}
+
+/**
+ * Decrypts a backup with an operator's passphrase file (verify-backup --passphrase-file), in a private GnuPG home
+ * under `workDir` whose agent is stopped afterwards.
+ */
+export async function decryptWithPassphraseFile(input: string, output: string, passphraseFile: string, workDir: string): Promise<void> {
+  const gnupgHome = join(workDir, 'gnupg');
+  await mkdir(gnupgHome, { recursive: true, mode: 0o700 });
+  try {
+    await runGpg(passphraseFile, gnupgHome, ['--decrypt', '--output', output, input], `decrypt ${basename(input)}`);
+  } finally {
+    await execa('gpgconf', ['--homedir', gnupgHome, '--kill', 'gpg-agent'], { reject: false, stdin: 'ignore' });
+  }
+}
+
+async function runGpg(keyFile: string, gnupgHome: string, args: string[], what: string): Promise<void> {
+  const result = await execa('gpg', ['--batch', '--yes', '--quiet', '--passphrase-file', keyFile, ...args], {
+    env: { GNUPGHOME: gnupgHome },
+    reject: false,
+    stdin: 'ignore',
+  });
+  if ((result as { code?: string }).code === 'ENOENT' || result.exitCode === undefined)
+    throw new EnvironmentError('gpg is not installed: the runbook encrypts its backups with it', {
+      fix: 'install GnuPG (Debian: apt-get install gnupg)',
+    });
+  if (result.exitCode !== 0)
+    throw new BackupDecryptionError(`gpg could not ${what}: ${gpgCause(String(result.stderr)) || `exit ${result.exitCode}`}`);
+}
+
+/** gpg's line that says why: a cut file ("problem reading source"), a wrong key ("Bad session key"), not its last debris. */
+function gpgCause(stderr: string): string {
+  const lines = stderr.split('\n').filter(Boolean);
+  return (
+    lines.find((line) => /problem reading source|decryption failed|manipulated|invalid packet|no valid OpenPGP data/i.test(line)) ??
+    lastLines(stderr, 1)
+  );
 }
 
 export class BackupDecryptionError extends Error {

@@ -7,6 +7,7 @@ import type { Block } from '../runbook/runbook.ts';
 import type { StartedStack } from '../stacks/stack.ts';
 import type { ArtifactEvidence } from '../verify/artifact-check.ts';
 import type { Manifest } from '../verify/manifest.ts';
+import type { PlainReplayResult } from '../postgres/plain-dump-replay.ts';
 import { ArtifactShelf } from './context/artifact-shelf.ts';
 import { BlockSession, type BlockCheckpoint } from './context/block-session.ts';
 import { DatabaseAccess } from './context/database-access.ts';
@@ -135,6 +136,10 @@ export class ProcedureContext {
 
   pgClient(binary: string, args: string[], database = 'nmia'): Promise<{ exitCode: number; stdout: string; stderr: string }> {
     return this.database.pgClient(binary, args, database);
+  }
+
+  replayPlainDump(path: string, database: string): Promise<PlainReplayResult> {
+    return this.database.replayPlainDump(path, database);
   }
 
   // ── evidence ─────────────────────────────────────────────────────────────

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { existsSync, rmSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { createReportDirectory, reportDirName } from '../evidence/report-directory.ts';
 import { basename, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,17 +9,19 @@ import pg from 'pg';
 import { findForeignKeyViolations } from '../../nmia/schema/foreign-key-check.ts';
 import { applySchemaFile, CORE_TABLES, NMIA_SCHEMA_PATH } from '../../nmia/schema/nmia-schema.ts';
 import { REPO_ROOT } from '../repo-root.ts';
+import { cleanupRegistry, type CleanupHandle } from '../lifecycle/cleanup-registry.ts';
 import { type AppSource, describeAppSource } from '../app/app-source.ts';
 import { execa } from 'execa';
 import { AppExpectedSchema } from './app-expected-schema.ts';
 import { newJournal } from '../drill/new-journal.ts';
 import { ProcedureRecorder } from '../evidence/procedure-recorder.ts';
-import { DrillError } from '../errors/drill-error.ts';
+import { DrillError, UsageError } from '../errors/drill-error.ts';
+import { BackupDecryptionError, decryptWithPassphraseFile, isOpenPgpMessage } from '../custody/backup-key.ts';
 import { writeEvidence, type EvidenceFiles } from '../evidence/evidence-writer.ts';
 import { outcomeSymbol, totalsOf, type Journal, type Outcome, type Rung, type Severity } from '../evidence/journal.ts';
 import { Redactor } from '../evidence/redactor.ts';
 import { binaryVersion, findPgBinaries, type PgBinaries } from '../postgres/pg-binaries.ts';
-import { checkArtifact, type ArtifactEvidence } from '../verify/artifact-check.ts';
+import { checkArtifact, sha256File, type ArtifactEvidence } from '../verify/artifact-check.ts';
 import { diffManifests, sequencesBehind, type ManifestDifference } from '../verify/manifest-diff.ts';
 import { takeManifest, type Manifest } from '../verify/manifest.ts';
 import { newerArchiveError } from './archive-version.ts';
@@ -51,6 +54,8 @@ export interface VerifyBackupOptions {
   expectedSchema?: string;
   /** `--app`: judge the backup against this NMIA repository's own schema (its create_all, in its api image). */
   app?: Extract<AppSource, { kind: 'repository' }>;
+  /** `--passphrase-file`: an OpenPGP-encrypted backup (`gpg --symmetric`) is decrypted with it before any check. */
+  passphraseFile?: string;
 }
 
 type SchemaDifference = Extract<ManifestDifference, { category: 'structure' | 'privilege' }>;
@@ -142,6 +147,9 @@ export class BackupVerification {
   readonly drillId: string;
   private readonly redactor: Redactor;
   private readonly file: string;
+  /** What the checks read: the file itself, or for an encrypted backup its plaintext in a temp dir. */
+  private readable: string;
+  private decrypted: CleanupHandle | undefined;
   /** The expected schema's file and how the journal names it. */
   private expected: { path: string; label: string };
   private app: AppExpectedSchema | undefined;
@@ -157,6 +165,7 @@ export class BackupVerification {
     // A password in --target-url is a secret like any other: never in the journal or on the console.
     this.redactor.add('target-url password', options.target?.password);
     this.file = resolve(options.file);
+    this.readable = this.file;
     const expectedPath = options.expectedSchema ? resolve(options.expectedSchema) : fileURLToPath(NMIA_SCHEMA_PATH);
     const inRepo = relative(REPO_ROOT, expectedPath);
     this.expected = { path: expectedPath, label: inRepo.startsWith('..') ? expectedPath : inRepo };
@@ -211,6 +220,7 @@ export class BackupVerification {
     } finally {
       if (this.target) await this.target.stop().catch((error: unknown) => this.say(`cleanup: ${(error as Error).message}`));
       if (this.app) await this.app.remove().catch((error: unknown) => this.say(`cleanup: ${(error as Error).message}`));
+      await this.decrypted?.run();
     }
     const record = this.recorder.finish(Date.now() - started);
     this.recorder.timing('totalMs', record.durationMs!);
@@ -229,9 +239,10 @@ export class BackupVerification {
 
   private async ladder(): Promise<void> {
     const binaries = this.options.binaries ?? findPgBinaries();
-    const artifact = await this.timed('artifactMs', () => checkArtifact(this.file, { pgRestorePath: binaries.path('pg_restore') }));
+    const asWritten = await this.decryptIfEncrypted();
+    const artifact = await this.timed('artifactMs', () => checkArtifact(this.readable, { pgRestorePath: binaries.path('pg_restore') }));
     // Written by a newer pg_dump than this pg_restore reads: the machine's problem, not a verdict on the backup.
-    const tooNew = artifact.readable ? undefined : await newerArchiveError(this.file, artifact.detail, binaries);
+    const tooNew = artifact.readable ? undefined : await newerArchiveError(this.readable, artifact.detail, binaries);
     if (tooNew) {
       this.recorder.artifact({
         name: 'backup-file',
@@ -250,7 +261,7 @@ export class BackupVerification {
     this.journal.runbook.sha256 = artifact.sha256;
     const sidecarPath = sidecarPathFor(this.file);
     const sidecar = existsSync(sidecarPath) ? await readManifestSidecar(sidecarPath) : undefined;
-    if (sidecar?.ok) this.checkSidecarFile(artifact, sidecar.sidecar);
+    if (sidecar?.ok) this.checkSidecarFile(asWritten ?? artifact, sidecar.sidecar);
     if (artifact.format !== 'custom' && artifact.format !== 'plain') {
       this.notRun(['restorability', 'structure', 'content'], `the file is not a custom-format or plain SQL dump (${artifact.detail})`);
       return;
@@ -284,7 +295,7 @@ export class BackupVerification {
 
     const restore = await this.timed('restoreMs', () =>
       restoreBackup({
-        file: this.file,
+        file: this.readable,
         format,
         database: target.restoredDb,
         binaries,
@@ -376,7 +387,49 @@ export class BackupVerification {
     );
   }
 
-  private checkSidecarFile(artifact: ArtifactEvidence, sidecar: ManifestSidecar): void {
+  /**
+   * An OpenPGP-encrypted backup (the corrected runbook's `gpg --symmetric`) is decrypted with --passphrase-file into a
+   * temp dir, and every later check reads the plaintext; returns the encrypted file's own size and sha256, which its
+   * sidecar describes. Without the passphrase, a one-line error says what to pass.
+   */
+  private async decryptIfEncrypted(): Promise<{ sha256: string; bytes: number } | undefined> {
+    if (!(await isOpenPgpMessage(this.file))) return undefined;
+    const passphraseFile = this.options.passphraseFile;
+    if (!passphraseFile)
+      throw new UsageError(`${basename(this.file)} is OpenPGP-encrypted (gpg): it cannot be checked without its passphrase`, {
+        fix: `pass --passphrase-file <file holding the backup passphrase> (the corrected runbook keeps it in /etc/nmia/backup.passphrase)`,
+      });
+    const dir = await mkdtemp(join(tmpdir(), `nmia-drill-verify-${this.drillId}-`));
+    // The plaintext holds whatever the backup protects: removed on every exit, Ctrl-C included.
+    this.decrypted = cleanupRegistry.register(
+      `decrypted backup ${dir}`,
+      async () => {
+        await execa('gpgconf', ['--homedir', join(dir, 'gnupg'), '--kill', 'gpg-agent'], { reject: false, stdin: 'ignore' });
+        await rm(dir, { recursive: true, force: true });
+      },
+      () => rmSync(dir, { recursive: true, force: true }),
+    );
+    this.readable = join(dir, basename(this.file).replace(/\.gpg$/, ''));
+    await this.action(
+      `decrypt ${basename(this.file)} with --passphrase-file`,
+      `gpg --batch --decrypt --passphrase-file ${passphraseFile} --output ${this.readable} ${this.file}`,
+      async () => {
+        try {
+          await decryptWithPassphraseFile(this.file, this.readable, passphraseFile, dir);
+        } catch (error) {
+          if (error instanceof BackupDecryptionError)
+            throw new UsageError(`${basename(this.file)} does not decrypt with ${passphraseFile}: ${error.message}`, {
+              fix: 'pass the passphrase file the backup was encrypted with',
+            });
+          throw error;
+        }
+      },
+    );
+    const [info, sha256] = await Promise.all([stat(this.file), sha256File(this.file)]);
+    return { sha256, bytes: info.size };
+  }
+
+  private checkSidecarFile(artifact: { sha256: string; bytes: number }, sidecar: ManifestSidecar): void {
     const check = 'the file is the one its manifest sidecar describes (sha256)';
     if (sidecar.sha256 === artifact.sha256)
       this.rung('artifact', check, 'passed', `sha256 ${artifact.sha256.slice(0, 16)}… as recorded at ${sidecar.writtenAt}`);
@@ -451,7 +504,7 @@ export class BackupVerification {
   private async createReferencedRoles(format: 'custom' | 'plain', binaries: PgBinaries): Promise<boolean> {
     const target = this.target!;
     const referenced =
-      format === 'custom' ? await rolesInCustomDump(this.file, binaries.path('pg_restore')) : await rolesInPlainDump(this.file);
+      format === 'custom' ? await rolesInCustomDump(this.readable, binaries.path('pg_restore')) : await rolesInPlainDump(this.readable);
     const existing = new Set((await target.query<{ rolname: string }>('SELECT rolname FROM pg_roles')).map((row) => row.rolname));
     const missing = referenced.filter((role) => !existing.has(role));
     if (missing.length === 0) return true;

@@ -18,6 +18,8 @@ export interface VerifyBackupCommandOptions {
   expectedSchema?: string;
   /** `--app <path | git URL>[#ref]`: judge against that NMIA repository's own schema (its create_all, in its api image). */
   app?: string;
+  /** `--passphrase-file`: decrypts an OpenPGP-encrypted backup before any check. */
+  passphraseFile?: string;
   /** Where progress and errors go (stderr by default); the JSON result always goes to `stdout`. */
   stderr?: (text: string) => void;
   stdout?: (text: string) => void;
@@ -51,6 +53,11 @@ export async function runVerifyBackupCommand(file: string, options: VerifyBackup
       `expected schema not found: ${resolve(options.expectedSchema)}`,
       'pass a schema file: plain DDL or the output of pg_dump --schema-only --no-owner --no-privileges',
     );
+  if (options.passphraseFile !== undefined && !statSync(options.passphraseFile, { throwIfNoEntry: false })?.isFile())
+    return usage(
+      `passphrase file not found: ${resolve(options.passphraseFile)}`,
+      'pass the file holding the backup passphrase (the corrected runbook keeps it in /etc/nmia/backup.passphrase)',
+    );
   if (options.app !== undefined && options.expectedSchema !== undefined)
     return usage(
       '--app and --expected-schema both name the schema the backup is judged against',
@@ -69,7 +76,14 @@ export async function runVerifyBackupCommand(file: string, options: VerifyBackup
   // Before any work: only what verify-backup needs (client binaries; the server binaries for a throwaway cluster).
   try {
     await ensurePrerequisites({
-      needs: { postgresServer: target === undefined, directory: false, browser: false, git: app !== undefined, docker: app !== undefined },
+      needs: {
+        postgresServer: target === undefined,
+        directory: false,
+        browser: false,
+        git: app !== undefined,
+        docker: app !== undefined,
+        gpg: options.passphraseFile !== undefined,
+      },
       install: installPolicyFrom(process.env),
     });
   } catch (error) {
@@ -93,6 +107,7 @@ export async function runVerifyBackupCommand(file: string, options: VerifyBackup
       file,
       ...(options.expectedSchema === undefined ? {} : { expectedSchema: options.expectedSchema }),
       ...(app ? { app } : {}),
+      ...(options.passphraseFile === undefined ? {} : { passphraseFile: resolve(options.passphraseFile) }),
       reportRoot: options.reportDir ?? 'reports',
       ...(options.quiet ? {} : { reporter: (line: string) => stderr(`${line}\n`) }),
     });

@@ -1,5 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { copyFile, mkdir, open, stat, truncate, writeFile } from 'node:fs/promises';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { execa } from 'execa';
+import { copyFile, mkdir, mkdtemp, open, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Manifest } from '../verify/manifest.ts';
@@ -210,6 +212,42 @@ describe('verifyBackup on a real pg_dump file', () => {
       expect.stringMatching(/^content/),
     ]);
     expect(journal.procedures[0]!.rungs.slice(1).map((rung) => rung.outcome)).toEqual(['not-run', 'not-run', 'not-run']);
+  });
+
+  it('an encrypted backup: checked through --passphrase-file, its sidecar matched to the file as written; without the key or with another, one line says so', async () => {
+    const encryptedDir = join(dir, 'encrypted');
+    await mkdir(encryptedDir, { recursive: true });
+    const file = join(encryptedDir, 'nmia.dump.gpg');
+    const passphrase = join(encryptedDir, 'backup.passphrase');
+    await writeFile(passphrase, 'CANARY-backupkey-test\n', { mode: 0o600 });
+    const gnupgHome = await mkdtemp(join(encryptedDir, 'gnupg-'));
+    await execa('gpg', ['--batch', '--symmetric', '--passphrase-file', passphrase, '--output', file, dumps.custom], {
+      env: { GNUPGHOME: gnupgHome },
+    });
+    await execa('gpgconf', ['--homedir', gnupgHome, '--kill', 'gpg-agent']);
+    await writeManifestSidecar(file, sourceManifest);
+
+    const { journal } = await verifyBackup({ file, reportRoot: reports, passphraseFile: passphrase });
+    expect(rungs(journal, 'failed')).toEqual([]);
+    expect(journal.outcome).toBe('passed');
+    expect(rungs(journal).join('\n')).toMatch(/artifact: the file is the one its manifest sidecar describes \(sha256\)/);
+    expect(rungs(journal).join('\n')).toMatch(/restorability: pg_restore --exit-on-error exits 0/);
+    expect(JSON.stringify(journal)).not.toContain('CANARY-backupkey-test');
+    // The plaintext is gone with the verification.
+    expect(readdirSync(tmpdir()).filter((name) => name.startsWith(`nmia-drill-verify-${journal.drillId}-`))).toEqual([]);
+
+    const withoutKey = await verifyBackup({ file, reportRoot: reports });
+    expect(withoutKey.journal.outcome).toBe('error');
+    expect(withoutKey.journal.error).toBe(
+      'nmia.dump.gpg is OpenPGP-encrypted (gpg): it cannot be checked without its passphrase (fix: pass --passphrase-file <file holding the backup passphrase> (the corrected runbook keeps it in /etc/nmia/backup.passphrase))',
+    );
+    const otherKey = join(encryptedDir, 'other.passphrase');
+    await writeFile(otherKey, 'another\n');
+    const wrongKey = await verifyBackup({ file, reportRoot: reports, passphraseFile: otherKey });
+    expect(wrongKey.journal.outcome).toBe('error');
+    expect(wrongKey.journal.error).toMatch(
+      /^nmia\.dump\.gpg does not decrypt with .*other\.passphrase: gpg could not decrypt .*\(fix: pass the passphrase file the backup was encrypted with\)$/,
+    );
   });
 
   it('an exception (no usable PostgreSQL) is outcome error with its cause, never passed', async () => {

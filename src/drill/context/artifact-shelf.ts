@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
 import { BackupDecryptionError, isOpenPgpMessage, type BackupKey } from '../../custody/backup-key.ts';
 import type { ProcedureRecorder } from '../../evidence/procedure-recorder.ts';
@@ -50,7 +50,11 @@ export class ArtifactShelf {
       plaintext = await this.readablePath(path);
     } catch (error) {
       if (!(error instanceof BackupDecryptionError)) throw error;
-      return { ...onDisk, readable: false, detail: `OpenPGP-encrypted, does not decrypt with the drill's backup key: ${error.message}` };
+      return {
+        ...onDisk,
+        readable: false,
+        detail: `OpenPGP-encrypted, and it does not decrypt with the drill's backup key: ${error.message}`,
+      };
     }
     const inside = await checkArtifact(plaintext, options);
     // The file on disk is what the hash names; the format and readability are the plaintext's.
@@ -70,13 +74,16 @@ export class ArtifactShelf {
    */
   async readablePath(path: string): Promise<string> {
     if (!(await isOpenPgpMessage(path))) return path;
-    const known = this.decrypted.get(path);
+    // Keyed by the file's size and time too: a file written again (an adversarial run's damaged input) is decrypted again.
+    const { size, mtimeMs } = await stat(path);
+    const version = `${path}\0${size}\0${mtimeMs}`;
+    const known = this.decrypted.get(version);
     if (known) return known;
     const dir = join(this.custody.harnessDir, 'custody', 'decrypted');
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const plaintext = join(dir, basename(path).replace(/\.(gpg|asc|pgp)$/, ''));
     await this.custody.key.decrypt(path, plaintext, this.custody.harnessDir);
-    this.decrypted.set(path, plaintext);
+    this.decrypted.set(version, plaintext);
     return plaintext;
   }
 

@@ -1,6 +1,7 @@
 import { execa } from 'execa';
 import type pg from 'pg';
 import type { PgBinaries } from '../../postgres/pg-binaries.ts';
+import { replayPlainDump, type PlainReplayResult } from '../../postgres/plain-dump-replay.ts';
 import { connectPg } from '../../postgres/pg-connect.ts';
 import type { StartedStack } from '../../stacks/stack.ts';
 import { takeManifest, type Manifest } from '../../verify/manifest.ts';
@@ -77,4 +78,16 @@ export class DatabaseAccess {
     });
     return { exitCode: result.exitCode ?? 1, stdout: String(result.stdout), stderr: String(result.stderr) };
   }
+
+  /** Replays a plain dump into one database with errors made fatal, its tables' data loaded several at a time. */
+  replayPlainDump(path: string, database: string): Promise<PlainReplayResult> {
+    return replayPlainDump(path, {
+      psql: this.stack.binaries.path('psql'),
+      env: this.clientEnv(database),
+      parallelFromBytes: PARALLEL_REPLAY_FROM_BYTES,
+    });
+  }
 }
+
+/** Below this a plain dump replays in one session: starting a psql per table costs more than it saves. */
+const PARALLEL_REPLAY_FROM_BYTES = 8 * 1024 * 1024;
