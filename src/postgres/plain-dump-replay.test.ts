@@ -59,9 +59,9 @@ describe('replayPlainDump', () => {
     );
     expect(layout.data.map((entry) => entry.table).sort()).toEqual(tables.map((table) => table.name).sort());
     for (const entry of layout.data) {
-      expect(text.slice(entry.start, entry.end)).toMatch(/^--\n-- Data for Name: \w+; Type: TABLE DATA;[^]*\nCOPY [^]*\n\\\.\n$/);
+      expect(text.slice(entry.start, entry.end)).toMatch(/^--\n-- Data for Name: \w+; Type: TABLE DATA;[\s\S]*\nCOPY [\s\S]*\n\\\.\n$/);
     }
-    expect(text.slice(0, layout.preamble.end)).toMatch(/^--\n-- PostgreSQL database dump\n[^]*SET row_security = off;\n\n$/);
+    expect(text.slice(0, layout.preamble.end)).toMatch(/^--\n-- PostgreSQL database dump\n[\s\S]*SET row_security = off;\n\n$/);
     expect(layout.postData.end).toBe((await stat(dump)).size);
     // Markers straddling a read boundary are found all the same.
     for (const chunkBytes of [61, 4096, 65_536]) expect(await plainDumpLayout(dump, chunkBytes), `${chunkBytes}`).toEqual(layout);
