@@ -93,17 +93,20 @@ describe('restore and recovery intent checks fail on seeded defects', () => {
     expect(JSON.stringify(result.journal)).not.toMatch(/CANARY-bindpw/);
   });
 
-  it('dr-recovery: a recovery that restores only the schema fails the content check', async () => {
+  it('dr-recovery: a recovery that loses one table’s rows after its restore fails the content check, naming the table', async () => {
+    // (A schema-only restore no longer gets this far: pg_restore stops reading the decrypting pipe, and the pipe fails.)
     const copy = await editedRunbook(
       CORRECTED_RUNBOOK,
       '       -U nmia -d nmia --no-owner --no-privileges\n',
-      '       -U nmia -d nmia --no-owner --no-privileges --schema-only\n',
+      '       -U nmia -d nmia --no-owner --no-privileges\n   docker compose exec -T db psql -U nmia -d nmia -c "TRUNCATE audit_logs"\n',
     );
     cleanups.push(copy.cleanup);
     const result = await drill({ runbookPath: copy.path, only: ['dr-recovery'], allowDrift: true });
     cleanups.push(result.cleanup);
     const record = procedure(result.journal, 'dr-recovery');
     expect(record.outcome).toBe('failed');
-    expect(failedChecks(record).join('\n')).toMatch(/content: .*public\.\w+: 0 rows after restore, \d+ backed up/);
+    expect(failedChecks(record).join('\n'), failedChecks(record).join('\n')).toMatch(
+      /content: .*public\.audit_logs: 0 rows after restore, \d+ backed up/,
+    );
   });
 });

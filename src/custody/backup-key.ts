@@ -56,7 +56,7 @@ export class BackupKey {
   /** `gpg --decrypt` with the key; throws {@link BackupDecryptionError} when the file does not decrypt with it. */
   async decrypt(input: string, output: string, harnessDir: string): Promise<void> {
     try {
-      await this.gpg(harnessDir, ['--decrypt', '--output', output, input], `decrypt ${basename(input)}`);
+      await this.gpg(harnessDir, ['--decrypt', '--output', output, input], `decrypt ${basename(input)} with the drill's backup key`);
     } catch (error) {
       // gpg leaves what it decrypted before a cut or a bad block: never a plaintext anyone could take for the backup.
       await rm(output, { force: true });

@@ -53,7 +53,7 @@ export class ArtifactShelf {
       return {
         ...onDisk,
         readable: false,
-        detail: `OpenPGP-encrypted, and it does not decrypt with the drill's backup key: ${error.message}`,
+        detail: `OpenPGP-encrypted; ${error.message}`,
       };
     }
     const inside = await checkArtifact(plaintext, options);
