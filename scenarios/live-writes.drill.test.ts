@@ -9,7 +9,10 @@ afterEach(async () => {
   while (cleanups.length > 0) await cleanups.pop()!();
 });
 
-/** An application writing audit rows as fast as it can, from just before pg_dump until the copy out. */
+/** Rows the writer wrote, once it stopped where the dump is complete (undefined: it never stopped there). */
+let writtenDuringTheDump: number | undefined;
+
+/** An application writing audit rows as fast as it can, from just before pg_dump until the dump is complete. */
 function writerDuringTheDump(original: Procedure): Procedure {
   let stop: (() => Promise<number>) | undefined;
   const start = async (context: ProcedureContext) => {
@@ -48,13 +51,15 @@ function writerDuringTheDump(original: Procedure): Procedure {
     },
     checkpoints: (context) => [
       { beforeCommand: 'pg_dump', run: () => start(context) },
-      { beforeCommand: 'docker compose cp', run: async () => void (context.scratch.liveRowsWritten = await stop?.()) },
+      // The corrected runbook writes the encrypted dump under a temporary name: the dump is done once it is renamed.
+      { beforeCommand: 'mv "$BACKUP.partial"', run: async () => void (writtenDuringTheDump = await stop?.()) },
     ],
   };
 }
 
 describe('a backup taken while the application keeps writing', () => {
   it('stays exact where nothing changed and holds the written tables to the backup window, saying so', async () => {
+    writtenDuringTheDump = undefined;
     const result = await drill({
       runbookPath: CORRECTED_RUNBOOK,
       only: ['full-backup', 'restore-custom'],
@@ -63,6 +68,8 @@ describe('a backup taken while the application keeps writing', () => {
     cleanups.push(result.cleanup);
     const { journal } = result;
     expect(journal.outcome).toBe('passed');
+    // The writer ran through the dump and stopped before the restore (its session would be terminated there).
+    expect(writtenDuringTheDump).toBeGreaterThanOrEqual(20);
     const before = journal.manifests['order/full-backup: just before the blocks'] as { tables: Record<string, { rows: number }> };
     const after = journal.manifests['order/full-backup: just after the blocks'] as { tables: Record<string, { rows: number }> };
     // The window really saw writes: audit_logs grew between the two manifests around the backup.
