@@ -86,11 +86,10 @@ async function restoreSerially(
   purpose: string,
 ): Promise<{ database: string; ok: boolean; stderr: string }> {
   const database = await context.createScratchDatabase(purpose);
-  const args = ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', database, '-f', readable];
   const result = await context.harnessAction(
     `check: restore ${basename(dumpPath)} into a scratch database, in one session`,
-    `psql ${args.join(' ')}`,
-    () => context.pgClient('psql', args, database),
+    `psql -X -q -v ON_ERROR_STOP=1 -d ${database} -f ${readable}`,
+    () => context.replayPlainDump(readable, database, { oneSession: true }),
   );
   return { database, ok: result.exitCode === 0, stderr: result.stderr };
 }

@@ -129,7 +129,8 @@ function describe(format: ReadableFormat): string {
   return format === 'custom' ? 'pg_restore' : format === 'tar.gz' ? 'gunzip' : 'the text';
 }
 
-function canaryList(canaries: Canaries): Array<{ name: string; value: string }> {
+/** Every secret the drill planted, named as a finding names it. */
+export function canaryList(canaries: Canaries): Array<{ name: string; value: string }> {
   return [
     ...canaries.bindPasswords.map((value) => ({ name: 'connector bind passwords', value })),
     { name: 'the admin password', value: canaries.adminPassword },

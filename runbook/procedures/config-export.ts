@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
+import { canaryList } from '../kit/secrets-check.ts';
 import type { Procedure } from '../../src/drill/procedure.ts';
 import { diagnoseMissingBackupsDir } from '../kit/missing-directory.ts';
 import { diagnoseMissingRelation } from '../kit/missing-relation-diagnosis.ts';
@@ -47,15 +48,11 @@ export const configExport: Procedure = {
         expected: ids.slice(0, 10),
       });
 
-    const canaries = context.drill.canaries;
-    const leaked = [...canaries.bindPasswords, canaries.secretKey, canaries.adminPassword].filter((secret) => text.includes(secret));
+    const canaries = canaryList(context.drill.canaries);
+    const leaked = canaries.filter((canary) => text.includes(canary.value));
     const secretWords = /bind_password|"config"|\bconfig\b/i.test(header.join(','));
     if (leaked.length === 0 && !secretWords)
-      context.pass(
-        'intent',
-        'no connector secret in the export',
-        `searched for ${canaries.bindPasswords.length + 2} canary secrets: none found`,
-      );
+      context.pass('intent', 'no connector secret in the export', `searched for ${canaries.length} canary secrets: none found`);
     else
       context.fail(
         'intent',

@@ -138,8 +138,8 @@ export class ProcedureContext {
     return this.database.pgClient(binary, args, database);
   }
 
-  replayPlainDump(path: string, database: string): Promise<PlainReplayResult> {
-    return this.database.replayPlainDump(path, database);
+  replayPlainDump(path: string, database: string, options: { oneSession?: boolean } = {}): Promise<PlainReplayResult> {
+    return this.database.replayPlainDump(path, database, options);
   }
 
   // ── evidence ─────────────────────────────────────────────────────────────

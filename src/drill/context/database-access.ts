@@ -79,12 +79,16 @@ export class DatabaseAccess {
     return { exitCode: result.exitCode ?? 1, stdout: String(result.stdout), stderr: String(result.stderr) };
   }
 
-  /** Replays a plain dump into one database with errors made fatal, its tables' data loaded several at a time. */
-  replayPlainDump(path: string, database: string): Promise<PlainReplayResult> {
+  /**
+   * Replays a plain dump into one database with errors made fatal: a large one with its tables' data loaded several
+   * at a time, or always in one session (`oneSession`).
+   */
+  replayPlainDump(path: string, database: string, options: { oneSession?: boolean } = {}): Promise<PlainReplayResult> {
     return replayPlainDump(path, {
       psql: this.stack.binaries.path('psql'),
       env: this.clientEnv(database),
       parallelFromBytes: PARALLEL_REPLAY_FROM_BYTES,
+      ...(options.oneSession ? { jobs: 1 } : {}),
     });
   }
 }
