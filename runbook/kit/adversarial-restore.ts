@@ -3,14 +3,11 @@ import { copyFile, readFile, rm, stat, truncate } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { once } from 'node:events';
-import type { Binding } from '../../src/exec/binding.ts';
-import type { BlockRun } from '../../src/exec/block-runner.ts';
 import { errorLines, lastLines } from '../../src/exec/error-lines.ts';
 import type { ProcedureContext } from '../../src/drill/procedure-context.ts';
 import type { ProducedArtifact } from '../../src/drill/drill-state.ts';
 import { compareWithBackupWindow } from '../../src/verify/backup-window.ts';
-import { waitForApplication } from './application-check.ts';
-import { inputFileBinding } from './restore-input.ts';
+import { putTheDatabaseBack, restoreInput, runRestoreAside } from './restore-aside.ts';
 
 /** A damaged copy of a restore's dump: what goes wrong, and how to make the copy (streamed, never in the heap). */
 export interface DumpDamage {
@@ -81,16 +78,12 @@ export async function runAdversarialRestore(context: ProcedureContext, run: Adve
     run.damage.damage(plaintext, damaged),
   );
   try {
-    const binding = async (file: string, reason: string): Promise<Binding[]> => [
-      await inputFileBinding(context, { placeholder: run.placeholder, file, value: 'basename', reason }),
-    ];
     const label = `block-0-adversarial-${run.damage.slug}`;
-    const attempt = await runAside(
-      context,
-      await binding(damaged, `adversarial run: ${run.damage.name}`),
+    const attempt = await runRestoreAside(context, {
+      bindings: [await restoreInput(context, run.placeholder, damaged, `adversarial run: ${run.damage.name}`)],
       label,
-      `restorability: ${check}`,
-    );
+      judgedBy: `restorability: ${check}`,
+    });
     const stderr = await readFile(join(context.evidenceDir, `${label}.stderr`), 'utf8').catch(() => attempt.stderrTail);
     const errors = errorLines(stderr);
     if (attempt.exitCode !== 0) {
@@ -116,28 +109,9 @@ export async function runAdversarialRestore(context: ProcedureContext, run: Adve
         suggestedFix: run.finding.suggestedFix,
       });
     }
-    // The sections after this one need the restored database and the running application back.
-    const reset = await runAside(context, await binding(dump.path, 'adversarial run: put the database back'), `${label}-reset`);
-    if (reset.exitCode !== 0)
-      throw new Error(`adversarial run: restoring the good dump again failed: ${lastLines(reset.stderrTail, 1)} (exit ${reset.exitCode})`);
-    await waitForApplication(context);
+    await putTheDatabaseBack(context, run.placeholder, dump, label);
   } finally {
     await rm(damaged, { force: true });
     await rm(`${damaged}.gpg`, { force: true });
   }
-}
-
-/** Runs block 0 as evidence of the harness's experiment, kept out of the procedure's own blocks and exit-code rung. */
-async function runAside(context: ProcedureContext, bindings: Binding[], label: string, judgedBy?: string): Promise<BlockRun> {
-  const run = await context.runBlock(0, bindings, { label });
-  context.evidence.withdrawLastBlock();
-  context.evidence.harnessAction({
-    purpose: `adversarial run: block 0 (${label})`,
-    command: `the section's block as written, bound to ${bindings.map((binding) => binding.value).join(', ')} (evidence: ${label}.*)`,
-    exitCode: run.exitCode,
-    durationMs: run.durationMs,
-    ...(run.exitCode === 0 ? {} : { detail: run.stderrTail }),
-    ...(judgedBy ? { judgedBy } : {}),
-  });
-  return run;
 }

@@ -6,6 +6,7 @@ import type { Procedure } from '../../src/drill/procedure.ts';
 import { planHarnessDump, plannedFileBinding } from '../kit/planned-inputs.ts';
 import { recordParallelRestoreHint } from '../kit/restore-lever.ts';
 import { inputFileBinding } from '../kit/restore-input.ts';
+import { RESTORE_ASIDE_FIX, runRestoreWhileStillWriting } from '../kit/still-writing-restore.ts';
 
 const RUNBOOK_DUMP_NAME = 'nmia_backup_20250201_020000.dump';
 
@@ -61,6 +62,19 @@ export const restoreCustom: Procedure = {
           'A dump cut short restores only the objects before the cut; when the section still ends in exit 0 the operator restarts the application on a database missing tables and rows.',
         suggestedFix:
           'Let pg_restore fail the section: run it with --exit-on-error, never mask its exit code, and read the dump back (pg_restore --list and pg_restore -f /dev/null) before dropdb.',
+      },
+    });
+    // The failure its first line exists for: writes during the restore, from a client the section does not stop.
+    await runRestoreWhileStillWriting(context, {
+      artifact: 'custom-dump',
+      placeholder: RUNBOOK_DUMP_NAME,
+      restoreCommand: 'pg_restore',
+      finding: {
+        title: 'the custom restore lets a client it did not stop write into the half-restored database',
+        command: 'docker compose exec db createdb -U nmia nmia && docker compose exec db pg_restore -U nmia -d nmia …',
+        whyItMatters:
+          'The section stops api, worker and collector, ends the other sessions once, and restores into a database created under the application’s own name. A client it did not stop (a second worker, a scheduled job, an instance on another host) reconnects to that database as soon as it exists and writes while pg_restore is still loading it; those rows, made against a half-restored database, stay in the restore, and every command exits 0.',
+        suggestedFix: `Restore into a database of its own and swap it in once complete, with new connections to the old one refused first (the old one is kept until the next restore):\n${RESTORE_ASIDE_FIX}`,
       },
     });
   },

@@ -2,6 +2,7 @@ import { CORRUPT_DATABASE, corruptDatabase, harnessDump } from '../kit/disasters
 import { checkApplicationBack } from '../kit/application-check.ts';
 import { FAILING_STATEMENT, runAdversarialRestore } from '../kit/adversarial-restore.ts';
 import { inputFileBinding } from '../kit/restore-input.ts';
+import { SINGLE_TRANSACTION_FIX, runRestoreWhileStillWriting } from '../kit/still-writing-restore.ts';
 import type { Procedure } from '../../src/drill/procedure.ts';
 import { planHarnessDump, plannedFileBinding } from '../kit/planned-inputs.ts';
 
@@ -59,6 +60,19 @@ export const restoreSql: Procedure = {
           'psql carries on past a failed statement and exits 0; the block then restarts the application on a database that lacks the rows of every statement that failed, and nothing tells the operator.',
         suggestedFix:
           'Replay with errors made fatal, in one transaction: docker compose exec db psql -U nmia -d nmia -v ON_ERROR_STOP=1 --single-transaction -f /tmp/nmia_restore.sql',
+      },
+    });
+    // Writes during the restore, from a client the section does not stop.
+    await runRestoreWhileStillWriting(context, {
+      artifact: 'plain-dump',
+      placeholder: RUNBOOK_DUMP_NAME,
+      restoreCommand: 'psql -U nmia -d nmia',
+      finding: {
+        title: 'the SQL restore lets a client it did not stop write into the half-restored database',
+        command: 'docker compose exec db psql -U nmia -d nmia -f /tmp/nmia_restore.sql',
+        whyItMatters:
+          'psql -f commits statement by statement into a database created under the application’s own name. A client the section did not stop (a second worker, a scheduled job, an instance on another host) reconnects as soon as that database exists and writes while its tables are still loading; those rows stay in the restore, and every command exits 0.',
+        suggestedFix: `Replay the dump in one transaction, so that no other session sees the database before it is complete:\n${SINGLE_TRANSACTION_FIX}`,
       },
     });
   },
