@@ -2,6 +2,16 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { CORRECTED_RUNBOOK, drill, editedRunbook, failedChecks, procedure } from './support/drill-harness.ts';
 import { tmpfsSupport } from '../runbook/kit/full-disk.ts';
 import { ENCRYPTED_BACKUP_FIXES } from '../runbook/kit/secrets-check.ts';
+import { RESTORE_ASIDE_FIX } from '../runbook/kit/still-writing-restore.ts';
+
+const RESTORE_IN_PLACE_MASKED = [
+  `docker compose exec db psql -U nmia -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'nmia' AND pid <> pg_backend_pid();"`,
+  'docker compose exec db dropdb -U nmia nmia',
+  'docker compose exec db createdb -U nmia nmia',
+  ...RESTORE_ASIDE_FIX.split('\n')
+    .slice(2, RESTORE_ASIDE_FIX.split('\n').indexOf('      --no-privileges') + 1)
+    .map((line) => line.replace('-d nmia_restoring', '-d nmia').replace(/--no-privileges$/, '--no-privileges || true')),
+].join('\n');
 
 /**
  * Adversarial runs: each section run again, as written, on the failure it exists to survive or make visible.
@@ -16,12 +26,13 @@ afterEach(async () => {
 const tmpfs = tmpfsSupport();
 
 describe('adversarial runs', () => {
-  it('each can fail: a full backup without pipefail, a custom restore that masks its exit code, an SQL backup written straight to its name', async () => {
+  it('each can fail: a full backup without pipefail, a custom restore in place that masks its exit code, an SQL backup written straight to its name', async () => {
     let source = CORRECTED_RUNBOOK;
     for (const [from, to] of [
       // pg_dump's exit code lost in the pipe into gpg (the drill runs blocks with pipefail, as the section asks).
       ['bind passwords\nset -o pipefail\n', 'bind passwords\nset +o pipefail\n'],
-      ['      --no-privileges\n\n# Restart services', '      --no-privileges || true\n\n# Restart services'],
+      // The custom restore back in place (dropdb, createdb nmia, restore into it), and its exit code masked.
+      [RESTORE_ASIDE_FIX, RESTORE_IN_PLACE_MASKED],
       // The SQL backup written straight to its backup name, with no .partial file.
       [
         '  --format=plain \\\n  | gpg --batch --symmetric --cipher-algo AES256 \\\n      --passphrase-file /etc/nmia/backup.passphrase \\\n      --output "$BACKUP.partial" \\\n  || { rm -f "$BACKUP.partial"; false; }\nmv "$BACKUP.partial" "$BACKUP"\n',
@@ -57,8 +68,14 @@ describe('adversarial runs', () => {
       expect.stringMatching(
         /^restorability: adversarial: a truncated dump makes the restore fail visibly — every command exited 0; .*the database: /,
       ),
+      expect.stringMatching(
+        /^restorability: adversarial: a restore while the application is still writing .* — every command exited 0; [1-9]\d* audit entr(y|ies) the writer made while the database was half-restored (is|are) in the restored database$/,
+      ),
     ]);
     expect(titles).toContain('the custom restore exits 0 on a truncated dump: the application restarts on a partial database');
+    expect(result.journal.findings.find((finding) => finding.title.startsWith('the custom restore lets a client'))?.suggestedFix).toContain(
+      RESTORE_ASIDE_FIX,
+    );
     if (tmpfs.ok) {
       const sql = procedure(result.journal, 'sql-backup');
       expect(failedChecks(sql)).toEqual([

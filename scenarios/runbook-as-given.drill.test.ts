@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parseAppSource } from '../src/app/app-source.ts';
-import { drill, failedChecks, GIVEN_RUNBOOK, GIVEN_RUNBOOK_ORDER_OUTCOMES, procedure } from './support/drill-harness.ts';
+import { ADVERSARIAL, drill, failedChecks, GIVEN_RUNBOOK, GIVEN_RUNBOOK_ORDER_OUTCOMES, procedure } from './support/drill-harness.ts';
 import { ENCRYPTED_BACKUP_FIXES } from '../runbook/kit/secrets-check.ts';
+import { RESTORE_ASIDE_FIX, SINGLE_TRANSACTION_FIX } from '../runbook/kit/still-writing-restore.ts';
 import { findingsOf, outcomesOf, REAL_APP, realAppAvailability, type ScenarioDrill, verdicts } from './support/real-app-drills.ts';
 
 /**
@@ -52,6 +53,9 @@ describe('the runbook as given', () => {
   const SQL_ERRORS_IGNORED = /^the SQL restore exits 0 after SQL errors/;
   const SECRETS_IN_CLEAR =
     /^the backup holds connector bind passwords readable without any key: pg_restore of nmia_backup_\d{8}_\d{6}\.dump shows them$/;
+  const STILL_WRITING = /^the (custom|SQL) restore lets a client it did not stop write into the half-restored database$/;
+  const STILL_WRITING_CHECK =
+    /^restorability: adversarial: a restore while the application is still writing leaves no write into the half-restored database — every command exited 0; [1-9]\d* audit entr(y|ies) the writer made while the database was half-restored (is|are) in the restored database$/;
   const NO_BACKUPS_DIR = /writes into \.\/backups, which the runbook never creates: on a fresh checkout of NMIA it does not exist/;
   const EXPECTED: Array<{ procedure: string; title: RegExp }> = [
     // A checkout of NMIA has no ./backups: each backup's copy out of the container fails, alone and in order.
@@ -81,6 +85,9 @@ describe('the runbook as given', () => {
     // The adversarial run: psql -f without ON_ERROR_STOP exits 0 on a dump with a failing statement.
     { procedure: 'restore-sql', title: SQL_ERRORS_IGNORED },
     { procedure: 'restore-sql', title: SQL_ERRORS_IGNORED },
+    // The adversarial run with a writer the section does not stop: both restores recreate the database under its
+    // own name and load it in many transactions, so the writer's rows land in the half-restored database.
+    ...['restore-custom', 'restore-custom', 'restore-sql', 'restore-sql'].map((procedure) => ({ procedure, title: STILL_WRITING })),
     // Step 3 never waits for the database: in every recovery, alone and in order.
     { procedure: 'dr-recovery', title: /step 3 starts the database but nothing waits for it/ },
     { procedure: 'dr-recovery', title: /step 3 starts the database but nothing waits for it/ },
@@ -109,6 +116,7 @@ describe('the runbook as given', () => {
       expect.stringMatching(
         /^restorability: adversarial: a dump with one failing statement makes the restore fail visibly — every command exited 0; 1 error line\(s\) in the output .*ERROR: .*the database: public\.\w+: 0 rows after restore/,
       ),
+      expect.stringMatching(STILL_WRITING_CHECK),
     ]);
     expect(result.journal.findings.filter((finding) => record.findings.includes(finding.id))).toEqual([
       expect.objectContaining({
@@ -116,11 +124,35 @@ describe('the runbook as given', () => {
         title: expect.stringMatching(SQL_ERRORS_IGNORED),
         suggestedFix: expect.stringContaining('-v ON_ERROR_STOP=1 --single-transaction'),
       }),
+      expect.objectContaining({
+        kind: 'runbook',
+        title: expect.stringMatching(STILL_WRITING),
+        suggestedFix: expect.stringContaining(SINGLE_TRANSACTION_FIX),
+      }),
     ]);
     // The section's own run passed its checks, and the good dump was restored again afterwards.
     expect(record.rungs.find((rung) => rung.rung === 'content')?.outcome).toBe('passed');
     expect(record.harnessActions.find((action) => action.purpose.endsWith('-reset)'))?.exitCode).toBe(0);
     expect(record.blocks).toHaveLength(1);
+  });
+
+  it('finds that a client the custom restore did not stop writes into the half-restored database, and offers the restore aside', () => {
+    for (const mode of ['order', 'alone'] as const) {
+      const record = procedure(result.journal, 'restore-custom', mode);
+      // Its own run and the truncated dump pass: only the writer gets through, and the good dump is restored again.
+      expect(failedChecks(record), mode).toEqual([expect.stringMatching(STILL_WRITING_CHECK)]);
+      const rung = record.rungs.find((candidate) => `${candidate.rung}: ${candidate.check}` === ADVERSARIAL.stillWriting)!;
+      expect(rung.evidence, mode).toMatchObject({ intoPartialDatabase: expect.any(Number), keptInRestoredDatabase: expect.any(Number) });
+      expect(rung.evidence!.keptInRestoredDatabase).toBeGreaterThan(0);
+      expect(rung.evidence!.refusals).toContainEqual(expect.stringMatching(/relation "public\.audit_logs" does not exist/));
+      const finding = result.journal.findings.find((candidate) => record.findings.includes(candidate.id))!;
+      expect(finding).toMatchObject({ kind: 'runbook', severity: 'high', title: expect.stringMatching(STILL_WRITING) });
+      expect(finding.suggestedFix).toContain(RESTORE_ASIDE_FIX);
+      expect(
+        record.harnessActions.find((action) => action.purpose === 'adversarial run: block 0 (block-0-adversarial-still-writing-reset)'),
+      ).toMatchObject({ exitCode: 0 });
+      expect(record.rungs.find((candidate) => candidate.rung === 'content')?.outcome, mode).toBe('passed');
+    }
   });
 
   it('finds the bind passwords readable in the one backup that reaches the disk, and offers the encrypting section', () => {
@@ -169,7 +201,7 @@ describe('the runbook as given', () => {
       'alone/sql-backup': 'failed',
       'alone/schema-backup': 'failed',
       'alone/automated-backup': 'failed',
-      'alone/restore-custom': 'passed',
+      'alone/restore-custom': 'failed',
       'alone/restore-sql': 'failed',
       'alone/restore-test-db': 'failed',
       'alone/volume-backup': 'failed',
@@ -238,7 +270,9 @@ describe.skipIf(!realApp.available)(`the runbook as given, on the real NMIA too$
       ['automated-backup', /cron entry executes \/opt\/nmia\/backup\.sh directly, but the runbook never makes the script executable/],
       ['automated-backup', /a failed run leaves nmia_backup_\d{8}_\d{6}\.dump \(0 bytes\)/],
       ['automated-backup', /the backup holds connector bind passwords readable without any key/],
+      ['restore-custom', /^restore-custom: the custom restore lets a client it did not stop write into the half-restored database$/],
       ['restore-sql', /^restore-sql: the SQL restore exits 0 after SQL errors/],
+      ['restore-sql', /^restore-sql: the SQL restore lets a client it did not stop write into the half-restored database$/],
       ['volume-backup', /uses volume nmai_pgdata, but the db service's data lives in nmia_pgdata/],
       ['volume-restore', /nmai_pgdata, but the db service's data lives in nmia_pgdata/],
       ['config-export', /selects from table "connectors", which the application's schema does not have \(it has connector_instances\)/],

@@ -100,7 +100,7 @@ describe('the corrected runbook, one Allure test per procedure', () => {
       expect(journal.runbook.lockState).toBe('clean');
     });
 
-    it('passes its adversarial runs: the killed dump and the full disk leave no backup, the restores stop at the failing statement and the cut', () => {
+    it('passes its adversarial runs: the killed dump and the full disk leave no backup, the restores stop at the failing statement and the cut, and keep a writer they did not stop out of the half-restored database', () => {
       for (const mode of ['order', 'alone'] as const) expectAdversarialRunsPassed(journal, mode);
     });
 
@@ -347,6 +347,14 @@ function expectAdversarialRunsPassed(journal: Journal, mode: 'order' | 'alone'):
       procedure(journal, id, mode).rungs.find((candidate) => candidate.check.startsWith('no corruption')),
       `${mode}/${id}`,
     ).toMatchObject({ outcome: 'passed', summary: expect.stringMatching(/pg_amcheck --heapallindexed .* \(\d+\.\d\d s\)$/) });
+    // A client the section does not stop wrote all through the restore, and none of it reached a half-restored database.
+    expect(rung(id, ADVERSARIAL.stillWriting), `${mode}/${id}`).toMatchObject({
+      outcome: 'passed',
+      summary: expect.stringMatching(
+        /^every command exited 0; the writer made [1-9]\d* attempt\(s\) from the restore command on, and none of its [1-9]\d* write\(s\)/,
+      ),
+      evidence: { intoPartialDatabase: 0, keptInRestoredDatabase: 0 },
+    });
   }
 }
 

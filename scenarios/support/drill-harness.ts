@@ -22,7 +22,7 @@ export const GIVEN_RUNBOOK_ORDER_OUTCOMES = {
   'order/sql-backup': 'failed',
   'order/schema-backup': 'failed',
   'order/automated-backup': 'failed',
-  'order/restore-custom': 'passed',
+  'order/restore-custom': 'failed',
   'order/restore-sql': 'failed',
   'order/restore-test-db': 'passed',
   'order/volume-backup': 'failed',
@@ -32,12 +32,14 @@ export const GIVEN_RUNBOOK_ORDER_OUTCOMES = {
   'order/dr-recovery-key-lost': 'failed',
 } as const;
 
-/** The adversarial runs' checks, as `<rung>: <check>` (runbook/kit: killed-dump-run, full-disk-run, adversarial-restore). */
+/** The adversarial runs' checks, as `<rung>: <check>` (runbook/kit: killed-dump-run, full-disk-run, adversarial-restore, still-writing-restore). */
 export const ADVERSARIAL = {
   killedDump: 'intent: adversarial: a pg_dump killed part-way leaves no file that looks like a backup',
   fullDisk: 'intent: adversarial: a backup written onto a full disk leaves no file that looks like a backup',
   failingStatement: 'restorability: adversarial: a dump with one failing statement makes the restore fail visibly',
   truncatedDump: 'restorability: adversarial: a truncated dump makes the restore fail visibly',
+  stillWriting:
+    'restorability: adversarial: a restore while the application is still writing leaves no write into the half-restored database',
 } as const;
 
 /** Small enough to keep `npm test` fast, large enough that every table has rows. */
