@@ -1,4 +1,5 @@
-import pg from 'pg';
+import type pg from 'pg';
+import { connectPg } from '../../src/postgres/pg-connect.ts';
 
 /** One committed write of the stray writer, and what it saw of the database in the same transaction. */
 export interface StrayWrite {
@@ -133,16 +134,8 @@ export class StrayWriter {
   }
 }
 
-async function connect(config: pg.ClientConfig): Promise<pg.Client> {
-  const client = new pg.Client({ ...config, connectionTimeoutMillis: 2_000 });
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-  } catch (error) {
-    await client.end().catch(() => undefined);
-    throw error;
-  }
-  return client;
+function connect(config: pg.ClientConfig): Promise<pg.Client> {
+  return connectPg({ ...config, connectionTimeoutMillis: 2_000 });
 }
 
 function pause(ms: number): Promise<void> {
