@@ -1,4 +1,6 @@
 import type { ProcedureContext } from '../../src/drill/procedure-context.ts';
+import { sqlLiteral } from '../../src/safety/ownership-marker.ts';
+import { waitForApplication } from './application-check.ts';
 import { putTheDatabaseBack, restoreInput, runRestoreAside } from './restore-aside.ts';
 import { StrayWriter } from './stray-writer.ts';
 
@@ -123,13 +125,26 @@ export async function runRestoreWhileStillWriting(context: ProcedureContext, run
       suggestedFix: run.finding.suggestedFix,
     });
   }
-  await putTheDatabaseBack(context, run.placeholder, dump, label);
+  if (attempt.exitCode !== 0) await putTheDatabaseBack(context, run.placeholder, dump, label);
+  else await removeTheWrites(context, writer.marker);
+}
+
+/**
+ * The section restored the good dump and restarted the application: the writer's entries are all that differs
+ * from the backup, so deleting them puts the database back without another restore.
+ */
+async function removeTheWrites(context: ProcedureContext, marker: string): Promise<void> {
+  await context.harnessSql(
+    'adversarial run: put the database back (the writer’s entries removed)',
+    `DELETE FROM audit_logs WHERE resource_id = ${sqlLiteral(marker)}`,
+  );
+  await waitForApplication(context);
 }
 
 async function rowsStillThere(context: ProcedureContext, marker: string, ids: Set<string>): Promise<string[]> {
   const result = await context.harnessSql(
     'adversarial run: the writer’s entries in the database the section left',
-    `SELECT id::text FROM audit_logs WHERE resource_id = '${marker.replace(/'/g, "''")}'`,
+    `SELECT id::text FROM audit_logs WHERE resource_id = ${sqlLiteral(marker)}`,
   );
   return result.rows.map((row: { id: string }) => row.id).filter((id) => ids.has(id));
 }
