@@ -9,7 +9,7 @@ const RESTORE_IN_PLACE_MASKED = [
   'docker compose exec db dropdb -U nmia nmia',
   'docker compose exec db createdb -U nmia nmia',
   ...RESTORE_ASIDE_FIX.split('\n')
-    .slice(2, RESTORE_ASIDE_FIX.split('\n').indexOf('      --no-privileges') + 1)
+    .slice(RESTORE_ASIDE_FIX.split('\n').indexOf('set -o pipefail'), RESTORE_ASIDE_FIX.split('\n').indexOf('      --no-privileges') + 1)
     .map((line) => line.replace('-d nmia_restoring', '-d nmia').replace(/--no-privileges$/, '--no-privileges || true')),
 ].join('\n');
 

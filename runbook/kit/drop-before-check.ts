@@ -23,9 +23,11 @@ export async function diagnoseDropBeforeReadCheck(
   if (!/\bpg_restore\b/.test(failed.command) || !dumpPath) return undefined;
   const commands = context.evidence.blocks.flatMap((block) => block.commands);
   const failedAt = commands.findIndex((command) => command.text === failed.command && command.exitCode !== 0);
+  // Only the application's own database counts: a restore that drops a database of its own (nmia_restoring) first leaves nmia as it was.
+  const application = context.stack.dbClientConfig().database;
   const dropped = commands
     .slice(0, failedAt < 0 ? commands.length : failedAt)
-    .find((command) => command.exitCode === 0 && DROPDB.test(command.text));
+    .find((command) => command.exitCode === 0 && DROPDB.exec(command.text)?.[1] === application);
   if (!dropped) return undefined;
   const database = DROPDB.exec(dropped.text)![1]!;
 

@@ -1,4 +1,5 @@
 import type { ProcedureContext } from '../../src/drill/procedure-context.ts';
+import type { BlockRun } from '../../src/exec/block-runner.ts';
 import { sqlLiteral } from '../../src/safety/ownership-marker.ts';
 import { waitForApplication } from './application-check.ts';
 import { putTheDatabaseBack, restoreInput, runRestoreAside } from './restore-aside.ts';
@@ -8,6 +9,7 @@ export const STILL_WRITING = 'a restore while the application is still writing';
 
 /** The corrected custom restore's text from the new database on (a unit test holds it to the corrected runbook, word for word). */
 export const RESTORE_ASIDE_FIX = [
+  'docker compose exec db dropdb -U nmia --if-exists nmia_before_restore',
   'docker compose exec db dropdb -U nmia --if-exists nmia_restoring',
   'docker compose exec db createdb -U nmia nmia_restoring',
   '',
@@ -20,14 +22,17 @@ export const RESTORE_ASIDE_FIX = [
   '      --no-owner \\',
   '      --no-privileges',
   '',
-  '# Swap the restored database in: refuse new connections to the old one, end those left, rename both.',
-  '# The old database stays as nmia_before_restore (closed to connections) until the next restore replaces it.',
+  '# Swap the restored database in: refuse new connections to the old one, end those left, rename both at once.',
+  '# The old database stays as nmia_before_restore (closed to connections) until the next restore drops it.',
+  '# Should the swap fail, nmia is unchanged but closed; open it again with:',
+  '#   docker compose exec db psql -U nmia -d postgres -c "ALTER DATABASE nmia ALLOW_CONNECTIONS true"',
   "docker compose exec -T db psql -U nmia -d postgres -v ON_ERROR_STOP=1 <<'SQL'",
-  'DROP DATABASE IF EXISTS nmia_before_restore;',
   'ALTER DATABASE nmia ALLOW_CONNECTIONS false;',
   "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'nmia';",
+  'BEGIN;',
   'ALTER DATABASE nmia RENAME TO nmia_before_restore;',
   'ALTER DATABASE nmia_restoring RENAME TO nmia;',
+  'COMMIT;',
   'SQL',
 ].join('\n');
 
@@ -66,8 +71,11 @@ export async function runRestoreWhileStillWriting(context: ProcedureContext, run
     backupRows,
   );
   writer.start();
-  let attempt: Awaited<ReturnType<typeof runRestoreAside>>;
+  let attempt: BlockRun | undefined;
+  let blockStarted = false;
   try {
+    await writer.firstWrite(10_000);
+    blockStarted = true;
     attempt = await runRestoreAside(context, {
       bindings: [await restoreInput(context, run.placeholder, dump.path, `adversarial run: ${STILL_WRITING}`)],
       label,
@@ -78,22 +86,46 @@ export async function runRestoreWhileStillWriting(context: ProcedureContext, run
         { beforeCommand: 'docker compose start', run: () => writer.stop() },
       ],
     });
+    await writer.stop();
+    await judge(context, run, writer, attempt, check);
   } finally {
     await writer.stop();
+    // On the good dump's exit 0, the writer's entries are all the section added; anything else gets the full restore.
+    if (attempt?.exitCode === 0) await removeTheWrites(context, writer.marker);
+    else if (blockStarted) await putTheDatabaseBack(context, run.placeholder, dump, label);
   }
+}
+
+async function judge(
+  context: ProcedureContext,
+  run: StillWritingRestore,
+  writer: StrayWriter,
+  attempt: BlockRun,
+  check: string,
+): Promise<void> {
   const refusals = [...writer.refusals].map(([reason, count]) => `${count}× ${reason}`);
   const partial = writer.writes.filter((write) => write.intoPartialDatabase).map((write) => write.id);
-  const kept = partial.length === 0 ? [] : await rowsStillThere(context, writer.marker, new Set(partial));
+  const kept = partial.length === 0 || attempt.exitCode !== 0 ? [] : await rowsStillThere(context, writer.marker, new Set(partial));
   await context.harnessAction(
     `adversarial run: a client the section does not stop, writing audit entries (${writer.marker})`,
-    `${writer.writes.length} write(s), ${partial.length} into a half-restored database, ${kept.length} of them in the database the section left; refused: ${refusals.slice(0, 4).join('; ') || 'none'}`,
+    `${writer.writes.length} write(s), ${writer.writesSinceMark} from the restore command on, ${partial.length} into a half-restored database, ${kept.length} of them in the database the section left; refused: ${refusals.slice(0, 4).join('; ') || 'none'}`,
     async () => undefined,
   );
-  if (writer.attemptsSinceMark === 0)
+  // The writer's timing is the experiment: a checkpoint that failed, or a restore command never reached, tested nothing.
+  if (attempt.checkpointErrors?.length) throw new Error(`adversarial run: ${attempt.checkpointErrors[0]}`);
+  if (!writer.marked)
     throw new Error(
-      `adversarial run: the writer made no attempt while "${run.restoreCommand}" ran, so the run did not test its case (the block exited ${attempt.exitCode})`,
+      `adversarial run: the block never reached "${run.restoreCommand}" (${attempt.failedCommand?.text.split('\n')[0] ?? 'the block'} exited ${attempt.exitCode}), unlike its own run on the same dump`,
     );
-  const evidence = { writes: writer.writes.length, intoPartialDatabase: partial.length, keptInRestoredDatabase: kept.length, refusals };
+  if (writer.attemptsSinceMark === 0)
+    throw new Error(`adversarial run: the writer made no attempt from "${run.restoreCommand}" on, so the run did not test its case`);
+  const evidence = {
+    writes: writer.writes.length,
+    writesSinceRestoreCommand: writer.writesSinceMark,
+    intoPartialDatabase: partial.length,
+    keptInRestoredDatabase: kept.length,
+    refusals,
+  };
   if (attempt.exitCode !== 0) {
     context.pass(
       'restorability',
@@ -105,7 +137,7 @@ export async function runRestoreWhileStillWriting(context: ProcedureContext, run
     context.pass(
       'restorability',
       check,
-      `every command exited 0; the writer made ${writer.attemptsSinceMark} attempt(s) from the restore command on, and none of its ${writer.writes.length} write(s) went into a half-restored database that the application got back`,
+      `every command exited 0; from the restore command on the writer made ${writer.attemptsSinceMark} attempt(s) and ${writer.writesSinceMark} write(s); none of its ${writer.writes.length} write(s) went into a half-restored database that the application got back`,
       evidence,
     );
   } else {
@@ -125,8 +157,6 @@ export async function runRestoreWhileStillWriting(context: ProcedureContext, run
       suggestedFix: run.finding.suggestedFix,
     });
   }
-  if (attempt.exitCode !== 0) await putTheDatabaseBack(context, run.placeholder, dump, label);
-  else await removeTheWrites(context, writer.marker);
 }
 
 /**

@@ -21,12 +21,14 @@ const INSERT = `INSERT INTO public.audit_logs (id, action, resource_type, resour
  * Held, it keeps no session and waits until a database of that name, other than the one it was held on, takes
  * connections again: then it writes into it.
  */
+const HOLD_WAIT_MS = 15_000;
+
 export class StrayWriter {
   readonly writes: StrayWrite[] = [];
   /** Failed attempts by their first error line ('relation "public.audit_logs" does not exist': count). */
   readonly refusals = new Map<string, number>();
   private attempts = 0;
-  private attemptsAtMark = 0;
+  private atMark: { attempts: number; writes: number } | undefined;
   private client: pg.Client | undefined;
   private state: 'writing' | 'held' | 'stopped' = 'writing';
   private heldOn: number | undefined;
@@ -49,20 +51,51 @@ export class StrayWriter {
   /** Ends its session and writes nothing until a new database of its name accepts connections. */
   async hold(): Promise<void> {
     if (this.state !== 'writing') return;
-    this.heldOn = await this.databaseOid();
+    const heldOn = (await this.listing()).oid;
+    if (this.state !== 'writing') return;
+    this.heldOn = heldOn;
     // The loop lets go of its session between attempts, so no attempt in flight reconnects behind the hold.
     const released = new Promise<void>((resolve) => (this.held = resolve));
     this.state = 'held';
-    await released;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`the writer kept its session ${HOLD_WAIT_MS / 1000} s after it was held`)), HOLD_WAIT_MS);
+    });
+    try {
+      await Promise.race([released, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
-  /** Counts attempts from here on: the restore has started. */
+  /** Counts attempts and writes from here on: the restore has started. */
   mark(): void {
-    this.attemptsAtMark = this.attempts;
+    this.atMark = { attempts: this.attempts, writes: this.writes.length };
+  }
+
+  /** Whether the restore command was reached (mark() ran). */
+  get marked(): boolean {
+    return this.atMark !== undefined;
   }
 
   get attemptsSinceMark(): number {
-    return this.attempts - this.attemptsAtMark;
+    return this.attempts - (this.atMark?.attempts ?? this.attempts);
+  }
+
+  get writesSinceMark(): number {
+    return this.writes.length - (this.atMark?.writes ?? this.writes.length);
+  }
+
+  /** Resolves once it has written at least once: a writer that cannot write at all would prove nothing. */
+  async firstWrite(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.writes.length === 0) {
+      if (Date.now() > deadline)
+        throw new Error(
+          `the writer could not write an audit entry in ${timeoutMs / 1000} s: ${[...this.refusals.keys()][0] ?? 'no attempt finished'}`,
+        );
+      await pause(10);
+    }
   }
 
   async stop(): Promise<void> {
@@ -83,8 +116,8 @@ export class StrayWriter {
           this.held();
           this.held = undefined;
         }
-        const oid = await this.databaseOid().catch(() => undefined);
-        if (oid !== undefined && oid !== this.heldOn && this.state === 'held') this.state = 'writing';
+        const now = await this.listing().catch(() => undefined);
+        if (now?.open && now.oid !== this.heldOn && this.state === 'held') this.state = 'writing';
         else await pause(5);
         continue;
       }
@@ -106,19 +139,29 @@ export class StrayWriter {
     } catch (error) {
       const reason = ((error as Error).message ?? String(error)).split('\n')[0]!;
       this.refusals.set(reason, (this.refusals.get(reason) ?? 0) + 1);
-      // A failed transaction or a lost session: start over on a new one, as a pool does.
-      await this.disconnect();
+      // A failed statement rolls back and keeps its session, as a pool does; a lost session starts over on a new one.
+      const code = (error as { code?: unknown }).code;
+      const sessionAlive = typeof code === 'string' && !/^(08|57P)/.test(code);
+      if (
+        !sessionAlive ||
+        !(await this.client?.query('ROLLBACK').then(
+          () => true,
+          () => false,
+        ))
+      )
+        await this.disconnect();
     }
   }
 
-  private async databaseOid(): Promise<number | undefined> {
+  /** The database of its name, as the server lists it now (no oid: there is none). */
+  private async listing(): Promise<{ oid?: number; open: boolean }> {
     try {
       this.maintenanceClient ??= await connect(this.maintenance);
-      const result = await this.maintenanceClient.query<{ oid: number }>(
-        'SELECT oid::int AS oid FROM pg_database WHERE datname = $1 AND datallowconn',
+      const result = await this.maintenanceClient.query<{ oid: number; open: boolean }>(
+        'SELECT oid::int AS oid, datallowconn AS open FROM pg_database WHERE datname = $1',
         [this.database.database],
       );
-      return result.rows[0]?.oid;
+      return result.rows[0] ?? { open: false };
     } catch (error) {
       const client = this.maintenanceClient;
       this.maintenanceClient = undefined;
@@ -134,8 +177,9 @@ export class StrayWriter {
   }
 }
 
+// Bounded, so that an attempt stuck on a lock cannot keep a hold (and the block waiting on it) from returning.
 function connect(config: pg.ClientConfig): Promise<pg.Client> {
-  return connectPg({ ...config, connectionTimeoutMillis: 2_000 });
+  return connectPg({ ...config, connectionTimeoutMillis: 2_000, statement_timeout: 5_000, query_timeout: 6_000 });
 }
 
 function pause(ms: number): Promise<void> {
