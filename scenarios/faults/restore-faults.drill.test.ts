@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { harnessDump } from '../../runbook/kit/disasters.ts';
 import type { ProcedureContext } from '../../src/drill/procedure-context.ts';
 import type { Journal, ProcedureRecord } from '../../src/evidence/journal.ts';
-import { drill, procedure, withProcedure } from '../support/drill-harness.ts';
+import { CORRECTED_RUNBOOK, drill, GIVEN_RUNBOOK, procedure, withProcedure } from '../support/drill-harness.ts';
 import { failedCommand, failedRung, noteObservation } from './fault-helpers.ts';
 
 /** Faults on the restore side: the dump restore-custom is given is damaged. */
@@ -13,7 +13,7 @@ afterEach(async () => {
 });
 
 /** restore-custom alone (in a fresh environment), its input dump damaged by `damage` after the harness made it. */
-async function restoreDamagedDump(damage: (path: string, context: ProcedureContext) => Promise<void>) {
+async function restoreDamagedDump(damage: (path: string, context: ProcedureContext) => Promise<void>, runbookPath = GIVEN_RUNBOOK) {
   const procedures = withProcedure('restore-custom', (original) => ({
     ...original,
     async prepare(context) {
@@ -21,7 +21,7 @@ async function restoreDamagedDump(damage: (path: string, context: ProcedureConte
       await damage(context.artifact('custom-dump')!.path, context);
     },
   }));
-  const result = await drill({ only: ['restore-custom'], procedures });
+  const result = await drill({ runbookPath, only: ['restore-custom'], procedures });
   cleanups.push(result.cleanup);
   const record = procedure(result.journal, 'restore-custom');
   noteObservation(expect.getState().currentTestName, record, result.journal);
@@ -102,5 +102,19 @@ describe('faults: restore-custom never passes a damaged dump', () => {
       /pg_restore .* exited 1: pg_restore: error: input file appears to be a text format dump\. Please use psql\./s,
     );
     expectDroppedBeforeCheck(journal, record, /^expected a custom-format dump \(PGDMP magic\) but the file is a plain SQL dump/);
+  });
+
+  it('the corrected runbook restores aside: a truncated dump fails pg_restore into nmia_restoring, and nmia was never dropped', async () => {
+    const { journal, record } = await restoreDamagedDump(
+      async (path) => truncate(path, Math.floor((await stat(path)).size / 2)),
+      CORRECTED_RUNBOOK,
+    );
+    expect(record.outcome).toBe('failed');
+    expect(failedCommand(record)?.text).toMatch(/pg_restore -U nmia -d nmia_restoring /);
+    // Its dropdb of nmia_restoring is not the application's database: no drop-before-check finding, no count of what is left.
+    expect(record.harnessActions.map((action) => action.purpose)).not.toContain('check: what is left of nmia after the failed restore');
+    expect(journal.findings.filter((finding) => record.findings.includes(finding.id)).map((finding) => finding.title)).not.toContainEqual(
+      expect.stringMatching(/drops the database before checking/),
+    );
   });
 });
