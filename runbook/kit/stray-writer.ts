@@ -8,11 +8,40 @@ export interface StrayWrite {
   intoPartialDatabase: boolean;
 }
 
-const PROBE = `SELECT (SELECT count(*) FROM (SELECT 1 FROM public.audit_logs WHERE resource_id <> $1 LIMIT $2) AS capped)::int AS rows,
-  EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = 'public.audit_logs'::regclass AND contype = 'p') AS keyed`;
-// The columns the application's own audit entries fill (its id and created_at defaults live in Python, not the schema).
-const INSERT = `INSERT INTO public.audit_logs (id, action, resource_type, resource_id, details, created_at)
-  VALUES (gen_random_uuid(), 'update', 'identity', $1, '{"by": "nmia-drill stray writer"}', now()) RETURNING id::text`;
+/**
+ * One write, waited for on the server: until the audit log exists it polls pg_class (an MVCC read, which sees
+ * tables committed meanwhile; to_regclass would not) every millisecond, so the write lands as soon as the table is
+ * there, however busy the drill's own process is. In the same transaction it reads what the database holds, and
+ * reports both in a notice (a DO block returns no rows). The columns are those NMIA's AuditLog fills: its id and
+ * created_at defaults live in Python, not the schema.
+ */
+function writeStatement(marker: string, backupRows: number): string {
+  const literal = `'${marker.replace(/'/g, "''")}'`;
+  return `DO $stray$
+DECLARE
+  deadline timestamptz := clock_timestamp() + interval '${WAIT_FOR_TABLE_S} seconds';
+  seen bigint;
+  keyed boolean;
+  written text;
+BEGIN
+  WHILE NOT EXISTS (SELECT 1 FROM pg_class WHERE relname = 'audit_logs' AND relnamespace = 'public'::regnamespace)
+    AND clock_timestamp() < deadline LOOP
+    PERFORM pg_sleep(0.001);
+  END LOOP;
+  EXECUTE 'SELECT count(*) FROM (SELECT 1 FROM public.audit_logs WHERE resource_id <> $1 LIMIT $2) AS capped'
+    INTO seen USING ${literal}, ${backupRows};
+  keyed := EXISTS (SELECT 1 FROM pg_constraint c JOIN pg_class r ON r.oid = c.conrelid
+    WHERE r.relname = 'audit_logs' AND r.relnamespace = 'public'::regnamespace AND c.contype = 'p');
+  EXECUTE 'INSERT INTO public.audit_logs (id, action, resource_type, resource_id, details, created_at)
+    VALUES (gen_random_uuid(), ''update'', ''identity'', $1, ''{"by": "nmia-drill stray writer"}'', now()) RETURNING id::text'
+    INTO written USING ${literal};
+  RAISE NOTICE '${NOTICE} % %', written, (seen < ${backupRows} OR NOT keyed);
+END
+$stray$`;
+}
+
+const WAIT_FOR_TABLE_S = 3;
+const NOTICE = 'nmia-drill stray write';
 
 /**
  * A client of the application's database that the restore section does not stop (a second worker, a scheduled
@@ -25,7 +54,7 @@ const HOLD_WAIT_MS = 15_000;
 
 export class StrayWriter {
   readonly writes: StrayWrite[] = [];
-  /** Failed attempts by their first error line ('relation "public.audit_logs" does not exist': count). */
+  /** Failed attempts by their first error line ('database "nmia" is not currently accepting connections': count). */
   readonly refusals = new Map<string, number>();
   private attempts = 0;
   private atMark: { attempts: number; writes: number } | undefined;
@@ -35,14 +64,17 @@ export class StrayWriter {
   private loop: Promise<void> | undefined;
   private maintenanceClient: pg.Client | undefined;
   private held: (() => void) | undefined;
+  private readonly statement: string;
 
   constructor(
     private readonly database: pg.ClientConfig,
     private readonly maintenance: pg.ClientConfig,
     readonly marker: string,
     /** The audit log's rows in the backup: fewer in a database it writes into means that database is partial. */
-    private readonly backupRows: number,
-  ) {}
+    backupRows: number,
+  ) {
+    this.statement = writeStatement(marker, backupRows);
+  }
 
   start(): void {
     this.loop ??= this.run();
@@ -129,31 +161,20 @@ export class StrayWriter {
   private async attempt(): Promise<void> {
     this.attempts++;
     try {
-      this.client ??= await connect(this.database);
-      await this.client.query('BEGIN');
-      const seen = await this.client.query<{ rows: number; keyed: boolean }>(PROBE, [this.marker, this.backupRows]);
-      const written = await this.client.query<{ id: string }>(INSERT, [this.marker]);
-      await this.client.query('COMMIT');
-      const { rows, keyed } = seen.rows[0]!;
-      this.writes.push({ id: written.rows[0]!.id, intoPartialDatabase: rows < this.backupRows || !keyed });
+      if (!this.client) {
+        this.client = await connect(this.database);
+        this.client.on('notice', (notice) => this.noted(notice.message ?? ''));
+      }
+      await this.client.query(this.statement);
     } catch (error) {
       const reason = ((error as Error).message ?? String(error)).split('\n')[0]!;
       this.refusals.set(reason, (this.refusals.get(reason) ?? 0) + 1);
-      // A failed statement rolls back and keeps its session, as a pool does; a lost session starts over on a new one.
+      // A refused statement keeps its session, as a pool does; a lost session starts over on a new one.
       const code = (error as { code?: unknown }).code;
-      const sessionAlive = typeof code === 'string' && !/^(08|57P)/.test(code);
-      if (
-        !sessionAlive ||
-        !(await this.client?.query('ROLLBACK').then(
-          () => true,
-          () => false,
-        ))
-      )
-        await this.disconnect();
+      if (typeof code !== 'string' || /^(08|57P)/.test(code)) await this.disconnect();
     }
   }
 
-  /** The database of its name, as the server lists it now (no oid: there is none). */
   private async listing(): Promise<{ oid?: number; open: boolean }> {
     try {
       this.maintenanceClient ??= await connect(this.maintenance);
@@ -168,6 +189,11 @@ export class StrayWriter {
       await client?.end().catch(() => undefined);
       throw error;
     }
+  }
+
+  private noted(message: string): void {
+    const match = new RegExp(`^${NOTICE} (\\S+) (t|f)$`).exec(message);
+    if (match) this.writes.push({ id: match[1]!, intoPartialDatabase: match[2] === 't' });
   }
 
   private async disconnect(): Promise<void> {
