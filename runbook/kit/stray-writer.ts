@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { connectPg } from '../../src/postgres/pg-connect.ts';
+import { sqlLiteral } from '../../src/safety/ownership-marker.ts';
 
 /** One committed write of the stray writer, and what it saw of the database in the same transaction. */
 export interface StrayWrite {
@@ -16,7 +17,7 @@ export interface StrayWrite {
  * created_at defaults live in Python, not the schema.
  */
 function writeStatement(marker: string, backupRows: number): string {
-  const literal = `'${marker.replace(/'/g, "''")}'`;
+  const literal = sqlLiteral(marker);
   return `DO $stray$
 DECLARE
   deadline timestamptz := clock_timestamp() + interval '${WAIT_FOR_TABLE_S} seconds';
@@ -42,6 +43,7 @@ $stray$`;
 
 const WAIT_FOR_TABLE_S = 3;
 const NOTICE = 'nmia-drill stray write';
+const HOLD_WAIT_MS = 15_000;
 
 /**
  * A client of the application's database that the restore section does not stop (a second worker, a scheduled
@@ -50,8 +52,6 @@ const NOTICE = 'nmia-drill stray write';
  * Held, it keeps no session and waits until a database of that name, other than the one it was held on, takes
  * connections again: then it writes into it.
  */
-const HOLD_WAIT_MS = 15_000;
-
 export class StrayWriter {
   readonly writes: StrayWrite[] = [];
   /** Failed attempts by their first error line ('database "nmia" is not currently accepting connections': count). */
