@@ -57,6 +57,7 @@ export class StrayWriter {
   /** Failed attempts by their first error line ('database "nmia" is not currently accepting connections': count). */
   readonly refusals = new Map<string, number>();
   private attempts = 0;
+  private inFlight = false;
   private atMark: { attempts: number; writes: number } | undefined;
   private client: pg.Client | undefined;
   private state: 'writing' | 'held' | 'stopped' = 'writing';
@@ -102,7 +103,8 @@ export class StrayWriter {
 
   /** Counts attempts and writes from here on: the restore has started. */
   mark(): void {
-    this.atMark = { attempts: this.attempts, writes: this.writes.length };
+    // An attempt already waiting on the server for the audit log writes from here on too.
+    this.atMark = { attempts: this.attempts - (this.inFlight ? 1 : 0), writes: this.writes.length };
   }
 
   /** Whether the restore command was reached (mark() ran). */
@@ -160,6 +162,7 @@ export class StrayWriter {
 
   private async attempt(): Promise<void> {
     this.attempts++;
+    this.inFlight = true;
     try {
       if (!this.client) {
         this.client = await connect(this.database);
@@ -172,6 +175,8 @@ export class StrayWriter {
       // A refused statement keeps its session, as a pool does; a lost session starts over on a new one.
       const code = (error as { code?: unknown }).code;
       if (typeof code !== 'string' || /^(08|57P)/.test(code)) await this.disconnect();
+    } finally {
+      this.inFlight = false;
     }
   }
 
